@@ -1,0 +1,41 @@
+# vpnconn-contract: every target is a verb of the toolkit and one line calling Python.
+# `make` alone lists them. The first target that needs them builds .venv (from pyproject.toml) and
+# node_modules (from package-lock.json); nothing has to be installed by hand.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY_OK  := $(VENV)/.installed
+NODE_OK := node_modules/.installed
+
+TARGET ?=
+PORT ?= 8080
+WORLD ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help contract serve check test bench clean
+
+help: ## list the targets
+	@echo "vpnconn-contract: contract tests, reference server and fixtures for POST /v5/{project_id}/vpn-connection"
+	@echo
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(PY_OK): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24,<27"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+$(NODE_OK): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm is needed for the spec linter (Spectral); install Node.js 20+"; exit 2; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+check: $(PY_OK) $(NODE_OK) ## validate and lint the spec, check that examples match it (never writes)
+	$(BIN)/vpnconn check
+
+test: $(PY_OK) $(NODE_OK) ## run the toolkit's own tests (the spec, the server, the contract suite)
+	$(BIN)/python -m pytest
+
+clean: ## remove the virtual environment, node_modules and build output
+	rm -rf $(VENV) node_modules dist reports .pytest_cache .hypothesis

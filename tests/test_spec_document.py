@@ -1,0 +1,77 @@
+"""The spec itself: valid OpenAPI 3.1, lint-clean, examples that match it, rules that are implemented."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from vpnconn.check import example_problems, lint_problems, rule_registry_problems
+from vpnconn.spec import Spec, SpecError, load_spec
+from vpnconn.validation import check_request, schema_errors
+
+
+def test_spec_loads_as_valid_openapi_31(spec):
+    assert spec.document["openapi"] == "3.1.0"
+    assert spec.operation["operationId"] == "CreateVpnConnection"
+
+
+def test_spectral_lints_the_spec_clean(spec):
+    assert list(lint_problems(spec)) == []
+
+
+def test_every_example_matches_its_schema(spec):
+    assert list(example_problems(spec)) == []
+
+
+def test_there_is_a_request_and_a_response_example_per_style(spec):
+    assert set(spec.examples("request")) == {"static", "policy", "bgp"}
+    assert set(spec.examples("201")) == {"static", "policy", "bgp"}
+    styles = {name: ex["vpn_connection"]["style"] for name, ex in spec.examples("201").items()}
+    assert styles == {"static": "STATIC", "policy": "POLICY", "bgp": "BGP"}
+
+
+def test_every_spec_rule_has_one_implementation_and_no_more(spec):
+    assert list(rule_registry_problems(spec)) == []
+
+
+@pytest.mark.parametrize("status,pointer", [("request", "ipsecpolicy"), ("201", "ipsecpolicy")])
+def test_a_broken_example_is_reported(spec, status, pointer):
+    broken = copy.deepcopy(spec.document)
+    operation = broken["paths"]["/v5/{project_id}/vpn-connection"]["post"]
+    media = operation["requestBody"] if status == "request" else operation["responses"][status]
+    media["content"]["application/json"]["examples"]["bgp"]["value"]["vpn_connection"][pointer]["lifetime_seconds"] = 7
+    broken_spec = Spec(path=spec.path, document=broken, sha256="x", rules=spec.rules)
+    problems = list(example_problems(broken_spec))
+    assert len(problems) == 1 and "'bgp'" in problems[0] and "lifetime_seconds" in problems[0]
+
+
+def test_an_invalid_spec_file_gives_one_clear_error(tmp_path):
+    bad = tmp_path / "openapi.yaml"
+    bad.write_text("openapi: 3.1.0\ninfo: {title: x}\npaths: {}\n")
+    with pytest.raises(SpecError, match="not a valid OpenAPI 3.1 document"):
+        load_spec(bad)
+
+
+def test_a_missing_spec_file_is_named(tmp_path):
+    with pytest.raises(SpecError, match="cannot read the spec"):
+        load_spec(tmp_path / "nope.yaml")
+
+
+def test_response_schema_rejects_a_psk(spec):
+    answer = copy.deepcopy(spec.examples("201")["static"])
+    answer["vpn_connection"]["psk"] = "Fake-Psk-1234"
+    assert any("psk" in p for p in schema_errors("CreateVpnConnectionResponse", answer))
+
+
+@pytest.mark.parametrize("style,forbidden", [("STATIC", "enable_hub"), ("POLICY", "enable_nqa"), ("BGP", "policy_rules")])
+def test_response_schema_keeps_fields_to_their_style(spec, style, forbidden):
+    answer = copy.deepcopy(spec.examples("201")[style.lower()])
+    answer["vpn_connection"][forbidden] = [] if forbidden == "policy_rules" else False
+    assert schema_errors("CreateVpnConnectionResponse", answer)
+
+
+def test_error_examples_match_the_huawei_error_shape(spec):
+    for status in ("400", "401", "403", "404", "409", "413", "429", "500"):
+        for name, value in spec.examples(status).items():
+            assert schema_errors("Error", value) == [], (status, name)

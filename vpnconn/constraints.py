@@ -1,0 +1,90 @@
+"""The inventory of the request's constraints, read from the spec.
+
+Each constraint has the name that :mod:`vpnconn.validation` reports when it is broken: ``<field path>.<keyword>``
+for schema constraints (``ikepolicy.dpd.timeout.maximum``, ``tags.key.pattern``) and ``x-<id>`` for the spec's
+named rules. The tests use it to prove that every constraint has a failing and a passing case; the contract
+suite and the fixture generators use it to know what there is to cover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from vpnconn.spec import Spec
+from vpnconn.validation import STYLE_VARIANTS, rule_path
+
+KEYWORDS = ("type", "enum", "minimum", "maximum", "minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems")
+
+
+@dataclass(frozen=True)
+class Constraint:
+    name: str  # the rule name a violation reports
+    path: tuple[str, ...]  # field path from the body root; "[]" steps into every array item
+    keyword: str
+    value: Any  # the keyword's value (the bound, the enum list, the pattern, ...)
+
+
+def request_constraints(spec: Spec) -> list[Constraint]:
+    found: dict[str, Constraint] = {}
+    for c in _walk(spec, spec.schema("CreateVpnConnectionRequestBody"), ()):
+        found.setdefault(c.name, c)
+    for r in spec.rules:
+        found[f"x-{r.id}"] = Constraint(f"x-{r.id}", (), f"x-{r.id}", r.params)
+    return sorted(found.values(), key=lambda c: c.name)
+
+
+def _c(path: tuple[str, ...], keyword: str, value: Any) -> Constraint:
+    return Constraint(f"{rule_path(list(path))}.{keyword}", path, keyword, value)
+
+
+def _walk(spec: Spec, node: Any, path: tuple[str, ...]) -> Iterator[Constraint]:
+    node = spec.resolve(node)
+    if not isinstance(node, dict):
+        return
+    for keyword in KEYWORDS:
+        if keyword in node and not (keyword == "minLength" and node[keyword] == 0):
+            yield _c(path, keyword, node[keyword])
+    for name in node.get("required", []):
+        yield _c(path + (name,), "required", True)
+    if node.get("additionalProperties") is False:
+        yield _c(path, "additionalProperties", sorted(node.get("properties", {})))
+    for name, sub in node.get("properties", {}).items():
+        if sub is not False:
+            yield from _walk(spec, sub, path + (name,))
+    if "items" in node:
+        yield from _walk(spec, node["items"], path + ("[]",))
+    for sub in node.get("allOf", []):
+        for branch in ("then", "else"):
+            if branch in sub:
+                yield from _walk(spec, sub[branch], path)
+    if "oneOf" in node:
+        if path == ("vpn_connection",):
+            yield from _style_variants(spec, node["oneOf"], path)
+        else:
+            yield _c(path, "oneOf", [spec.resolve(b) for b in node["oneOf"]])
+
+
+def _style_variants(spec: Spec, branches: list[Any], path: tuple[str, ...]) -> Iterator[Constraint]:
+    for style, branch in zip(STYLE_VARIANTS, branches, strict=True):
+        branch = spec.resolve(branch)
+        for name, sub in branch.get("properties", {}).items():
+            if sub is False:
+                yield _c(path + (name,), f"not-with-{style}", style)
+        for alternatives in [branch["anyOf"]] if "anyOf" in branch else []:
+            names = [a["required"][0] for a in alternatives]
+            yield _c(path + (names[0],), f"required-with-{style}", names)
+
+
+def values_at(instance: Any, path: tuple[str, ...]) -> Iterator[Any]:
+    """Every value found at ``path`` in ``instance``, looking into every item of arrays on the way."""
+    if not path:
+        yield instance
+        return
+    if path[0] == "[]":
+        if isinstance(instance, list):
+            for item in instance:
+                yield from values_at(item, path[1:])
+    elif isinstance(instance, dict) and path[0] in instance:
+        yield from values_at(instance[path[0]], path[1:])

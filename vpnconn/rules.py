@@ -1,0 +1,252 @@
+"""The rules OpenAPI cannot express, one named function each.
+
+Each function implements the entry of the spec's ``x-vpnconn-rules`` with the same id and takes its
+parameters from there (never from constants here). A body rule sees the ``vpn_connection`` object; a world
+rule also sees the referenced gateways. A rule yields ``(json_pointer, message)`` for each breach.
+The test suite checks that the spec's rule ids and this registry are the same set.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from vpnconn.world import World
+
+Breach = tuple[str, str]
+RuleFunction = Callable[..., Iterator[Breach]]
+
+RULES: dict[str, RuleFunction] = {}
+
+TUNNEL_FIELDS = ("tunnel_local_address", "tunnel_peer_address")
+
+
+def rule(rule_id: str) -> Callable[[RuleFunction], RuleFunction]:
+    """Register the implementation of the spec rule ``rule_id``."""
+
+    def register(fn: RuleFunction) -> RuleFunction:
+        RULES[rule_id] = fn
+        return fn
+
+    return register
+
+
+def _pointer(*parts: object) -> str:
+    return "/vpn_connection/" + "/".join(str(p) for p in parts)
+
+
+def _interfaces(conn: dict[str, Any]) -> Iterator[tuple[str, ipaddress.IPv4Interface]]:
+    for name in TUNNEL_FIELDS:
+        if isinstance(conn.get(name), str):
+            yield name, ipaddress.IPv4Interface(conn[name])
+
+
+def _style(conn: dict[str, Any]) -> str:
+    return conn.get("style", "static")
+
+
+# ---------------------------------------------------------------------------------------- body rules
+
+
+@rule("tunnel-addresses-together")
+def tunnel_addresses_together(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
+    given = [name for name in TUNNEL_FIELDS if name in conn]
+    if len(given) == 1:
+        missing = next(name for name in TUNNEL_FIELDS if name not in given)
+        yield _pointer(missing), f"{given[0]} is given without {missing}: give both tunnel addresses or neither"
+
+
+@rule("tunnel-address-usable-host")
+def tunnel_address_usable_host(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
+    for name, iface in _interfaces(conn):
+        net = ipaddress.IPv4Network(f"{iface.ip}/{params['prefix']}", strict=False)
+        if iface.ip in (net.network_address, net.broadcast_address):
+            hosts = ", ".join(str(h) for h in net.hosts())
+            yield _pointer(name), f"{conn[name]} is not a usable host of {net} (use {hosts})"
+
+
+@rule("tunnel-address-not-reserved")
+def tunnel_address_not_reserved(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
+    within = ipaddress.IPv4Network(params["within"])
+    excluded = [ipaddress.IPv4Network(n) for n in params["excluded"]]
+    for name, iface in _interfaces(conn):
+        if iface.ip not in within:
+            yield _pointer(name), f"{conn[name]} is outside {within}"
+        for net in excluded:
+            if iface.ip in net:
+                yield _pointer(name), f"{conn[name]} lies in the reserved {net}"
+
+
+@rule("tunnel-addresses-same-30")
+def tunnel_addresses_same_30(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
+    found = dict(_interfaces(conn))
+    if len(found) != 2:
+        return
+    local, peer = found["tunnel_local_address"], found["tunnel_peer_address"]
+    prefix = params["prefix"]
+    local_net = ipaddress.IPv4Network(f"{local.ip}/{prefix}", strict=False)
+    if local.ip == peer.ip:
+        yield _pointer("tunnel_peer_address"), f"tunnel_peer_address equals tunnel_local_address ({local.ip})"
+    elif peer.ip not in local_net:
+        yield _pointer("tunnel_peer_address"), (
+            f"tunnel_peer_address {peer} is not in the /{prefix} of tunnel_local_address ({local_net})"
+        )
+
+
+@rule("psk-character-classes")
+def psk_character_classes(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
+    psk = conn.get("psk")
+    if not isinstance(psk, str):
+        return
+    present = [name for name, chars in params["classes"].items() if any(c in chars for c in psk)]
+    if len(present) < params["min_classes"]:
+        # The psk itself is never put into a message.
+        yield _pointer("psk"), (
+            f"psk must contain at least {params['min_classes']} of the classes "
+            f"{', '.join(params['classes'])}; it has {len(present)} ({', '.join(present) or 'none'})"
+        )
+
+
+@rule("peer-subnets-not-reserved")
+def peer_subnets_not_reserved(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
+    reserved = [ipaddress.IPv4Network(n) for n in params["reserved"]]
+    for i, cidr in enumerate(conn.get("peer_subnets") or []):
+        net = ipaddress.IPv4Network(cidr, strict=False)
+        for bad in reserved:
+            if net.overlaps(bad):
+                yield _pointer("peer_subnets", i), f"{cidr} overlaps the reserved range {bad}"
+
+
+def _cidrs(conn: dict[str, Any]) -> Iterator[tuple[str, str, int]]:
+    """Every CIDR of the body, with its pointer and the IP version its field takes."""
+    for field_name, version in (("peer_subnets", 4), ("peer_subnets_v6", 6)):
+        for i, cidr in enumerate(conn.get(field_name) or []):
+            yield _pointer(field_name, i), cidr, version
+    for field_name, version in (("policy_rules", 4), ("policy_rules_v6", 6)):
+        for i, item in enumerate(conn.get(field_name) or []):
+            if "source" in item:
+                yield _pointer(field_name, i, "source"), item["source"], version
+            for j, cidr in enumerate(item.get("destination") or []):
+                yield _pointer(field_name, i, "destination", j), cidr, version
+
+
+@rule("cidr-canonical")
+def cidr_canonical(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
+    for where, cidr, version in _cidrs(conn):
+        try:
+            iface = ipaddress.ip_interface(cidr)
+        except ValueError:
+            yield where, f"{cidr} is not an IPv{version} CIDR"
+            continue
+        if iface.version != version:
+            yield where, f"{cidr} is not an IPv{version} CIDR"
+        elif iface.ip != iface.network.network_address:
+            yield where, f"{cidr} has host bits set; the network is {iface.network}"
+
+
+@rule("policy-rule-sources-unique")
+def policy_rule_sources_unique(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
+    for field_name in ("policy_rules", "policy_rules_v6"):
+        items = conn.get(field_name) or []
+        counts = Counter(item.get("source") for item in items if "source" in item)
+        seen = set()
+        for i, item in enumerate(items):
+            source = item.get("source")
+            if counts.get(source, 0) > 1 and source in seen:
+                yield _pointer(field_name, i, "source"), f"source {source} is used by more than one policy rule"
+            seen.add(source)
+
+
+@rule("policy-rule-indexes-unique")
+def policy_rule_indexes_unique(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
+    for field_name in ("policy_rules", "policy_rules_v6"):
+        seen = set()
+        for i, item in enumerate(conn.get(field_name) or []):
+            if "rule_index" in item:
+                if item["rule_index"] in seen:
+                    yield _pointer(field_name, i, "rule_index"), f"rule_index {item['rule_index']} is used twice"
+                seen.add(item["rule_index"])
+
+
+@rule("tag-keys-unique")
+def tag_keys_unique(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
+    seen = set()
+    for i, tag in enumerate(conn.get("tags") or []):
+        if tag.get("key") in seen:
+            yield _pointer("tags", i, "key"), f"tag key {tag['key']!r} is used twice"
+        seen.add(tag.get("key"))
+
+
+# ---------------------------------------------------------------------------------------- world rules
+
+
+@rule("gateway-exists")
+def gateway_exists(conn: dict[str, Any], params: dict[str, Any], world: World) -> Iterator[Breach]:
+    if world.gateway(conn["vgw_id"]) is None:
+        yield _pointer("vgw_id"), conn["vgw_id"]
+
+
+@rule("customer-gateway-exists")
+def customer_gateway_exists(conn: dict[str, Any], params: dict[str, Any], world: World) -> Iterator[Breach]:
+    if world.customer_gateway(conn["cgw_id"]) is None:
+        yield _pointer("cgw_id"), conn["cgw_id"]
+
+
+@rule("vgw-ip-belongs-to-gateway")
+def vgw_ip_belongs_to_gateway(conn: dict[str, Any], params: dict[str, Any], world: World) -> Iterator[Breach]:
+    gateway = world.gateway(conn["vgw_id"])
+    if gateway is None or gateway.ip(conn["vgw_ip"]) is not None:
+        return
+    kind = "the id of one of its EIPs" if gateway.network_type == "public" else "one of its private IPv4 addresses"
+    yield _pointer("vgw_ip"), f"{conn['vgw_ip']} does not belong to gateway {gateway.id}; expected {kind}"
+
+
+@rule("psk-required-unless-gm")
+def psk_required_unless_gm(conn: dict[str, Any], params: dict[str, Any], world: World) -> Iterator[Breach]:
+    gateway = world.gateway(conn["vgw_id"])
+    if gateway is None:
+        return
+    if gateway.is_gm and "psk" in conn:
+        yield _pointer("psk"), "psk must be left out for a GM gateway (it authenticates with certificates)"
+    elif not gateway.is_gm and "psk" not in conn:
+        yield _pointer("psk"), "psk is required (the gateway is not a GM gateway)"
+
+
+@rule("peer-subnets-required-unless-er")
+def peer_subnets_required_unless_er(conn: dict[str, Any], params: dict[str, Any], world: World) -> Iterator[Breach]:
+    gateway = world.gateway(conn["vgw_id"])
+    if gateway is None or "peer_subnets" in conn:
+        return
+    if not (gateway.attachment_type == "er" and _style(conn) in ("policy", "bgp")):
+        yield _pointer("peer_subnets"), (
+            "peer_subnets is required (it may be omitted only for an ER-attached gateway with style policy or bgp)"
+        )
+
+
+@rule("policy-rules-match-ip-version")
+def policy_rules_match_ip_version(conn: dict[str, Any], params: dict[str, Any], world: World) -> Iterator[Breach]:
+    gateway = world.gateway(conn["vgw_id"])
+    if gateway is None or _style(conn) != "policy":
+        return
+    wanted = "policy_rules" if gateway.ip_version == "ipv4" else "policy_rules_v6"
+    if wanted not in conn:
+        yield _pointer(wanted), f"{wanted} is required with style policy on an {gateway.ip_version} gateway"
+
+
+@rule("ha-role-matches-gateway-ip")
+def ha_role_matches_gateway_ip(conn: dict[str, Any], params: dict[str, Any], world: World) -> Iterator[Breach]:
+    gateway = world.gateway(conn["vgw_id"])
+    if gateway is None or gateway.ha_mode != "active-standby":
+        return
+    ip = gateway.ip(conn["vgw_ip"])
+    if ip is None:
+        return
+    expected = "master" if ip.role == "active" else "slave"
+    given = conn.get("ha_role", "master")
+    if given != expected:
+        yield _pointer("ha_role"), (
+            f"ha_role {given} does not match the {ip.role} address {conn['vgw_ip']} of active-standby gateway "
+            f"{gateway.id}; use {expected}"
+        )

@@ -1,0 +1,210 @@
+"""Check a create request against the spec: the request schema first, then the spec's named rules.
+
+Valid bodies take a fast path (a compiled Rust validator); only a failing body is explained by the Python
+``jsonschema`` validator, which gives the place and the keyword of each failure. Every failure becomes a
+:class:`Violation` that names the rule it breaks, in the form the ``tests/spec_cases/fail`` files use:
+``<field path>.<keyword>`` for schema rules (``ikepolicy.dpd.timeout.maximum``) and ``x-<id>`` for the
+spec's ``x-vpnconn-rules`` (``x-psk-character-classes``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+import jsonschema_rs
+
+from vpnconn.rules import RULES
+from vpnconn.spec import Spec, load_spec
+from vpnconn.world import OPEN_WORLD, World
+
+REQUEST_SCHEMA = "CreateVpnConnectionRequestBody"
+STYLE_VARIANTS = ("static", "policy", "bgp")  # the order of the oneOf branches in the spec
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: which, where (JSON pointer into the body), what, and how the API answers it."""
+
+    rule: str
+    pointer: str
+    message: str
+    status: int
+    error_code: str
+    error_kind: str
+
+    def error_msg(self) -> str:
+        return self.error_template.format(detail=self.detail)
+
+    @property
+    def detail(self) -> str:
+        return f"{self.pointer or '/'}: {self.message}"
+
+    error_template: str = "invalid request: {detail}"
+
+
+@dataclass(frozen=True)
+class RequestCheck:
+    """The spec-derived validators of the request body, built once per spec."""
+
+    spec: Spec
+    fast: Any
+    explain: jsonschema.Draft202012Validator
+
+    def violations(self, body: Any, world: World | None = OPEN_WORLD) -> list[Violation]:
+        """All violations of ``body``; schema failures first, then body rules, then world rules.
+
+        Rules run only on a schema-valid body (they may assume its shape). World rules run only when the
+        body rules pass and ``world`` is given.
+        """
+        if not self.fast.is_valid(body):
+            return self._schema_violations(body)
+        conn = body["vpn_connection"]
+        found = self._rule_violations(conn, "body", None)
+        if not found and world is not None:
+            found = self._rule_violations(conn, "world", world)
+        return found
+
+    def first(self, body: Any, world: World | None = OPEN_WORLD) -> Violation | None:
+        found = self.violations(body, world)
+        return found[0] if found else None
+
+    # -------------------------------------------------------------------- rules
+
+    def _rule_violations(self, conn: dict[str, Any], scope: str, world: World | None) -> list[Violation]:
+        found = []
+        for spec_rule in self.spec.rules:
+            if spec_rule.scope != scope:
+                continue
+            args = (conn, spec_rule.params) if world is None else (conn, spec_rule.params, world)
+            for pointer, message in RULES[spec_rule.id](*args):
+                found.append(self._make(f"x-{spec_rule.id}", pointer, message, spec_rule.error, spec_rule.id))
+        return found
+
+    # -------------------------------------------------------------------- schema
+
+    def _schema_violations(self, body: Any) -> list[Violation]:
+        found = []
+        for error in self.explain.iter_errors(body):
+            found.extend(self._from_error(error, body))
+        # A value of the wrong type breaks its enum, pattern, ... too: report the type only.
+        mistyped = {v.pointer for v in found if v.rule.endswith(".type")}
+        found = [v for v in found if v.rule.endswith(".type") or v.pointer not in mistyped]
+        unsupported = [v for v in found if v.error_kind == "unsupported-attribute"]
+        rest = sorted((v for v in found if v.error_kind != "unsupported-attribute"), key=lambda v: (v.pointer, v.rule))
+        return sorted(unsupported, key=lambda v: v.pointer) + rest
+
+    def _from_error(self, error: jsonschema.ValidationError, body: Any) -> list[Violation]:
+        path = list(error.absolute_path)
+        keyword = error.validator
+        if keyword == "oneOf" and path == ["vpn_connection"]:
+            return self._style_violations(error, body)
+        if keyword == "required":
+            missing = re.match(r"'(.+?)' is a required property", error.message)
+            name = missing.group(1) if missing else "?"
+            return [self._schema(path + [name], "required", f"{name} is required")]
+        if keyword == "additionalProperties":
+            allowed = set(error.schema.get("properties", {}))
+            extras = sorted(k for k in error.instance if k not in allowed)
+            return [
+                self._schema(path, "additionalProperties", f"{k} is not a supported attribute", "unsupported-attribute", k)
+                for k in extras
+            ]
+        if keyword == "oneOf" and path[-1:] == ["vgw_ip"]:
+            return [self._schema(path, "oneOf", "is neither a resource id (UUID layout) nor an IPv4 address")]
+        if path[-1:] == ["psk"]:  # never echo a secret, not even an invalid one
+            return [self._schema(path, str(keyword), f"breaks the {keyword} rule of psk ({error.validator_value!r})")]
+        return [self._schema(path, str(keyword), _short(error.message))]
+
+    def _style_violations(self, error: jsonschema.ValidationError, body: Any) -> list[Violation]:
+        conn = body["vpn_connection"]
+        style = conn.get("style", "static") if isinstance(conn, dict) else None
+        if style not in STYLE_VARIANTS:
+            return []  # the enum error on style itself says it
+        branch = STYLE_VARIANTS.index(style)
+        variant = self.spec.resolve(self.spec.schema("CreateVpnConnectionRequestBodyContent")["oneOf"][branch])
+        path = list(error.absolute_path)
+        found = [
+            self._schema(path + [name], f"not-with-{style}", f"is not allowed with style {style}")
+            for name, sub in variant.get("properties", {}).items()
+            if sub is False and name in conn
+        ]
+        for sub in error.context or []:
+            if sub.relative_schema_path[0] != branch or sub.validator in (None, "required"):
+                continue  # `false` subschemas are reported above; `required: [style]` cannot fail in its branch
+            if sub.validator == "anyOf":
+                names = [r["required"][0] for r in sub.validator_value]
+                found.append(self._schema(path + [names[0]], f"required-with-{style}", f"style {style} needs {' or '.join(names)}"))
+            else:
+                found.append(self._schema(path, str(sub.validator), _short(sub.message)))
+        return found
+
+    def _schema(
+        self, path: list[Any], keyword: str, message: str, kind: str = "schema-violation", extra: str | None = None
+    ) -> Violation:
+        rule_name = f"{rule_path(path)}.{keyword}"
+        pointer = "".join(f"/{p}" for p in path + ([extra] if extra else []))
+        return self._make(rule_name, pointer, message, self.spec.errors[kind], kind)
+
+    @staticmethod
+    def _make(rule_name: str, pointer: str, message: str, error: dict[str, Any], kind: str) -> Violation:
+        return Violation(
+            rule=rule_name,
+            pointer=pointer,
+            message=message,
+            status=error["status"],
+            error_code=error["error_code"],
+            error_kind=kind,
+            error_template=error["message"],
+        )
+
+
+def rule_path(path: list[Any]) -> str:
+    """The field part of a schema rule's name: ``["vpn_connection", "tags", 0, "key"]`` -> ``tags[].key``.
+
+    Array indexes (or the ``"[]"`` marker of the constraint inventory) become ``[]`` on the array's name.
+    """
+    name = ""
+    for part in path:
+        if isinstance(part, int) or part == "[]":
+            name += "[]"
+        else:
+            name += f".{part}" if name else str(part)
+    if name.startswith("vpn_connection."):
+        name = name.removeprefix("vpn_connection.")
+    return name or "body"
+
+
+def _short(message: str, limit: int = 160) -> str:
+    """jsonschema messages repeat the instance; keep them readable (and never dump a huge value)."""
+    return message if len(message) <= limit else message[: limit - 3] + "..."
+
+
+@functools.cache
+def request_check(spec: Spec) -> RequestCheck:
+    schema = spec.standalone_schema(REQUEST_SCHEMA)
+    return RequestCheck(
+        spec=spec,
+        fast=jsonschema_rs.Draft202012Validator(schema, validate_formats=False),
+        explain=jsonschema.Draft202012Validator(schema),
+    )
+
+
+def check_request(body: Any, world: World | None = OPEN_WORLD, spec: Spec | None = None) -> list[Violation]:
+    """Every violation of ``body`` against the spec (empty when the request is valid)."""
+    return request_check(spec or load_spec()).violations(body, world)
+
+
+@functools.cache
+def _component_validator(spec: Spec, name: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(spec.standalone_schema(name))
+
+
+def schema_errors(name: str, instance: Any, spec: Spec | None = None) -> list[str]:
+    """Readable failures of ``instance`` against component schema ``name`` ("/pointer: message")."""
+    validator = _component_validator(spec or load_spec(), name)
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+    return [f"/{'/'.join(str(p) for p in e.absolute_path)}: {_short(e.message)}" for e in errors]

@@ -1,0 +1,127 @@
+"""The facts about gateways that the state-dependent rules need.
+
+A *world* says which VPN gateways and customer gateways exist. The open world (the default) has every
+well-formed id exist as a public, non-GM, active-active, IPv4 gateway without ER attachment, that owns
+whatever EIP id or private IP a request names. A world file (YAML) declares gateways instead; then unknown
+ids do not exist. Addresses the open world has to invent are derived from the ids, so they are stable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class WorldError(Exception):
+    """A world file that cannot be read or does not describe gateways correctly."""
+
+
+@dataclass(frozen=True)
+class GatewayIp:
+    """One address a connection can use: an EIP (by id) or a private access IP."""
+
+    key: str  # the value a request puts in vgw_ip: EIP id or private IPv4
+    address: str  # the IPv4 address the gateway uses (local_id default)
+    role: str  # "active" or "standby"
+
+
+@dataclass(frozen=True)
+class Gateway:
+    id: str
+    flavor: str = "Professional1"  # "GM" marks a national-crypto gateway (certificates, no psk)
+    network_type: str = "public"  # public: vgw_ip is an EIP id; private: a private IPv4
+    attachment_type: str = "vpc"  # "er" when attached to an enterprise router
+    ha_mode: str = "active-active"  # or "active-standby"
+    ip_version: str = "ipv4"
+    enterprise_project_id: str = "0"
+    ips: tuple[GatewayIp, ...] = ()
+    open: bool = False  # an open-world gateway owns every address it is asked about
+
+    @property
+    def is_gm(self) -> bool:
+        return self.flavor == "GM"
+
+    def ip(self, vgw_ip: str) -> GatewayIp | None:
+        for ip in self.ips:
+            if ip.key == vgw_ip:
+                return ip
+        if self.open:
+            try:
+                ipaddress.IPv4Address(vgw_ip)
+                return GatewayIp(key=vgw_ip, address=vgw_ip, role="active")
+            except ValueError:
+                return GatewayIp(key=vgw_ip, address=derived_address(vgw_ip), role="active")
+        return None
+
+
+@dataclass(frozen=True)
+class CustomerGateway:
+    id: str
+    ip: str
+
+
+@dataclass
+class World:
+    gateways: dict[str, Gateway] = field(default_factory=dict)
+    customer_gateways: dict[str, CustomerGateway] = field(default_factory=dict)
+    open: bool = True
+
+    def gateway(self, vgw_id: str) -> Gateway | None:
+        if vgw_id in self.gateways:
+            return self.gateways[vgw_id]
+        return Gateway(id=vgw_id, open=True) if self.open else None
+
+    def customer_gateway(self, cgw_id: str) -> CustomerGateway | None:
+        if cgw_id in self.customer_gateways:
+            return self.customer_gateways[cgw_id]
+        return CustomerGateway(id=cgw_id, ip=derived_address(cgw_id)) if self.open else None
+
+
+def derived_address(key: str) -> str:
+    """A stable IPv4 address in 198.18.0.0/15 (benchmarking range) for an id the open world must invent."""
+    n = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % (2**17 - 2) + 1
+    return str(ipaddress.IPv4Address(int(ipaddress.IPv4Address("198.18.0.0")) + n))
+
+
+OPEN_WORLD = World()
+
+
+def load_world(path: Path | str) -> World:
+    """Read a world file. Its layout is documented in docs/world-file.md and validated here."""
+    from vpnconn.world_schema import validate_world_document
+
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise WorldError(f"cannot read world file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise WorldError(f"world file {path} is not YAML: {exc}") from None
+    problems = validate_world_document(document)
+    if problems:
+        raise WorldError(f"world file {path}: " + "; ".join(problems))
+    return _world_from(document)
+
+
+def _world_from(document: dict[str, Any]) -> World:
+    gateways = {}
+    for g in document.get("gateways", []):
+        ips = tuple(
+            GatewayIp(key=e["id"], address=e["address"], role=e.get("role", "active")) for e in g.get("eips", [])
+        ) + tuple(GatewayIp(key=p["address"], address=p["address"], role=p.get("role", "active")) for p in g.get("private_ips", []))
+        gateways[g["id"]] = Gateway(
+            id=g["id"],
+            flavor=g.get("flavor", "Professional1"),
+            network_type=g.get("network_type", "public"),
+            attachment_type=g.get("attachment_type", "vpc"),
+            ha_mode=g.get("ha_mode", "active-active"),
+            ip_version=g.get("ip_version", "ipv4"),
+            enterprise_project_id=g.get("enterprise_project_id", "0"),
+            ips=ips,
+        )
+    customers = {c["id"]: CustomerGateway(id=c["id"], ip=c["ip"]) for c in document.get("customer_gateways", [])}
+    return World(gateways=gateways, customer_gateways=customers, open=False)
