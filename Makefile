@@ -31,6 +31,9 @@ $(NODE_OK): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+serve: $(PY_OK) ## run the reference server on 127.0.0.1 [PORT=8080] [WORLD=file.yaml]
+	$(BIN)/vpnconn serve --port $(PORT) $(if $(WORLD),--world $(WORLD))
+
 check: $(PY_OK) $(NODE_OK) ## validate and lint the spec, check that examples match it (never writes)
 	$(BIN)/vpnconn check
 

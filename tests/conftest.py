@@ -1,24 +1,14 @@
-"""Shared fixtures of the toolkit's own tests."""
+"""Fixtures of the toolkit's own tests: the spec, the test world, reference servers in threads."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
+import httpx
 import pytest
 
+from reference_server import ReferenceServer, running_server
+from support import CASES, TOKEN
 from vpnconn import load_spec
 from vpnconn.world import World, load_world
-
-CASES = Path(__file__).parent / "spec_cases"
-
-
-def case_files(folder: str) -> list[Path]:
-    return sorted((CASES / folder).glob("*.json"))
-
-
-def read_case(path: Path):
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +19,31 @@ def spec():
 @pytest.fixture(scope="session")
 def case_world() -> World:
     return load_world(CASES / "world.yaml")
+
+
+@pytest.fixture(scope="session")
+def open_server():
+    """The embedded server in its open world: (app, base_url)."""
+    app = ReferenceServer()
+    with running_server(app) as url:
+        yield app, url
+
+
+@pytest.fixture(scope="session")
+def world_server(case_world):
+    """A server whose world is tests/spec_cases/world.yaml: (app, base_url)."""
+    app = ReferenceServer(world=case_world)
+    with running_server(app) as url:
+        yield app, url
+
+
+@pytest.fixture(scope="session")
+def client(open_server):
+    with httpx.Client(base_url=open_server[1], headers=TOKEN, timeout=10) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def world_client(world_server):
+    with httpx.Client(base_url=world_server[1], headers=TOKEN, timeout=10) as c:
+        yield c

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from conftest import case_files, read_case
+from support import case_files, read_case
 from vpnconn.constraints import Constraint, request_constraints, values_at
 from vpnconn.validation import check_request
 

@@ -12,6 +12,18 @@ def _check(args: argparse.Namespace) -> int:
     return run_check(lint=not args.no_lint)
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from reference_server.serve import serve
+
+    return serve(args.port, args.world, args.ak, args.token, args.quiet)
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535; 0 picks a free one)")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vpnconn",
@@ -22,6 +34,21 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate and lint the spec, check its examples (never writes)")
     check.add_argument("--no-lint", action="store_true", help="skip Spectral (no Node.js needed)")
     check.set_defaults(run=_check)
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the reference server on 127.0.0.1 in the foreground",
+        description="Run the reference server on 127.0.0.1 until Ctrl-C. It validates every request against the "
+        "spec and answers as the documentation promises, errors included; one log line per request, no secrets.",
+    )
+    serve.add_argument("--port", type=_port, default=8080, help="port on 127.0.0.1 (default 8080; 0 = any free port)")
+    serve.add_argument("--world", metavar="FILE", help="YAML file declaring gateways and customer gateways; without "
+                       "it every well-formed id exists (see docs/world-file.md)")
+    serve.add_argument("--ak", help="verify SDK-HMAC-SHA256 signatures for this access key; the secret key is read "
+                       "from the environment variable VPNCONN_SK")
+    serve.add_argument("--token", help="accept only this X-Auth-Token (default: any non-empty token)")
+    serve.add_argument("--quiet", action="store_true", help="no log line per request")
+    serve.set_defaults(run=_serve)
     return parser
 
 

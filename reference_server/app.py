@@ -1,0 +1,196 @@
+"""The ASGI application: route, authenticate, read and validate the body, answer in the Huawei shape.
+
+A plain ASGI callable (no framework) keeps the hot path short. Every answer carries an ``X-Request-Id``
+header equal to the body's ``request_id``; every failure has the body ``{error_code, error_msg, request_id}``
+with the status and code the spec's ``x-vpnconn-errors`` and ``x-vpnconn-rules`` give. The log line per
+request names the method, path, status, time and request id, and never a header or the body.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from vpnconn import aksk
+from vpnconn.spec import OPERATION_PATH, Spec, load_spec
+from vpnconn.validation import Violation, request_check
+from vpnconn.world import OPEN_WORLD, World
+
+from reference_server.connection import ConnectionBuilder
+from reference_server.store import ConnectionStore, TunnelPoolExhausted
+
+MAX_BODY = 1024 * 1024
+JSON = b"application/json"
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+class Reject(Exception):
+    """A request answered with an error: the failure kind of ``x-vpnconn-errors`` (or a rule's error) and a detail."""
+
+    def __init__(self, error: dict[str, Any], detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        super().__init__(detail)
+        self.error, self.detail, self.headers = error, detail, headers or []
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class ReferenceServer:
+    """``ReferenceServer(world=..., keys={AK: SK}, token=...)`` is an ASGI app for uvicorn or any ASGI server.
+
+    ``keys``: when given, ``Authorization: SDK-HMAC-SHA256`` signatures are verified with them; otherwise any
+    well-formed signature header is accepted. ``token``: when given, ``X-Auth-Token`` must equal it;
+    otherwise any non-empty token is accepted.
+    """
+
+    def __init__(self, world: World = OPEN_WORLD, keys: dict[str, str] | None = None, token: str | None = None,
+                 log: Callable[[str], None] | None = None, spec: Spec | None = None) -> None:
+        self.spec = spec or load_spec()
+        self.world, self.keys, self.token, self.log = world, keys, token, log
+        self.check = request_check(self.spec)
+        self.builder = ConnectionBuilder(self.spec)
+        tunnel = self.spec.rule("tunnel-address-not-reserved").params
+        self.store = ConnectionStore(tunnel["within"], tunnel["excluded"], self.spec.rule("tunnel-addresses-same-30").params["prefix"])
+        self.errors = self.spec.errors
+        project = self.spec.resolve(self.spec.operation["parameters"][0])["schema"]
+        self.project_re = re.compile(project["pattern"])
+        self.project_len = (project["minLength"], project["maxLength"])
+        prefix, suffix = OPERATION_PATH.split("{project_id}")
+        self.route = re.compile("^" + re.escape(prefix) + "([^/]*)" + re.escape(suffix) + "/?$")
+
+    # ------------------------------------------------------------------------------------------- ASGI
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        headers: list[tuple[bytes, bytes]] = []
+        try:
+            status, payload = 201, await self._create(scope, receive, request_id)
+        except Reject as r:
+            status, headers = r.error["status"], r.headers
+            payload = {"error_code": r.error["error_code"], "error_msg": r.error["message"].format(detail=r.detail),
+                       "request_id": request_id}
+        except Exception:  # a bug of the server, never a user's input: say so and keep the traceback
+            traceback.print_exc(file=sys.stderr)
+            error = self.errors["internal"]
+            status = error["status"]
+            payload = {"error_code": error["error_code"], "error_msg": error["message"].format(detail="internal"),
+                       "request_id": request_id}
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", JSON), (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", request_id.encode()), *headers]})
+        await send({"type": "http.response.body", "body": body})
+        if self.log:
+            client = scope.get("client") or ("-", 0)
+            ms = (time.perf_counter() - started) * 1000
+            code = f" {payload['error_code']}" if status >= 400 else ""
+            self.log(f'{client[0]} "{scope["method"]} {scope["path"]}" {status}{code} {ms:.1f}ms request_id={request_id}')
+
+    # ------------------------------------------------------------------------------------------- steps
+
+    async def _create(self, scope: dict[str, Any], receive: Callable, request_id: str) -> dict[str, Any]:
+        match = self.route.match(scope["path"])
+        if not match:
+            raise Reject(self.errors["not-found"], f"no operation at {scope['path']}")
+        if scope["method"] != "POST":
+            raise Reject(self.errors["method-not-allowed"], f"{scope['method']} on {scope['path']}", [(b"allow", b"POST")])
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        raw = await self._read_body(headers, receive)
+        self._authenticate(scope, headers, raw)
+        self._check_project(match.group(1))
+        body = self._parse(headers, raw)
+        violation = self.check.first(body, self.world)
+        if violation:
+            raise Reject(self._error_of(violation), violation.detail)
+        conn = body["vpn_connection"]
+        gateway = self.world.gateway(conn["vgw_id"])
+        customer = self.world.customer_gateway(conn["cgw_id"])
+        try:
+            connection = self.builder.build(conn, gateway, customer, self.store)
+        except TunnelPoolExhausted as exc:
+            raise Reject(self.errors["schema-violation"], str(exc)) from None
+        self.store.add(connection)
+        return {"vpn_connection": connection, "request_id": request_id}
+
+    @staticmethod
+    def _error_of(v: Violation) -> dict[str, Any]:
+        return {"status": v.status, "error_code": v.error_code, "message": v.error_template}
+
+    async def _read_body(self, headers: dict[str, str], receive: Callable) -> bytes:
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            raise Reject(self.errors["body-too-large"], f"body exceeds {MAX_BODY} bytes")
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise Reject(self.errors["body-too-large"], f"body exceeds {MAX_BODY} bytes")
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)
+
+    def _authenticate(self, scope: dict[str, Any], headers: dict[str, str], raw: bytes) -> None:
+        error = self.errors["unauthenticated"]
+        token = headers.get("x-auth-token", "").strip()
+        authorization = headers.get("authorization", "").strip()
+        if token:
+            if self.token is not None and token != self.token:
+                raise Reject(error, "the X-Auth-Token is not valid")
+            return
+        if authorization:
+            if not authorization.startswith(aksk.ALGORITHM):
+                raise Reject(error, "Authorization must use SDK-HMAC-SHA256")
+            if self.keys is not None:
+                why = aksk.verify(authorization, self.keys, scope["method"], scope["path"],
+                                  scope.get("query_string", b"").decode("latin-1"), headers, raw)
+                if why:
+                    raise Reject(error, why)
+            return
+        raise Reject(error, "no X-Auth-Token or Authorization header")
+
+    def _check_project(self, project_id: str) -> None:
+        low, high = self.project_len
+        if not (low <= len(project_id) <= high and self.project_re.search(project_id)):
+            raise Reject(self.errors["schema-violation"], f"/project_id: {project_id[:80]!r} is not a project id")
+
+    def _parse(self, headers: dict[str, str], raw: bytes) -> Any:
+        malformed = self.errors["malformed-body"]
+        media = headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json":
+            raise Reject(malformed, f"Content-Type must be application/json, not {media or 'missing'}")
+        if not raw.strip():
+            raise Reject(malformed, "the body is empty; send {\"vpn_connection\": {...}}")
+        try:
+            body = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+            if _SURROGATE_ESCAPE.search(raw):  # paired surrogates are fine, lone ones are not Unicode
+                json.dumps(body, ensure_ascii=False).encode("utf-8")
+            return body
+        except UnicodeDecodeError as exc:
+            raise Reject(malformed, f"the body is not UTF-8 (byte {exc.start})") from None
+        except UnicodeEncodeError:
+            raise Reject(malformed, "the body contains a lone UTF-16 surrogate escape") from None
+        except json.JSONDecodeError as exc:
+            raise Reject(malformed, f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        except ValueError as exc:
+            raise Reject(malformed, str(exc)) from None
+        except RecursionError:
+            raise Reject(malformed, "the body is nested too deeply") from None

@@ -1,0 +1,115 @@
+"""Turn a valid create request into the documented 201 ``vpn_connection`` object.
+
+Everything here is read from the spec: plain defaults from the request schema's ``default`` keywords
+(merged field by field), which fields a style returns from the response schema's ``oneOf`` variants,
+``writeOnly`` fields (psk) dropped, the key order of the response schema, and the named server defaults of
+``x-vpnconn-server-defaults`` (auto name, tunnel pair, gateway addresses, GM and ER omissions, ...).
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from vpnconn.spec import Spec
+from vpnconn.world import CustomerGateway, Gateway
+
+from reference_server.store import ConnectionStore
+
+
+def _field_name(pointer: str) -> tuple[str, ...]:
+    return tuple(pointer.removeprefix("/vpn_connection/").split("/"))
+
+
+def deep_merge(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` over ``defaults``, objects merged field by field (lists and scalars replaced)."""
+    out = copy.deepcopy(defaults)
+    for key, value in given.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def timestamp(now: datetime | None = None) -> str:
+    """UTC with milliseconds and Z, as the spec's Timestamp pattern demands."""
+    now = now or datetime.now(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+class ConnectionBuilder:
+    """Built once per spec; :meth:`build` is called per request."""
+
+    def __init__(self, spec: Spec) -> None:
+        request = spec.schema("CreateVpnConnectionRequestBodyContent")
+        response = spec.schema("CreateResponseVpnConnection")
+        self.defaults: dict[str, Any] = spec.request_defaults()
+        self.default_style: str = self.defaults["style"]
+        self.write_only = {k for k, v in request["properties"].items() if spec.resolve(v).get("writeOnly")}
+        self.order = list(response["properties"])
+        self.nested_order = {
+            "ikepolicy": list(spec.schema("ResponseIkePolicy")["properties"]),
+            "ipsecpolicy": list(spec.schema("ResponseIpsecPolicy")["properties"]),
+        }
+        self.dpd_order = list(spec.schema("ResponseDpd")["properties"])
+        self.forbidden = {
+            v["title"]: {k for k, sub in v.get("properties", {}).items() if sub is False} for v in response["oneOf"]
+        }
+        named = spec.server_defaults
+        self.auto_tunnel_styles = set(named["auto-tunnel-pair"]["styles"])
+        self.er_omit_styles = set(named["er-omits-peer-subnets"]["styles"])
+        self.gm_omit = [_field_name(p) for p in named["gm-omitted-fields"]["omit"]]
+
+    def build(self, conn: dict[str, Any], gateway: Gateway, customer: CustomerGateway, store: ConnectionStore) -> dict[str, Any]:
+        style = conn.get("style", self.default_style)
+        out = deep_merge(self.defaults, conn)
+        for name in self.write_only:
+            out.pop(name, None)
+        out["style"] = style.upper()
+        for name in self.forbidden[out["style"]]:
+            out.pop(name, None)
+        if "name" not in out:
+            out["name"] = f"vpn-{secrets.token_hex(2)}"  # x-vpnconn-server-defaults: auto-name
+        if style in self.auto_tunnel_styles:
+            self._tunnel_pair(out, gateway, store)
+        self._ike(out["ikepolicy"], conn, gateway, customer)
+        for field_name in ("policy_rules", "policy_rules_v6"):
+            for position, rule in enumerate(out.get(field_name) or [], start=1):
+                rule.setdefault("rule_index", position)  # policy-rule-index-assigned
+        if gateway.attachment_type == "er" and style in self.er_omit_styles:
+            out.pop("peer_subnets", None)
+        if gateway.is_gm:
+            for parent, child in self.gm_omit:
+                out[parent].pop(child, None)
+        if gateway.ha_mode == "active-active":
+            out["ha_role"] = "master"  # ha-role-active-active-master
+        now = timestamp()
+        out.update(id=str(uuid.uuid4()), created_at=now, updated_at=now,
+                   enterprise_project_id=gateway.enterprise_project_id)
+        return self._ordered(out)
+
+    def _tunnel_pair(self, out: dict[str, Any], gateway: Gateway, store: ConnectionStore) -> None:
+        if "tunnel_local_address" in out:
+            store.claim_tunnel(gateway.id, out["tunnel_local_address"])
+        else:
+            out["tunnel_local_address"], out["tunnel_peer_address"] = store.allocate_tunnel(gateway.id)
+
+    @staticmethod
+    def _ike(ike: dict[str, Any], conn: dict[str, Any], gateway: Gateway, customer: CustomerGateway) -> None:
+        if ike.get("ike_version") != "v1":
+            ike.pop("phase1_negotiation_mode", None)  # phase1-mode-v1-only
+        if ike.get("local_id_type") == "ip" and "local_id" not in ike:
+            ike["local_id"] = gateway.ip(conn["vgw_ip"]).address  # local-id-gateway-address
+        if ike.get("peer_id_type") == "ip" and "peer_id" not in ike:
+            ike["peer_id"] = customer.ip  # peer-id-customer-gateway-address
+
+    def _ordered(self, out: dict[str, Any]) -> dict[str, Any]:
+        for name, order in self.nested_order.items():
+            out[name] = {k: out[name][k] for k in order if k in out[name]}
+        if "dpd" in out["ikepolicy"]:
+            out["ikepolicy"]["dpd"] = {k: out["ikepolicy"]["dpd"][k] for k in self.dpd_order}
+        return {k: out[k] for k in self.order if k in out}

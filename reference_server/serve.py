@@ -1,0 +1,46 @@
+"""`vpnconn serve`: the reference server in the foreground on 127.0.0.1, one log line per request."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from datetime import datetime
+
+from vpnconn.world import OPEN_WORLD, WorldError, load_world
+
+from reference_server.app import ReferenceServer
+from reference_server.embedded import bind_loopback, uvicorn_server
+
+
+def _log(line: str) -> None:
+    print(f"{datetime.now().strftime('%H:%M:%S.%f')[:-3]} {line}", flush=True)
+
+
+def serve(port: int, world_path: str | None, ak: str | None, token: str | None, quiet: bool = False) -> int:
+    try:
+        world = load_world(world_path) if world_path else OPEN_WORLD
+    except WorldError as exc:
+        print(f"vpnconn serve: {exc}", file=sys.stderr)
+        return 2
+    sk = os.environ.get("VPNCONN_SK")
+    if ak and not sk:
+        print("vpnconn serve: --ak needs the secret key in the environment variable VPNCONN_SK "
+              "(kept off the command line so that it does not show in ps)", file=sys.stderr)
+        return 2
+    try:
+        sock = bind_loopback(port)
+    except OSError as exc:
+        why = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+        print(f"vpnconn serve: port {port} on 127.0.0.1 {why}; choose another with PORT=... (make) or --port", file=sys.stderr)
+        return 2
+    app = ReferenceServer(world=world, keys={ak: sk} if ak else None, token=token, log=None if quiet else _log)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    where = world_path or "open (every well-formed id exists)"
+    auth = "AK/SK signatures verified" if ak else "any X-Auth-Token or SDK-HMAC-SHA256 header accepted"
+    if token:
+        auth = "X-Auth-Token must match --token" + (", AK/SK signatures verified" if ak else "")
+    print(f"reference server on {url}  (POST {url}/v5/{{project_id}}/vpn-connection)", flush=True)
+    print(f"world: {where}; credentials: {auth}; Ctrl-C stops it", flush=True)
+    uvicorn_server(app).run(sockets=[sock])
+    return 0

@@ -1,0 +1,73 @@
+"""The server serves exactly the spec's operations, and only to callers with credentials."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from reference_server import ReferenceServer, running_server
+from support import PATH, TOKEN
+from vpnconn import aksk
+
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+def test_routes_equal_the_spec_operations(client, spec):
+    for path, item in spec.document["paths"].items():
+        url = path.replace("{project_id}", "0123456789abcdef0123456789abcdef")
+        for method in METHODS:
+            response = client.request(method.upper(), url, json={})
+            if method in item:
+                assert response.status_code not in (404, 405), (method, path)
+            else:
+                assert response.status_code == 405 and response.headers["allow"] == "POST", (method, path)
+    assert client.post("/v5/p/vpn-connections", json={}).status_code == 404
+    assert client.post("/v3/p/vpn-connection", json={}).status_code == 404
+
+
+def test_no_credentials_get_a_401(open_server, spec):
+    response = httpx.post(open_server[1] + PATH, json=spec.examples("request")["static"])
+    assert response.status_code == 401 and response.json()["error_code"] == "APIG.0301"
+
+
+def test_a_token_is_enough_by_default(client, spec):
+    assert client.post(PATH, json=spec.examples("request")["static"]).status_code == 201
+
+
+@pytest.fixture(scope="module")
+def signed_server():
+    with running_server(ReferenceServer(keys={"FAKEAK0000": "FAKE-SK-0000"}, token="the-only-token")) as url:
+        yield url
+
+
+def signed_post(url, body: bytes, sk="FAKE-SK-0000", now=None, tamper=False):
+    host = url.removeprefix("http://")
+    headers = {"Content-Type": "application/json"}
+    headers.update(aksk.sign_headers("FAKEAK0000", sk, "POST", PATH, "", host, headers, body, now))
+    return httpx.post(url + PATH, content=body + (b" " if tamper else b""), headers=headers)
+
+
+def test_a_good_signature_is_accepted(signed_server, spec):
+    import json
+
+    assert signed_post(signed_server, json.dumps(spec.examples("request")["static"]).encode()).status_code == 201
+
+
+@pytest.mark.parametrize("how", ["wrong secret", "stale date", "tampered body"])
+def test_a_bad_signature_gets_a_401(signed_server, spec, how):
+    import json
+
+    body = json.dumps(spec.examples("request")["static"]).encode()
+    response = signed_post(signed_server, body, sk="OTHER" if how == "wrong secret" else "FAKE-SK-0000",
+                           now=datetime.now(UTC) - timedelta(hours=1) if how == "stale date" else None,
+                           tamper=how == "tampered body")
+    assert response.status_code == 401 and response.json()["error_code"] == "APIG.0301"
+    assert "FAKE-SK-0000" not in response.text
+
+
+def test_a_configured_token_must_match(signed_server, spec):
+    good = httpx.post(signed_server + PATH, json=spec.examples("request")["static"], headers={"X-Auth-Token": "the-only-token"})
+    bad = httpx.post(signed_server + PATH, json=spec.examples("request")["static"], headers=TOKEN)
+    assert (good.status_code, bad.status_code) == (201, 401)

@@ -1,0 +1,75 @@
+"""`vpnconn serve` as a user runs it: starts quickly, logs a line per request without secrets, says clearly
+what is wrong when it cannot start."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+from support import PATH
+
+VPNCONN = [sys.executable, "-m", "vpnconn.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_answers_and_logs_without_secrets(spec):
+    port = free_port()
+    proc = subprocess.Popen([*VPNCONN, "serve", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.post(f"http://127.0.0.1:{port}{PATH}", json=spec.examples("request")["static"],
+                                      headers={"X-Auth-Token": "secret-token-123"})
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "the server did not come up"
+                time.sleep(0.05)
+        assert response.status_code == 201
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=10)
+    assert f"http://127.0.0.1:{port}" in output
+    request_lines = [ln for ln in output.splitlines() if f'"POST {PATH}" 201' in ln]
+    assert len(request_lines) == 1 and response.json()["request_id"] in request_lines[0]
+    assert "secret-token-123" not in output and "Fake-Psk-1234" not in output
+
+
+def run_serve(*args, env=None):
+    return subprocess.run([*VPNCONN, "serve", *args], capture_output=True, text=True, timeout=20,
+                          env={**os.environ, **(env or {})})
+
+
+def test_a_port_in_use_is_one_clear_line():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result = run_serve("--port", str(busy.getsockname()[1]))
+    assert result.returncode == 2 and "already in use" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_broken_world_file_is_one_clear_line(tmp_path):
+    world = tmp_path / "w.yaml"
+    world.write_text("gateways: [{id: 1}]\n")
+    result = run_serve("--world", str(world))
+    assert result.returncode == 2 and "gateways/0/id" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ak_without_secret_in_the_environment_is_refused():
+    result = run_serve("--ak", "FAKEAK", env={"VPNCONN_SK": ""})
+    assert result.returncode == 2 and "VPNCONN_SK" in result.stderr
+
+
+def test_a_bad_port_is_a_usage_error():
+    result = run_serve("--port", "http")
+    assert result.returncode == 2 and "not a port number" in result.stderr
