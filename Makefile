@@ -40,5 +40,8 @@ check: $(PY_OK) $(NODE_OK) ## validate and lint the spec, check that examples ma
 test: $(PY_OK) $(NODE_OK) ## run the toolkit's own tests (the spec, the server, the contract suite)
 	$(BIN)/python -m pytest
 
+bench: $(PY_OK) $(NODE_OK) ## benchmarks: reference server vs Prism (creates/s, p50/p99 at 1/8/32 clients)
+	$(BIN)/python benchmarks/server_vs_prism.py
+
 clean: ## remove the virtual environment, node_modules and build output
 	rm -rf $(VENV) node_modules dist reports .pytest_cache .hypothesis

@@ -78,8 +78,10 @@ class ReferenceServer:
         started = time.perf_counter()
         request_id = str(uuid.uuid4())
         headers: list[tuple[bytes, bytes]] = []
+        payload: dict[str, Any] = {}
         try:
-            status, payload = 201, await self._create(scope, receive, request_id)
+            status, text = 201, await self._create(scope, receive, request_id)
+            body = f'{{"vpn_connection":{text},"request_id":"{request_id}"}}'.encode()
         except Reject as r:
             status, headers = r.error["status"], r.headers
             payload = {"error_code": r.error["error_code"], "error_msg": r.error["message"].format(detail=r.detail),
@@ -90,7 +92,8 @@ class ReferenceServer:
             status = error["status"]
             payload = {"error_code": error["error_code"], "error_msg": error["message"].format(detail="internal"),
                        "request_id": request_id}
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        if status != 201:
+            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-type", JSON), (b"content-length", str(len(body)).encode()),
             (b"x-request-id", request_id.encode()), *headers]})
@@ -103,7 +106,8 @@ class ReferenceServer:
 
     # ------------------------------------------------------------------------------------------- steps
 
-    async def _create(self, scope: dict[str, Any], receive: Callable, request_id: str) -> dict[str, Any]:
+    async def _create(self, scope: dict[str, Any], receive: Callable, request_id: str) -> str:
+        """Create the connection; returns its JSON text, or raises :class:`Reject`."""
         match = self.route.match(scope["path"])
         if not match:
             raise Reject(self.errors["not-found"], f"no operation at {scope['path']}")
@@ -124,8 +128,7 @@ class ReferenceServer:
             connection = self.builder.build(conn, gateway, customer, self.store)
         except TunnelPoolExhausted as exc:
             raise Reject(self.errors["schema-violation"], str(exc)) from None
-        self.store.add(connection)
-        return {"vpn_connection": connection, "request_id": request_id}
+        return self.store.add(connection)
 
     @staticmethod
     def _error_of(v: Violation) -> dict[str, Any]:

@@ -8,7 +8,7 @@ Everything here is read from the spec: plain defaults from the request schema's 
 
 from __future__ import annotations
 
-import copy
+import json
 import secrets
 import uuid
 from datetime import UTC, datetime
@@ -25,14 +25,16 @@ def _field_name(pointer: str) -> tuple[str, ...]:
 
 
 def deep_merge(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
-    """``given`` over ``defaults``, objects merged field by field (lists and scalars replaced)."""
-    out = copy.deepcopy(defaults)
+    """``given`` over ``defaults``, objects merged field by field (lists and scalars replaced).
+
+    ``defaults`` is changed and returned (pass a fresh copy); the result may share values with ``given``.
+    """
     for key, value in given.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
+        if isinstance(value, dict) and isinstance(defaults.get(key), dict):
+            deep_merge(defaults[key], value)
         else:
-            out[key] = copy.deepcopy(value)
-    return out
+            defaults[key] = value
+    return defaults
 
 
 def timestamp(now: datetime | None = None) -> str:
@@ -47,8 +49,9 @@ class ConnectionBuilder:
     def __init__(self, spec: Spec) -> None:
         request = spec.schema("CreateVpnConnectionRequestBodyContent")
         response = spec.schema("CreateResponseVpnConnection")
-        self.defaults: dict[str, Any] = spec.request_defaults()
-        self.default_style: str = self.defaults["style"]
+        defaults = spec.request_defaults()
+        self.defaults_json = json.dumps(defaults)  # json.loads of this is the cheapest fresh copy
+        self.default_style: str = defaults["style"]
         self.write_only = {k for k, v in request["properties"].items() if spec.resolve(v).get("writeOnly")}
         self.order = list(response["properties"])
         self.nested_order = {
@@ -65,8 +68,9 @@ class ConnectionBuilder:
         self.gm_omit = [_field_name(p) for p in named["gm-omitted-fields"]["omit"]]
 
     def build(self, conn: dict[str, Any], gateway: Gateway, customer: CustomerGateway, store: ConnectionStore) -> dict[str, Any]:
+        """The 201 ``vpn_connection`` for ``conn``; it takes ownership of ``conn`` (parts of it are reused)."""
         style = conn.get("style", self.default_style)
-        out = deep_merge(self.defaults, conn)
+        out = deep_merge(json.loads(self.defaults_json), conn)
         for name in self.write_only:
             out.pop(name, None)
         out["style"] = style.upper()

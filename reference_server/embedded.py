@@ -25,7 +25,8 @@ def bind_loopback(port: int = 0) -> socket.socket:
 
 def uvicorn_server(app: ReferenceServer) -> uvicorn.Server:
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", http="httptools",
-                            loop="uvloop", timeout_keep_alive=30, backlog=2048)
+                            loop="uvloop", timeout_keep_alive=30, backlog=2048, proxy_headers=False,
+                            server_header=False, date_header=False)
     return uvicorn.Server(config)
 
 

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from vpnconn import ipv4
 from vpnconn.world import World
 
 Breach = tuple[str, str]
@@ -37,10 +38,11 @@ def _pointer(*parts: object) -> str:
     return "/vpn_connection/" + "/".join(str(p) for p in parts)
 
 
-def _interfaces(conn: dict[str, Any]) -> Iterator[tuple[str, ipaddress.IPv4Interface]]:
+def _interfaces(conn: dict[str, Any]) -> Iterator[tuple[str, int]]:
+    """The tunnel addresses that are given, as integers (their /30 prefix is fixed by the schema)."""
     for name in TUNNEL_FIELDS:
         if isinstance(conn.get(name), str):
-            yield name, ipaddress.IPv4Interface(conn[name])
+            yield name, ipv4.cidr(conn[name])[0]
 
 
 def _style(conn: dict[str, Any]) -> str:
@@ -60,23 +62,25 @@ def tunnel_addresses_together(conn: dict[str, Any], params: dict[str, Any]) -> I
 
 @rule("tunnel-address-usable-host")
 def tunnel_address_usable_host(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
-    for name, iface in _interfaces(conn):
-        net = ipaddress.IPv4Network(f"{iface.ip}/{params['prefix']}", strict=False)
-        if iface.ip in (net.network_address, net.broadcast_address):
-            hosts = ", ".join(str(h) for h in net.hosts())
-            yield _pointer(name), f"{conn[name]} is not a usable host of {net} (use {hosts})"
+    prefix = params["prefix"]
+    for name, addr in _interfaces(conn):
+        base = ipv4.network(addr, prefix)
+        last = base + 2 ** (32 - prefix) - 1
+        if addr in (base, last):
+            hosts = ", ".join(ipv4.text(h) for h in range(base + 1, last))
+            yield _pointer(name), f"{conn[name]} is not a usable host of {ipv4.text(base)}/{prefix} (use {hosts})"
 
 
 @rule("tunnel-address-not-reserved")
 def tunnel_address_not_reserved(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
-    within = ipaddress.IPv4Network(params["within"])
-    excluded = [ipaddress.IPv4Network(n) for n in params["excluded"]]
-    for name, iface in _interfaces(conn):
-        if iface.ip not in within:
-            yield _pointer(name), f"{conn[name]} is outside {within}"
-        for net in excluded:
-            if iface.ip in net:
-                yield _pointer(name), f"{conn[name]} lies in the reserved {net}"
+    within = ipv4.cidr(params["within"])
+    excluded = [ipv4.cidr(n) for n in params["excluded"]]
+    for name, addr in _interfaces(conn):
+        if not ipv4.overlaps((addr, 32), within):
+            yield _pointer(name), f"{conn[name]} is outside {params['within']}"
+        for net, text in zip(excluded, params["excluded"], strict=True):
+            if ipv4.overlaps((addr, 32), net):
+                yield _pointer(name), f"{conn[name]} lies in the reserved {text}"
 
 
 @rule("tunnel-addresses-same-30")
@@ -86,12 +90,12 @@ def tunnel_addresses_same_30(conn: dict[str, Any], params: dict[str, Any]) -> It
         return
     local, peer = found["tunnel_local_address"], found["tunnel_peer_address"]
     prefix = params["prefix"]
-    local_net = ipaddress.IPv4Network(f"{local.ip}/{prefix}", strict=False)
-    if local.ip == peer.ip:
-        yield _pointer("tunnel_peer_address"), f"tunnel_peer_address equals tunnel_local_address ({local.ip})"
-    elif peer.ip not in local_net:
+    if local == peer:
+        yield _pointer("tunnel_peer_address"), f"tunnel_peer_address equals tunnel_local_address ({ipv4.text(local)})"
+    elif ipv4.network(local, prefix) != ipv4.network(peer, prefix):
         yield _pointer("tunnel_peer_address"), (
-            f"tunnel_peer_address {peer} is not in the /{prefix} of tunnel_local_address ({local_net})"
+            f"tunnel_peer_address {conn['tunnel_peer_address']} is not in the /{prefix} of tunnel_local_address "
+            f"({ipv4.text(ipv4.network(local, prefix))}/{prefix})"
         )
 
 
@@ -111,12 +115,12 @@ def psk_character_classes(conn: dict[str, Any], params: dict[str, Any]) -> Itera
 
 @rule("peer-subnets-not-reserved")
 def peer_subnets_not_reserved(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
-    reserved = [ipaddress.IPv4Network(n) for n in params["reserved"]]
+    reserved = [(ipv4.cidr(n), n) for n in params["reserved"]]
     for i, cidr in enumerate(conn.get("peer_subnets") or []):
-        net = ipaddress.IPv4Network(cidr, strict=False)
-        for bad in reserved:
-            if net.overlaps(bad):
-                yield _pointer("peer_subnets", i), f"{cidr} overlaps the reserved range {bad}"
+        net = ipv4.cidr(cidr)
+        for bad, text in reserved:
+            if ipv4.overlaps(net, bad):
+                yield _pointer("peer_subnets", i), f"{cidr} overlaps the reserved range {text}"
 
 
 def _cidrs(conn: dict[str, Any]) -> Iterator[tuple[str, str, int]]:
@@ -135,6 +139,11 @@ def _cidrs(conn: dict[str, Any]) -> Iterator[tuple[str, str, int]]:
 @rule("cidr-canonical")
 def cidr_canonical(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
     for where, cidr, version in _cidrs(conn):
+        if version == 4 and "." in cidr:  # the schema's IPv4 pattern has matched: the fast path is safe
+            addr, prefix = ipv4.cidr(cidr)
+            if ipv4.network(addr, prefix) != addr:
+                yield where, f"{cidr} has host bits set; the network is {ipv4.text(ipv4.network(addr, prefix))}/{prefix}"
+            continue
         try:
             iface = ipaddress.ip_interface(cidr)
         except ValueError:

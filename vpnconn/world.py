@@ -8,6 +8,7 @@ ids do not exist. Addresses the open world has to invent are derived from the id
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 from dataclasses import dataclass, field
@@ -51,11 +52,7 @@ class Gateway:
             if ip.key == vgw_ip:
                 return ip
         if self.open:
-            try:
-                ipaddress.IPv4Address(vgw_ip)
-                return GatewayIp(key=vgw_ip, address=vgw_ip, role="active")
-            except ValueError:
-                return GatewayIp(key=vgw_ip, address=derived_address(vgw_ip), role="active")
+            return _open_gateway_ip(vgw_ip)
         return None
 
 
@@ -74,18 +71,37 @@ class World:
     def gateway(self, vgw_id: str) -> Gateway | None:
         if vgw_id in self.gateways:
             return self.gateways[vgw_id]
-        return Gateway(id=vgw_id, open=True) if self.open else None
+        return _open_gateway(vgw_id) if self.open else None
 
     def customer_gateway(self, cgw_id: str) -> CustomerGateway | None:
         if cgw_id in self.customer_gateways:
             return self.customer_gateways[cgw_id]
-        return CustomerGateway(id=cgw_id, ip=derived_address(cgw_id)) if self.open else None
+        return _open_customer_gateway(cgw_id) if self.open else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _open_gateway_ip(vgw_ip: str) -> GatewayIp:
+    try:
+        ipaddress.IPv4Address(vgw_ip)
+        return GatewayIp(key=vgw_ip, address=vgw_ip, role="active")
+    except ValueError:
+        return GatewayIp(key=vgw_ip, address=derived_address(vgw_ip), role="active")
+
+
+@functools.lru_cache(maxsize=4096)
+def _open_gateway(vgw_id: str) -> Gateway:
+    return Gateway(id=vgw_id, open=True)
+
+
+@functools.lru_cache(maxsize=4096)
+def _open_customer_gateway(cgw_id: str) -> CustomerGateway:
+    return CustomerGateway(id=cgw_id, ip=derived_address(cgw_id))
 
 
 def derived_address(key: str) -> str:
     """A stable IPv4 address in 198.18.0.0/15 (benchmarking range) for an id the open world must invent."""
     n = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % (2**17 - 2) + 1
-    return str(ipaddress.IPv4Address(int(ipaddress.IPv4Address("198.18.0.0")) + n))
+    return f"198.{18 + (n >> 16)}.{(n >> 8) & 255}.{n & 255}"
 
 
 OPEN_WORLD = World()

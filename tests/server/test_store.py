@@ -1,0 +1,31 @@
+"""The store keeps the newest connections and gives each gateway distinct tunnel /30s."""
+
+from __future__ import annotations
+
+import pytest
+
+from reference_server.store import ConnectionStore, TunnelPoolExhausted
+
+
+def small_store(capacity=10_000) -> ConnectionStore:
+    # 169.254.0.0/28 holds four /30s; the second one is excluded
+    return ConnectionStore("169.254.0.0/28", ["169.254.0.4/30"], 30, capacity=capacity)
+
+
+def test_allocation_skips_excluded_and_used_30s():
+    store = small_store()
+    store.claim_tunnel("gw", "169.254.0.9/30")
+    assert store.allocate_tunnel("gw") == ("169.254.0.1/30", "169.254.0.2/30")
+    assert store.allocate_tunnel("gw") == ("169.254.0.13/30", "169.254.0.14/30")
+    with pytest.raises(TunnelPoolExhausted):
+        store.allocate_tunnel("gw")
+    assert store.allocate_tunnel("other-gw") == ("169.254.0.1/30", "169.254.0.2/30")
+
+
+def test_evicting_the_oldest_connection_frees_its_30():
+    store = small_store(capacity=2)
+    for n in range(3):
+        local, peer = store.allocate_tunnel("gw")
+        store.add({"id": str(n), "vgw_id": "gw", "tunnel_local_address": local, "tunnel_peer_address": peer})
+    assert len(store) == 2 and store.get("0") is None and store.get("2") is not None
+    assert store.allocate_tunnel("gw") == ("169.254.0.1/30", "169.254.0.2/30")
