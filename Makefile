@@ -11,6 +11,14 @@ NODE_OK := node_modules/.installed
 TARGET ?=
 PORT ?= 8080
 WORLD ?=
+MODE ?= all
+EXAMPLES ?= 100
+SEED ?= 0
+PROJECT_ID ?=
+VGW_ID ?=
+VGW_IP ?=
+CGW_ID ?=
+REPORT ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help contract serve check test bench clean
@@ -30,6 +38,14 @@ $(NODE_OK): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "make: npm is needed for the spec linter (Spectral); install Node.js 20+"; exit 2; }
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+# Secrets go through the environment, never the command line (make would echo it, ps would show it).
+contract: export VPNCONN_TOKEN = $(TOKEN)
+contract: export VPNCONN_AK = $(AK)
+contract: export VPNCONN_SK = $(SK)
+contract: export ALLOW_CREATE := $(ALLOW_CREATE)
+contract: $(PY_OK) ## run the contract suite [TARGET=url] [TOKEN=..|AK=.. SK=..] [MODE=..] [EXAMPLES=n] [SEED=n] [REPORT=dir]
+	$(BIN)/vpnconn contract --mode $(MODE) --examples $(EXAMPLES) --seed $(SEED) $(if $(TARGET),--target $(TARGET)) $(if $(PROJECT_ID),--project-id $(PROJECT_ID)) $(if $(VGW_ID),--vgw-id $(VGW_ID)) $(if $(VGW_IP),--vgw-ip $(VGW_IP)) $(if $(CGW_ID),--cgw-id $(CGW_ID)) $(if $(REPORT),--report $(REPORT))
 
 serve: $(PY_OK) ## run the reference server on 127.0.0.1 [PORT=8080] [WORLD=file.yaml]
 	$(BIN)/vpnconn serve --port $(PORT) $(if $(WORLD),--world $(WORLD))

@@ -18,6 +18,12 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(args.port, args.world, args.ak, args.token, args.quiet)
 
 
+def _contract(args: argparse.Namespace) -> int:
+    from contract_tests.command import run
+
+    return run(args)
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 0 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535; 0 picks a free one)")
@@ -31,6 +37,19 @@ def build_parser() -> argparse.ArgumentParser:
         "'create VPN connection' (POST /v5/{project_id}/vpn-connection).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from contract_tests.command import EPILOG, add_arguments
+
+    contract = sub.add_parser(
+        "contract",
+        help="run the contract suite against a server (default: the embedded reference server)",
+        description="Schemathesis property tests (examples, coverage, fuzzing; positive and negative) plus this "
+        "project's semantic checks and named-rule cases, against any server implementing "
+        "POST /v5/{project_id}/vpn-connection.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(contract)
+    contract.set_defaults(run=_contract)
+
     check = sub.add_parser("check", help="validate and lint the spec, check its examples (never writes)")
     check.add_argument("--no-lint", action="store_true", help="skip Spectral (no Node.js needed)")
     check.set_defaults(run=_check)

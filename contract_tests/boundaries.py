@@ -1,0 +1,106 @@
+"""Cases at and just past every bound of the spec, and for every enum value, from the constraint inventory.
+
+:func:`at_bound` returns a body whose field sits exactly on a bound (``minimum``, ``maxLength``, ``maxItems``,
+...): a correct server accepts it. :func:`past_bound` moves it one step outside: a correct server refuses
+it, and the case is labelled with the rule it breaks. Values are built to keep every other rule, so the
+bound is the only thing under test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vpnconn.constraints import Constraint
+
+BOUNDS = ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems")
+V6_MAX = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fff0/128"  # 43 characters, no host bits
+
+
+def _last(path: tuple[str, ...]) -> str:
+    return [p for p in path if p != "[]"][-1]
+
+
+def _string(path: tuple[str, ...], n: int) -> str:
+    last = _last(path)
+    if last == "psk":
+        return ("Aa1-" * 40)[:n]
+    if "v6" in "".join(path) and last in ("peer_subnets_v6", "source", "destination"):
+        return V6_MAX if n >= 43 else ("::/0" if n == 4 else "1" * max(n - 3, 1) + "/64")
+    return "k" * n
+
+
+def _items(path: tuple[str, ...], n: int) -> list[Any]:
+    last, v6 = _last(path), "v6" in "".join(path)
+    if last == "tags":
+        return [{"key": f"k{i}", "value": "v"} for i in range(n)]
+    if last in ("policy_rules", "policy_rules_v6"):
+        return [{"source": f"2001:db8:{i + 1:x}::/64" if v6 else f"10.{i}.0.0/24",
+                 "destination": ["2001:db8:ffff::/64" if v6 else "192.168.0.0/24"]} for i in range(n)]
+    if v6:
+        return [f"2001:db8:{i + 1:x}::/64" for i in range(n)]
+    return [f"10.{i // 256}.{i % 256}.0/24" for i in range(n)]
+
+
+def _value(c: Constraint, bound: int) -> Any:
+    if c.keyword in ("minimum", "maximum"):
+        return bound
+    if c.keyword in ("minLength", "maxLength"):
+        return _string(c.path, bound)
+    return _items(c.path, bound)
+
+
+def _place(body: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """Set ``value`` at ``path`` (``[]`` = the first item), creating what is missing on the way."""
+    node: Any = body
+    steps = list(path)
+    for i, step in enumerate(steps[:-1]):
+        if step == "[]":
+            continue
+        following = steps[i + 1]
+        if following == "[]":
+            if not node.get(step):
+                node[step] = _items((step,), 1)
+            if i + 2 == len(steps):
+                node[step][0] = value
+                return
+            node = node[step][0]
+        else:
+            node = node.setdefault(step, {})
+    node[steps[-1]] = value
+
+
+def _prepare(body: dict[str, Any], c: Constraint) -> None:
+    conn = body["vpn_connection"]
+    if "policy_rules" in c.path or "policy_rules_v6" in c.path:
+        conn["style"] = "policy"
+        for name in ("enable_nqa", "enable_hub", "tunnel_local_address", "tunnel_peer_address"):
+            conn.pop(name, None)
+        conn.setdefault("policy_rules", _items(("policy_rules",), 1))
+    last = _last(c.path)
+    if last in ("local_id", "peer_id"):
+        conn.setdefault("ikepolicy", {})[f"{last}_type"] = "fqdn"
+
+
+def at_bound(body: dict[str, Any], c: Constraint) -> dict[str, Any]:
+    _prepare(body, c)
+    _place(body, c.path, _value(c, c.value))
+    return body
+
+
+def past_bound(body: dict[str, Any], c: Constraint) -> dict[str, Any] | None:
+    """One step past the bound, or None where there is no such value (minLength 1 of an optional list)."""
+    step = -1 if c.keyword.startswith("min") else 1
+    if c.value + step < 0:
+        return None
+    _prepare(body, c)
+    _place(body, c.path, _value(c, c.value + step))
+    return body
+
+
+def with_enum_value(body: dict[str, Any], c: Constraint, option: str) -> dict[str, Any]:
+    """``option`` at the enum's place. (For ``style`` use :meth:`Repairer.restyle`, which knows each style's fields.)"""
+    _prepare(body, c)
+    _place(body, c.path, option)
+    if c.path[-1] in ("local_id_type", "peer_id_type"):  # the id's shape follows its type: let the server fill it
+        body["vpn_connection"]["ikepolicy"].pop(c.path[-1].removesuffix("_type"), None)
+    return body

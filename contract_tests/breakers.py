@@ -1,0 +1,147 @@
+"""For each named rule of the spec, a function that makes a valid body break exactly that rule.
+
+These drive the rules phase: a schema-valid body that breaks an ``x-vpnconn-rules`` entry must be refused
+with the rule's documented error. Schemathesis cannot make such cases (to it they are valid data). World
+rules are included where the target's configured gateway decides them: the run assumes VGW_ID is a
+standard gateway (not GM, not ER-attached, IPv4), as the embedded server's open world has it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+Conn = dict[str, Any]
+BREAKERS: dict[str, Callable[[Conn, random.Random], None]] = {}
+
+# Rules whose breach depends on gateway facts the run cannot know; no breaker, named in the coverage report.
+NOT_BROKEN = {
+    "gateway-exists": "needs a vgw_id the target does not have",
+    "customer-gateway-exists": "needs a cgw_id the target does not have",
+    "vgw-ip-belongs-to-gateway": "needs an address the gateway does not own",
+    "ha-role-matches-gateway-ip": "needs an active-standby gateway",
+}
+
+
+def breaker(rule_id: str) -> Callable:
+    def register(fn: Callable[[Conn, random.Random], None]) -> Callable:
+        BREAKERS[rule_id] = fn
+        return fn
+
+    return register
+
+
+def _pair(conn: Conn, local: str, peer: str | None) -> None:
+    if conn.get("style") == "policy":
+        conn["style"] = "static"
+        conn.pop("policy_rules", None)
+        conn.pop("policy_rules_v6", None)
+    conn["tunnel_local_address"] = local
+    if peer is None:
+        conn.pop("tunnel_peer_address", None)
+    else:
+        conn["tunnel_peer_address"] = peer
+
+
+def _block(rng: random.Random) -> str:
+    return f"169.254.{rng.randrange(0, 195)}.{rng.randrange(0, 64) * 4}"
+
+
+def _plus(block: str, n: int) -> str:
+    head, last = block.rsplit(".", 1)
+    return f"{head}.{int(last) + n}/30"
+
+
+@breaker("tunnel-addresses-together")
+def _together(conn: Conn, rng: random.Random) -> None:
+    block = _block(rng)
+    _pair(conn, _plus(block, 1), None)
+
+
+@breaker("tunnel-address-usable-host")
+def _usable(conn: Conn, rng: random.Random) -> None:
+    block = _block(rng)
+    _pair(conn, _plus(block, rng.choice([0, 3])), _plus(block, rng.choice([1, 2])))
+
+
+@breaker("tunnel-address-not-reserved")
+def _reserved_tunnel(conn: Conn, rng: random.Random) -> None:
+    block = f"169.254.195.{rng.randrange(0, 64) * 4}"
+    _pair(conn, _plus(block, 1), _plus(block, 2))
+
+
+@breaker("tunnel-addresses-same-30")
+def _same30(conn: Conn, rng: random.Random) -> None:
+    block = _block(rng)
+    head, last = block.rsplit(".", 1)
+    other = f"{head}.{(int(last) + 4) % 256}"
+    _pair(conn, _plus(block, 1), _plus(other, 2))
+
+
+@breaker("psk-character-classes")
+def _psk(conn: Conn, rng: random.Random) -> None:
+    alphabet = rng.choice(["abcdefghjkmnpqrstuvwxyz", "ABCDEFGHJKMNPQRSTUVWXYZ", "0123456789", "~!@#$%^()-_+="])
+    second = rng.choice(["", "0123456789"]) if alphabet[0] != "0" else "abcdef"
+    conn["psk"] = "".join(rng.choice(alphabet) for _ in range(rng.randrange(6, 20))) + "".join(
+        rng.choice(second) for _ in range(2 if second else 0)) + alphabet[:2]
+
+
+@breaker("peer-subnets-not-reserved")
+def _reserved_subnet(conn: Conn, rng: random.Random) -> None:
+    bad = rng.choice([f"100.{64 + rng.randrange(64)}.{rng.randrange(256)}.0/24", f"214.{rng.randrange(256)}.0.0/16"])
+    conn["peer_subnets"] = [s for s in conn["peer_subnets"] if s != bad][:49] + [bad]
+
+
+@breaker("cidr-canonical")
+def _host_bits(conn: Conn, rng: random.Random) -> None:
+    bad = f"192.168.{rng.randrange(256)}.{rng.randrange(1, 256)}/24"
+    conn["peer_subnets"] = [bad] + conn["peer_subnets"][1:]
+
+
+def _policy(conn: Conn) -> None:
+    conn["style"] = "policy"
+    for name in ("enable_nqa", "enable_hub", "tunnel_local_address", "tunnel_peer_address"):
+        conn.pop(name, None)
+    conn.setdefault("policy_rules", [{"source": "10.0.0.0/24", "destination": ["192.168.0.0/24"]}])
+
+
+@breaker("policy-rule-sources-unique")
+def _same_source(conn: Conn, rng: random.Random) -> None:
+    _policy(conn)
+    rules = conn["policy_rules"][:4]
+    rules.append({"source": rules[0]["source"], "destination": [f"172.16.{rng.randrange(256)}.0/24"]})
+    conn["policy_rules"] = rules
+
+
+@breaker("policy-rule-indexes-unique")
+def _same_index(conn: Conn, rng: random.Random) -> None:
+    _policy(conn)
+    index = rng.randrange(51)
+    conn["policy_rules"] = [
+        {"rule_index": index, "source": "10.1.0.0/24", "destination": ["192.168.1.0/24"]},
+        {"rule_index": index, "source": "10.2.0.0/24", "destination": ["192.168.2.0/24"]},
+    ]
+
+
+@breaker("tag-keys-unique")
+def _same_tag(conn: Conn, rng: random.Random) -> None:
+    key = rng.choice(["env", "owner", "cost center", "环境"])
+    conn["tags"] = [{"key": key, "value": "a"}, {"key": key, "value": "b"}]
+
+
+@breaker("psk-required-unless-gm")
+def _no_psk(conn: Conn, rng: random.Random) -> None:
+    conn.pop("psk", None)
+
+
+@breaker("peer-subnets-required-unless-er")
+def _no_subnets(conn: Conn, rng: random.Random) -> None:
+    conn.pop("peer_subnets", None)
+
+
+@breaker("policy-rules-match-ip-version")
+def _v6_rules_only(conn: Conn, rng: random.Random) -> None:
+    _policy(conn)
+    conn.pop("policy_rules", None)
+    conn["policy_rules_v6"] = [{"source": "2001:db8:1::/64", "destination": [f"2001:db8:{rng.randrange(2, 4096):x}::/64"]}]

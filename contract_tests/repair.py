@@ -1,0 +1,144 @@
+"""Make a schema-valid body also keep the spec's named rules, so that a correct server must accept it.
+
+Schemathesis generates from the schema alone; the spec's ``x-vpnconn-rules`` (tunnel pair in one /30, psk
+classes, canonical and unreserved CIDRs, unique sources, ...) are invisible to it, and plain generation
+breaks them often. :class:`Repairer` changes as little as it can: it keeps every value that already keeps
+the rules and rewrites only what breaks one, with parameters read from the spec. It also points the body at
+the target's existing resources (VGW_ID, VGW_IP, CGW_ID).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from vpnconn import ipv4
+from vpnconn.spec import Spec
+from vpnconn.validation import STYLE_VARIANTS
+
+from contract_tests.settings import RunSettings
+
+FALLBACK_PSK = "Fake-Psk-1234"
+FALLBACK_SUBNET = "192.168.44.0/24"
+
+
+class Repairer:
+    def __init__(self, spec: Spec, settings: RunSettings) -> None:
+        self.settings = settings
+        self.reserved = [ipv4.cidr(n) for n in spec.rule("peer-subnets-not-reserved").params["reserved"]]
+        tunnel = spec.rule("tunnel-address-not-reserved").params
+        self.within = ipv4.cidr(tunnel["within"])
+        self.excluded = [ipv4.cidr(n) for n in tunnel["excluded"]]
+        self.prefix = spec.rule("tunnel-addresses-same-30").params["prefix"]
+        psk = spec.rule("psk-character-classes").params
+        self.psk_classes: dict[str, str] = psk["classes"]
+        self.psk_min_classes: int = psk["min_classes"]
+        content = spec.schema("CreateVpnConnectionRequestBodyContent")
+        self.forbidden = {
+            style: {k for k, v in spec.resolve(branch).get("properties", {}).items() if v is False}
+            for style, branch in zip(STYLE_VARIANTS, content["oneOf"], strict=True)
+        }
+        self.default_style = spec.request_defaults()["style"]
+
+    # ------------------------------------------------------------------------------------------ public
+
+    def repair(self, body: Any) -> Any:
+        """Repair ``body`` in place (and return it); anything that is not a create body is left alone."""
+        conn = body.get("vpn_connection") if isinstance(body, dict) else None
+        if not isinstance(conn, dict):
+            return body
+        conn.update(vgw_id=self.settings.vgw_id, vgw_ip=self.settings.vgw_ip, cgw_id=self.settings.cgw_id)
+        style = conn.get("style", self.default_style)
+        self._psk(conn)
+        conn["peer_subnets"] = self._v4_networks(conn.get("peer_subnets") or [FALLBACK_SUBNET], avoid_reserved=True)
+        if "peer_subnets_v6" in conn:
+            conn["peer_subnets_v6"] = self._v6_networks(conn["peer_subnets_v6"])
+        for field_name, v6 in (("policy_rules", False), ("policy_rules_v6", True)):
+            if field_name in conn:
+                conn[field_name] = self._rules(conn[field_name], v6)
+        if style == "policy" and "policy_rules" not in conn:  # an IPv4 gateway needs IPv4 rules
+            conn["policy_rules"] = [{"source": "10.0.0.0/24", "destination": ["192.168.0.0/24"]}]
+        if style != "policy":
+            self._tunnel(conn)
+        if "tags" in conn:
+            seen: set[str] = set()
+            conn["tags"] = [t for t in conn["tags"] if not (t["key"] in seen or seen.add(t["key"]))]
+        return body
+
+    def restyle(self, body: dict[str, Any], style: str) -> dict[str, Any]:
+        """The same body as a connection of ``style``, repaired (fields the style forbids are dropped)."""
+        conn = body["vpn_connection"]
+        conn["style"] = style
+        for name in self.forbidden[style]:
+            conn.pop(name, None)
+        return self.repair(body)
+
+    # ------------------------------------------------------------------------------------------ parts
+
+    def _psk(self, conn: dict[str, Any]) -> None:
+        psk = conn.get("psk")
+        if not isinstance(psk, str):
+            conn["psk"] = FALLBACK_PSK
+            return
+        present = [name for name, chars in self.psk_classes.items() if any(c in chars for c in psk)]
+        missing = [chars[0] for name, chars in self.psk_classes.items() if name not in present]
+        need = self.psk_min_classes - len(present)
+        if need > 0:
+            conn["psk"] = "".join(missing[:need]) + psk[need:]
+
+    def _v4_networks(self, cidrs: list[str], avoid_reserved: bool) -> list[str]:
+        out: list[str] = []
+        for n, cidr in enumerate(cidrs):
+            addr, prefix = ipv4.cidr(cidr)
+            net = (ipv4.network(addr, prefix), prefix)
+            if avoid_reserved and any(ipv4.overlaps(net, bad) for bad in self.reserved):
+                net = (ipv4.address(f"10.{n // 256}.{n % 256}.0"), 24)
+            text = f"{ipv4.text(net[0])}/{net[1]}"
+            out.append(text if text not in out else f"10.{200 + n // 256}.{n % 256}.0/24")
+        return list(dict.fromkeys(out))
+
+    @staticmethod
+    def _v6_networks(cidrs: list[str]) -> list[str]:
+        out = []
+        for n, cidr in enumerate(cidrs):
+            try:
+                net = ipaddress.ip_network(cidr, strict=False)
+                text = str(net) if net.version == 6 else None
+            except ValueError:
+                text = None
+            out.append(text if text and text not in out else f"2001:db8:{n + 1:x}::/64")
+        return list(dict.fromkeys(out))
+
+    def _rules(self, rules: list[dict[str, Any]], v6: bool) -> list[dict[str, Any]]:
+        sources: set[str] = set()
+        indexes: set[int] = set()
+        for n, rule in enumerate(rules):
+            if v6:
+                source = self._v6_networks([rule["source"]])[0]
+                destination = self._v6_networks(rule["destination"])
+            else:
+                source = self._v4_networks([rule["source"]], avoid_reserved=False)[0]
+                destination = self._v4_networks(rule["destination"], avoid_reserved=False)
+            if source in sources:
+                source = f"2001:db8:ff{n:02x}::/64" if v6 else f"10.250.{n}.0/24"
+            sources.add(source)
+            rule["source"], rule["destination"] = source, destination
+            if "rule_index" in rule:
+                if rule["rule_index"] in indexes:
+                    del rule["rule_index"]
+                else:
+                    indexes.add(rule["rule_index"])
+        return rules
+
+    def _tunnel(self, conn: dict[str, Any]) -> None:
+        given = [conn.get("tunnel_local_address"), conn.get("tunnel_peer_address")]
+        if not any(given):
+            return
+        addr = ipv4.cidr(next(a for a in given if a))[0]
+        size = 2 ** (32 - self.prefix)
+        base = ipv4.network(addr, self.prefix)
+        if any(ipv4.overlaps((base, self.prefix), bad) for bad in self.excluded) or not ipv4.overlaps((base, 32), self.within):
+            base = self.within[0] + size * 1000  # 169.254.15.160/30: inside the range, outside the exclusions
+        first, second = base + 1, base + size - 2
+        conn["tunnel_local_address"] = f"{ipv4.text(first)}/{self.prefix}"
+        conn["tunnel_peer_address"] = f"{ipv4.text(second)}/{self.prefix}"

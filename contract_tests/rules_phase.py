@@ -1,0 +1,210 @@
+"""The rules phase, ours: what schemathesis cannot generate.
+
+1. **x-rule negatives.** For each named rule with a breaker, schema-valid bodies that break exactly that
+   rule (checked with the spec's validator before sending). A correct server refuses each with the rule's
+   documented status and error code in the Huawei error body.
+2. **Style balance.** If a style has less than a quarter of the positive cases, valid bodies are restyled
+   until it has, so that every style is exercised.
+
+Bodies start from the positive cases the server accepted in the schemathesis phases (or the spec's
+examples), so they stay as varied as schemathesis made them.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from vpnconn import aksk, load_spec
+from vpnconn.validation import check_request, schema_errors
+from vpnconn.world import OPEN_WORLD
+
+from vpnconn.constraints import request_constraints, values_at
+
+from contract_tests import checks
+from contract_tests.boundaries import BOUNDS, at_bound, past_bound, with_enum_value
+from contract_tests.breakers import BREAKERS
+from contract_tests.records import CaseRecord, Failure
+from contract_tests.repair import Repairer
+from contract_tests.settings import RunSettings
+from contract_tests.target import PATH
+
+STYLES = ("static", "policy", "bgp")
+
+
+@dataclass
+class _Response:  # the shape the semantic checks read
+    status_code: int
+    content: bytes
+    headers: dict[str, list[str]]
+
+
+@dataclass
+class _Case:
+    body: Any
+
+
+def _copy(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+class RulesPhase:
+    def __init__(self, base_url: str, settings: RunSettings, client: httpx.Client) -> None:
+        self.base_url, self.settings, self.client = base_url, settings, client
+        self.spec = load_spec()
+        self.repairer = Repairer(self.spec, settings)
+        self.rng = random.Random(settings.seed)
+        self.url = base_url + PATH.format(project_id=settings.project_id)
+
+    def run(self, accepted: list[dict[str, Any]], positive_styles: Counter) -> list[CaseRecord]:
+        bases = accepted or [self.repairer.repair(_copy(b)) for b in self.spec.examples("request").values()]
+        records: list[CaseRecord] = []
+        constraints = request_constraints(self.spec)
+        if self.settings.effective_mode in ("all", "positive"):
+            records += self._enum_values(bases, constraints, accepted)
+            records += self._bounds(bases, constraints, positive=True)
+            styles = positive_styles + Counter(r.style for r in records)
+            records += self._balance(bases, styles)
+        if self.settings.effective_mode in ("all", "negative"):
+            records += self._bounds(bases, constraints, positive=False)
+            records += self._negatives(bases)
+        return records
+
+    def _valid(self, body: dict[str, Any]) -> bool:
+        return not check_request(body, OPEN_WORLD)
+
+    def _enum_values(self, bases, constraints, accepted) -> list[CaseRecord]:
+        """Every enum value that no accepted case used yet, once each."""
+        records = []
+        for c in constraints:
+            if c.keyword != "enum":
+                continue
+            seen = {v for b in accepted for v in values_at(b, c.path)}
+            for option in c.value:
+                if option in seen:
+                    continue
+                base = _copy(self.rng.choice(bases))
+                if c.path[-1] == "style":
+                    body = self.repairer.restyle(base, option)
+                else:
+                    body = self.repairer.repair(with_enum_value(base, c, option))
+                if self._valid(body):
+                    records.append(self._send(body, "positive", []))
+        return records
+
+    def _bounds(self, bases, constraints, positive: bool) -> list[CaseRecord]:
+        """Each bound exactly (must be accepted) or one step past it (must be refused, labelled)."""
+        records = []
+        for c in constraints:
+            if c.keyword not in BOUNDS:
+                continue
+            for _ in range(4):  # a few bases, in case one makes the case touch a second rule
+                base = _copy(self.rng.choice(bases))
+                if positive:
+                    body = self.repairer.repair(at_bound(base, c))
+                    measured = [len(v) if isinstance(v, (str, list)) else v for v in values_at(body, c.path)]
+                    if self._valid(body) and c.value in measured:
+                        records.append(self._send(body, "positive", []))
+                        break
+                else:
+                    body = past_bound(base, c)
+                    if body is None:
+                        break
+                    labels = sorted({v.rule for v in check_request(body, OPEN_WORLD)})
+                    if labels == [c.name]:
+                        records.append(self._send(body, "negative", labels))
+                        break
+        return records
+
+    # ------------------------------------------------------------------------------------------ cases
+
+    def _balance(self, bases: list[dict[str, Any]], styles: Counter) -> list[CaseRecord]:
+        records = []
+        while True:
+            total = sum(styles.values())
+            short = [s for s in STYLES if styles[s] * 4 < max(total, 4)]
+            if not short:
+                return records
+            body = self.repairer.restyle(_copy(self.rng.choice(bases)), short[0])
+            records.append(self._send(body, "positive", []))
+            styles[short[0]] += 1
+
+    def _negatives(self, bases: list[dict[str, Any]]) -> list[CaseRecord]:
+        records = []
+        for rule_id, breaker in sorted(BREAKERS.items()):
+            made = 0
+            for _ in range(self.settings.rule_cases * 4):
+                if made == self.settings.rule_cases:
+                    break
+                body = _copy(self.rng.choice(bases))
+                breaker(body["vpn_connection"], self.rng)
+                labels = sorted({v.rule for v in check_request(body, OPEN_WORLD)})
+                if labels != [f"x-{rule_id}"]:
+                    continue  # this base made the breach touch a second rule; try another base
+                records.append(self._send(body, "negative", labels))
+                made += 1
+        return records
+
+    # ------------------------------------------------------------------------------------------ sending
+
+    def _send(self, body: dict[str, Any], mode: str, labels: list[str]) -> CaseRecord:
+        raw = json.dumps(body, ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.settings.token:
+            headers["X-Auth-Token"] = self.settings.token
+        if self.settings.ak:
+            parts = urlsplit(self.url)
+            headers.update(aksk.sign_headers(self.settings.ak, self.settings.sk or "", "POST", parts.path, "",
+                                             parts.netloc, headers, raw))
+        response = self.client.post(self.url, content=raw, headers=headers)
+        record = CaseRecord(
+            phase="rules", mode=mode, method="POST", url=self.url, request_headers=headers,
+            request_body=raw.decode(), status=response.status_code, response_headers=dict(response.headers),
+            response_body=response.text, body=body, labels=labels,
+        )
+        record.failures = self._check(record, response, body, labels)
+        return record
+
+    def _check(self, record: CaseRecord, response: httpx.Response, body: Any, labels: list[str]) -> list[Failure]:
+        shim = _Response(response.status_code, response.content, {k: [v] for k, v in response.headers.items()})
+        failures = []
+        if response.status_code >= 500:
+            failures.append(Failure("not_a_server_error", "Server error", f"{response.status_code} for a {record.mode} case"))
+        for name in checks.SEMANTIC_CHECKS:
+            try:
+                getattr(checks, name)(None, shim, _Case(body))
+            except AssertionError as exc:
+                failures.append(Failure(name, name.replace("_", " "), str(exc)))
+        if record.mode == "positive":
+            if response.status_code != 201:
+                failures.append(Failure("positive_data_acceptance", "Valid request rejected",
+                                        f"a body that keeps the schema and every named rule got {response.status_code}, not 201"))
+            else:
+                problems = schema_errors("CreateVpnConnectionResponse", response.json())
+                if problems:
+                    failures.append(Failure("response_schema_conformance", "Response violates schema", "; ".join(problems[:3])))
+        elif labels[0].startswith("x-"):
+            failures += self._rejection(response, labels[0].removeprefix("x-"))
+        elif not 400 <= response.status_code < 500:
+            failures.append(Failure("negative_data_rejection", "Invalid request accepted",
+                                    f"a body that breaks {labels[0]} got {response.status_code}, not a 4xx"))
+        return failures
+
+    def _rejection(self, response: httpx.Response, rule_id: str) -> list[Failure]:
+        """named_rule_rejection: the breach of a named rule gets the rule's documented status and code."""
+        error = self.spec.rule(rule_id).error
+        try:
+            code = response.json().get("error_code")
+        except ValueError:
+            code = None
+        if response.status_code != error["status"] or code != error["error_code"]:
+            return [Failure("named_rule_rejection", f"Rule x-{rule_id} not enforced",
+                            f"breaking x-{rule_id} must get {error['status']} {error['error_code']}; "
+                            f"got {response.status_code} {code or '(no error_code)'}")]
+        return []
