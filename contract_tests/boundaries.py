@@ -8,11 +8,13 @@ bound is the only thing under test.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from vpnconn.constraints import Constraint
 
 BOUNDS = ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems")
+_CLASS_PATTERN = re.compile(r"^\^\[([^^].*)\]\*\$$")
 V6_MAX = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fff0/128"  # 43 characters, no host bits
 
 
@@ -81,10 +83,15 @@ def _prepare(body: dict[str, Any], c: Constraint) -> None:
         conn.setdefault("ikepolicy", {})[f"{last}_type"] = "fqdn"
 
 
-def at_bound(body: dict[str, Any], c: Constraint) -> dict[str, Any]:
+def place(body: dict[str, Any], c: Constraint, value: Any) -> dict[str, Any]:
+    """``value`` at the constraint's field, with what the field needs around it (style, id type)."""
     _prepare(body, c)
-    _place(body, c.path, _value(c, c.value))
+    _place(body, c.path, value)
     return body
+
+
+def at_bound(body: dict[str, Any], c: Constraint) -> dict[str, Any]:
+    return place(body, c, _value(c, c.value))
 
 
 def past_bound(body: dict[str, Any], c: Constraint) -> dict[str, Any] | None:
@@ -92,15 +99,50 @@ def past_bound(body: dict[str, Any], c: Constraint) -> dict[str, Any] | None:
     step = -1 if c.keyword.startswith("min") else 1
     if c.value + step < 0:
         return None
-    _prepare(body, c)
-    _place(body, c.path, _value(c, c.value + step))
-    return body
+    return place(body, c, _value(c, c.value + step))
 
 
 def with_enum_value(body: dict[str, Any], c: Constraint, option: str) -> dict[str, Any]:
     """``option`` at the enum's place. (For ``style`` use :meth:`Repairer.restyle`, which knows each style's fields.)"""
-    _prepare(body, c)
-    _place(body, c.path, option)
+    place(body, c, option)
     if c.path[-1] in ("local_id_type", "peer_id_type"):  # the id's shape follows its type: let the server fill it
         body["vpn_connection"]["ikepolicy"].pop(c.path[-1].removesuffix("_type"), None)
     return body
+
+
+def _class_members(body: str) -> list[str]:
+    """Representative characters of a regex character class: each single character, and the first, a middle
+    and the last of each range. Escapes: ``\\-``, ``\\uXXXX``, ``\\\\``, ``\\[``, ``\\]``."""
+    chars: list[str] = []
+    i = 0
+    while i < len(body):
+        if body.startswith("\\u", i):
+            chars.append(chr(int(body[i + 2:i + 6], 16)))
+            i += 6
+        elif body[i] == "\\":
+            chars.append(body[i + 1])
+            i += 2
+        else:
+            chars.append(body[i])
+            i += 1
+        if len(chars) >= 3 and chars[-2] == "-" and body[i - 1:i] != "-" and _was_range(body, i, chars):
+            high, _, low = chars.pop(), chars.pop(), chars.pop()
+            chars += [low, chr((ord(low) + ord(high)) // 2), high]
+    return list(dict.fromkeys(chars))
+
+
+def _was_range(body: str, i: int, chars: list[str]) -> bool:
+    # a '-' counts as a range only when it was written unescaped between two characters
+    j = body.rfind("-", 0, i)
+    return j > 0 and body[j - 1] != "\\"
+
+
+def charset_values(c: Constraint, min_length: int, max_length: int) -> list[str]:
+    """Values that together use every documented character of a ``^[...]*$`` pattern (none for other patterns)."""
+    match = _CLASS_PATTERN.match(str(c.value))
+    if c.keyword != "pattern" or not match:
+        return []
+    members = _class_members(match.group(1))
+    text = "".join(members)
+    size = max(min_length, min(max_length, 32))
+    return [text[k:k + size].ljust(min_length, members[0]) for k in range(0, len(text), size)]

@@ -15,7 +15,7 @@ from vpnconn.validation import check_request
 
 from contract_tests import checks as _registers_checks  # noqa: F401  (registers the semantic checks)
 from contract_tests import hooks
-from contract_tests.aksk_auth import PLACEHOLDER
+from contract_tests.aksk_auth import AkSkMarker
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
 
@@ -26,8 +26,6 @@ def engine_config(base_url: str, settings: RunSettings, phases: tuple[str, ...] 
     headers = {}
     if settings.token:
         headers["X-Auth-Token"] = settings.token
-    if settings.ak:
-        headers["Authorization"] = PLACEHOLDER  # replaced by a signature at send time (AkSkAuth)
     return schemathesis.Config.from_dict({
         "base-url": base_url,
         "seed": settings.seed,
@@ -37,7 +35,9 @@ def engine_config(base_url: str, settings: RunSettings, phases: tuple[str, ...] 
         "headers": headers,
         "parameters": {"project_id": settings.project_id},
         "generation": {"mode": settings.effective_mode, "max-examples": settings.examples, "database": "none"},
-        "phases": {name: {"enabled": name in phases} for name in (*PHASES, "stateful")},
+        # the examples are valid bodies: a negative-only run must not send them
+        "phases": {name: {"enabled": name in phases and not (name == "examples" and settings.effective_mode == "negative")}
+                   for name in (*PHASES, "stateful")},
     })
 
 
@@ -72,6 +72,8 @@ def _record(phase: str, case: Any, interaction: Any, check_nodes: list[Any]) -> 
 def run_engine(base_url: str, settings: RunSettings, progress: Callable[[str], None],
                phases: tuple[str, ...] = PHASES) -> list[CaseRecord]:
     schema = schemathesis.openapi.from_path(str(SPEC_PATH), config=engine_config(base_url, settings, phases))
+    if settings.ak:
+        schema.auth()(AkSkMarker)  # the placeholder it sets is replaced by a signature at send time (AkSkAuth)
     records: list[CaseRecord] = []
     started = time.monotonic()
     for event in from_schema(schema).execute():

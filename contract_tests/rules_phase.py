@@ -28,7 +28,7 @@ from vpnconn.world import OPEN_WORLD
 from vpnconn.constraints import request_constraints, values_at
 
 from contract_tests import checks
-from contract_tests.boundaries import BOUNDS, at_bound, past_bound, with_enum_value
+from contract_tests.boundaries import BOUNDS, at_bound, charset_values, past_bound, place, with_enum_value
 from contract_tests.breakers import BREAKERS
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.repair import Repairer
@@ -68,6 +68,7 @@ class RulesPhase:
         constraints = request_constraints(self.spec)
         if self.settings.effective_mode in ("all", "positive"):
             records += self._enum_values(bases, constraints, accepted)
+            records += self._charsets(bases, constraints)
             records += self._bounds(bases, constraints, positive=True)
             styles = positive_styles + Counter(r.style for r in records)
             records += self._balance(bases, styles)
@@ -95,6 +96,18 @@ class RulesPhase:
                 else:
                     body = self.repairer.repair(with_enum_value(base, c, option))
                 if self._valid(body):
+                    records.append(self._send(body, "positive", []))
+        return records
+
+    def _charsets(self, bases, constraints) -> list[CaseRecord]:
+        """Every character a pattern's class documents (dots and CJK in names, each psk special, ...), accepted."""
+        lengths = {(c.path, c.keyword): c.value for c in constraints if c.keyword in ("minLength", "maxLength")}
+        records = []
+        for c in constraints:
+            low, high = lengths.get((c.path, "minLength"), 0), lengths.get((c.path, "maxLength"), 64)
+            for value in charset_values(c, low, high):
+                body = self.repairer.repair(place(_copy(self.rng.choice(bases)), c, value))
+                if self._valid(body) and value in list(values_at(body, c.path)):
                     records.append(self._send(body, "positive", []))
         return records
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import replace
 import secrets
 import subprocess
 import sys
@@ -24,18 +25,18 @@ class TargetUnreachable(Exception):
 
 
 @contextlib.contextmanager
-def embedded_server(settings: RunSettings) -> Iterator[tuple[str, RunSettings]]:
+def embedded_server(settings: RunSettings, serve_options: tuple[str, ...] = ()) -> Iterator[tuple[str, RunSettings]]:
     """Start `vpnconn serve` on a free loopback port in a process of its own (so it does not share this
     process's GIL with generation); yield its URL and the settings the run must use, then stop it.
 
-    Without TOKEN or AK/SK the server is given a fresh random token, so that schemathesis' ``ignored_auth``
-    check can tell a real credential from a wrong one.
+    The server always requires one token (TOKEN, or a fresh random one) so that schemathesis'
+    ``ignored_auth`` check can tell a real credential from a wrong one; the run sends it unless it signs
+    with AK/SK, which the server then verifies.
     """
-    token = settings.token or (None if settings.ak else f"run-{secrets.token_hex(8)}")
-    command = [sys.executable, "-m", "vpnconn.cli", "serve", "--port", "0", "--quiet"]
+    server_token = settings.token or f"run-{secrets.token_hex(8)}"
+    token = None if settings.ak else server_token
+    command = [sys.executable, "-m", "vpnconn.cli", "serve", "--port", "0", "--quiet", "--token", server_token, *serve_options]
     env = dict(os.environ)
-    if token:
-        command += ["--token", token]
     if settings.ak:
         command += ["--ak", settings.ak]
         env["VPNCONN_SK"] = settings.sk or ""
@@ -47,15 +48,14 @@ def embedded_server(settings: RunSettings) -> Iterator[tuple[str, RunSettings]]:
             _, err = proc.communicate(timeout=5)
             raise TargetUnreachable(f"the embedded reference server did not start: {(err or line).strip()[-300:]}")
         url = line.split("http://127.0.0.1:", 1)[1].split()[0]
-        from dataclasses import replace
-
         yield f"http://127.0.0.1:{url}", replace(settings, token=token)
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=5)
+            proc.communicate(timeout=5)  # also closes the pipes
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.communicate()
 
 
 def probe(base_url: str, settings: RunSettings, timeout: float = 4.0) -> None:

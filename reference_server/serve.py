@@ -17,7 +17,8 @@ def _log(line: str) -> None:
     print(f"{datetime.now().strftime('%H:%M:%S.%f')[:-3]} {line}", flush=True)
 
 
-def serve(port: int, world_path: str | None, ak: str | None, token: str | None, quiet: bool = False) -> int:
+def serve(port: int, world_path: str | None, ak: str | None, token: str | None, quiet: bool = False,
+          fault: str | None = None) -> int:
     try:
         world = load_world(world_path) if world_path else OPEN_WORLD
     except WorldError as exc:
@@ -34,7 +35,16 @@ def serve(port: int, world_path: str | None, ak: str | None, token: str | None, 
         why = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
         print(f"vpnconn serve: port {port} on 127.0.0.1 {why}; choose another with PORT=... (make) or --port", file=sys.stderr)
         return 2
-    app = ReferenceServer(world=world, keys={ak: sk} if ak else None, token=token, log=None if quiet else _log)
+    options = {"world": world, "keys": {ak: sk} if ak else None, "token": token, "log": None if quiet else _log}
+    if fault:
+        from reference_server.faults import FAULTS, FaultyServer
+
+        if fault not in FAULTS:
+            print(f"vpnconn serve: no fault {fault!r}; the faults are: {', '.join(FAULTS)}", file=sys.stderr)
+            return 2
+        app = FaultyServer(FAULTS[fault], **options)
+    else:
+        app = ReferenceServer(**options)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     where = world_path or "open (every well-formed id exists)"
     auth = "AK/SK signatures verified" if ak else "any X-Auth-Token or SDK-HMAC-SHA256 header accepted"
@@ -42,5 +52,7 @@ def serve(port: int, world_path: str | None, ak: str | None, token: str | None, 
         auth = "X-Auth-Token must match --token" + (", AK/SK signatures verified" if ak else "")
     print(f"reference server on {url}  (POST {url}/v5/{{project_id}}/vpn-connection)", flush=True)
     print(f"world: {where}; credentials: {auth}; Ctrl-C stops it", flush=True)
+    if fault:
+        print(f"FAULT INJECTED ({fault}): this server {FAULTS[fault].description}", flush=True)
     uvicorn_server(app).run(sockets=[sock])
     return 0

@@ -15,7 +15,7 @@ def _check(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from reference_server.serve import serve
 
-    return serve(args.port, args.world, args.ak, args.token, args.quiet)
+    return serve(args.port, args.world, args.ak, args.token, args.quiet, args.fault)
 
 
 def _contract(args: argparse.Namespace) -> int:
@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "from the environment variable VPNCONN_SK")
     serve.add_argument("--token", help="accept only this X-Auth-Token (default: any non-empty token)")
     serve.add_argument("--quiet", action="store_true", help="no log line per request")
+    serve.add_argument("--fault", metavar="NAME", help="inject one deliberate fault (see reference_server/faults.py), "
+                       "to see what `make contract` reports about a broken server")
     serve.set_defaults(run=_serve)
     return parser
 

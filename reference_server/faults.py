@@ -1,0 +1,192 @@
+"""Deliberately faulty variants of the reference server, one injected fault each.
+
+They prove the contract suite: every fault must make `make contract` fail, and be reported by the check
+named here (``caught_by``). `vpnconn serve --fault NAME` runs one, to see what a failing report looks like.
+A fault wraps the correct app: it edits the request before it, or the answer after it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from reference_server.app import ReferenceServer
+
+Answer = tuple[int, dict[str, str], Any]  # status, headers, JSON body
+AnswerEdit = Callable[[Answer, Any], Answer]  # (answer, request body) -> answer
+RequestEdit = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    description: str
+    caught_by: tuple[str, ...]  # checks of which at least one must report it
+    edit_answer: AnswerEdit | None = None
+    edit_request: RequestEdit | None = None
+    server_options: dict | None = None
+
+
+class FaultyServer:
+    """ASGI wrapper: the reference server with one fault."""
+
+    def __init__(self, fault: Fault, **options: Any) -> None:
+        self.fault = fault
+        self.app = ReferenceServer(**{**options, **(fault.server_options or {})})
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        raw = b"".join(chunks)
+        try:
+            request = json.loads(raw) if raw else None
+        except ValueError:
+            request = None
+        if self.fault.edit_request and request is not None:
+            edited = self.fault.edit_request(json.loads(raw))
+            raw = json.dumps(edited).encode()
+            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
+                     + [(b"content-length", str(len(raw)).encode())]}
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        captured: dict[str, Any] = {}
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                captured["headers"] = {k.decode(): v.decode() for k, v in message["headers"]}
+            else:
+                captured["body"] = captured.get("body", b"") + message.get("body", b"")
+
+        await self.app(scope, replay, capture)
+        status, headers, body = captured["status"], captured["headers"], json.loads(captured["body"])
+        if self.fault.edit_answer:
+            status, headers, body = self.fault.edit_answer((status, headers, body), request)
+        data = json.dumps(body, ensure_ascii=False).encode() if not isinstance(body, bytes) else body
+        headers = {k: v for k, v in headers.items() if k != "content-length"}
+        await send({"type": "http.response.start", "status": status, "headers":
+                    [(k.encode(), v.encode()) for k, v in headers.items()] + [(b"content-length", str(len(data)).encode())]})
+        await send({"type": "http.response.body", "body": data})
+
+
+def _conn(body: Any) -> dict:
+    conn = body.get("vpn_connection") if isinstance(body, dict) else None
+    return conn if isinstance(conn, dict) else {}
+
+
+def _on_created(edit: Callable[[dict, dict], None]) -> AnswerEdit:
+    def apply(answer: Answer, request: Any) -> Answer:
+        status, headers, body = answer
+        if status == 201:
+            edit(body["vpn_connection"], _conn(request))
+        return status, headers, body
+    return apply
+
+
+def _on_errors(edit: Callable[[Answer], Answer]) -> AnswerEdit:
+    return lambda answer, request: edit(answer) if answer[0] >= 400 else answer
+
+
+def _set_default_dpd_timeout(conn: dict, sent: dict) -> None:
+    if "timeout" not in ((sent.get("ikepolicy") or {}).get("dpd") or {}):
+        conn["ikepolicy"]["dpd"]["timeout"] = 10
+
+
+def _shift_peer(conn: dict, sent: dict) -> None:
+    if "tunnel_peer_address" in conn and "tunnel_peer_address" not in sent:
+        head, last = conn["tunnel_peer_address"].removesuffix("/30").rsplit(".", 1)
+        conn["tunnel_peer_address"] = f"{head}.{(int(last) + 4) % 256}/30"
+
+
+def _reject_dotted_names(answer: Answer, request: Any) -> Answer:
+    if answer[0] == 201 and "." in str(_conn(request).get("name", "")):
+        return 400, answer[1], {"error_code": "VPN.0001", "error_msg": "invalid request: name", "request_id": answer[2]["request_id"]}
+    return answer
+
+
+def _crash_on_non_ascii(answer: Answer, request: Any) -> Answer:
+    name = _conn(request).get("name")
+    if isinstance(name, str) and not name.isascii():
+        return 500, answer[1], {"error_code": "VPN.0002", "error_msg": "server error: codec", "request_id": "x"}
+    return answer
+
+
+def _clamp_lifetime(request: Any) -> Any:
+    ike = _conn(request).get("ikepolicy")
+    if isinstance(ike, dict) and isinstance(ike.get("lifetime_seconds"), int):
+        ike["lifetime_seconds"] = min(max(ike["lifetime_seconds"], 60), 604800)
+    return request
+
+
+def _strip_psk_classes(request: Any) -> Any:
+    conn = _conn(request)
+    if isinstance(conn.get("psk"), str) and len(conn["psk"]) >= 3:
+        conn["psk"] = "Aa1" + conn["psk"][3:]  # the server now sees a strong psk whatever was sent
+    return request
+
+
+def _public_reserved(request: Any) -> Any:
+    conn = _conn(request)
+    if isinstance(conn.get("peer_subnets"), list):
+        conn["peer_subnets"] = [s if not str(s).startswith(("100.", "214.")) else "192.168.77.0/24" for s in conn["peer_subnets"]]
+    return request
+
+
+FAULTS: dict[str, Fault] = {f.name: f for f in [
+    Fault("success-200", "answers 200 instead of 201", ("status_code_conformance",),
+          edit_answer=lambda a, r: (200 if a[0] == 201 else a[0], a[1], a[2])),
+    Fault("dpd-timeout-default-10", "fills ikepolicy.dpd.timeout with 10 instead of the documented 15", ("documented_defaults",),
+          edit_answer=_on_created(_set_default_dpd_timeout)),
+    Fault("no-request-id-header", "leaves out the X-Request-Id header", ("request_id_in_body_and_header", "response_headers_conformance"),
+          edit_answer=lambda a, r: (a[0], {k: v for k, v in a[1].items() if k != "x-request-id"}, a[2])),
+    Fault("extra-status-field", "adds status: PENDING_CREATE to the 201", ("response_schema_conformance",),
+          edit_answer=_on_created(lambda c, s: c.update(status="PENDING_CREATE"))),
+    Fault("style-lower-case", "returns the style lower-case", ("style_upper_cased", "response_schema_conformance"),
+          edit_answer=_on_created(lambda c, s: c.update(style=c["style"].lower()))),
+    Fault("psk-leaked", "returns the psk", ("psk_never_returned", "response_schema_conformance"),
+          edit_answer=_on_created(lambda c, s: c.update(psk=s.get("psk", "x")))),
+    Fault("accepts-out-of-range-ike-lifetime", "accepts ikepolicy.lifetime_seconds outside 60-604800", ("negative_data_rejection",),
+          edit_request=_clamp_lifetime),
+    Fault("rejects-dotted-names", "refuses names with a dot, which the spec allows", ("positive_data_acceptance",),
+          edit_answer=_reject_dotted_names),
+    Fault("crashes-on-non-ascii-name", "answers 500 to a name with CJK characters", ("not_a_server_error",),
+          edit_answer=_crash_on_non_ascii),
+    Fault("name-not-echoed", "ignores the requested name", ("response_echoes_request",),
+          edit_answer=_on_created(lambda c, s: c.update(name="vpn-0000"))),
+    Fault("auto-name-wrong-format", "names unnamed connections conn-NNNN", ("auto_name_format",),
+          edit_answer=_on_created(lambda c, s: c.update(name="conn-1234") if "name" not in s else None)),
+    Fault("no-tunnel-auto-assign", "does not assign tunnel addresses to static connections",
+          ("fields_present_per_style",),
+          edit_answer=_on_created(lambda c, s: [c.pop(k, None) for k in ("tunnel_local_address", "tunnel_peer_address")]
+                                  if c.get("style") == "STATIC" and "tunnel_local_address" not in s else None)),
+    Fault("tunnel-peer-in-other-30", "assigns a peer tunnel address outside the local one's /30", ("tunnel_pair_valid",),
+          edit_answer=_on_created(_shift_peer)),
+    Fault("updated-differs-from-created", "sets updated_at one second after created_at", ("timestamps_consistent",),
+          edit_answer=_on_created(lambda c, s: c.update(updated_at=c["created_at"][:17] + "59.999Z"))),
+    Fault("policy-rules-dropped", "leaves the policy rules out of a POLICY answer", ("fields_present_per_style", "response_echoes_request"),
+          edit_answer=_on_created(lambda c, s: c.pop("policy_rules", None))),
+    Fault("problem-json-errors", "answers errors as problem+json, not the Huawei shape",
+          ("huawei_error_body", "response_schema_conformance"),
+          edit_answer=_on_errors(lambda a: (a[0], a[1], {"title": a[2]["error_msg"], "status": a[0]}))),
+    Fault("weak-psk-accepted", "does not enforce the psk's 3-of-4 character classes", ("named_rule_rejection",),
+          edit_request=_strip_psk_classes),
+    Fault("reserved-subnets-accepted", "accepts peer subnets in 100.64.0.0/10 and 214.0.0.0/8", ("named_rule_rejection",),
+          edit_request=_public_reserved),
+    Fault("ignores-credentials", "creates connections for requests without valid credentials", ("ignored_auth",),
+          edit_answer=lambda a, r: a, server_options={"token": None}),
+]}

@@ -1,0 +1,108 @@
+"""`vpnconn contract` as users run it: exit codes CI can trust, one clear line for their mistakes, the
+loopback safety rule, AK/SK signing, and secrets masked in every output while reproductions still replay."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import httpx
+
+from contract_tests import RunSettings, run_contract
+from contract_tests.report import render_summary, write_reports
+from contract_tests.target import embedded_server
+
+VPNCONN = [sys.executable, "-m", "vpnconn.cli", "contract"]
+
+
+def contract(*args, env=None, timeout=120):
+    return subprocess.run([*VPNCONN, *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_target_is_one_line_and_exit_2_within_10_seconds():
+    started = time.monotonic()
+    result = contract("--target", f"http://127.0.0.1:{closed_port()}")
+    assert result.returncode == 2 and time.monotonic() - started < 10
+    assert result.stderr.count("\n") == 1 and "unreachable" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_usage_mistakes_are_one_line_and_exit_2():
+    for args, words in [(["--target", "ftp://x"], "TARGET must be an http(s) URL"),
+                        (["--ak", "A"], "give both AK and SK"),
+                        (["--vgw-id", "nope"], "VGW_ID must be a 36-character id")]:
+        result = contract(*args)
+        assert result.returncode == 2 and words in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_explains_each_option():
+    out = contract("--help").stdout
+    for option in ("--target", "--token", "--ak", "--sk", "--vgw-id", "--mode", "--examples", "--seed", "--report",
+                   "--allow-create", "exit status"):
+        assert option in out
+
+
+def test_a_non_loopback_target_gets_negative_cases_only(monkeypatch):
+    monkeypatch.setattr(RunSettings, "on_loopback", property(lambda self: False))
+    settings = RunSettings(examples=20)
+    assert settings.effective_mode == "negative"
+    with embedded_server(settings) as (url, run_settings):
+        result = run_contract(replace(run_settings, target=url), progress=lambda _: None)
+    assert result.records and {r.mode for r in result.records} == {"negative"}
+    assert not any(r.status == 201 for r in result.records), "nothing may be created"
+    assert "only negative cases are sent" in render_summary(result)
+
+
+def test_allow_create_lifts_the_rule():
+    assert RunSettings(target="http://198.51.100.7:8080", allow_create=True).effective_mode == "all"
+    assert RunSettings(target="http://[::1]:8080").on_loopback and RunSettings(target="http://localhost:1").on_loopback
+
+
+def test_aksk_signed_run_passes_against_a_verifying_server():
+    settings = RunSettings(examples=20, ak="FAKEAK0000", sk="FAKE-SK-not-secret-0000")
+    with embedded_server(settings) as (url, run_settings):  # the server verifies signatures with the same pair
+        result = run_contract(replace(run_settings, target=url), progress=lambda _: None)
+    assert result.exit_code == 0 and any(r.status == 201 for r in result.records)
+
+
+def test_secrets_are_masked_everywhere_and_the_reproduction_replays(tmp_path):
+    token = "tok-SECRET-5f3a9"
+    settings = RunSettings(examples=20, token=token)
+    with embedded_server(settings, ("--fault", "psk-leaked")) as (url, run_settings):
+        result = run_contract(replace(run_settings, target=url), progress=lambda _: None)
+        outputs = [render_summary(result)] + [p.read_text() for p in write_reports(result, tmp_path)]
+        psks = {r.body["vpn_connection"]["psk"] for r in result.records
+                if isinstance(r.body, dict) and isinstance(r.body.get("vpn_connection"), dict)
+                and isinstance(r.body["vpn_connection"].get("psk"), str)}
+        for text in outputs:
+            assert token not in text
+            assert not [p for p in psks if len(p) >= 8 and p in text]
+        assert "authentication_algorithm" in outputs[2]  # nothing else is masked
+        failure = json.loads(outputs[2])["failures"][0]
+        assert "X-Auth-Token: ***" in failure["curl"]
+        # put the secrets back: the reproduction replays and shows the same fault
+        request = failure["request"]
+        body = json.loads(request["body"])
+        body["vpn_connection"]["psk"] = "Fake-Psk-1234"
+        headers = {k: (token if v == "***" else v) for k, v in request["headers"].items() if k.lower() in ("content-type", "x-auth-token")}
+        replay = httpx.post(request["url"], content=json.dumps(body), headers=headers)
+        assert replay.status_code == 201 and "psk" in replay.json()["vpn_connection"]
+    assert shlex.split(failure["curl"])[0] == "curl"
+
+
+def test_a_default_run_prints_progress_summary_and_coverage():
+    result = contract("--examples", "20", timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    for words in ("coverage", "fuzzing", "rules", "PASSED", "spec coverage:", "styles (positive cases)",
+                  "enum values", "boundaries", "named rules (x-)", "documented statuses"):
+        assert words in result.stdout

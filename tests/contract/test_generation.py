@@ -1,0 +1,63 @@
+"""The generators of the suite: repaired positive bodies keep every rule; each breaker breaks exactly its rule."""
+
+from __future__ import annotations
+
+import copy
+import random
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from contract_tests.breakers import BREAKERS, NOT_BROKEN
+from contract_tests.repair import Repairer
+from contract_tests.settings import RunSettings
+from support import case_files, read_case
+from vpnconn.spec import SPEC_PATH
+from vpnconn.validation import check_request
+from vpnconn.world import OPEN_WORLD
+
+OPERATION = schemathesis.openapi.from_path(str(SPEC_PATH))["/v5/{project_id}/vpn-connection"]["POST"]
+
+
+@pytest.fixture(scope="module")
+def repairer(spec):
+    return Repairer(spec, RunSettings())
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(case=OPERATION.as_strategy())
+def test_repaired_schemathesis_bodies_keep_every_rule(spec, case):
+    body = Repairer(spec, RunSettings()).repair(copy.deepcopy(case.body))
+    assert [(v.rule, v.message) for v in check_request(body, OPEN_WORLD)] == []
+
+
+NAMED_RULE_CASES = [p for p in case_files("fail") if p.stem.startswith("x-")]  # schema-valid: repair's input
+
+
+@pytest.mark.parametrize("case", NAMED_RULE_CASES, ids=lambda p: p.stem)
+def test_repair_mends_every_named_rule_breach(repairer, case):
+    assert check_request(repairer.repair(read_case(case)), OPEN_WORLD) == []
+
+
+@pytest.mark.parametrize("style", ["static", "policy", "bgp"])
+def test_restyling_gives_a_valid_body_of_that_style(repairer, spec, style):
+    for example in spec.examples("request").values():
+        body = repairer.restyle(copy.deepcopy(example), style)
+        assert body["vpn_connection"]["style"] == style and check_request(body, OPEN_WORLD) == []
+
+
+def test_every_named_rule_has_a_breaker_or_a_reason(spec):
+    assert {r.id for r in spec.rules} == set(BREAKERS) | set(NOT_BROKEN)
+
+
+@pytest.mark.parametrize("rule_id", sorted(BREAKERS))
+def test_each_breaker_breaks_exactly_its_rule(repairer, spec, rule_id):
+    rng = random.Random(1)
+    exact = 0
+    for example in spec.examples("request").values():
+        for _ in range(5):
+            body = repairer.repair(copy.deepcopy(example))
+            BREAKERS[rule_id](body["vpn_connection"], rng)
+            exact += {v.rule for v in check_request(body, OPEN_WORLD)} == {f"x-{rule_id}"}
+    assert exact >= 10, f"only {exact} of 15 bodies broke exactly x-{rule_id}"
