@@ -56,8 +56,8 @@ check: $(PY_OK) $(NODE_OK) ## validate and lint the spec, check that examples ma
 test: $(PY_OK) $(NODE_OK) ## run the toolkit's own tests (the spec, the server, the contract suite)
 	$(BIN)/python -m pytest
 
-bench: $(PY_OK) $(NODE_OK) ## benchmarks: reference server vs Prism (creates/s, p50/p99 at 1/8/32 clients)
-	$(BIN)/python benchmarks/server_vs_prism.py
+bench: $(PY_OK) $(NODE_OK) ## benchmarks: server vs Prism, contract suite speed, kill rate of the suite
+	$(BIN)/python benchmarks/server_vs_prism.py && $(BIN)/python benchmarks/contract_speed.py && $(BIN)/python benchmarks/kill_rate.py
 
 clean: ## remove the virtual environment, node_modules and build output
 	rm -rf $(VENV) node_modules dist reports .pytest_cache .hypothesis

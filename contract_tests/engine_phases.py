@@ -93,9 +93,10 @@ def run_engine(base_url: str, settings: RunSettings, progress: Callable[[str], N
     return records
 
 
-def _worker(base_url: str, settings: RunSettings, phases: tuple[str, ...], conn: Any) -> None:
+def _worker(base_url: str, settings: RunSettings, phases: tuple[str, ...], conn: Any,
+            progress: Callable[[str], None]) -> None:
     try:
-        conn.send(("ok", run_engine(base_url, settings, print, phases)))
+        conn.send(("ok", run_engine(base_url, settings, progress, phases)))
     except BaseException as exc:  # report it to the parent, which raises it there
         conn.send(("error", f"{exc.__class__.__name__}: {exc}"))
     finally:
@@ -113,7 +114,8 @@ def run_engine_parallel(base_url: str, settings: RunSettings, progress: Callable
 
     context = multiprocessing.get_context("fork")
     parent, child = context.Pipe(duplex=False)
-    worker = context.Process(target=_worker, args=(base_url, settings, ("fuzzing",), child), daemon=True)
+    # fork: the arguments are inherited, not pickled, so the caller's progress function works in the child too
+    worker = context.Process(target=_worker, args=(base_url, settings, ("fuzzing",), child, progress), daemon=True)
     worker.start()
     child.close()
     records = run_engine(base_url, settings, progress, ("examples", "coverage"))
