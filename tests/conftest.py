@@ -31,7 +31,7 @@ def open_server():
 
 @pytest.fixture(scope="session")
 def world_server(case_world):
-    """A server whose world is tests/spec_cases/world.yaml: (app, base_url)."""
+    """A server whose world is spec/cases/world.yaml: (app, base_url)."""
     app = ReferenceServer(world=case_world)
     with running_server(app) as url:
         yield app, url

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-CASES = Path(__file__).parent / "spec_cases"
+CASES = Path(__file__).resolve().parent.parent / "spec" / "cases"
 PATH = "/v5/0123456789abcdef0123456789abcdef/vpn-connection"
 TOKEN = {"X-Auth-Token": "test-token-0000"}
 

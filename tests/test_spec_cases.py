@@ -1,6 +1,6 @@
 """The pass/ and fail/ folders: valid bodies are accepted, each invalid body breaks exactly the rule it is named after.
 
-Every case is checked against ``spec_cases/world.yaml``. Adding a case means adding a file: ``fail/<rule>.json``,
+Every case is checked against ``spec/cases/world.yaml``. Adding a case means adding a file: ``fail/<rule>.json``,
 or ``fail/<rule>--<what differs>.json`` for a second case of the same rule.
 """
 
@@ -40,7 +40,7 @@ def test_invalid_body_breaks_exactly_its_rule(case, case_world, spec):
 def test_every_constraint_has_a_fail_case(spec):
     named = {rule_of(p) for p in FAIL}
     missing = [c.name for c in request_constraints(spec) if c.name not in named]
-    assert missing == [], "add tests/spec_cases/fail/<rule>.json for each"
+    assert missing == [], "add spec/cases/fail/<rule>.json for each"
 
 
 def test_every_fail_case_names_a_constraint_of_the_spec(spec):
@@ -86,4 +86,4 @@ def _matches(value, schema) -> bool:
 def test_every_constraint_is_reached_by_a_pass_case(spec):
     bodies = [read_case(p) for p in PASS]
     unreached = [c.name for c in request_constraints(spec) if not _reached(spec, c, bodies)]
-    assert unreached == [], "add or extend a tests/spec_cases/pass/ file so that a valid body reaches each"
+    assert unreached == [], "add or extend a spec/cases/pass/ file so that a valid body reaches each"

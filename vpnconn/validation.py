@@ -2,7 +2,7 @@
 
 Valid bodies take a fast path (a compiled Rust validator); only a failing body is explained by the Python
 ``jsonschema`` validator, which gives the place and the keyword of each failure. Every failure becomes a
-:class:`Violation` that names the rule it breaks, in the form the ``tests/spec_cases/fail`` files use:
+:class:`Violation` that names the rule it breaks, in the form the ``spec/cases/fail`` files use:
 ``<field path>.<keyword>`` for schema rules (``ikepolicy.dpd.timeout.maximum``) and ``x-<id>`` for the
 spec's ``x-vpnconn-rules`` (``x-psk-character-classes``).
 """
