@@ -21,7 +21,7 @@ CGW_ID ?=
 REPORT ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help contract serve check test bench clean
+.PHONY: help contract serve fixtures pack check test bench clean
 
 help: ## list the targets
 	@echo "vpnconn-contract: contract tests, reference server and fixtures for POST /v5/{project_id}/vpn-connection"
@@ -50,7 +50,13 @@ contract: $(PY_OK) ## run the contract suite [TARGET=url] [TOKEN=..|AK=.. SK=..]
 serve: $(PY_OK) ## run the reference server on 127.0.0.1 [PORT=8080] [WORLD=file.yaml]
 	$(BIN)/vpnconn serve --port $(PORT) $(if $(WORLD),--world $(WORLD))
 
-check: $(PY_OK) $(NODE_OK) ## validate and lint the spec, check that examples match it (never writes)
+fixtures: $(PY_OK) ## write fixtures/ (every style and rule) from the spec
+	$(BIN)/vpnconn fixtures
+
+pack: $(PY_OK) ## build dist/vpnconn-fixtures-<version>.tar.gz, reproducible, with its .sha256
+	$(BIN)/vpnconn pack
+
+check: $(PY_OK) $(NODE_OK) ## validate and lint the spec, check examples and fixture drift (never writes)
 	$(BIN)/vpnconn check
 
 test: $(PY_OK) $(NODE_OK) ## run the toolkit's own tests (the spec, the server, the contract suite)

@@ -22,7 +22,7 @@ from vpnconn.spec import OPERATION_PATH, Spec, load_spec
 from vpnconn.validation import Violation, request_check
 from vpnconn.world import OPEN_WORLD, World
 
-from reference_server.connection import ConnectionBuilder
+from reference_server.connection import RANDOM_IDENTITY, ConnectionBuilder, Identity
 from reference_server.store import ConnectionStore, TunnelPoolExhausted
 
 MAX_BODY = 1024 * 1024
@@ -118,6 +118,14 @@ class ReferenceServer:
         self._authenticate(scope, headers, raw)
         self._check_project(match.group(1))
         body = self._parse(headers, raw)
+        return self.store.add(self.respond(body))
+
+    def respond(self, body: Any, identity: Identity = RANDOM_IDENTITY, store: ConnectionStore | None = None) -> dict[str, Any]:
+        """The created ``vpn_connection`` for a parsed body, or :class:`Reject` with the documented error.
+
+        The HTTP layer and the fixture generator both answer through here. ``store`` (default: the server's)
+        hands out tunnel pairs; the connection is not added to it.
+        """
         violation = self.check.first(body, self.world)
         if violation:
             raise Reject(self._error_of(violation), violation.detail)
@@ -125,10 +133,9 @@ class ReferenceServer:
         gateway = self.world.gateway(conn["vgw_id"])
         customer = self.world.customer_gateway(conn["cgw_id"])
         try:
-            connection = self.builder.build(conn, gateway, customer, self.store)
+            return self.builder.build(conn, gateway, customer, store or self.store, identity)
         except TunnelPoolExhausted as exc:
             raise Reject(self.errors["schema-violation"], str(exc)) from None
-        return self.store.add(connection)
 
     @staticmethod
     def _error_of(v: Violation) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +37,19 @@ def deep_merge(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any
         else:
             defaults[key] = value
     return defaults
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Where a new connection's volatile values come from: random and now for the server, derived from a
+    scenario's name for fixtures."""
+
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4())
+    now: Callable[[], str] = lambda: timestamp()
+    auto_name: Callable[[], str] = lambda: f"vpn-{secrets.token_hex(2)}"
+
+
+RANDOM_IDENTITY = Identity()
 
 
 def timestamp(now: datetime | None = None) -> str:
@@ -67,7 +82,8 @@ class ConnectionBuilder:
         self.er_omit_styles = set(named["er-omits-peer-subnets"]["styles"])
         self.gm_omit = [_field_name(p) for p in named["gm-omitted-fields"]["omit"]]
 
-    def build(self, conn: dict[str, Any], gateway: Gateway, customer: CustomerGateway, store: ConnectionStore) -> dict[str, Any]:
+    def build(self, conn: dict[str, Any], gateway: Gateway, customer: CustomerGateway, store: ConnectionStore,
+              identity: Identity = RANDOM_IDENTITY) -> dict[str, Any]:
         """The 201 ``vpn_connection`` for ``conn``; it takes ownership of ``conn`` (parts of it are reused)."""
         style = conn.get("style", self.default_style)
         out = deep_merge(json.loads(self.defaults_json), conn)
@@ -77,7 +93,7 @@ class ConnectionBuilder:
         for name in self.forbidden[out["style"]]:
             out.pop(name, None)
         if "name" not in out:
-            out["name"] = f"vpn-{secrets.token_hex(2)}"  # x-vpnconn-server-defaults: auto-name
+            out["name"] = identity.auto_name()  # x-vpnconn-server-defaults: auto-name
         if style in self.auto_tunnel_styles:
             self._tunnel_pair(out, gateway, store)
         self._ike(out["ikepolicy"], conn, gateway, customer)
@@ -91,8 +107,8 @@ class ConnectionBuilder:
                 out[parent].pop(child, None)
         if gateway.ha_mode == "active-active":
             out["ha_role"] = "master"  # ha-role-active-active-master
-        now = timestamp()
-        out.update(id=str(uuid.uuid4()), created_at=now, updated_at=now,
+        now = identity.now()
+        out.update(id=identity.new_id(), created_at=now, updated_at=now,
                    enterprise_project_id=gateway.enterprise_project_id)
         return self._ordered(out)
 

@@ -3,7 +3,8 @@
 1. the spec loads and validates as OpenAPI 3.1 (openapi-spec-validator);
 2. every example matches its schema, and request examples also keep the spec's rules;
 3. the spec's ``x-vpnconn-rules`` and the rule implementations are the same set;
-4. Spectral lints the spec clean (warnings count as failures).
+4. fixtures/ equals what the generators emit now;
+5. Spectral lints the spec clean (warnings count as failures).
 """
 
 from __future__ import annotations
@@ -56,6 +57,13 @@ def lint_problems(spec: Spec) -> Iterator[str]:
         yield from (f"spectral: {ln}" for ln in lines or ["failed without output"])
 
 
+def fixture_problems(spec: Spec) -> Iterator[str]:
+    from generators.fixture_files import drift, generate
+
+    for kind, paths in drift(generate()).items():
+        yield from (f"{kind}: fixtures/{p} (run 'make fixtures'; never edit fixtures/ by hand)" for p in paths[:20])
+
+
 def run_check(lint: bool = True) -> int:
     try:
         spec = load_spec()
@@ -63,7 +71,7 @@ def run_check(lint: bool = True) -> int:
         print(f"FAIL spec: {exc}")
         return 1
     print(f"spec {spec.path.relative_to(REPO_ROOT)} version {spec.version} (sha256 {spec.sha256[:12]}): valid OpenAPI 3.1")
-    sections = [("examples", example_problems), ("rules", rule_registry_problems)]
+    sections = [("examples", example_problems), ("rules", rule_registry_problems), ("fixtures", fixture_problems)]
     if lint:
         sections.append(("lint", lint_problems))
     failed = False

@@ -24,6 +24,18 @@ def _contract(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _fixtures(args: argparse.Namespace) -> int:
+    from generators.fixture_files import run_fixtures
+
+    return run_fixtures(args.check, args.seed, args.per_style)
+
+
+def _pack(args: argparse.Namespace) -> int:
+    from generators.pack import run_pack
+
+    return run_pack()
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 0 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535; 0 picks a free one)")
@@ -49,6 +61,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_arguments(contract)
     contract.set_defaults(run=_contract)
+
+    from generators.fixture_files import DEFAULT_PER_STYLE, DEFAULT_SEED
+
+    fixtures = sub.add_parser("fixtures", help="write fixtures/ from the spec (or --check it, never writing)",
+                              description="Generate the request/response/error fixtures of every style into "
+                              "fixtures/, deterministically (the same spec and seed give the same bytes).")
+    fixtures.add_argument("--check", action="store_true", help="compare fixtures/ with fresh output; report, never write")
+    fixtures.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the property-generated scenarios (default %(default)s)")
+    fixtures.add_argument("--per-style", type=int, default=DEFAULT_PER_STYLE, help="property-generated scenarios per style (default %(default)s)")
+    fixtures.set_defaults(run=_fixtures)
+
+    pack = sub.add_parser("pack", help="build dist/vpnconn-fixtures-<version>.tar.gz (reproducible) and its .sha256")
+    pack.set_defaults(run=_pack)
 
     check = sub.add_parser("check", help="validate and lint the spec, check its examples (never writes)")
     check.add_argument("--no-lint", action="store_true", help="skip Spectral (no Node.js needed)")

@@ -1,0 +1,79 @@
+"""Request/response fixtures of Huawei Cloud VPN "create VPN connection", from vpnconn-contract.
+
+    from vpnconn_fixtures import load
+    fixture = load("static", "canonical")
+    fixture.request, fixture.status, fixture.response
+
+Every fixture matches the spec and the vpnconn reference server (see manifest.json for what is volatile).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+__all__ = ["Fixture", "load", "fixtures", "manifest", "read_form"]
+
+FORMS = ("request", "response", "error", "http", "curl", "sdk", "terraform")
+
+
+@dataclass(frozen=True)
+class Fixture:
+    name: str  # "<style>/<scenario>"
+    style: str  # static, policy or bgp
+    kind: str  # canonical, minimal, maximal, property or error
+    rule: str | None  # for errors: the spec rule the request breaks
+    status: int  # the expected HTTP status
+    error_code: str | None
+    world: str  # "open" or "world.yaml" (shipped in the package data)
+    request: dict[str, Any]
+    response: dict[str, Any]  # the 201 body or the error body
+    files: dict[str, str]  # form -> path inside the package data
+
+
+def _data():
+    return resources.files(__package__).joinpath("data")
+
+
+@lru_cache(maxsize=1)
+def manifest() -> dict[str, Any]:
+    """The manifest: spec version and sha256, seed, every scenario and every file with its sha256."""
+    return json.loads(_data().joinpath("manifest.json").read_text(encoding="utf-8"))
+
+
+def _read_json(path: str) -> Any:
+    return json.loads(_data().joinpath(path).read_text(encoding="utf-8"))
+
+
+def _fixture(entry: dict[str, Any]) -> Fixture:
+    files = entry["files"]
+    answer = files.get("response") or files["error"]
+    return Fixture(name=entry["name"], style=entry["style"], kind=entry["kind"], rule=entry["rule"],
+                   status=entry["expected_status"], error_code=entry["error_code"], world=entry["world"],
+                   request=_read_json(files["request"]), response=_read_json(answer), files=files)
+
+
+def fixtures(style: str | None = None, kind: str | None = None) -> list[Fixture]:
+    """All fixtures, or those of one style and/or kind."""
+    return [_fixture(e) for e in manifest()["scenarios"]
+            if (style is None or e["style"] == style) and (kind is None or e["kind"] == kind)]
+
+
+def load(style: str, scenario: str) -> Fixture:
+    """One fixture by style and scenario name, e.g. load("policy", "maximal") or load("static", "error--psk.minLength")."""
+    name = f"{style}/{scenario}"
+    for entry in manifest()["scenarios"]:
+        if entry["name"] == name:
+            return _fixture(entry)
+    known = ", ".join(sorted(e["name"] for e in manifest()["scenarios"] if e["style"] == style)[:8])
+    raise KeyError(f"no fixture {name!r}; some of style {style!r}: {known} ...")
+
+
+def read_form(fixture: Fixture, form: str) -> str:
+    """The text of one form of a fixture: request, response, error, http, curl, sdk or terraform."""
+    if form not in fixture.files:
+        raise KeyError(f"{fixture.name} has no {form!r} form; it has {', '.join(sorted(fixture.files))}")
+    return _data().joinpath(fixture.files[form]).read_text(encoding="utf-8")

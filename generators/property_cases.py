@@ -1,0 +1,36 @@
+"""Seeded valid request bodies from schemathesis' own generation (positive mode).
+
+hypothesis-jsonschema 0.23.1 breaks with the pinned Hypothesis 6.170 (engineering notes), so schemathesis'
+generator is used. The same seed, spec and library versions give the same bodies; the scenario builder then
+repairs them to keep the named rules, and the tests prove each one valid.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+from schemathesis import GenerationMode
+
+from vpnconn.spec import OPERATION_PATH, SPEC_PATH
+
+
+def generated_bodies(seed: int, count: int) -> list[dict[str, Any]]:
+    operation = schemathesis.openapi.from_path(str(SPEC_PATH))[OPERATION_PATH]["POST"]
+    bodies: list[dict[str, Any]] = []
+
+    @hypothesis_seed(seed)
+    @settings(max_examples=count * 4, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+    def collect(case):
+        if len(bodies) < count and isinstance(case.body, dict) and isinstance(case.body.get("vpn_connection"), dict):
+            bodies.append(copy.deepcopy(case.body))
+
+    collect()
+    if len(bodies) < count:
+        raise RuntimeError(f"schemathesis gave {len(bodies)} usable bodies, {count} were asked for")
+    return bodies
