@@ -7,6 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY_OK  := $(VENV)/.installed
 NODE_OK := node_modules/.installed
+CHROMIUM_OK := $(VENV)/.chromium
 
 TARGET ?=
 PORT ?= 8080
@@ -21,7 +22,7 @@ CGW_ID ?=
 REPORT ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help contract serve fixtures pack check test bench clean
+.PHONY: help contract serve fixtures pack publish check test bench clean
 
 help: ## list the targets
 	@echo "vpnconn-contract: contract tests, reference server and fixtures for POST /v5/{project_id}/vpn-connection"
@@ -33,6 +34,13 @@ $(PY_OK): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24,<27"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $@
+
+# Debian's Chromium renders the published page in tests and for the screenshot (installed once, as root).
+$(CHROMIUM_OK):
+	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  { echo "make: Chromium is needed (Debian package 'chromium'); install it as root"; exit 2; }; }
+	@mkdir -p $(VENV) && touch $@
 
 $(NODE_OK): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "make: npm is needed for the spec linter (Spectral); install Node.js 20+"; exit 2; }
@@ -56,10 +64,13 @@ fixtures: $(PY_OK) ## write fixtures/ (every style and rule) from the spec
 pack: $(PY_OK) ## build dist/vpnconn-fixtures-<version>.tar.gz, reproducible, with its .sha256
 	$(BIN)/vpnconn pack
 
+publish: $(PY_OK) $(NODE_OK) $(CHROMIUM_OK) ## dist/spec/: bundled YAML and JSON, offline HTML reference, changelog
+	$(BIN)/vpnconn publish
+
 check: $(PY_OK) $(NODE_OK) ## validate and lint the spec, check examples and fixture drift (never writes)
 	$(BIN)/vpnconn check
 
-test: $(PY_OK) $(NODE_OK) ## run the toolkit's own tests (the spec, the server, the contract suite)
+test: $(PY_OK) $(NODE_OK) $(CHROMIUM_OK) ## run the toolkit's own tests (the spec, the server, the contract suite)
 	$(BIN)/python -m pytest
 
 bench: $(PY_OK) $(NODE_OK) ## benchmarks: server vs Prism, contract suite speed, kill rate of the suite

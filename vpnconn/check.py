@@ -4,7 +4,8 @@
 2. every example matches its schema, and request examples also keep the spec's rules;
 3. the spec's ``x-vpnconn-rules`` and the rule implementations are the same set;
 4. fixtures/ equals what the generators emit now;
-5. Spectral lints the spec clean (warnings count as failures).
+5. no breaking change against the published version that the version and changelog do not announce;
+6. Spectral lints the spec clean (warnings count as failures).
 """
 
 from __future__ import annotations
@@ -64,6 +65,12 @@ def fixture_problems(spec: Spec) -> Iterator[str]:
         yield from (f"{kind}: fixtures/{p} (run 'make fixtures'; never edit fixtures/ by hand)" for p in paths[:20])
 
 
+def compatibility(spec: Spec) -> Iterator[str]:
+    from vpnconn.compatibility import compatibility_problems
+
+    yield from compatibility_problems(spec)
+
+
 def run_check(lint: bool = True) -> int:
     try:
         spec = load_spec()
@@ -71,7 +78,8 @@ def run_check(lint: bool = True) -> int:
         print(f"FAIL spec: {exc}")
         return 1
     print(f"spec {spec.path.relative_to(REPO_ROOT)} version {spec.version} (sha256 {spec.sha256[:12]}): valid OpenAPI 3.1")
-    sections = [("examples", example_problems), ("rules", rule_registry_problems), ("fixtures", fixture_problems)]
+    sections = [("examples", example_problems), ("rules", rule_registry_problems), ("fixtures", fixture_problems),
+                ("compatibility", compatibility)]
     if lint:
         sections.append(("lint", lint_problems))
     failed = False

@@ -36,6 +36,12 @@ def _pack(args: argparse.Namespace) -> int:
     return run_pack()
 
 
+def _publish(args: argparse.Namespace) -> int:
+    from vpnconn.publish import run_publish
+
+    return run_publish()
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 0 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535; 0 picks a free one)")
@@ -74,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     pack = sub.add_parser("pack", help="build dist/vpnconn-fixtures-<version>.tar.gz (reproducible) and its .sha256")
     pack.set_defaults(run=_pack)
+
+    publish = sub.add_parser("publish", help="bundle the spec (YAML, JSON), build the offline HTML reference into dist/spec/",
+                             description="Publish the spec: bundled YAML and JSON, an offline Redoc page, the "
+                             "CHANGELOG; records spec/published/openapi.yaml as the baseline of the breaking-change check.")
+    publish.set_defaults(run=_publish)
 
     check = sub.add_parser("check", help="validate and lint the spec, check its examples (never writes)")
     check.add_argument("--no-lint", action="store_true", help="skip Spectral (no Node.js needed)")

@@ -1,0 +1,112 @@
+"""Publishing: bundled YAML and JSON that agree, an HTML reference that works with the network blocked, and
+a breaking-change check that stops an incompatible edit until the version and changelog announce it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vpnconn.compatibility import changelog_entry, compatibility_problems, narrowing, tool_breaking
+from vpnconn.offline_page import offline_page
+from vpnconn.publish import run_publish
+from vpnconn.spec import SPEC_PATH, load_spec
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("spec-site")
+    assert run_publish(out, record_baseline=False) == 0
+    return out
+
+
+def test_publish_writes_the_site(site):
+    names = {p.name for p in site.iterdir()}
+    assert {"openapi.yaml", "openapi.json", "index.html", "CHANGELOG.md", "VERSION", "screenshot.png"} <= names
+    assert (site / "VERSION").read_text().strip() == load_spec().version
+    assert (site / "screenshot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_yaml_and_json_agree_and_carry_the_operation(site):
+    as_yaml = yaml.safe_load((site / "openapi.yaml").read_text())
+    as_json = json.loads((site / "openapi.json").read_text())
+    assert json.loads(json.dumps(as_yaml)) == as_json
+    assert as_json["paths"]["/v5/{project_id}/vpn-connection"]["post"]["operationId"] == "CreateVpnConnection"
+
+
+def test_the_page_has_no_cdn_link(site):
+    html = (site / "index.html").read_text()
+    assert "cdn.redoc" not in html and "<script src=\"http" not in html
+
+
+def test_the_page_renders_offline_with_its_fields_and_the_three_examples(site):
+    with offline_page(site / "index.html") as (page, blocked):
+        assert page.get_by_text("Create a VPN connection").count() >= 1
+        page.get_by_text("Show 19 properties").first.click()
+        for field in ("vgw_id", "cgw_id", "peer_subnets", "psk", "ikepolicy", "ipsecpolicy", "tunnel_local_address"):
+            assert page.get_by_text(field, exact=True).count() >= 1, field
+        for summary, shows in (("Policy-based, one policy rule", '"policy_rules"'),
+                               ("BGP routing with explicit IKE", '"tunnel_local_address"'),
+                               ("Static routing, only the required fields", '"psk"')):
+            page.get_by_role("button", name="Example").first.click()
+            page.get_by_text(summary).first.click()
+            page.wait_for_timeout(200)
+            sample = page.get_by_role("button", name="Example").first.locator("xpath=ancestor::div[3]").inner_text()
+            assert summary in sample and shows in sample, summary
+        assert blocked == [], f"the page fetched {blocked}"
+
+
+@pytest.fixture
+def edited(tmp_path):
+    """Write an edited copy of the spec; returns (path, loaded spec)."""
+    def write(edit, version=None):
+        text = SPEC_PATH.read_text()
+        changed = edit(text)
+        assert changed != text
+        if version:
+            changed = changed.replace("  version: 1.0.0", f"  version: {version}", 1)
+        path = tmp_path / f"openapi-{len(list(tmp_path.iterdir()))}.yaml"
+        path.write_text(changed)
+        return load_spec(path)
+    return write
+
+
+LOWER_IKE_MAX = lambda t: t.replace("          minimum: 60\n          maximum: 604800\n          default: 86400",
+                                    "          minimum: 60\n          maximum: 86400\n          default: 86400")
+
+
+def test_an_unannounced_breaking_change_fails(edited):
+    spec = edited(LOWER_IKE_MAX)
+    problems = compatibility_problems(spec, published=SPEC_PATH)
+    assert problems and "breaking change not announced" in problems[0]
+    assert any("ikepolicy.lifetime_seconds.maximum tightened from 604800 to 86400" in p for p in problems)
+
+
+def test_a_breaking_change_passes_once_announced(edited):
+    spec = edited(LOWER_IKE_MAX, version="2.0.0")
+    assert compatibility_problems(spec, published=SPEC_PATH, changelog="## [2.0.0]\n### Added\nx\n")  # no Breaking section
+    assert compatibility_problems(spec, published=SPEC_PATH, changelog="## [2.0.0] - 2027-01-01\n### Breaking\n- x\n") == []
+
+
+def test_a_compatible_change_passes(edited):
+    spec = edited(lambda t: t.replace("summary: Create a VPN connection", "summary: Create a VPN connection (site-to-site)"))
+    assert compatibility_problems(spec, published=SPEC_PATH) == []
+
+
+def test_the_differ_tool_sees_structural_breaks(edited):
+    spec = edited(lambda t: t.replace("        name:\n          type: string\n          description: The request's name",
+                                      "        name:\n          type: integer\n          description: The request's name"))
+    assert any("type_change" in b for b in tool_breaking(SPEC_PATH, spec.path))
+
+
+def test_the_inventory_sees_what_the_tool_does_not(edited):
+    narrowed = edited(lambda t: t.replace("enum: [policy, static, bgp]", "enum: [static, bgp]"))
+    assert tool_breaking(SPEC_PATH, narrowed.path) == []  # measured: api-schema-diff misses a removed enum value
+    assert any("style.enum: values removed ['policy']" in n for n in narrowing(load_spec(), narrowed))
+
+
+def test_the_changelog_has_an_entry_for_the_spec_version():
+    assert changelog_entry(load_spec().version) is not None
+    assert changelog_entry("99.0.0") is None
