@@ -38,6 +38,7 @@ def _expected() -> dict[str, Any]:
         "auto_name": re.compile(named["auto-name"]["pattern"]),
         "auto_tunnel_styles": {s.upper() for s in named["auto-tunnel-pair"]["styles"]},
         "forbidden": {v["title"]: {k for k, s in v["properties"].items() if s is False} for v in response["oneOf"]},
+        "required": {v["title"]: set(v.get("required", [])) for v in response["oneOf"]},
         "tunnel_rules": [(RULES[r.id], r.params) for r in spec.rules
                          if r.id.startswith("tunnel-") and r.scope == "body"],
         "write_only": [k for k, v in spec.schema("CreateVpnConnectionRequestBodyContent")["properties"].items()
@@ -130,15 +131,14 @@ def style_upper_cased(ctx, response, case):
 
 @semantic_check
 def fields_present_per_style(ctx, response, case):
-    """STATIC has enable_nqa and a tunnel pair, BGP a tunnel pair, POLICY its rules; none has another style's fields."""
+    """Each style has the fields its response variant requires (STATIC: enable_nqa), an assigned tunnel pair
+    (STATIC, BGP) and, for POLICY, the rules it was sent; none has another style's fields."""
     pair = _created(response, case)
     if not pair:
         return None
     sent, got = pair
     style = got.get("style")
-    wanted = set()
-    if style == "STATIC":
-        wanted.add("enable_nqa")
+    wanted = set(_expected()["required"].get(style, set()))
     if style in _expected()["auto_tunnel_styles"]:
         wanted |= {"tunnel_local_address", "tunnel_peer_address"}
     if style == "POLICY" and "policy_rules" in sent:
@@ -212,7 +212,7 @@ def documented_defaults(ctx, response, case):
     for id_key, type_key in (("local_id", "local_id_type"), ("peer_id", "peer_id_type")):
         if ike.get(type_key) == "ip" and id_key not in (sent.get("ikepolicy") or {}) and not IPV4.match(str(ike.get(id_key))):
             diffs.append(f"ikepolicy.{id_key}: expected the gateway's IPv4 address, got {ike.get(id_key)!r}")
-    for key in ("ha_role", "enable_nqa", "enable_hub"):
+    for key in (k for k, v in defaults.items() if not isinstance(v, dict) and k != "style"):
         if key not in sent and key in got and got[key] != defaults[key]:
             diffs.append(f"{key}: expected {defaults[key]!r}, got {got[key]!r}")
     if diffs:

@@ -103,24 +103,28 @@ def _worker(base_url: str, settings: RunSettings, phases: tuple[str, ...], conn:
         conn.close()
 
 
-def run_engine_parallel(base_url: str, settings: RunSettings, progress: Callable[[str], None]) -> list[CaseRecord]:
-    """The fuzzing phase in a forked process, examples and coverage here: one per core.
+class FuzzingProcess:
+    """The fuzzing phase in a forked process, so that it runs on the second core while this process works.
 
     Generation, not HTTP, is what costs (engineering notes: ~11 ms a case; here ~40 ms a fuzzing case), and
     schemathesis runs the phases of one operation in one thread, so a second process is the way to use the
     second core. Both processes keep the same seed and settings, so a run stays reproducible.
     """
-    import multiprocessing
 
-    context = multiprocessing.get_context("fork")
-    parent, child = context.Pipe(duplex=False)
-    # fork: the arguments are inherited, not pickled, so the caller's progress function works in the child too
-    worker = context.Process(target=_worker, args=(base_url, settings, ("fuzzing",), child, progress), daemon=True)
-    worker.start()
-    child.close()
-    records = run_engine(base_url, settings, progress, ("examples", "coverage"))
-    status, payload = parent.recv()
-    worker.join(timeout=30)
-    if status != "ok":
-        raise RuntimeError(f"the fuzzing process failed: {payload}")
-    return records + payload
+    def __init__(self, base_url: str, settings: RunSettings, progress: Callable[[str], None]) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self._parent, child = context.Pipe(duplex=False)
+        # fork: the arguments are inherited, not pickled, so the caller's progress function works in the child too
+        self._worker = context.Process(target=_worker, args=(base_url, settings, ("fuzzing",), child, progress), daemon=True)
+        self._worker.start()
+        child.close()
+
+    def result(self) -> list[CaseRecord]:
+        status, payload = self._parent.recv()
+        self._worker.join(timeout=30)
+        self._parent.close()
+        if status != "ok":
+            raise RuntimeError(f"the fuzzing process failed: {payload}")
+        return payload

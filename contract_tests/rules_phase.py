@@ -62,20 +62,27 @@ class RulesPhase:
         self.rng = random.Random(settings.seed)
         self.url = base_url + PATH.format(project_id=settings.project_id)
 
-    def run(self, accepted: list[dict[str, Any]], positive_styles: Counter) -> list[CaseRecord]:
-        bases = accepted or [self.repairer.repair(_copy(b)) for b in self.spec.examples("request").values()]
+    def _bases(self, accepted: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return accepted or [self.repairer.repair(_copy(b)) for b in self.spec.examples("request").values()]
+
+    def run_targeted(self, accepted: list[dict[str, Any]]) -> list[CaseRecord]:
+        """Enum values, documented characters, bounds (both sides) and named-rule breaches."""
+        bases, constraints = self._bases(accepted), request_constraints(self.spec)
         records: list[CaseRecord] = []
-        constraints = request_constraints(self.spec)
         if self.settings.effective_mode in ("all", "positive"):
             records += self._enum_values(bases, constraints, accepted)
             records += self._charsets(bases, constraints)
             records += self._bounds(bases, constraints, positive=True)
-            styles = positive_styles + Counter(r.style for r in records)
-            records += self._balance(bases, styles)
         if self.settings.effective_mode in ("all", "negative"):
             records += self._bounds(bases, constraints, positive=False)
             records += self._negatives(bases)
         return records
+
+    def run_balance(self, accepted: list[dict[str, Any]], positive_styles: Counter) -> list[CaseRecord]:
+        """Valid cases of the styles that have less than a quarter of the positive cases so far."""
+        if self.settings.effective_mode not in ("all", "positive"):
+            return []
+        return self._balance(self._bases(accepted), positive_styles)
 
     def _valid(self, body: dict[str, Any]) -> bool:
         return not check_request(body, OPEN_WORLD)

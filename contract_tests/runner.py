@@ -13,7 +13,7 @@ import httpx
 from vpnconn import load_spec
 
 from contract_tests import hooks
-from contract_tests.engine_phases import run_engine_parallel
+from contract_tests.engine_phases import FuzzingProcess, run_engine
 from contract_tests.records import CaseRecord
 from contract_tests.repair import Repairer
 from contract_tests.rules_phase import RulesPhase
@@ -42,6 +42,10 @@ class RunResult:
         return len(self.records) / self.seconds if self.seconds else 0.0
 
 
+def _accepted(records: list[CaseRecord]) -> list[dict]:
+    return [r.body for r in records if r.mode == "positive" and r.status == 201 and isinstance(r.body, dict)]
+
+
 @contextlib.contextmanager
 def _target(settings: RunSettings) -> Iterator[tuple[str, RunSettings]]:
     if settings.target:
@@ -67,14 +71,19 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print)
             progress(f"  note: {note}")
         hooks.ACTIVE = hooks.ActiveRun(settings, Repairer(load_spec(), settings))
         try:
-            records = run_engine_parallel(base_url, settings, progress)
+            fuzzing = FuzzingProcess(base_url, settings, progress)  # on the second core from now on
+            records = run_engine(base_url, settings, progress, ("examples", "coverage"))
+            rules: list[CaseRecord] = []
+            with httpx.Client(timeout=10) as client:
+                phase = RulesPhase(base_url, settings, client) if settings.creates else None
+                if phase:  # while the fuzzing process still works
+                    rules += phase.run_targeted(_accepted(records))
+                records += fuzzing.result()
+                if phase:
+                    rules += phase.run_balance(_accepted(records), Counter(r.style for r in records + rules if r.mode == "positive"))
         finally:
             hooks.ACTIVE = None
-        if settings.creates:
-            accepted = [r.body for r in records if r.mode == "positive" and r.status == 201 and isinstance(r.body, dict)]
-            styles = Counter(r.style for r in records if r.mode == "positive")
-            with httpx.Client(timeout=10) as client:
-                rules = RulesPhase(base_url, settings, client).run(accepted, styles)
+        if phase:
             progress(f"  {'rules':9} {len(rules):5} cases  {sum(1 for r in rules if r.failures):4} with failures")
             records += rules
     return RunResult(settings=settings, base_url=base_url, records=records, seconds=time.monotonic() - started, notes=notes)
