@@ -67,7 +67,7 @@ pack: $(PY_OK) ## build dist/vpnconn-fixtures-<version>.tar.gz, reproducible, wi
 publish: $(PY_OK) $(NODE_OK) $(CHROMIUM_OK) ## dist/spec/: bundled YAML and JSON, offline HTML reference, changelog
 	$(BIN)/vpnconn publish
 
-check: $(PY_OK) $(NODE_OK) ## validate and lint the spec, check examples and fixture drift (never writes)
+check: $(PY_OK) $(NODE_OK) ## validate and lint the spec; check examples, fixture drift, breaking changes (never writes)
 	$(BIN)/vpnconn check
 
 test: $(PY_OK) $(NODE_OK) $(CHROMIUM_OK) ## run the toolkit's own tests (the spec, the server, the contract suite)

@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "CHANGELOG; records spec/published/openapi.yaml as the baseline of the breaking-change check.")
     publish.set_defaults(run=_publish)
 
-    check = sub.add_parser("check", help="validate and lint the spec, check its examples (never writes)")
+    check = sub.add_parser("check", help="validate and lint the spec; check examples, fixture drift and breaking changes (never writes)")
     check.add_argument("--no-lint", action="store_true", help="skip Spectral (no Node.js needed)")
     check.set_defaults(run=_check)
 
