@@ -8,9 +8,12 @@ standard gateway (not GM, not ER-attached, IPv4), as the embedded server's open 
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from collections.abc import Callable
 from typing import Any
+
+from vpnconn import load_spec
 
 Conn = dict[str, Any]
 BREAKERS: dict[str, Callable[[Conn, random.Random], None]] = {}
@@ -22,6 +25,17 @@ NOT_BROKEN = {
     "vgw-ip-belongs-to-gateway": "needs an address the gateway does not own",
     "ha-role-matches-gateway-ip": "needs an active-standby gateway",
 }
+
+
+def _params(rule_id: str) -> dict[str, Any]:
+    """A rule's parameters, from the spec (the ranges and sizes are never written here)."""
+    return load_spec().rule(rule_id).params
+
+
+def _inside(cidr: str, rng: random.Random, prefix: int) -> ipaddress.IPv4Network:
+    """A random /prefix network inside ``cidr``."""
+    net, step = ipaddress.IPv4Network(cidr), 2 ** (32 - prefix)
+    return ipaddress.IPv4Network((int(net.network_address) + rng.randrange(net.num_addresses // step) * step, prefix))
 
 
 def breaker(rule_id: str) -> Callable:
@@ -45,7 +59,13 @@ def _pair(conn: Conn, local: str, peer: str | None) -> None:
 
 
 def _block(rng: random.Random) -> str:
-    return f"169.254.{rng.randrange(0, 195)}.{rng.randrange(0, 64) * 4}"
+    """The network address of a random tunnel /30 that keeps the tunnel-range rule."""
+    tunnel, prefix = _params("tunnel-address-not-reserved"), _params("tunnel-addresses-same-30")["prefix"]
+    excluded = [ipaddress.IPv4Network(n) for n in tunnel["excluded"]]
+    while True:
+        net = _inside(tunnel["within"], rng, prefix)
+        if not any(net.overlaps(bad) for bad in excluded):
+            return str(net.network_address)
 
 
 def _plus(block: str, n: int) -> str:
@@ -67,7 +87,8 @@ def _usable(conn: Conn, rng: random.Random) -> None:
 
 @breaker("tunnel-address-not-reserved")
 def _reserved_tunnel(conn: Conn, rng: random.Random) -> None:
-    block = f"169.254.195.{rng.randrange(0, 64) * 4}"
+    prefix = _params("tunnel-addresses-same-30")["prefix"]
+    block = str(_inside(rng.choice(_params("tunnel-address-not-reserved")["excluded"]), rng, prefix).network_address)
     _pair(conn, _plus(block, 1), _plus(block, 2))
 
 
@@ -89,7 +110,7 @@ def _psk(conn: Conn, rng: random.Random) -> None:
 
 @breaker("peer-subnets-not-reserved")
 def _reserved_subnet(conn: Conn, rng: random.Random) -> None:
-    bad = rng.choice([f"100.{64 + rng.randrange(64)}.{rng.randrange(256)}.0/24", f"214.{rng.randrange(256)}.0.0/16"])
+    bad = str(_inside(rng.choice(_params("peer-subnets-not-reserved")["reserved"]), rng, rng.choice([16, 24])))
     conn["peer_subnets"] = [s for s in conn["peer_subnets"] if s != bad][:49] + [bad]
 
 
