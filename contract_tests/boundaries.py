@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from vpnconn.constraints import Constraint
+from vpnconn import load_spec
+from vpnconn.constraints import Constraint, style_forbidden
 
 BOUNDS = ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems")
 _CLASS_PATTERN = re.compile(r"^\^\[([^^].*)\]\*\$$")
@@ -75,7 +76,7 @@ def _prepare(body: dict[str, Any], c: Constraint) -> None:
     conn = body["vpn_connection"]
     if "policy_rules" in c.path or "policy_rules_v6" in c.path:
         conn["style"] = "policy"
-        for name in ("enable_nqa", "enable_hub", "tunnel_local_address", "tunnel_peer_address"):
+        for name in style_forbidden(load_spec())["policy"]:
             conn.pop(name, None)
         conn.setdefault("policy_rules", _items(("policy_rules",), 1))
     last = _last(c.path)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from vpnconn import load_spec
+from vpnconn.constraints import style_forbidden
 
 Conn = dict[str, Any]
 BREAKERS: dict[str, Callable[[Conn, random.Random], None]] = {}
@@ -46,11 +47,15 @@ def breaker(rule_id: str) -> Callable:
     return register
 
 
+def _restyle(conn: Conn, style: str) -> None:
+    conn["style"] = style
+    for name in style_forbidden(load_spec())[style]:
+        conn.pop(name, None)
+
+
 def _pair(conn: Conn, local: str, peer: str | None) -> None:
-    if conn.get("style") == "policy":
-        conn["style"] = "static"
-        conn.pop("policy_rules", None)
-        conn.pop("policy_rules_v6", None)
+    if conn.get("style") == "policy":  # tunnel addresses need a routed style
+        _restyle(conn, "static")
     conn["tunnel_local_address"] = local
     if peer is None:
         conn.pop("tunnel_peer_address", None)
@@ -121,9 +126,7 @@ def _host_bits(conn: Conn, rng: random.Random) -> None:
 
 
 def _policy(conn: Conn) -> None:
-    conn["style"] = "policy"
-    for name in ("enable_nqa", "enable_hub", "tunnel_local_address", "tunnel_peer_address"):
-        conn.pop(name, None)
+    _restyle(conn, "policy")
     conn.setdefault("policy_rules", [{"source": "10.0.0.0/24", "destination": ["192.168.0.0/24"]}])
 
 

@@ -46,11 +46,17 @@ def _expected() -> dict[str, Any]:
     }
 
 
-def _json(response) -> Any:
+@functools.lru_cache(maxsize=256)
+def _parse(content: bytes) -> Any:
     try:
-        return json.loads(response.content or b"")
+        return json.loads(content or b"")
     except ValueError:
         return None
+
+
+def _json(response) -> Any:
+    """The answer's JSON, parsed once for all the checks that read it (they never change it)."""
+    return _parse(bytes(response.content or b""))
 
 
 def _created(response, case) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -106,11 +112,13 @@ def request_id_in_body_and_header(ctx, response, case):
 
 @semantic_check
 def psk_never_returned(ctx, response, case):
-    """No answer carries a psk, neither as a field nor the sent value anywhere in its text."""
+    """No answer carries a write-only field (the psk), neither as a field nor its sent value anywhere in its text."""
     text = response.content.decode("utf-8", "replace") if response.content else ""
-    sent = case.body.get("vpn_connection", {}).get("psk") if isinstance(case.body, dict) and isinstance(case.body.get("vpn_connection"), dict) else None
-    if '"psk"' in text or (isinstance(sent, str) and len(sent) >= 6 and sent in text):
-        raise AssertionError("the answer contains the psk (it must never be returned)")
+    conn = case.body.get("vpn_connection") if isinstance(case.body, dict) else None
+    for name in _expected()["write_only"]:
+        sent = conn.get(name) if isinstance(conn, dict) else None
+        if f'"{name}"' in text or (isinstance(sent, str) and len(sent) >= 6 and sent in text):
+            raise AssertionError(f"the answer contains the {name} (it must never be returned)")
     return None
 
 

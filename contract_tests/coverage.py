@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from vpnconn import load_spec
 from vpnconn.constraints import request_constraints, values_at
 
-from contract_tests.breakers import BREAKERS, NOT_BROKEN
+from contract_tests.breakers import NOT_BROKEN
 from contract_tests.records import CaseRecord
 
 BOUNDS = ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems")

@@ -14,7 +14,7 @@ from typing import Any
 
 from vpnconn import ipv4
 from vpnconn.spec import Spec
-from vpnconn.validation import STYLE_VARIANTS
+from vpnconn.constraints import style_forbidden
 
 from contract_tests.settings import RunSettings
 
@@ -33,11 +33,7 @@ class Repairer:
         psk = spec.rule("psk-character-classes").params
         self.psk_classes: dict[str, str] = psk["classes"]
         self.psk_min_classes: int = psk["min_classes"]
-        content = spec.schema("CreateVpnConnectionRequestBodyContent")
-        self.forbidden = {
-            style: {k for k, v in spec.resolve(branch).get("properties", {}).items() if v is False}
-            for style, branch in zip(STYLE_VARIANTS, content["oneOf"], strict=True)
-        }
+        self.forbidden = style_forbidden(spec)
         self.default_style = spec.request_defaults()["style"]
 
     # ------------------------------------------------------------------------------------------ public

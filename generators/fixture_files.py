@@ -54,7 +54,7 @@ def run_fixtures(check: bool, seed: int, per_style: int) -> int:
         if not problems:
             print(f"ok   fixtures: {len(output)} files equal fresh output (seed {seed})")
             return 0
-        print(f"FAIL fixtures differ from what the generators emit: run 'make fixtures' (never edit fixtures/ by hand)")
+        print("FAIL fixtures differ from what the generators emit: run 'make fixtures' (never edit fixtures/ by hand)")
         for kind, paths in found.items():
             for path in paths[:10]:
                 print(f"     {kind}: fixtures/{path}")

@@ -17,7 +17,6 @@ from typing import Any
 from contract_tests.repair import Repairer
 from contract_tests.settings import DEFAULT_PROJECT_ID, RunSettings
 from reference_server.app import ReferenceServer, Reject
-from reference_server.store import ConnectionStore
 from vpnconn.spec import REPO_ROOT, Spec
 from vpnconn.world import OPEN_WORLD, load_world
 
@@ -43,12 +42,8 @@ class Scenario:
 
 def _answer(server: ReferenceServer, name: str, body: Any) -> tuple[int, dict[str, Any]]:
     request_id = derived_uuid(name, "request")
-    spec = server.spec
-    store = ConnectionStore(spec.rule("tunnel-address-not-reserved").params["within"],
-                            spec.rule("tunnel-address-not-reserved").params["excluded"],
-                            spec.rule("tunnel-addresses-same-30").params["prefix"])
-    try:
-        connection = server.respond(copy.deepcopy(body), derived_identity(name), store)
+    try:  # a fresh store per scenario: its auto-assigned tunnel pair does not depend on other scenarios
+        connection = server.respond(copy.deepcopy(body), derived_identity(name), server.new_store())
     except Reject as r:
         return r.error["status"], {"error_code": r.error["error_code"],
                                    "error_msg": r.error["message"].format(detail=r.detail), "request_id": request_id}

@@ -56,14 +56,18 @@ class ReferenceServer:
         self.world, self.keys, self.token, self.log = world, keys, token, log
         self.check = request_check(self.spec)
         self.builder = ConnectionBuilder(self.spec)
-        tunnel = self.spec.rule("tunnel-address-not-reserved").params
-        self.store = ConnectionStore(tunnel["within"], tunnel["excluded"], self.spec.rule("tunnel-addresses-same-30").params["prefix"])
+        self.store = self.new_store()
         self.errors = self.spec.errors
         project = self.spec.resolve(self.spec.operation["parameters"][0])["schema"]
         self.project_re = re.compile(project["pattern"])
         self.project_len = (project["minLength"], project["maxLength"])
         prefix, suffix = OPERATION_PATH.split("{project_id}")
         self.route = re.compile("^" + re.escape(prefix) + "([^/]*)" + re.escape(suffix) + "/?$")
+
+    def new_store(self) -> ConnectionStore:
+        """An empty store whose tunnel range, exclusions and prefix come from the spec's rules."""
+        tunnel = self.spec.rule("tunnel-address-not-reserved").params
+        return ConnectionStore(tunnel["within"], tunnel["excluded"], self.spec.rule("tunnel-addresses-same-30").params["prefix"])
 
     # ------------------------------------------------------------------------------------------- ASGI
 

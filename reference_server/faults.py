@@ -7,6 +7,7 @@ A fault wraps the correct app: it edits the request before it, or the answer aft
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -141,9 +142,21 @@ def _strip_psk_classes(request: Any) -> Any:
 
 
 def _public_reserved(request: Any) -> Any:
+    """Hide reserved peer subnets (the spec's ranges) from the server, so it accepts them."""
+    from vpnconn import load_spec
+
+    reserved = [ipaddress.ip_network(n) for n in load_spec().rule("peer-subnets-not-reserved").params["reserved"]]
+
+    def hidden(cidr: Any) -> Any:
+        try:
+            net = ipaddress.ip_network(str(cidr), strict=False)
+        except ValueError:
+            return cidr
+        return "192.168.77.0/24" if any(net.version == 4 and net.overlaps(r) for r in reserved) else cidr
+
     conn = _conn(request)
     if isinstance(conn.get("peer_subnets"), list):
-        conn["peer_subnets"] = [s if not str(s).startswith(("100.", "214.")) else "192.168.77.0/24" for s in conn["peer_subnets"]]
+        conn["peer_subnets"] = [hidden(s) for s in conn["peer_subnets"]]
     return request
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from vpnconn.check import example_problems, lint_problems, rule_registry_problems
 from vpnconn.spec import Spec, SpecError, load_spec
-from vpnconn.validation import check_request, schema_errors
+from vpnconn.validation import schema_errors
 
 
 def test_spec_loads_as_valid_openapi_31(spec):

@@ -26,6 +26,13 @@ class Constraint:
     value: Any  # the keyword's value (the bound, the enum list, the pattern, ...)
 
 
+def style_forbidden(spec: Spec) -> dict[str, set[str]]:
+    """Style -> the request fields its ``oneOf`` variant forbids (``false`` subschemas)."""
+    variants = spec.schema("CreateVpnConnectionRequestBodyContent")["oneOf"]
+    return {style: {k for k, v in spec.resolve(branch).get("properties", {}).items() if v is False}
+            for style, branch in zip(STYLE_VARIANTS, variants, strict=True)}
+
+
 def request_constraints(spec: Spec) -> list[Constraint]:
     found: dict[str, Constraint] = {}
     for c in _walk(spec, spec.schema("CreateVpnConnectionRequestBody"), ()):

@@ -4,7 +4,6 @@ a breaking-change check that stops an incompatible edit until the version and ch
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml
