@@ -1,9 +1,12 @@
 """This project's semantic checks: what a schema alone cannot say about the answer.
 
-Each check is a plain function named for the property it asserts, registered with ``@schemathesis.check``
-so that it runs on every response of the run beside schemathesis' own checks. Expectations come from the
-spec (request ``default`` keywords, ``x-vpnconn-server-defaults``, the style variants, the rules), never
-from constants here. A check raises ``AssertionError`` with what was expected beside what was received.
+A check is a plain function named for the property it asserts, with one typed signature,
+``check(answer: Answer, sent: Any) -> None`` (the answer and the request body as sent), registered with
+:func:`semantic_check`. That registers it with schemathesis too (through a small adapter), so it runs on
+every response of the schemathesis phases, and our rules phase calls the very same functions. A check
+raises :class:`~contract_tests.records.Finding` with what was expected beside what was received, the rule
+it holds the target to and that rule's provenance (documented or inferred). Expectations come from the
+spec, never from constants here.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import schemathesis
@@ -18,27 +23,74 @@ import schemathesis
 from vpnconn import load_spec
 from vpnconn.rules import RULES
 
-SEMANTIC_CHECKS: list[str] = []
+from contract_tests.records import Failure, Finding
+from contract_tests.verdicts import body_violations, error_provenance
+
 ERROR_CODE = re.compile(r"^[A-Z]+\.[0-9]{4}$")
 IPV4 = re.compile(r"^(\d{1,3}\.){3}\d{1,3}$")
 
 
-def semantic_check(fn):
-    SEMANTIC_CHECKS.append(fn.__name__)
-    return schemathesis.check(fn)
+@dataclass
+class Answer:
+    """What a check reads of a response, whichever client received it."""
+
+    status: int
+    headers: dict[str, str]  # names lower-cased
+    content: bytes
+    json: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.headers = {k.lower(): v for k, v in self.headers.items()}
+        self.json = _parse(self.content or b"")
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    @classmethod
+    def from_schemathesis(cls, response: Any) -> Answer:
+        headers = {k: (v[0] if isinstance(v, list) and v else str(v)) for k, v in dict(response.headers or {}).items()}
+        return cls(response.status_code, headers, bytes(response.content or b""))
+
+
+Check = Callable[[Answer, Any], None]
+SEMANTIC_CHECKS: dict[str, Check] = {}
+
+
+def semantic_check(fn: Check) -> Check:
+    """Register ``fn`` as one of our checks, and with schemathesis under the same name."""
+    SEMANTIC_CHECKS[fn.__name__] = fn
+
+    def adapter(ctx: Any, response: Any, case: Any) -> None:
+        fn(Answer.from_schemathesis(response), case.body)
+
+    adapter.__name__ = adapter.__qualname__ = fn.__name__
+    adapter.__doc__ = fn.__doc__
+    schemathesis.check(adapter)
+    return fn
+
+
+def run_checks(answer: Answer, sent: Any) -> list[Failure]:
+    """Every registered check on one answer: the failures they found."""
+    found = []
+    for name, check in SEMANTIC_CHECKS.items():
+        try:
+            check(answer, sent)
+        except Finding as finding:
+            found.append(Failure(name, finding.title or name.replace("_", " "), str(finding), finding.rule, finding.provenance))
+    return found
 
 
 @functools.cache
 def _expected() -> dict[str, Any]:
     spec = load_spec()
     named = spec.server_defaults
-    response = spec.schema("CreateResponseVpnConnection")
+    variants = spec.style_variants("CreateResponseVpnConnection")
     return {
         "defaults": spec.request_defaults(),
         "auto_name": re.compile(named["auto-name"]["pattern"]),
         "auto_tunnel_styles": {s.upper() for s in named["auto-tunnel-pair"]["styles"]},
-        "forbidden": {v["title"]: {k for k, s in v["properties"].items() if s is False} for v in response["oneOf"]},
-        "required": {v["title"]: set(v.get("required", [])) for v in response["oneOf"]},
+        "forbidden": {style: {k for k, s in v["properties"].items() if s is False} for style, v in variants.items()},
+        "required": {style: set(v.get("required", [])) for style, v in variants.items()},
         "tunnel_rules": [(RULES[r.id], r.params) for r in spec.rules
                          if r.id.startswith("tunnel-") and r.scope == "body"],
         "write_only": [k for k, v in spec.schema("CreateVpnConnectionRequestBodyContent")["properties"].items()
@@ -51,42 +103,30 @@ def _parse(content: bytes) -> Any:
     try:
         return json.loads(content or b"")
     except ValueError:
-        return None
+        return
 
 
-def _json(response) -> Any:
-    """The answer's JSON, parsed once for all the checks that read it (they never change it)."""
-    return _parse(bytes(response.content or b""))
-
-
-def _created(response, case) -> tuple[dict[str, Any], dict[str, Any]] | None:
+def _created(answer: Answer, sent: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(request connection, answered connection) of a 201 to a create body; None for anything else."""
-    if response.status_code != 201 or not isinstance(case.body, dict):
-        return None
-    sent, body = case.body.get("vpn_connection"), _json(response)
-    if not isinstance(sent, dict) or not isinstance(body, dict) or not isinstance(body.get("vpn_connection"), dict):
-        return None
-    return sent, body["vpn_connection"]
-
-
-def _header(response, name: str) -> str | None:
-    for key, values in response.headers.items():
-        if key.lower() == name.lower():
-            return values[0] if isinstance(values, list) else values
-    return None
+    if answer.status != 201 or not isinstance(sent, dict):
+        return
+    conn, body = sent.get("vpn_connection"), answer.json
+    if not isinstance(conn, dict) or not isinstance(body, dict) or not isinstance(body.get("vpn_connection"), dict):
+        return
+    return conn, body["vpn_connection"]
 
 
 # ------------------------------------------------------------------------------------------- any answer
 
 
 @semantic_check
-def huawei_error_body(ctx, response, case):
+def huawei_error_body(answer: Answer, sent: Any) -> None:
     """Every 4xx/5xx answer carries {error_code, error_msg, request_id} in the Huawei shape."""
-    if response.status_code < 400:
-        return None
-    body = _json(response)
+    if answer.status < 400:
+        return
+    body = answer.json
     if not isinstance(body, dict):
-        raise AssertionError(f"a {response.status_code} answer must be a JSON object {{error_code, error_msg, request_id}}; got {response.content[:200]!r}")
+        raise Finding(f"a {answer.status} answer must be a JSON object {{error_code, error_msg, request_id}}; got {answer.content[:200]!r}")
     problems = []
     if not isinstance(body.get("error_code"), str) or not ERROR_CODE.match(body["error_code"]):
         problems.append(f"error_code {body.get('error_code')!r} is not like VPN.0001")
@@ -94,68 +134,63 @@ def huawei_error_body(ctx, response, case):
         if not isinstance(body.get(key), str) or not body[key]:
             problems.append(f"{key} is missing or empty")
     if problems:
-        raise AssertionError(f"the {response.status_code} error body is not the Huawei shape: " + "; ".join(problems))
-    return None
+        raise Finding(f"the {answer.status} error body is not the Huawei shape: " + "; ".join(problems))
 
 
 @semantic_check
-def request_id_in_body_and_header(ctx, response, case):
+def request_id_in_body_and_header(answer: Answer, sent: Any) -> None:
     """The answer's request_id is in the body and, equal, in the X-Request-Id header."""
-    body = _json(response)
-    if not isinstance(body, dict) or not (response.status_code == 201 or response.status_code >= 400):
-        return None
-    header = _header(response, "X-Request-Id")
+    body = answer.json
+    if not isinstance(body, dict) or not (answer.status == 201 or answer.status >= 400):
+        return
+    header = answer.header("X-Request-Id")
     if not body.get("request_id") or header != body.get("request_id"):
-        raise AssertionError(f"request_id in body {body.get('request_id')!r} and X-Request-Id header {header!r} must be present and equal")
-    return None
+        raise Finding(f"request_id in body {body.get('request_id')!r} and X-Request-Id header {header!r} must be present and equal")
 
 
 @semantic_check
-def psk_never_returned(ctx, response, case):
+def psk_never_returned(answer: Answer, sent: Any) -> None:
     """No answer carries a write-only field (the psk), neither as a field nor its sent value anywhere in its text."""
-    text = response.content.decode("utf-8", "replace") if response.content else ""
-    conn = case.body.get("vpn_connection") if isinstance(case.body, dict) else None
+    text = answer.content.decode("utf-8", "replace")
+    conn = sent.get("vpn_connection") if isinstance(sent, dict) else None
     for name in _expected()["write_only"]:
-        sent = conn.get(name) if isinstance(conn, dict) else None
-        if f'"{name}"' in text or (isinstance(sent, str) and len(sent) >= 6 and sent in text):
-            raise AssertionError(f"the answer contains the {name} (it must never be returned)")
-    return None
+        value = conn.get(name) if isinstance(conn, dict) else None
+        if f'"{name}"' in text or (isinstance(value, str) and len(value) >= 6 and value in text):
+            raise Finding(f"the answer contains the {name} (it must never be returned)")
 
 
 # ------------------------------------------------------------------------------------------- 201 answers
 
 
 @semantic_check
-def style_upper_cased(ctx, response, case):
+def style_upper_cased(answer: Answer, sent: Any) -> None:
     """The answer's style is the request's style upper-cased (static by default)."""
-    pair = _created(response, case)
+    pair = _created(answer, sent)
     if pair:
-        sent, got = pair
-        expected = str(sent.get("style", _expected()["defaults"]["style"])).upper()
+        req, got = pair
+        expected = str(req.get("style", _expected()["defaults"]["style"])).upper()
         if got.get("style") != expected:
-            raise AssertionError(f"style: expected {expected!r} (request {sent.get('style')!r}), got {got.get('style')!r}")
-    return None
+            raise Finding(f"style: expected {expected!r} (request {req.get('style')!r}), got {got.get('style')!r}")
 
 
 @semantic_check
-def fields_present_per_style(ctx, response, case):
+def fields_present_per_style(answer: Answer, sent: Any) -> None:
     """Each style has the fields its response variant requires (STATIC: enable_nqa), an assigned tunnel pair
     (STATIC, BGP) and, for POLICY, the rules it was sent; none has another style's fields."""
-    pair = _created(response, case)
+    pair = _created(answer, sent)
     if not pair:
-        return None
-    sent, got = pair
+        return
+    req, got = pair
     style = got.get("style")
     wanted = set(_expected()["required"].get(style, set()))
     if style in _expected()["auto_tunnel_styles"]:
         wanted |= {"tunnel_local_address", "tunnel_peer_address"}
-    if style == "POLICY" and "policy_rules" in sent:
+    if style == "POLICY" and "policy_rules" in req:
         wanted.add("policy_rules")
     missing = sorted(wanted - got.keys())
     extra = sorted(_expected()["forbidden"].get(style, set()) & got.keys())
     if missing or extra:
-        raise AssertionError(f"{style} answer: missing {missing or 'nothing'}, not allowed {extra or 'nothing'}")
-    return None
+        raise Finding(f"{style} answer: missing {missing or 'nothing'}, not allowed {extra or 'nothing'}")
 
 
 _ECHOED = ("vgw_id", "vgw_ip", "cgw_id", "name", "peer_subnets", "peer_subnets_v6", "tags", "enable_nqa", "enable_hub",
@@ -163,100 +198,123 @@ _ECHOED = ("vgw_id", "vgw_ip", "cgw_id", "name", "peer_subnets", "peer_subnets_v
 
 
 @semantic_check
-def response_echoes_request(ctx, response, case):
+def response_echoes_request(answer: Answer, sent: Any) -> None:
     """Every value the request gave comes back: ids, name, subnets, tags, tunnel pair, rules, policy values."""
-    pair = _created(response, case)
+    pair = _created(answer, sent)
     if not pair:
-        return None
-    sent, got = pair
-    diffs = [f"{k}: sent {sent[k]!r}, got {got.get(k)!r}" for k in _ECHOED if k in sent and got.get(k) != sent[k]]
+        return
+    req, got = pair
+    diffs = [f"{k}: sent {req[k]!r}, got {got.get(k)!r}" for k in _ECHOED if k in req and got.get(k) != req[k]]
     for field_name in ("policy_rules", "policy_rules_v6"):
-        for i, rule in enumerate(sent.get(field_name) or []):
-            answer = (got.get(field_name) or [])[i:i + 1]
-            answer = answer[0] if answer else {}
+        for i, rule in enumerate(req.get(field_name) or []):
+            returned = (got.get(field_name) or [])[i:i + 1]
+            returned = returned[0] if returned else {}
             for key, value in rule.items():
-                if answer.get(key) != value:
-                    diffs.append(f"{field_name}[{i}].{key}: sent {value!r}, got {answer.get(key)!r}")
+                if returned.get(key) != value:
+                    diffs.append(f"{field_name}[{i}].{key}: sent {value!r}, got {returned.get(key)!r}")
     for policy in ("ikepolicy", "ipsecpolicy"):
-        given, answer = sent.get(policy) or {}, got.get(policy) or {}
+        given, returned = req.get(policy) or {}, got.get(policy) or {}
         for key, value in given.items():
             if key == "dpd":
                 for k, v in value.items():
-                    if (answer.get("dpd") or {}).get(k) != v:
-                        diffs.append(f"{policy}.dpd.{k}: sent {v!r}, got {(answer.get('dpd') or {}).get(k)!r}")
+                    if (returned.get("dpd") or {}).get(k) != v:
+                        diffs.append(f"{policy}.dpd.{k}: sent {v!r}, got {(returned.get('dpd') or {}).get(k)!r}")
             elif key == "phase1_negotiation_mode" and given.get("ike_version") != "v1":
                 continue  # only returned for IKE v1
-            elif answer.get(key) != value:
-                diffs.append(f"{policy}.{key}: sent {value!r}, got {answer.get(key)!r}")
+            elif returned.get(key) != value:
+                diffs.append(f"{policy}.{key}: sent {value!r}, got {returned.get(key)!r}")
     if diffs:
-        raise AssertionError("the answer does not echo the request: " + "; ".join(diffs[:6]))
-    return None
+        raise Finding("the answer does not echo the request: " + "; ".join(diffs[:6]))
 
 
 @semantic_check
-def documented_defaults(ctx, response, case):
+def documented_defaults(answer: Answer, sent: Any) -> None:
     """Every field the request left out has the documented server-filled default."""
-    pair = _created(response, case)
+    pair = _created(answer, sent)
     if not pair:
-        return None
-    sent, got = pair
+        return
+    req, got = pair
     defaults, diffs = _expected()["defaults"], []
     for policy in ("ikepolicy", "ipsecpolicy"):
-        given, answer = sent.get(policy) or {}, got.get(policy) or {}
+        given, returned = req.get(policy) or {}, got.get(policy) or {}
         for key, value in defaults[policy].items():
             if key == "dpd":
                 for k, v in value.items():
-                    if k not in (given.get("dpd") or {}) and (answer.get("dpd") or {}).get(k) != v:
-                        diffs.append(f"{policy}.dpd.{k}: expected {v!r}, got {(answer.get('dpd') or {}).get(k)!r}")
+                    if k not in (given.get("dpd") or {}) and (returned.get("dpd") or {}).get(k) != v:
+                        diffs.append(f"{policy}.dpd.{k}: expected {v!r}, got {(returned.get('dpd') or {}).get(k)!r}")
             elif key == "phase1_negotiation_mode":
-                v1 = answer.get("ike_version") == "v1"
-                if v1 and key not in given and answer.get(key) != value:
-                    diffs.append(f"{policy}.{key}: expected {value!r} for IKE v1, got {answer.get(key)!r}")
-                if not v1 and key in answer:
+                v1 = returned.get("ike_version") == "v1"
+                if v1 and key not in given and returned.get(key) != value:
+                    diffs.append(f"{policy}.{key}: expected {value!r} for IKE v1, got {returned.get(key)!r}")
+                if not v1 and key in returned:
                     diffs.append(f"{policy}.{key} is returned only for IKE v1")
-            elif key not in given and answer.get(key) != value:
-                diffs.append(f"{policy}.{key}: expected {value!r}, got {answer.get(key)!r}")
+            elif key not in given and returned.get(key) != value:
+                diffs.append(f"{policy}.{key}: expected {value!r}, got {returned.get(key)!r}")
     ike = got.get("ikepolicy") or {}
     for id_key, type_key in (("local_id", "local_id_type"), ("peer_id", "peer_id_type")):
-        if ike.get(type_key) == "ip" and id_key not in (sent.get("ikepolicy") or {}) and not IPV4.match(str(ike.get(id_key))):
+        if ike.get(type_key) == "ip" and id_key not in (req.get("ikepolicy") or {}) and not IPV4.match(str(ike.get(id_key))):
             diffs.append(f"ikepolicy.{id_key}: expected the gateway's IPv4 address, got {ike.get(id_key)!r}")
     for key in (k for k, v in defaults.items() if not isinstance(v, dict) and k != "style"):
-        if key not in sent and key in got and got[key] != defaults[key]:
+        if key not in req and key in got and got[key] != defaults[key]:
             diffs.append(f"{key}: expected {defaults[key]!r}, got {got[key]!r}")
     if diffs:
-        raise AssertionError("server-filled defaults differ from the documented ones: " + "; ".join(diffs[:6]))
-    return None
+        raise Finding("server-filled defaults differ from the documented ones: " + "; ".join(diffs[:6]))
 
 
 @semantic_check
-def auto_name_format(ctx, response, case):
+def auto_name_format(answer: Answer, sent: Any) -> None:
     """A connection created without a name is named vpn- and 4 lower-case hex digits."""
-    pair = _created(response, case)
+    pair = _created(answer, sent)
     if pair and "name" not in pair[0] and not _expected()["auto_name"].match(str(pair[1].get("name"))):
-        raise AssertionError(f"auto-assigned name {pair[1].get('name')!r} does not match {_expected()['auto_name'].pattern}")
-    return None
+        raise Finding(f"auto-assigned name {pair[1].get('name')!r} does not match {_expected()['auto_name'].pattern}")
 
 
 @semantic_check
-def tunnel_pair_valid(ctx, response, case):
+def tunnel_pair_valid(answer: Answer, sent: Any) -> None:
     """Returned tunnel addresses are the two usable hosts of one /30 in 169.254.0.0/16, outside 169.254.195.0/24."""
-    pair = _created(response, case)
+    pair = _created(answer, sent)
     if not pair or not ({"tunnel_local_address", "tunnel_peer_address"} & pair[1].keys()):
-        return None
+        return
     got = pair[1]
     try:
         breaches = [m for fn, params in _expected()["tunnel_rules"] for _, m in fn(got, params)]
     except (ValueError, TypeError):
         breaches = [f"{got.get('tunnel_local_address')!r}/{got.get('tunnel_peer_address')!r} are not IPv4 /30 addresses"]
     if breaches:
-        raise AssertionError("tunnel pair in the answer: " + "; ".join(breaches))
-    return None
+        raise Finding("tunnel pair in the answer: " + "; ".join(breaches))
 
 
 @semantic_check
-def timestamps_consistent(ctx, response, case):
+def timestamps_consistent(answer: Answer, sent: Any) -> None:
     """created_at equals updated_at in a 201."""
-    pair = _created(response, case)
+    pair = _created(answer, sent)
     if pair and pair[1].get("created_at") != pair[1].get("updated_at"):
-        raise AssertionError(f"created_at {pair[1].get('created_at')!r} != updated_at {pair[1].get('updated_at')!r}")
-    return None
+        raise Finding(f"created_at {pair[1].get('created_at')!r} != updated_at {pair[1].get('updated_at')!r}")
+
+
+# ------------------------------------------------------------------------------------------- refusals
+
+
+@semantic_check
+def error_contract(answer: Answer, sent: Any) -> None:
+    """A request the spec refuses gets the status and error_code the spec gives for its kind of failure
+    (``x-vpnconn-errors`` and the rules' errors): 400 VPN.0001 for a schema or rule violation, 400 VPN.0013
+    for an unsupported attribute. With several failures in one body, the answer may name any of them."""
+    if not 400 <= answer.status < 500 or answer.status in (413, 429):  # size limit undocumented; throttling any time
+        return
+    violations = body_violations(sent)
+    if not violations:
+        return  # a valid body (a case negative only in its path or headers): nothing to expect here
+    code = answer.json.get("error_code") if isinstance(answer.json, dict) else None
+    kinds = ", ".join(sorted({v.error_kind for v in violations}))
+    expected = " or ".join(sorted({f"{v.status} {v.error_code}" for v in violations}))
+    broken = ", ".join(sorted({v.rule for v in violations})[:4])
+    if answer.status not in {v.status for v in violations}:
+        raise Finding(f"a body that breaks {broken} must get {expected} ({kinds}); got {answer.status} {code or '(no error_code)'}",
+                      title="Wrong status for a refused request", rule=f"{kinds}: got {answer.status}",
+                      provenance=error_provenance(violations, "status"))
+    same_status = [v for v in violations if v.status == answer.status]
+    if code not in {v.error_code for v in same_status}:
+        raise Finding(f"a body that breaks {broken} must get {expected} ({kinds}); got {answer.status} {code or '(no error_code)'}",
+                      title="Wrong error_code for a refused request", rule=f"{kinds}: got {answer.status} {code}",
+                      provenance=error_provenance(same_status, "error_code"))

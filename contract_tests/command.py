@@ -1,25 +1,43 @@
-"""`vpnconn contract`: options, environment, exit codes (0 no violation, 1 violations, 2 usage or unreachable)."""
+"""`vpnconn contract`: options, environment, exit codes.
+
+Exit status: 0 the run judged enough answers and found no violation; 1 violations (divergences too with
+--strict); 2 what stops a run (a usage mistake, a broken spec, an unusable report directory, an unreachable
+target, refused credentials, a URL that does not serve this API, too few answers to judge); 3 a bug of the
+toolkit. Ctrl-C (SIGINT) ends with 130 and SIGTERM with 143, after printing what was gathered.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
+from types import FrameType
 
 from contract_tests.settings import DEFAULT_CGW_ID, DEFAULT_PROJECT_ID, DEFAULT_VGW_ID, DEFAULT_VGW_IP, MODES
 
 EPILOG = """\
+verdicts: a finding against documented behaviour is a VIOLATION (exit 1). A finding against a constraint the
+spec only infers (its provenance says why; e.g. canonical CIDRs, unique tag keys, 405 for other methods) is a
+DIVERGENCE: listed in its own section and reports, exit 0 unless --strict (STRICT=1 in make).
+
 credentials: TOKEN is sent as X-Auth-Token; AK/SK sign every request with SDK-HMAC-SHA256 as the official
 SDKs do; with neither, no credentials are sent. Pass secrets in the environment (VPNCONN_TOKEN, VPNCONN_AK,
 VPNCONN_SK; `make contract TOKEN=...` does this) so that they do not show in the process list. They are
-masked in every output and report; nothing else is.
+masked in every output and report, as whole values; the test data the run generates (a case's psk) is not.
+
+preflight: before any phase the run checks that the target answers, that it serves this API at TARGET and
+PROJECT_ID, that the credentials are accepted (else exit 2 with a hint) and that a wrong token is refused
+(else one finding, "the target accepts any token").
 
 safety: against a TARGET that is not on loopback, requests that a correct server would accept (and so
 create a connection) are sent only with --allow-create (ALLOW_CREATE=1); otherwise the run is negative-only.
 
-exit status: 0 no violation; 1 violations found; 2 usage error or target unreachable; 3 internal error.
+exit status: 0 no violation (enough answers judged); 1 violations; 2 the run could not judge (usage error,
+broken spec, unusable REPORT, target unreachable or not this API, credentials refused, too few answers);
+3 internal error of the toolkit; 130 interrupted (SIGINT); 143 terminated (SIGTERM).
 """
 
 
@@ -37,42 +55,63 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", choices=MODES, default="all", help="positive, negative or all cases (default all)")
     parser.add_argument("--examples", type=int, default=100, help="fuzzing examples per run (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every generator; the same seed gives the same cases (default 0)")
-    parser.add_argument("--report", metavar="DIR", type=Path, help="write junit.xml and failures.json there")
+    parser.add_argument("--report", metavar="DIR", type=Path, help="write junit.xml and failures.json there (checked before the run)")
+    parser.add_argument("--strict", action="store_true", default=env("STRICT") == "1",
+                        help="divergences (findings against inferred constraints) count as violations (env STRICT=1)")
+    parser.add_argument("--max-failures", type=int, metavar="N", help="stop sending after about N failing cases (default: no limit)")
+    parser.add_argument("--request-timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="seconds to wait for one answer; a request that times out is a finding (default 10)")
+    parser.add_argument("--max-time", type=float, default=600.0, metavar="SECONDS",
+                        help="deadline of the whole run; when reached it stops sending and judges what it has (default 600)")
     parser.add_argument("--allow-create", action="store_true", default=env("ALLOW_CREATE") == "1",
                         help="send creating requests to a non-loopback target (env ALLOW_CREATE=1)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
 
 
-def run(args: argparse.Namespace) -> int:
-    from contract_tests.report import render_summary, write_reports
-    from contract_tests.runner import run_contract
-    from contract_tests.settings import RunSettings, SettingsError
-    from contract_tests.target import TargetUnreachable
+class Terminated(BaseException):
+    """SIGTERM, turned into an exception so that the run unwinds (stops its children) like on Ctrl-C."""
 
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
+
+
+def run(args: argparse.Namespace) -> int:
+    from vpnconn.errors import VpnconnError
+
+    from contract_tests.report import check_report_dir, render_summary, write_reports
+    from contract_tests.runner import run_contract
+    from contract_tests.settings import RunSettings
+
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         settings = RunSettings(
             target=args.target, project_id=args.project_id, token=args.token, ak=args.ak, sk=args.sk,
             vgw_id=args.vgw_id, vgw_ip=args.vgw_ip, cgw_id=args.cgw_id, mode=args.mode, examples=args.examples,
-            seed=args.seed, report_dir=args.report, allow_create=args.allow_create, quiet=args.quiet,
+            seed=args.seed, allow_create=args.allow_create, quiet=args.quiet, strict=args.strict,
+            max_failures=args.max_failures, request_timeout=args.request_timeout, max_time=args.max_time,
         )
-    except SettingsError as exc:
-        print(f"vpnconn contract: {exc}", file=sys.stderr)
-        return 2
-    progress = (lambda _: None) if args.quiet else (lambda line: print(line, flush=True))
-    try:
-        result = run_contract(settings, progress)
-    except TargetUnreachable as exc:
+        if args.report:
+            check_report_dir(args.report)
+        progress = (lambda _: None) if args.quiet else (lambda line: print(line, flush=True))
+        result = run_contract(settings, progress, live=not args.quiet)
+        print(render_summary(result), flush=True)
+        if args.report:
+            for path in write_reports(result, args.report):
+                print(f"report: {path}")
+        return result.exit_code
+    except VpnconnError as exc:
         print(f"vpnconn contract: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("vpnconn contract: interrupted", file=sys.stderr)
+        print("vpnconn contract: interrupted (SIGINT); nothing was judged", file=sys.stderr)
         return 130
+    except Terminated:
+        print("vpnconn contract: terminated (SIGTERM); nothing was judged", file=sys.stderr)
+        return 143
     except Exception:  # a bug of the toolkit, not a finding about the target
         print("vpnconn contract: internal error (please report it):", file=sys.stderr)
         traceback.print_exc()
         return 3
-    print(render_summary(result), flush=True)
-    if args.report:
-        for path in write_reports(result, args.report):
-            print(f"report: {path}")
-    return result.exit_code
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -16,8 +16,9 @@ from vpnconn.validation import check_request
 from contract_tests import checks as _registers_checks  # noqa: F401  (registers the semantic checks)
 from contract_tests import hooks
 from contract_tests.aksk_auth import AkSkMarker
-from contract_tests.records import CaseRecord, Failure
+from contract_tests.records import CaseRecord, Failure, Finding
 from contract_tests.settings import RunSettings
+from contract_tests.verdicts import check_provenance, constraints_provenance
 
 PHASES = ("examples", "coverage", "fuzzing")
 
@@ -30,10 +31,11 @@ def engine_config(base_url: str, settings: RunSettings, phases: tuple[str, ...] 
         "base-url": base_url,
         "seed": settings.seed,
         "continue-on-failure": True,
-        "request-timeout": 10,
+        "request-timeout": settings.request_timeout,
         "suppress-health-check": ["all"],
         "headers": headers,
         "parameters": {"project_id": settings.project_id},
+        **({"max-failures": settings.max_failures} if settings.max_failures else {}),
         "generation": {"mode": settings.effective_mode, "max-examples": settings.examples, "database": "none"},
         # the examples are valid bodies: a negative-only run must not send them
         "phases": {name: {"enabled": name in phases and not (name == "examples" and settings.effective_mode == "negative")}
@@ -57,16 +59,35 @@ def _record(phase: str, case: Any, interaction: Any, check_nodes: list[Any]) -> 
     if mode == "negative":
         labels = sorted({v.rule for v in check_request(body, world=None)}) if body is not None else []
         labels = labels or ["headers-or-path"]
-    failures = [
-        Failure(check=node.name, title=node.failure_info.failure.title, message=node.failure_info.failure.message)
-        for node in check_nodes if node.failure_info is not None
-    ]
+    failures = [_failure(node.name, node.failure_info.failure, labels) for node in check_nodes if node.failure_info is not None]
     return CaseRecord(
         phase=phase, mode=mode, method=request.method, url=request.uri, request_headers=_headers(request.headers),
         request_body=_decode(request.body), status=response.status_code if response else None,
         response_headers=_headers(response.headers) if response else {},
         response_body=_decode(response.content) if response else "", body=body, labels=labels, failures=failures,
     )
+
+
+def _failure(check: str, failure: Any, labels: list[str]) -> Failure:
+    """A schemathesis failure as ours: our checks' findings keep their rule and provenance; a built-in check
+    takes the provenance of what it expects (for negative_data_rejection: of the constraints broken)."""
+    finding = getattr(failure, "exception", None)
+    if isinstance(finding, Finding):
+        return Failure(check, finding.title or failure.title, str(finding), finding.rule, finding.provenance)
+    if check == "negative_data_rejection":
+        return Failure(check, failure.title, failure.message, ", ".join(labels), constraints_provenance(labels))
+    return Failure(check, failure.title, failure.message, provenance=check_provenance(check))
+
+
+# What schemathesis calls an error that the target caused (no HTTP answer), as opposed to a bug of ours.
+TARGET_ERRORS = ("Network Error", "Unhealthy API", "Unresponsive Operation", "Server Unavailable")
+
+
+def unanswered(phase: str, url: str, what: str, mode: str = "negative") -> CaseRecord:
+    """A request that got no HTTP answer (refused, reset, timed out): a finding, never dropped."""
+    return CaseRecord(phase=phase, mode=mode, method="POST", url=url, request_headers={}, request_body=None,
+                      status=None, response_headers={}, response_body="",
+                      failures=[Failure("request_error", "No answer from the target", what, "no HTTP answer")])
 
 
 def run_engine(base_url: str, settings: RunSettings, progress: Callable[[str], None],
@@ -76,7 +97,11 @@ def run_engine(base_url: str, settings: RunSettings, progress: Callable[[str], N
         schema.auth()(AkSkMarker)  # the placeholder it sets is replaced by a signature at send time (AkSkAuth)
     records: list[CaseRecord] = []
     started = time.monotonic()
-    for event in from_schema(schema).execute():
+    stream = from_schema(schema).execute()
+    run = hooks.active()
+    if run is not None:
+        run.stops.append(stream.stop)
+    for event in stream:
         if isinstance(event, events.ScenarioFinished):
             phase = str(event.phase.value if hasattr(event.phase, "value") else event.phase).lower()
             recorder = event.recorder
@@ -88,9 +113,20 @@ def run_engine(base_url: str, settings: RunSettings, progress: Callable[[str], N
             done = [r for r in records if r.phase == phase]
             failed = sum(1 for r in done if r.failures)
             progress(f"  {phase:9} {len(done):5} cases  {failed:4} with failures  ({time.monotonic() - started:.1f} s)")
+        elif isinstance(event, events.NonFatalError) and event.info.title in TARGET_ERRORS:
+            phase = str(getattr(event.phase, "value", event.phase) or "engine").lower()
+            first = str(event.value).strip().splitlines()[0] if str(event.value).strip() else event.value.__class__.__name__
+            records.append(unanswered(phase, base_url, f"{event.info.title}: {first[:300]}"))
+            progress(f"  {phase:9} the target did not answer: {first[:120]}")
+        elif isinstance(event, events.NonFatalError):
+            raise EngineError(f"schemathesis: {event.info.title}: {str(event.value).strip()[:300]}")
         elif isinstance(event, events.FatalError):
-            raise RuntimeError(f"schemathesis stopped: {event.exception}")
+            raise EngineError(f"schemathesis stopped: {event.exception}")
     return records
+
+
+class EngineError(RuntimeError):
+    """Schemathesis could not run a phase for a reason of ours (a bug, not the target): exit 3."""
 
 
 def _worker(base_url: str, settings: RunSettings, phases: tuple[str, ...], conn: Any,
@@ -121,10 +157,26 @@ class FuzzingProcess:
         self._worker.start()
         child.close()
 
-    def result(self) -> list[CaseRecord]:
-        status, payload = self._parent.recv()
+    def result(self, timeout: float) -> list[CaseRecord]:
+        """The fuzzing phase's records; waits at most ``timeout`` seconds (the run's deadline), then stops it."""
+        if not self._parent.poll(timeout):
+            self.stop()
+            raise EngineError("the fuzzing process did not finish within the run's time (MAX_TIME)")
+        try:
+            status, payload = self._parent.recv()
+        except EOFError:
+            raise EngineError(f"the fuzzing process died (exit code {self._worker.exitcode})") from None
         self._worker.join(timeout=30)
-        self._parent.close()
         if status != "ok":
-            raise RuntimeError(f"the fuzzing process failed: {payload}")
+            raise EngineError(f"the fuzzing process failed: {payload}")
         return payload
+
+    def stop(self) -> None:
+        """End the process if it still runs (Ctrl-C, an error, the deadline); never leaves it behind."""
+        if self._worker.is_alive():
+            self._worker.terminate()
+            self._worker.join(timeout=5)
+            if self._worker.is_alive():
+                self._worker.kill()
+                self._worker.join(timeout=5)
+        self._parent.close()

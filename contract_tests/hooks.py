@@ -1,17 +1,25 @@
-"""The schemathesis hooks of a contract run: repair positive cases, add AK/SK signing.
+"""The schemathesis hooks of a contract run: repair positive cases, disarm unsafe ones, sign, count, stop.
 
-Hooks are process-wide in schemathesis, so they act only while a run has set :data:`ACTIVE`.
+Schemathesis hooks are process-wide, so a hook acts only for the run that :func:`activated` it (one run at a
+time per process; the forked fuzzing process inherits it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import schemathesis
 from schemathesis import GenerationMode
 
+from vpnconn import load_spec
+from vpnconn.validation import request_check
+
 from contract_tests.aksk_auth import AkSkAuth
+from contract_tests.progress import Progress
 from contract_tests.repair import Repairer
 from contract_tests.settings import RunSettings
 
@@ -20,11 +28,31 @@ from contract_tests.settings import RunSettings
 class ActiveRun:
     settings: RunSettings
     repairer: Repairer
-    sent: int = 0
+    progress: Progress
+    deadline: float  # time.monotonic() after which nothing more is sent
     disarmed: int = 0  # negative-only runs: cases whose body was valid and was made invalid before sending
+    stops: list[Callable[[], None]] = field(default_factory=list)  # stop functions of the running engines
+
+    @property
+    def out_of_time(self) -> bool:
+        return time.monotonic() >= self.deadline
 
 
-ACTIVE: ActiveRun | None = None
+_ACTIVE: ActiveRun | None = None
+
+
+@contextlib.contextmanager
+def activated(run: ActiveRun) -> Iterator[ActiveRun]:
+    global _ACTIVE
+    _ACTIVE = run
+    try:
+        yield run
+    finally:
+        _ACTIVE = None
+
+
+def active() -> ActiveRun | None:
+    return _ACTIVE
 
 
 def is_positive(case: Any) -> bool:
@@ -36,24 +64,24 @@ def _disarm(run: ActiveRun, case: Any) -> None:
     """Safety for negative-only runs: schemathesis counts a case as negative when anything (a header, the path)
     is off, and such a case may carry a valid body; its request could then create a connection. Drop a
     required field so that no body the spec accepts leaves this process."""
-    from vpnconn import load_spec
-    from vpnconn.validation import request_check
-
     conn = case.body.get("vpn_connection") if isinstance(case.body, dict) else None
-    if isinstance(conn, dict) and request_check(load_spec()).fast.is_valid(case.body):
+    if isinstance(conn, dict) and not request_check(load_spec()).violations(case.body, world=None):
         conn.pop("vgw_id", None)
         run.disarmed += 1
 
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
-    run = ACTIVE
+    run = _ACTIVE
     if run is None:
         return
-    run.sent += 1
+    if run.out_of_time:
+        for stop in run.stops:
+            stop()
+    run.progress.count()
     if is_positive(case):
         run.repairer.repair(case.body)
     elif not run.settings.creates:
         _disarm(run, case)
     if run.settings.ak:
-        kwargs["auth"] = AkSkAuth(run.settings.ak, run.settings.sk)
+        kwargs["auth"] = AkSkAuth(run.settings.ak, run.settings.sk or "")

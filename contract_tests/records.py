@@ -1,9 +1,20 @@
-"""What a run saw: one record per case sent, with the failures found on its answer."""
+"""What a run saw: one record per case sent, with the findings on its answer.
+
+A :class:`Failure` is one finding. Its ``provenance`` says whether what it holds the target to is documented
+(then it is a *violation*) or only inferred (then it is a *divergence*: the documentation leaves the choice
+open and the target made the other one). ``rule`` names what was broken (a constraint, a named rule, an error
+kind, or the check itself) and, with ``check``, groups the findings of a run.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from vpnconn.spec import Provenance, load_spec
+
+VIOLATION = "violation"
+DIVERGENCE = "divergence"
 
 
 @dataclass
@@ -11,17 +22,36 @@ class Failure:
     check: str  # the check's name: a schemathesis built-in or one of ours
     title: str
     message: str
+    rule: str = ""  # what was broken; "" means the check itself
+    provenance: Provenance | None = None  # None: documented by the spec (no weaker source to name)
+
+    @property
+    def severity(self) -> str:
+        return DIVERGENCE if self.provenance is not None and not self.provenance.documented else VIOLATION
+
+    @property
+    def group(self) -> str:
+        """The cause within the check, for grouping: the rule, else the title."""
+        return self.rule or self.title
+
+
+class Finding(AssertionError):
+    """What our checks raise: a structured failure (schemathesis keeps the exception, the run reads it back)."""
+
+    def __init__(self, message: str, *, title: str = "", rule: str = "", provenance: Provenance | None = None) -> None:
+        super().__init__(message)
+        self.title, self.rule, self.provenance = title, rule, provenance
 
 
 @dataclass
 class CaseRecord:
-    phase: str  # examples, coverage, fuzzing (schemathesis) or rules (ours)
+    phase: str  # preflight, examples, coverage, fuzzing (schemathesis) or rules (ours)
     mode: str  # positive or negative
     method: str
     url: str
     request_headers: dict[str, str]
     request_body: str | None
-    status: int | None
+    status: int | None  # None: no HTTP answer (see the request_error finding)
     response_headers: dict[str, str]
     response_body: str
     body: Any = None  # the request body as JSON, when it was JSON
@@ -29,9 +59,16 @@ class CaseRecord:
     failures: list[Failure] = field(default_factory=list)
 
     @property
+    def answered(self) -> bool:
+        return self.status is not None
+
+    @property
     def style(self) -> str | None:
         conn = self.body.get("vpn_connection") if isinstance(self.body, dict) else None
         if not isinstance(conn, dict):
             return None
-        style = conn.get("style", "static")
+        style = conn.get("style", load_spec().default_style)
         return style if isinstance(style, str) else None
+
+    def severities(self) -> set[str]:
+        return {f.severity for f in self.failures}

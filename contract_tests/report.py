@@ -1,20 +1,34 @@
-"""Say what a run found: a summary grouped by check and rule, a minimal reproduction per failure (curl,
-request, response) with the secrets masked, the spec coverage; and the REPORT files (JUnit XML, JSON)."""
+"""Say what a run found: violations and divergences apart, each grouped by check and cause, a few examples
+per group with a curl that replays it (the user's credentials masked), the spec coverage; and the REPORT
+files (JUnit XML, failures.json with every failing case)."""
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from collections import defaultdict
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from vpnconn import load_spec
+from vpnconn.errors import SettingsError
+from vpnconn.spec import Provenance
+
 from contract_tests.coverage import SpecCoverage, spec_coverage
 from contract_tests.masking import mask_headers, mask_text
-from contract_tests.records import CaseRecord
+from contract_tests.records import DIVERGENCE, VIOLATION, CaseRecord, Failure
 from contract_tests.runner import RunResult
 
 SHOWN_HEADERS = ("content-type", "x-auth-token", "authorization", "x-sdk-date", "x-project-id")
+EXAMPLES_SHOWN = 2  # cases printed per group on the terminal (failures.json has all of them)
+GROUPS_SHOWN = 25  # groups listed per verdict on the terminal
+HEADINGS = {
+    VIOLATION: "VIOLATIONS: documented behaviour the target breaks",
+    DIVERGENCE: "DIVERGENCES: the target chose differently where the documentation leaves it open (inferred constraints)",
+}
+
+Group = tuple[str, str]  # (check, cause)
 
 
 def curl(record: CaseRecord, secrets: list[str]) -> str:
@@ -28,43 +42,64 @@ def curl(record: CaseRecord, secrets: list[str]) -> str:
     return " ".join(parts)
 
 
-def failure_groups(result: RunResult) -> dict[tuple[str, str], list[CaseRecord]]:
-    """(check, rule-or-title) -> the failing cases, smallest request first."""
-    groups: dict[tuple[str, str], list[CaseRecord]] = defaultdict(list)
-    for record in result.failed:
+def failure_groups(result: RunResult, severity: str) -> dict[Group, list[tuple[CaseRecord, Failure]]]:
+    """(check, cause) -> the failing cases of that severity, smallest request first."""
+    groups: dict[Group, list[tuple[CaseRecord, Failure]]] = defaultdict(list)
+    for record in result.records:
         for failure in record.failures:
-            rule = ", ".join(record.labels) if record.labels else failure.title
-            groups[(failure.check, rule)].append(record)
-    for records in groups.values():
-        records.sort(key=lambda r: len(r.request_body or ""))
+            if failure.severity == severity:
+                groups[(failure.check, failure.group)].append((record, failure))
+    for members in groups.values():
+        members.sort(key=lambda m: len(m[0].request_body or ""))
     return dict(sorted(groups.items()))
 
 
-def render_summary(result: RunResult, coverage: SpecCoverage | None = None) -> str:
+def _provenance(failure: Failure) -> Provenance:
+    """The failure's provenance; a check that names none holds the target to the spec's documented default."""
+    return failure.provenance or load_spec().check_provenance(failure.check)
+
+
+def _provenance_line(failure: Failure) -> str:
+    return _provenance(failure).label()
+
+
+def _section(result: RunResult, severity: str, first: int) -> list[str]:
     secrets = result.settings.secrets
+    groups = failure_groups(result, severity)
+    if not groups:
+        return []
+    cases = {id(r) for members in groups.values() for r, _ in members}
+    lines = ["", f"{HEADINGS[severity]}: {len(cases)} cases, {len(groups)} causes"]
+    for (check, cause), members in list(groups.items())[:GROUPS_SHOWN]:
+        lines.append(f"  {check:28} {cause[:60]:60} {len(members):5} cases")
+    if len(groups) > GROUPS_SHOWN:
+        lines.append(f"  ... and {len(groups) - GROUPS_SHOWN} more causes (all in failures.json with --report)")
+    for n, ((check, cause), members) in enumerate(list(groups.items())[:GROUPS_SHOWN], start=first):
+        failure = members[0][1]
+        lines += ["", f"[{n}] {check}: {failure.title}  (cause: {cause[:100]})", f"    {_provenance_line(failure)[:200]}"]
+        for record, example in members[:EXAMPLES_SHOWN]:
+            lines += [f"    {mask_text(example.message, secrets)[:400]}",
+                      f"    reproduce: {curl(record, secrets)}" if record.request_body is not None else f"    request: {record.method} {record.url}",
+                      f"    answer:    {record.status if record.answered else 'none'} {mask_text(record.response_body[:300], secrets)}"]
+        if len(members) > EXAMPLES_SHOWN:
+            lines.append(f"    (+{len(members) - EXAMPLES_SHOWN} more cases)")
+    return lines
+
+
+def render_summary(result: RunResult, coverage: SpecCoverage | None = None) -> str:
     coverage = coverage or spec_coverage(result.records)
-    by_phase = defaultdict(lambda: [0, 0])
+    by_phase: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for r in result.records:
         by_phase[(r.phase, r.mode)][0] += 1
         by_phase[(r.phase, r.mode)][1] += bool(r.failures)
-    lines = [f"{len(result.records)} cases in {result.seconds:.1f} s ({result.rate:.0f} cases/s) against {result.base_url}"]
+    answered = sum(1 for r in result.records if r.answered)
+    lines = [f"{len(result.records)} cases in {result.seconds:.1f} s ({result.rate:.0f} cases/s) against {result.base_url}; "
+             f"{answered} answered"]
     for (phase, mode), (n, failed) in sorted(by_phase.items()):
-        lines.append(f"  {phase:9} {mode:8} {n:5} cases  {failed:4} failed")
-    groups = failure_groups(result)
-    if groups:
-        lines.append(f"\nFAILED: {len(result.failed)} cases broke {len(groups)} check/rule pairs")
-        for (check, rule), records in groups.items():
-            lines.append(f"  {check:32} {rule:44} {len(records):4} cases")
-        for n, ((check, rule), records) in enumerate(groups.items(), start=1):
-            smallest = records[0]
-            failure = next(f for f in smallest.failures if f.check == check)
-            lines += ["", f"[{n}] {check}: {failure.title}  (rule: {rule}; {smallest.phase}/{smallest.mode} phase)",
-                      f"    {mask_text(failure.message, secrets)}",
-                      f"    reproduce: {curl(smallest, secrets)}",
-                      f"    answer:    {smallest.status} {mask_text(smallest.response_body[:600], secrets)}"]
-    else:
-        lines.append("\nPASSED: no check found a violation")
-    styles = ", ".join(f"{s} {coverage.styles.get(s, 0)}" for s in ("static", "policy", "bgp"))
+        lines.append(f"  {phase:9} {mode:8} {n:5} cases  {failed:4} with findings")
+    lines += _section(result, VIOLATION, 1)
+    lines += _section(result, DIVERGENCE, len(failure_groups(result, VIOLATION)) + 1)
+    styles = ", ".join(f"{s} {coverage.styles.get(s, 0)}" for s in load_spec().styles)
     lines += ["", "spec coverage:", f"  styles (positive cases)   {styles}",
               f"  enum values               {coverage.enum_values[0]}/{coverage.enum_values[1]} accepted in some case" +
               (f"; not: {', '.join(coverage.enum_values[2][:6])}" if coverage.enum_values[2] else ""),
@@ -77,43 +112,100 @@ def render_summary(result: RunResult, coverage: SpecCoverage | None = None) -> s
         lines.append(f"  undocumented statuses     {', '.join(map(str, coverage.undocumented))} (schemathesis probes, e.g. 405 for other methods)")
     for note in result.notes:
         lines.append(f"  note: {note}")
+    lines += ["", _verdict_line(result)]
     return "\n".join(lines)
+
+
+def _verdict_line(result: RunResult) -> str:
+    v, d = len(result.violations), len(result.divergences)
+    if result.exit_code == 0:
+        return (f"PASSED: no violation" + (f"; {d} cases diverge where the documentation leaves the choice open "
+                                            f"(STRICT=1 / --strict makes them fail)" if d else ""))
+    return (f"FAILED: {v} cases with violations" + (f", {d} with divergences" if d else "")
+            + (" (--strict: divergences count)" if result.settings.strict and not v else ""))
+
+
+def _failure_json(record: CaseRecord, failure: Failure, secrets: list[str]) -> dict:
+    return {
+        "check": failure.check, "cause": failure.group, "title": failure.title, "severity": failure.severity,
+        "provenance": _provenance(failure).as_json(),
+        "message": mask_text(failure.message, secrets),
+    }
 
 
 def _record_json(record: CaseRecord, secrets: list[str]) -> dict:
     return {
         "phase": record.phase, "mode": record.mode, "labels": record.labels,
-        "failures": [{"check": f.check, "title": f.title, "message": mask_text(f.message, secrets)} for f in record.failures],
+        "failures": [_failure_json(record, f, secrets) for f in record.failures],
         "request": {"method": record.method, "url": record.url, "headers": mask_headers(record.request_headers),
                     "body": mask_text(record.request_body, secrets) if record.request_body is not None else None},
         "response": {"status": record.status, "headers": mask_headers(record.response_headers),
                      "body": mask_text(record.response_body, secrets)},
-        "curl": curl(record, secrets),
+        "curl": curl(record, secrets) if record.request_body is not None else None,
     }
 
 
+def check_report_dir(directory: Path) -> None:
+    """Refuse, before the run, a report directory that cannot take the files (checked again on writing)."""
+    if directory.exists() and not directory.is_dir():
+        raise SettingsError(f"REPORT {directory} exists and is not a directory")
+    probe = directory
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise SettingsError(f"REPORT {directory} lies under {probe}, which is not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise SettingsError(f"REPORT {directory}: {probe} is not writable")
+    for name in ("junit.xml", "failures.json"):
+        if (directory / name).is_symlink():
+            raise SettingsError(f"REPORT {directory / name} is a symbolic link; remove it (reports never follow links)")
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write a report file without following a symbolic link planted in its place."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        raise SettingsError(f"cannot write the report {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+
+
 def write_reports(result: RunResult, directory: Path) -> list[Path]:
-    """``failures.json`` (every failing case, masked) and ``junit.xml`` (one test case per check/rule group)."""
+    """``failures.json`` (every failing case, masked) and ``junit.xml`` (one test case per group; divergences
+    are passing test cases with their finding in system-out, failures only with --strict)."""
+    check_report_dir(directory)
     directory.mkdir(parents=True, exist_ok=True)
     secrets = result.settings.secrets
+    summary = {"target": result.base_url, "seed": result.settings.seed, "cases": len(result.records),
+               "answered": sum(1 for r in result.records if r.answered), "seconds": round(result.seconds, 2),
+               "exit_code": result.exit_code, "strict": result.settings.strict,
+               "violation_cases": len(result.violations), "divergence_cases": len(result.divergences)}
+    groups = {severity: [{"check": check, "cause": cause, "cases": len(members)}
+                         for (check, cause), members in failure_groups(result, severity).items()]
+              for severity in (VIOLATION, DIVERGENCE)}
     failures = directory / "failures.json"
-    failures.write_text(json.dumps({
-        "target": result.base_url, "seed": result.settings.seed, "cases": len(result.records),
-        "failed_cases": len(result.failed), "seconds": round(result.seconds, 2),
-        "failures": [_record_json(r, secrets) for r in result.failed],
-    }, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _write(failures, (json.dumps({**summary, "violations": groups[VIOLATION], "divergences": groups[DIVERGENCE],
+                                  "failures": [_record_json(r, secrets) for r in result.failed]},
+                                 indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     suite = ET.Element("testsuite", name="vpnconn-contract", tests=str(len(result.records)),
-                       failures=str(len(result.failed)), time=f"{result.seconds:.3f}")
-    groups = failure_groups(result)
-    phases = sorted({(r.phase, r.mode) for r in result.records})
-    for phase, mode in phases:
+                       failures=str(len(result.violations) + (len(result.divergences) if result.settings.strict else 0)),
+                       time=f"{result.seconds:.3f}")
+    for phase, mode in sorted({(r.phase, r.mode) for r in result.records}):
         members = [r for r in result.records if (r.phase, r.mode) == (phase, mode) and not r.failures]
         ET.SubElement(suite, "testcase", classname=f"contract.{phase}", name=f"{mode} cases ({len(members)} passed)")
-    for (check, rule), records in groups.items():
-        case = ET.SubElement(suite, "testcase", classname=f"contract.{check}", name=rule)
-        failure = next(f for f in records[0].failures if f.check == check)
-        node = ET.SubElement(case, "failure", message=mask_text(failure.message, secrets)[:500])
-        node.text = f"{len(records)} cases\n{curl(records[0], secrets)}\n{records[0].status} {mask_text(records[0].response_body[:2000], secrets)}"
+    for severity in (VIOLATION, DIVERGENCE):
+        for (check, cause), members in failure_groups(result, severity).items():
+            record, failure = members[0]
+            case = ET.SubElement(suite, "testcase", classname=f"contract.{severity}.{check}", name=cause)
+            text = (f"{severity}; {_provenance_line(failure)}\n{len(members)} cases\n{curl(record, secrets)}\n"
+                    f"{record.status} {mask_text(record.response_body[:2000], secrets)}")
+            if severity == VIOLATION or result.settings.strict:
+                node = ET.SubElement(case, "failure", message=mask_text(failure.message, secrets)[:500])
+                node.text = text
+            else:
+                ET.SubElement(case, "system-out").text = f"{mask_text(failure.message, secrets)[:500]}\n{text}"
     junit = directory / "junit.xml"
-    ET.ElementTree(suite).write(junit, encoding="utf-8", xml_declaration=True)
+    _write(junit, ET.tostring(suite, encoding="utf-8", xml_declaration=True))
     return [junit, failures]

@@ -15,39 +15,27 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from vpnconn import aksk, load_spec
+from vpnconn.spec import OPERATION_PATH
 from vpnconn.validation import check_request, schema_errors
 from vpnconn.world import OPEN_WORLD
 
 from vpnconn.constraints import request_constraints, values_at
 
-from contract_tests import checks
+from contract_tests.checks import Answer, run_checks
 from contract_tests.boundaries import BOUNDS, at_bound, charset_values, past_bound, place, with_enum_value
 from contract_tests.breakers import BREAKERS
+from contract_tests.engine_phases import unanswered
+from contract_tests.hooks import ActiveRun
 from contract_tests.records import CaseRecord, Failure
+from contract_tests.verdicts import constraints_provenance
 from contract_tests.repair import Repairer
 from contract_tests.settings import RunSettings
-from contract_tests.target import PATH
-
-STYLES = ("static", "policy", "bgp")
-
-
-@dataclass
-class _Response:  # the shape the semantic checks read
-    status_code: int
-    content: bytes
-    headers: dict[str, list[str]]
-
-
-@dataclass
-class _Case:
-    body: Any
 
 
 def _copy(value: Any) -> Any:
@@ -55,12 +43,13 @@ def _copy(value: Any) -> Any:
 
 
 class RulesPhase:
-    def __init__(self, base_url: str, settings: RunSettings, client: httpx.Client) -> None:
-        self.base_url, self.settings, self.client = base_url, settings, client
+    def __init__(self, base_url: str, settings: RunSettings, client: httpx.Client, run: ActiveRun | None = None) -> None:
+        self.base_url, self.settings, self.client, self.run = base_url, settings, client, run
+        self.failing = 0
         self.spec = load_spec()
         self.repairer = Repairer(self.spec, settings)
         self.rng = random.Random(settings.seed)
-        self.url = base_url + PATH.format(project_id=settings.project_id)
+        self.url = base_url + OPERATION_PATH.format(project_id=settings.project_id)
 
     def _bases(self, accepted: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return accepted or [self.repairer.repair(_copy(b)) for b in self.spec.examples("request").values()]
@@ -103,7 +92,7 @@ class RulesPhase:
                 else:
                     body = self.repairer.repair(with_enum_value(base, c, option))
                 if self._valid(body):
-                    records.append(self._send(body, "positive", []))
+                    self._emit(records, body, "positive", [])
         return records
 
     def _charsets(self, bases, constraints) -> list[CaseRecord]:
@@ -115,7 +104,7 @@ class RulesPhase:
             for value in charset_values(c, low, high):
                 body = self.repairer.repair(place(_copy(self.rng.choice(bases)), c, value))
                 if self._valid(body) and value in list(values_at(body, c.path)):
-                    records.append(self._send(body, "positive", []))
+                    self._emit(records, body, "positive", [])
         return records
 
     def _bounds(self, bases, constraints, positive: bool) -> list[CaseRecord]:
@@ -130,7 +119,7 @@ class RulesPhase:
                     body = self.repairer.repair(at_bound(base, c))
                     measured = [len(v) if isinstance(v, (str, list)) else v for v in values_at(body, c.path)]
                     if self._valid(body) and c.value in measured:
-                        records.append(self._send(body, "positive", []))
+                        self._emit(records, body, "positive", [])
                         break
                 else:
                     body = past_bound(base, c)
@@ -138,7 +127,7 @@ class RulesPhase:
                         break
                     labels = sorted({v.rule for v in check_request(body, OPEN_WORLD)})
                     if labels == [c.name]:
-                        records.append(self._send(body, "negative", labels))
+                        self._emit(records, body, "negative", labels)
                         break
         return records
 
@@ -148,11 +137,11 @@ class RulesPhase:
         records = []
         while True:
             total = sum(styles.values())
-            short = [s for s in STYLES if styles[s] * 4 < max(total, 4)]
+            short = [s for s in self.spec.styles if styles[s] * 4 < max(total, 4)]
             if not short:
                 return records
             body = self.repairer.restyle(_copy(self.rng.choice(bases)), short[0])
-            records.append(self._send(body, "positive", []))
+            self._emit(records, body, "positive", [])
             styles[short[0]] += 1
 
     def _negatives(self, bases: list[dict[str, Any]]) -> list[CaseRecord]:
@@ -167,13 +156,25 @@ class RulesPhase:
                 labels = sorted({v.rule for v in check_request(body, OPEN_WORLD)})
                 if labels != [f"x-{rule_id}"]:
                     continue  # this base made the breach touch a second rule; try another base
-                records.append(self._send(body, "negative", labels))
+                self._emit(records, body, "negative", labels)
                 made += 1
         return records
 
     # ------------------------------------------------------------------------------------------ sending
 
+    @property
+    def stopped(self) -> bool:
+        """Out of time (MAX_TIME) or past MAX_FAILURES: send nothing more."""
+        limit = self.settings.max_failures
+        return bool(self.run and self.run.out_of_time) or (limit is not None and self.failing >= limit)
+
+    def _emit(self, records: list[CaseRecord], body: dict[str, Any], mode: str, labels: list[str]) -> None:
+        if not self.stopped:
+            records.append(self._send(body, mode, labels))
+
     def _send(self, body: dict[str, Any], mode: str, labels: list[str]) -> CaseRecord:
+        if self.run:
+            self.run.progress.count()
         raw = json.dumps(body, ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json"}
         if self.settings.token:
@@ -182,49 +183,54 @@ class RulesPhase:
             parts = urlsplit(self.url)
             headers.update(aksk.sign_headers(self.settings.ak, self.settings.sk or "", "POST", parts.path, "",
                                              parts.netloc, headers, raw))
-        response = self.client.post(self.url, content=raw, headers=headers)
+        try:
+            response = self.client.post(self.url, content=raw, headers=headers)
+        except httpx.HTTPError as exc:  # no answer: a finding about the target, never dropped
+            record = unanswered("rules", self.url, f"{exc.__class__.__name__}: {str(exc)[:300] or 'no answer'}", mode)
+            record.request_headers, record.request_body, record.body, record.labels = headers, raw.decode(), body, labels
+            return record
         record = CaseRecord(
             phase="rules", mode=mode, method="POST", url=self.url, request_headers=headers,
             request_body=raw.decode(), status=response.status_code, response_headers=dict(response.headers),
             response_body=response.text, body=body, labels=labels,
         )
         record.failures = self._check(record, response, body, labels)
+        self.failing += bool(record.failures)
         return record
 
     def _check(self, record: CaseRecord, response: httpx.Response, body: Any, labels: list[str]) -> list[Failure]:
-        shim = _Response(response.status_code, response.content, {k: [v] for k, v in response.headers.items()})
-        failures = []
+        answer = Answer(response.status_code, dict(response.headers), response.content)
+        failures = run_checks(answer, body)
         if response.status_code >= 500:
             failures.append(Failure("not_a_server_error", "Server error", f"{response.status_code} for a {record.mode} case"))
-        for name in checks.SEMANTIC_CHECKS:
-            try:
-                getattr(checks, name)(None, shim, _Case(body))
-            except AssertionError as exc:
-                failures.append(Failure(name, name.replace("_", " "), str(exc)))
         if record.mode == "positive":
             if response.status_code != 201:
                 failures.append(Failure("positive_data_acceptance", "Valid request rejected",
                                         f"a body that keeps the schema and every named rule got {response.status_code}, not 201"))
+            elif not isinstance(answer.json, dict):
+                failures.append(Failure("response_schema_conformance", "Response is not JSON",
+                                        f"the 201 body is not a JSON object: {response.content[:120]!r}"))
             else:
-                problems = schema_errors("CreateVpnConnectionResponse", response.json())
+                problems = schema_errors("CreateVpnConnectionResponse", answer.json)
                 if problems:
                     failures.append(Failure("response_schema_conformance", "Response violates schema", "; ".join(problems[:3])))
         elif labels[0].startswith("x-"):
-            failures += self._rejection(response, labels[0].removeprefix("x-"))
+            failures += self._rejection(answer, labels[0].removeprefix("x-"))
         elif not 400 <= response.status_code < 500:
             failures.append(Failure("negative_data_rejection", "Invalid request accepted",
-                                    f"a body that breaks {labels[0]} got {response.status_code}, not a 4xx"))
+                                    f"a body that breaks {labels[0]} got {response.status_code}, not a 4xx",
+                                    ", ".join(labels), constraints_provenance(labels)))
         return failures
 
-    def _rejection(self, response: httpx.Response, rule_id: str) -> list[Failure]:
+    def _rejection(self, answer: Answer, rule_id: str) -> list[Failure]:
         """named_rule_rejection: the breach of a named rule gets the rule's documented status and code."""
-        error = self.spec.rule(rule_id).error
-        try:
-            code = response.json().get("error_code")
-        except ValueError:
-            code = None
-        if response.status_code != error["status"] or code != error["error_code"]:
+        rule = self.spec.rule(rule_id)
+        error = rule.error
+        code = answer.json.get("error_code") if isinstance(answer.json, dict) else None
+        if answer.status != error["status"] or code != error["error_code"]:
+            answer_provenance = self.spec.error_provenance(rule.error_kind, "status") if rule.error_kind else rule.provenance
+            provenance = next((p for p in (rule.provenance, answer_provenance) if not p.documented), answer_provenance)
             return [Failure("named_rule_rejection", f"Rule x-{rule_id} not enforced",
                             f"breaking x-{rule_id} must get {error['status']} {error['error_code']}; "
-                            f"got {response.status_code} {code or '(no error_code)'}")]
+                            f"got {answer.status} {code or '(no error_code)'}", f"x-{rule_id}", provenance)]
         return []

@@ -1,4 +1,9 @@
-"""One contract run: start or reach the target, run schemathesis' phases and ours, gather the records."""
+"""One contract run: start or reach the target, preflight it, run schemathesis' phases and ours, judge.
+
+The verdict (:attr:`RunResult.exit_code`): 0 when enough answers were judged and no violation was found,
+1 for violations (divergences too with ``strict``). What stops a run (an unreachable target, refused
+credentials, too few answers to judge) raises :class:`~vpnconn.errors.TargetError` (exit 2).
+"""
 
 from __future__ import annotations
 
@@ -11,14 +16,19 @@ from dataclasses import dataclass, field
 import httpx
 
 from vpnconn import load_spec
+from vpnconn.errors import TargetError
 
 from contract_tests import hooks
 from contract_tests.engine_phases import FuzzingProcess, run_engine
-from contract_tests.records import CaseRecord
+from contract_tests.preflight import Preflight, run_preflight
+from contract_tests.progress import Progress
+from contract_tests.records import DIVERGENCE, VIOLATION, CaseRecord
 from contract_tests.repair import Repairer
 from contract_tests.rules_phase import RulesPhase
 from contract_tests.settings import RunSettings
-from contract_tests.target import embedded_server, probe
+from contract_tests.target import embedded_server
+
+MIN_ANSWERED = 10  # fewer HTTP answers than this (or under half of the requests) is no basis for a verdict
 
 
 @dataclass
@@ -33,9 +43,20 @@ class RunResult:
     def failed(self) -> list[CaseRecord]:
         return [r for r in self.records if r.failures]
 
+    def with_severity(self, severity: str) -> list[CaseRecord]:
+        return [r for r in self.records if severity in r.severities()]
+
+    @property
+    def violations(self) -> list[CaseRecord]:
+        return self.with_severity(VIOLATION)
+
+    @property
+    def divergences(self) -> list[CaseRecord]:
+        return self.with_severity(DIVERGENCE)
+
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed else 0
+        return 1 if self.violations or (self.settings.strict and self.divergences) else 0
 
     @property
     def rate(self) -> float:
@@ -49,41 +70,67 @@ def _accepted(records: list[CaseRecord]) -> list[dict]:
 @contextlib.contextmanager
 def _target(settings: RunSettings) -> Iterator[tuple[str, RunSettings]]:
     if settings.target:
-        yield settings.base_url, settings
+        yield settings.base_url or settings.target, settings
     else:
         with embedded_server(settings) as (url, run_settings):
             yield url, run_settings
 
 
-def run_contract(settings: RunSettings, progress: Callable[[str], None] = print) -> RunResult:
-    """Run the whole suite; raises :class:`~contract_tests.target.TargetUnreachable` if HTTP does not answer."""
+def _judgeable(records: list[CaseRecord]) -> None:
+    answered = sum(1 for r in records if r.answered)
+    if answered < MIN_ANSWERED or answered * 2 < len(records):
+        unanswered = next((f.message for r in records if not r.answered for f in r.failures), "")
+        raise TargetError(f"the target answered only {answered} of {len(records)} requests, too few to judge; no verdict"
+                          + (f" (last: {unanswered[:160]})" if unanswered else ""))
+
+
+def _one_any_token_finding(records: list[CaseRecord], preflight: Preflight) -> None:
+    """With "accepts any token" reported once by the preflight, drop the per-case ignored_auth repeats."""
+    if preflight.any_token_accepted:
+        for record in records:
+            record.failures = [f for f in record.failures if f.check != "ignored_auth"]
+
+
+def run_contract(settings: RunSettings, progress: Callable[[str], None] = print, live: bool = True) -> RunResult:
+    """Run the whole suite; raises :class:`TargetError` when the target cannot be judged."""
     started = time.monotonic()
-    notes = []
-    with _target(settings) as (base_url, settings):
-        probe(base_url, settings)
+    notes: list[str] = []
+    spec = load_spec()
+    with _target(settings) as (base_url, settings), httpx.Client(timeout=settings.request_timeout) as client:
+        preflight = run_preflight(base_url, settings, spec, client)
         where = base_url if settings.target else f"{base_url} (embedded reference server)"
         progress(f"contract run against {where}: mode {settings.effective_mode}, seed {settings.seed}, "
                  f"up to {settings.examples} fuzzing examples per mode")
+        if preflight.records:
+            progress("  preflight: the target accepts any token (one finding; ignored_auth is not repeated per case)")
         if not settings.creates:
             note = ("the target is not on loopback and ALLOW_CREATE=1 is not set: only negative cases are sent "
                     "(no request that a correct server would accept, so nothing is created)")
             notes.append(note)
             progress(f"  note: {note}")
-        hooks.ACTIVE = hooks.ActiveRun(settings, Repairer(load_spec(), settings))
-        try:
+        deadline = started + settings.max_time
+        run = hooks.ActiveRun(settings, Repairer(spec, settings), Progress(progress, live), deadline)
+        phase = None
+        rules: list[CaseRecord] = []
+        with hooks.activated(run), run.progress:
             fuzzing = FuzzingProcess(base_url, settings, progress)  # on the second core from now on
-            records = run_engine(base_url, settings, progress, ("examples", "coverage"))
-            rules: list[CaseRecord] = []
-            with httpx.Client(timeout=10) as client:
-                phase = RulesPhase(base_url, settings, client) if settings.creates else None
+            try:
+                records = run_engine(base_url, settings, progress, ("examples", "coverage"))
+                phase = RulesPhase(base_url, settings, client, run) if settings.creates else None
                 if phase:  # while the fuzzing process still works
                     rules += phase.run_targeted(_accepted(records))
-                records += fuzzing.result()
+                records += fuzzing.result(max(1.0, deadline - time.monotonic()) + settings.request_timeout + 5)
                 if phase:
-                    rules += phase.run_balance(_accepted(records), Counter(r.style for r in records + rules if r.mode == "positive"))
-        finally:
-            hooks.ACTIVE = None
+                    styles = Counter(r.style for r in records + rules if r.mode == "positive")
+                    rules += phase.run_balance(_accepted(records), styles)
+            finally:
+                fuzzing.stop()
         if phase:
             progress(f"  {'rules':9} {len(rules):5} cases  {sum(1 for r in rules if r.failures):4} with failures")
             records += rules
-    return RunResult(settings=settings, base_url=base_url, records=records, seconds=time.monotonic() - started, notes=notes)
+        if run.out_of_time:
+            notes.append(f"MAX_TIME ({settings.max_time:g} s) was reached: the run stopped sending and judged what it had")
+    _judgeable(records)
+    _one_any_token_finding(records, preflight)
+    return RunResult(settings=settings, base_url=base_url, records=preflight.records + records,
+                     seconds=time.monotonic() - started, notes=notes)

@@ -4,11 +4,37 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from vpnconn.errors import SettingsError  # noqa: F401  (re-exported)
+
 MODES = ("all", "positive", "negative")
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$")
+
+
+def _check_target(target: str) -> None:
+    """Refuse a URL that HTTP clients could read differently from the safety check: userinfo (`user:pass@`),
+    backslashes, whitespace or control characters, anything but a plain host and port. Every client of a run
+    is then built from this one string, so the host judged is the host every request goes to."""
+    example = "such as http://127.0.0.1:8080"
+    if any(c in target for c in "\\ \t\r\n") or not target.isprintable():
+        raise SettingsError(f"TARGET must be a plain http(s) URL {example}; it contains a backslash, a space or a control character")
+    parts = urlsplit(target)
+    if parts.scheme not in ("http", "https"):
+        raise SettingsError(f"TARGET must be an http(s) URL {example}, not one with scheme {parts.scheme or 'none'!r}")
+    if "@" in parts.netloc:
+        raise SettingsError("TARGET must not carry credentials (user:password@); pass TOKEN=... or AK=... SK=... "
+                            "(--token/--ak with VPNCONN_SK), which are sent as headers and masked in every output")
+    if not _HOST.match(parts.netloc) or not parts.hostname:
+        raise SettingsError(f"TARGET must be an http(s) URL with a plain host and port {example}")
+    if parts.query or parts.fragment:
+        raise SettingsError(f"TARGET must be a base URL without ?query or #fragment, {example}")
+    try:
+        parts.port
+    except ValueError:
+        raise SettingsError(f"TARGET has an invalid port; use a number from 1 to 65535, {example}") from None
 _ID = re.compile(r"^[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{12}$")
 
 # Resources the embedded server accepts (its open world has every well-formed id). Obviously fake.
@@ -16,10 +42,6 @@ DEFAULT_VGW_ID = "b32d91a4-52c8-4b17-a8df-e907174eb11d"
 DEFAULT_VGW_IP = "0c464dad-7f31-4a6e-9c84-c22bb0eb0bde"
 DEFAULT_CGW_ID = "5247ae10-93e1-4c6b-b1b2-dd36659a7f5d"
 DEFAULT_PROJECT_ID = "0123456789abcdef0123456789abcdef"
-
-
-class SettingsError(ValueError):
-    """A user mistake in the run's options: one line that says what to change."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +61,10 @@ class RunSettings:
     allow_create: bool = False
     rule_cases: int = 12  # cases per named rule in the rules phase
     quiet: bool = False
-    extra: dict = field(default_factory=dict)
+    strict: bool = False  # divergences count as violations
+    max_failures: int | None = None  # stop sending after this many failing cases
+    request_timeout: float = 10.0  # seconds for one answer
+    max_time: float = 600.0  # seconds for the whole run, preflight to the last phase
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -55,10 +80,14 @@ class RunSettings:
                 raise SettingsError(f"{name.upper()} must be a 36-character id in UUID layout, not {getattr(self, name)!r}")
         if not self.project_id or "/" in self.project_id:
             raise SettingsError(f"PROJECT_ID must be a non-empty project id without '/', not {self.project_id!r}")
+        if self.max_failures is not None and self.max_failures < 1:
+            raise SettingsError(f"MAX_FAILURES must be a positive number of failing cases, not {self.max_failures}")
+        if not 0 < self.request_timeout <= 600:
+            raise SettingsError(f"REQUEST_TIMEOUT must be between 0 and 600 seconds, not {self.request_timeout}")
+        if not 0 < self.max_time <= 86400:
+            raise SettingsError(f"MAX_TIME must be between 0 and 86400 seconds, not {self.max_time}")
         if self.target is not None:
-            parts = urlsplit(self.target)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise SettingsError(f"TARGET must be an http(s) URL such as http://127.0.0.1:8080, not {self.target!r}")
+            _check_target(self.target)
 
     @property
     def base_url(self) -> str | None:
@@ -89,4 +118,4 @@ class RunSettings:
     @property
     def secrets(self) -> list[str]:
         """Values that must never appear unmasked in any output."""
-        return [s for s in (self.token, self.sk) if s]
+        return [s for s in (self.token, self.ak, self.sk) if s]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+from vpnconn.errors import VpnconnError
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -99,9 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_port, default=8080, help="port on 127.0.0.1 (default 8080; 0 = any free port)")
     serve.add_argument("--world", metavar="FILE", help="YAML file declaring gateways and customer gateways; without "
                        "it every well-formed id exists (see docs/world-file.md)")
-    serve.add_argument("--ak", help="verify SDK-HMAC-SHA256 signatures for this access key; the secret key is read "
-                       "from the environment variable VPNCONN_SK")
-    serve.add_argument("--token", help="accept only this X-Auth-Token (default: any non-empty token)")
+    serve.add_argument("--ak", default=os.environ.get("VPNCONN_AK") or None,
+                       help="verify SDK-HMAC-SHA256 signatures for this access key (env VPNCONN_AK; `make serve AK=.. SK=..`); "
+                       "the secret key is read from the environment variable VPNCONN_SK")
+    serve.add_argument("--token", default=os.environ.get("VPNCONN_TOKEN") or None,
+                       help="accept only this X-Auth-Token (env VPNCONN_TOKEN; `make serve TOKEN=..`); default: any non-empty token")
     serve.add_argument("--quiet", action="store_true", help="no log line per request")
     serve.add_argument("--fault", metavar="NAME", help="inject one deliberate fault (see reference_server/faults.py), "
                        "to see what `make contract` reports about a broken server")
@@ -117,8 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.run(args)
+    except VpnconnError as exc:  # a user's mistake (a broken spec, a bad option): one line, exit 2
+        print(f"vpnconn {args.command}: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(f"vpnconn {args.command}: interrupted", file=sys.stderr)
         return 130
 
 

@@ -9,11 +9,10 @@ suite and the fixture generators use it to know what there is to cover.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from vpnconn.spec import Spec
-from vpnconn.validation import STYLE_VARIANTS, rule_path
 
 KEYWORDS = ("type", "enum", "minimum", "maximum", "minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems")
 
@@ -24,13 +23,29 @@ class Constraint:
     path: tuple[str, ...]  # field path from the body root; "[]" steps into every array item
     keyword: str
     value: Any  # the keyword's value (the bound, the enum list, the pattern, ...)
+    node: Any = field(default=None, compare=False, repr=False)  # the schema object that holds it (None for x- rules)
+
+
+def rule_path(path: list[Any]) -> str:
+    """The field part of a schema rule's name: ``["vpn_connection", "tags", 0, "key"]`` -> ``tags[].key``.
+
+    Array indexes (or the ``"[]"`` marker of the constraint inventory) become ``[]`` on the array's name.
+    """
+    name = ""
+    for part in path:
+        if isinstance(part, int) or part == "[]":
+            name += "[]"
+        else:
+            name += f".{part}" if name else str(part)
+    if name.startswith("vpn_connection."):
+        name = name.removeprefix("vpn_connection.")
+    return name or "body"
 
 
 def style_forbidden(spec: Spec) -> dict[str, set[str]]:
     """Style -> the request fields its ``oneOf`` variant forbids (``false`` subschemas)."""
-    variants = spec.schema("CreateVpnConnectionRequestBodyContent")["oneOf"]
-    return {style: {k for k, v in spec.resolve(branch).get("properties", {}).items() if v is False}
-            for style, branch in zip(STYLE_VARIANTS, variants, strict=True)}
+    return {style: {k for k, v in variant.get("properties", {}).items() if v is False}
+            for style, variant in spec.style_variants().items()}
 
 
 def request_constraints(spec: Spec) -> list[Constraint]:
@@ -42,8 +57,8 @@ def request_constraints(spec: Spec) -> list[Constraint]:
     return sorted(found.values(), key=lambda c: c.name)
 
 
-def _c(path: tuple[str, ...], keyword: str, value: Any) -> Constraint:
-    return Constraint(f"{rule_path(list(path))}.{keyword}", path, keyword, value)
+def _c(path: tuple[str, ...], keyword: str, value: Any, node: Any = None) -> Constraint:
+    return Constraint(f"{rule_path(list(path))}.{keyword}", path, keyword, value, node)
 
 
 def _walk(spec: Spec, node: Any, path: tuple[str, ...]) -> Iterator[Constraint]:
@@ -52,11 +67,11 @@ def _walk(spec: Spec, node: Any, path: tuple[str, ...]) -> Iterator[Constraint]:
         return
     for keyword in KEYWORDS:
         if keyword in node and not (keyword == "minLength" and node[keyword] == 0):
-            yield _c(path, keyword, node[keyword])
+            yield _c(path, keyword, node[keyword], node)
     for name in node.get("required", []):
-        yield _c(path + (name,), "required", True)
+        yield _c(path + (name,), "required", True, node)
     if node.get("additionalProperties") is False:
-        yield _c(path, "additionalProperties", sorted(node.get("properties", {})))
+        yield _c(path, "additionalProperties", sorted(node.get("properties", {})), node)
     for name, sub in node.get("properties", {}).items():
         if sub is not False:
             yield from _walk(spec, sub, path + (name,))
@@ -68,20 +83,19 @@ def _walk(spec: Spec, node: Any, path: tuple[str, ...]) -> Iterator[Constraint]:
                 yield from _walk(spec, sub[branch], path)
     if "oneOf" in node:
         if path == ("vpn_connection",):
-            yield from _style_variants(spec, node["oneOf"], path)
+            yield from _style_variants(spec, path)
         else:
-            yield _c(path, "oneOf", [spec.resolve(b) for b in node["oneOf"]])
+            yield _c(path, "oneOf", [spec.resolve(b) for b in node["oneOf"]], node)
 
 
-def _style_variants(spec: Spec, branches: list[Any], path: tuple[str, ...]) -> Iterator[Constraint]:
-    for style, branch in zip(STYLE_VARIANTS, branches, strict=True):
-        branch = spec.resolve(branch)
+def _style_variants(spec: Spec, path: tuple[str, ...]) -> Iterator[Constraint]:
+    for style, branch in spec.style_variants().items():
         for name, sub in branch.get("properties", {}).items():
             if sub is False:
-                yield _c(path + (name,), f"not-with-{style}", style)
+                yield _c(path + (name,), f"not-with-{style}", style, branch)
         for alternatives in [branch["anyOf"]] if "anyOf" in branch else []:
             names = [a["required"][0] for a in alternatives]
-            yield _c(path + (names[0],), f"required-with-{style}", names)
+            yield _c(path + (names[0],), f"required-with-{style}", names, branch)
 
 
 def values_at(instance: Any, path: tuple[str, ...]) -> Iterator[Any]:

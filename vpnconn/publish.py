@@ -19,7 +19,8 @@ from pathlib import Path
 import yaml
 
 from vpnconn.compatibility import CHANGELOG, PUBLISHED, changelog_entry, compatibility_problems, semver
-from vpnconn.spec import REPO_ROOT, SpecError, load_spec
+from vpnconn.errors import PublishError, SpecError
+from vpnconn.spec import REPO_ROOT, load_spec
 
 REDOCLY = REPO_ROOT / "node_modules" / ".bin" / "redocly"
 OUT = REPO_ROOT / "dist" / "spec"
@@ -29,10 +30,6 @@ BADGE_URLS = ("https://cdn.redoc.ly/redoc/logo-mini-full.svg", "https://cdn.redo
 ICON_CDN = ("https://cdn.redocly.com/icons/", "icons/")
 BADGE = ("data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' width='60' height='16'>"
          "<text x='0' y='12' font-size='11' font-family='sans-serif'>Redoc</text></svg>")
-
-
-class PublishError(Exception):
-    """Something the user must fix before publishing (one line that says what)."""
 
 
 def _redocly(*args: str) -> None:

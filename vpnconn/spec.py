@@ -17,14 +17,48 @@ from typing import Any
 
 import yaml
 
+from vpnconn.errors import SpecError
+from vpnconn.extensions import check_extensions
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = REPO_ROOT / "spec" / "openapi.yaml"
 OPERATION_PATH = "/v5/{project_id}/vpn-connection"
 OPERATION_METHOD = "post"
 
 
-class SpecError(Exception):
-    """The spec file is missing, is not YAML, or is not a valid OpenAPI 3.1 document."""
+@dataclass(frozen=True)
+class Provenance:
+    """Where a constraint comes from: a documented source (by its ``x-vpnconn-sources`` id), or an inference.
+
+    A breach of a documented constraint is a *violation*; a disagreement with an inferred one is a
+    *divergence* (the documentation leaves the choice open, and the target made the other one).
+    """
+
+    documented: bool
+    source: str | None = None  # x-vpnconn-sources id, when documented
+    title: str | None = None
+    date: str | None = None
+    why: str | None = None  # the reason, when inferred
+
+    @property
+    def kind(self) -> str:
+        return "documented" if self.documented else "inferred"
+
+    def label(self) -> str:
+        """One line for a person: ``documented: <title> (<date>)`` or ``inferred: <why>``."""
+        return f"documented: {self.title} ({self.date})" if self.documented else f"inferred: {self.why}"
+
+    def as_json(self) -> dict[str, Any]:
+        if self.documented:
+            return {"kind": "documented", "source": self.source, "title": self.title, "date": self.date}
+        return {"kind": "inferred", "why": self.why}
+
+
+def _provenance(entry: dict[str, Any], sources: dict[str, Any]) -> Provenance:
+    if "documented" in entry:
+        source = sources[entry["documented"]]
+        return Provenance(True, entry["documented"], source["title"], source["date"])
+    return Provenance(False, why=entry["inferred"])
 
 
 @dataclass(frozen=True)
@@ -37,6 +71,8 @@ class Rule:
     description: str
     params: dict[str, Any]
     error: dict[str, Any]  # {status, error_code, message}
+    provenance: Provenance
+    error_kind: str | None = None  # the x-vpnconn-errors kind the error names, or None for an inline error
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: validators are cached per loaded spec
@@ -65,6 +101,52 @@ class Spec:
     def server_defaults(self) -> dict[str, dict[str, Any]]:
         """``x-vpnconn-server-defaults`` by id."""
         return {d["id"]: d for d in self.operation["x-vpnconn-server-defaults"]}
+
+    @property
+    def sources(self) -> dict[str, dict[str, str]]:
+        """``x-vpnconn-sources``: the documents a provenance may cite, by id."""
+        return self.document["x-vpnconn-sources"]
+
+    def provenance_of(self, constraint: str) -> Provenance:
+        """The provenance of a request constraint, by the name a violation reports (``peer_subnets.uniqueItems``,
+        ``x-cidr-canonical``)."""
+        if constraint.startswith("x-"):
+            return self.rule(constraint.removeprefix("x-")).provenance
+        table = self.operation["x-vpnconn-provenance"]
+        return _provenance(table.get("constraints", {}).get(constraint, table["default"]), self.sources)
+
+    def error_provenance(self, kind: str, part: str = "error_code") -> Provenance:
+        """The provenance of the ``status`` or the ``error_code`` of an ``x-vpnconn-errors`` kind."""
+        entry = self.operation["x-vpnconn-errors"][kind]["provenance"]
+        return _provenance(entry[part] if "status" in entry else entry, self.sources)
+
+    def check_provenance(self, check: str) -> Provenance:
+        """The provenance of what a schemathesis built-in check expects (the operation's default unless listed)."""
+        table = self.operation["x-vpnconn-provenance"]
+        return _provenance(table.get("checks", {}).get(check, table["default"]), self.sources)
+
+    def style_variants(self, schema_name: str = "CreateVpnConnectionRequestBodyContent") -> dict[str, dict[str, Any]]:
+        """Style name -> its ``oneOf`` variant of ``schema_name``, matched by the variant's ``style`` const.
+
+        Works for the request (lower-case names) and the response (``CreateResponseVpnConnection``, upper-case).
+        """
+        variants = {}
+        for branch in self.schema(schema_name)["oneOf"]:
+            variant = self.resolve(branch)
+            const = self.resolve(variant.get("properties", {}).get("style", {})).get("const")
+            if not isinstance(const, str):
+                raise SpecError(f"{self.path}: a oneOf variant of {schema_name} has no properties/style/const")
+            variants[const] = variant
+        return variants
+
+    @property
+    def styles(self) -> tuple[str, ...]:
+        """The request's style names, in the order of the style enum."""
+        return tuple(self.resolve(self.schema("CreateVpnConnectionRequestBodyContent")["properties"]["style"])["enum"])
+
+    @property
+    def default_style(self) -> str:
+        return self.request_defaults()["style"]
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:
@@ -138,6 +220,7 @@ def _validate_openapi(document: dict[str, Any], path: Path) -> None:
 def _rules_of(document: dict[str, Any]) -> tuple[Rule, ...]:
     operation = document["paths"][OPERATION_PATH][OPERATION_METHOD]
     errors = operation["x-vpnconn-errors"]
+    sources = document["x-vpnconn-sources"]
     rules = []
     for entry in operation.get("x-vpnconn-rules", []):
         error = entry["error"]
@@ -149,6 +232,8 @@ def _rules_of(document: dict[str, Any]) -> tuple[Rule, ...]:
                 description=entry["description"],
                 params=entry.get("params", {}),
                 error=errors[error] if isinstance(error, str) else error,
+                provenance=_provenance(entry["provenance"], sources),
+                error_kind=error if isinstance(error, str) else None,
             )
         )
     return tuple(rules)
@@ -170,10 +255,28 @@ def load_spec(path: Path | str | None = None) -> Spec:
         raise SpecError(f"{spec_path}: expected a mapping at the top level")
     _validate_openapi(document, spec_path)
     # Round-trip through JSON so that YAML-only types (dates, ...) cannot leak into validators.
-    document = json.loads(json.dumps(document))
-    return Spec(
-        path=spec_path,
-        document=document,
-        sha256=hashlib.sha256(raw).hexdigest(),
-        rules=_rules_of(document),
-    )
+    try:
+        document = json.loads(json.dumps(document))
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"{spec_path}: a value is not JSON ({exc}); quote dates and other YAML-only values") from None
+    check_extensions(document, str(spec_path))
+    errors = document["paths"][OPERATION_PATH][OPERATION_METHOD]["x-vpnconn-errors"]
+    for rule in document["paths"][OPERATION_PATH][OPERATION_METHOD].get("x-vpnconn-rules", []):
+        if isinstance(rule["error"], str) and rule["error"] not in errors:
+            raise SpecError(f"{spec_path}: rule {rule['id']} names the error kind {rule['error']!r}, "
+                            f"which x-vpnconn-errors does not define")
+    spec = Spec(path=spec_path, document=document, sha256=hashlib.sha256(raw).hexdigest(), rules=_rules_of(document))
+    _check_provenance_names(spec)
+    return spec
+
+
+def _check_provenance_names(spec: Spec) -> None:
+    """Every constraint that ``x-vpnconn-provenance`` names exists (a typo would silently keep the default)."""
+    from vpnconn.constraints import request_constraints
+
+    known = {c.name for c in request_constraints(spec)}
+    table = spec.operation["x-vpnconn-provenance"].get("constraints", {})
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise SpecError(f"{spec.path}: x-vpnconn-provenance names constraints the request does not have: "
+                        f"{', '.join(unknown)} (names as in spec/cases/fail)")

@@ -17,12 +17,12 @@ from typing import Any
 import jsonschema
 import jsonschema_rs
 
+from vpnconn.constraints import rule_path
 from vpnconn.rules import RULES
 from vpnconn.spec import Spec, load_spec
 from vpnconn.world import OPEN_WORLD, World
 
 REQUEST_SCHEMA = "CreateVpnConnectionRequestBody"
-STYLE_VARIANTS = ("static", "policy", "bgp")  # the order of the oneOf branches in the spec
 
 
 @dataclass(frozen=True)
@@ -121,11 +121,13 @@ class RequestCheck:
 
     def _style_violations(self, error: jsonschema.ValidationError, body: Any) -> list[Violation]:
         conn = body["vpn_connection"]
-        style = conn.get("style", "static") if isinstance(conn, dict) else None
-        if style not in STYLE_VARIANTS:
+        style = conn.get("style", self.spec.default_style) if isinstance(conn, dict) else None
+        variants = self.spec.style_variants()
+        if not isinstance(style, str) or style not in variants:
             return []  # the enum error on style itself says it
-        branch = STYLE_VARIANTS.index(style)
-        variant = self.spec.resolve(self.spec.schema("CreateVpnConnectionRequestBodyContent")["oneOf"][branch])
+        variant = variants[style]
+        branches = [self.spec.resolve(b) for b in self.spec.schema("CreateVpnConnectionRequestBodyContent")["oneOf"]]
+        branch = next(i for i, b in enumerate(branches) if b is variant)
         path = list(error.absolute_path)
         found = [
             self._schema(path + [name], f"not-with-{style}", f"is not allowed with style {style}")
@@ -160,22 +162,6 @@ class RequestCheck:
             error_kind=kind,
             error_template=error["message"],
         )
-
-
-def rule_path(path: list[Any]) -> str:
-    """The field part of a schema rule's name: ``["vpn_connection", "tags", 0, "key"]`` -> ``tags[].key``.
-
-    Array indexes (or the ``"[]"`` marker of the constraint inventory) become ``[]`` on the array's name.
-    """
-    name = ""
-    for part in path:
-        if isinstance(part, int) or part == "[]":
-            name += "[]"
-        else:
-            name += f".{part}" if name else str(part)
-    if name.startswith("vpn_connection."):
-        name = name.removeprefix("vpn_connection.")
-    return name or "body"
 
 
 def _short(message: str, limit: int = 160) -> str:

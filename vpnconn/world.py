@@ -17,9 +17,7 @@ from typing import Any
 
 import yaml
 
-
-class WorldError(Exception):
-    """A world file that cannot be read or does not describe gateways correctly."""
+from vpnconn.errors import WorldError  # noqa: F401  (re-exported: callers import it from here)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,115 @@
+"""A few requests before any phase, so that a run never judges a target it cannot reach or talk to.
+
+1. The target answers HTTP at all (retried briefly: a server may still be starting).
+2. The canonical request (the spec's first example, without ``vgw_id`` so that it cannot create anything)
+   with the run's credentials gets an answer of this API: 401/403 means the credentials were refused, and a
+   404/405 or an HTML page means the URL does not serve this API. Both stop the run (exit 2) with a hint.
+3. The same request with a deliberately wrong token must be refused (401/403). If it is not, that is *one*
+   finding, "the target accepts any token", instead of one ``ignored_auth`` failure per case.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from vpnconn import aksk
+from vpnconn.errors import TargetError
+from vpnconn.spec import OPERATION_PATH, Spec
+
+from contract_tests.records import CaseRecord, Failure
+from contract_tests.settings import RunSettings
+from contract_tests.verdicts import check_provenance
+
+
+@dataclass
+class Preflight:
+    records: list[CaseRecord] = field(default_factory=list)  # findings (e.g. any token accepted)
+
+    @property
+    def any_token_accepted(self) -> bool:
+        return any(f.check == "ignored_auth" for r in self.records for f in r.failures)
+
+
+def canonical_invalid_body(spec: Spec) -> dict[str, Any]:
+    """The spec's first request example without vgw_id: valid in every other way, refused by a correct server."""
+    body = json.loads(json.dumps(next(iter(spec.examples("request").values()))))
+    body["vpn_connection"].pop("vgw_id", None)
+    return body
+
+
+def _send(client: httpx.Client, url: str, raw: bytes, settings: RunSettings, token: str | None) -> httpx.Response:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["X-Auth-Token"] = token
+    elif settings.ak:
+        parts = urlsplit(url)
+        headers.update(aksk.sign_headers(settings.ak, settings.sk or "", "POST", parts.path, "", parts.netloc, headers, raw))
+    return client.post(url, content=raw, headers=headers)
+
+
+def _reach(client: httpx.Client, url: str, raw: bytes, settings: RunSettings, wait: float) -> httpx.Response:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return _send(client, url, raw, settings, settings.token)
+        except httpx.ConnectError as exc:
+            if time.monotonic() >= deadline:
+                raise TargetError(f"{_origin(url)} is unreachable: connection refused or no route ({exc})") from None
+            time.sleep(0.25)
+        except httpx.TimeoutException:
+            raise TargetError(f"{_origin(url)} is unreachable: no answer within {settings.request_timeout:g} s "
+                              f"(REQUEST_TIMEOUT=... to wait longer)") from None
+        except httpx.HTTPError as exc:
+            raise TargetError(f"{_origin(url)} is unreachable: {exc.__class__.__name__}: {str(exc)[:200]}") from None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _describe(response: httpx.Response) -> str:
+    media = response.headers.get("content-type", "no content type").split(";")[0]
+    try:
+        code = response.json().get("error_code")
+    except (ValueError, AttributeError):
+        code = None
+    return f"{response.status_code} {code or media}"
+
+
+def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: httpx.Client, wait: float = 4.0) -> Preflight:
+    url = base_url + OPERATION_PATH.format(project_id=settings.project_id)
+    raw = json.dumps(canonical_invalid_body(spec)).encode()
+    first = _reach(client, url, raw, settings, wait)
+    media = first.headers.get("content-type", "").split(";")[0].strip().lower()
+    if first.status_code in (404, 405) or media == "text/html":
+        raise TargetError(f"POST {url} answered {_describe(first)}: this URL does not serve the VPN connection API; "
+                          f"wrong base URL or project id? (TARGET is the part before /v5/, PROJECT_ID the id in the path)")
+    if first.status_code in (401, 403):
+        sent = "a token (TOKEN)" if settings.token else "an AK/SK signature" if settings.ak else "no credentials"
+        raise TargetError(f"the target refused the credentials ({_describe(first)} with {sent}): pass the target's token "
+                          f"with TOKEN=... or its keys with AK=... SK=... (vpnconn contract: --token, or --ak with VPNCONN_SK)")
+    result = Preflight()
+    wrong = f"vpnconn-wrong-token-{secrets.token_hex(6)}"
+    try:
+        refused = _send(client, url, raw, settings, wrong)
+    except httpx.HTTPError as exc:
+        raise TargetError(f"{_origin(url)} stopped answering during the preflight: {exc.__class__.__name__}") from None
+    if refused.status_code not in (401, 403):
+        result.records.append(CaseRecord(
+            phase="preflight", mode="negative", method="POST", url=url,
+            request_headers={"Content-Type": "application/json", "X-Auth-Token": wrong}, request_body=raw.decode(),
+            status=refused.status_code, response_headers=dict(refused.headers), response_body=refused.text,
+            body=json.loads(raw), labels=["credentials"],
+            failures=[Failure("ignored_auth", "The target accepts any token",
+                              f"a made-up X-Auth-Token got {_describe(refused)}, not 401 or 403: the target does not check "
+                              f"credentials (reported once here, not per case)", "any token accepted",
+                              check_provenance("ignored_auth"))]))
+    return result

@@ -1,0 +1,61 @@
+"""Live progress of a run: cases sent so far and the rate, while a phase works.
+
+Both processes of a run (the fuzzing one is forked) count into one shared counter. On a terminal one line is
+rewritten every second; otherwise a plain line is printed every 10 seconds, so a log never goes quiet.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+class Progress:
+    def __init__(self, emit: Callable[[str], None], enabled: bool = True, stream: Any = None) -> None:
+        self.sent = multiprocessing.get_context("fork").Value("i", 0, lock=True)
+        self.emit, self.enabled = emit, enabled
+        self.stream = stream or sys.stdout
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._started = time.monotonic()
+
+    def count(self, n: int = 1) -> None:
+        with self.sent.get_lock():
+            self.sent.value += n
+
+    @property
+    def total(self) -> int:
+        return int(self.sent.value)
+
+    def line(self) -> str:
+        seconds = time.monotonic() - self._started
+        rate = self.total / seconds if seconds > 0 else 0.0
+        return f"  ... {self.total} cases sent in {seconds:.0f} s ({rate:.0f} cases/s)"
+
+    def __enter__(self) -> Progress:
+        if self.enabled:
+            self._thread = threading.Thread(target=self._tick, name="vpnconn-progress", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=2)
+        if self.tty and self.enabled:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+    def _tick(self) -> None:
+        period = 1.0 if self.tty else 10.0
+        while not self._stop.wait(period):
+            if self.tty:
+                self.stream.write("\r\033[K" + self.line())
+                self.stream.flush()
+            else:
+                self.emit(self.line())

@@ -1,0 +1,76 @@
+"""Violation or divergence: the provenance of what a finding holds the target to.
+
+A finding is a *violation* when what it expects is documented, and a *divergence* when it rests only on an
+inference (the documentation leaves the choice open). These helpers read the provenance from the spec for
+the two things a finding can rest on: the constraints a request breaks, and the status or error code the
+spec gives for that kind of failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from vpnconn import load_spec
+from vpnconn.spec import Provenance
+from vpnconn.validation import Violation, request_check
+
+
+@functools.lru_cache(maxsize=1024)
+def _violations_of(text: str) -> tuple[Violation, ...]:
+    return tuple(request_check(load_spec()).violations(json.loads(text), world=None))
+
+
+def body_violations(body: Any) -> tuple[Violation, ...]:
+    """What the spec (schema and body rules; no world) refuses in a request body; empty for a valid one."""
+    try:
+        text = json.dumps(body, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):
+        return ()
+    return _violations_of(text)
+
+
+def combined(provenances: Iterable[Provenance]) -> Provenance | None:
+    """One provenance for a finding that rests on several: the first documented one if any, else the
+    inferences joined. None for an empty list: the finding rests on the spec itself (its default)."""
+    inferred = []
+    for provenance in provenances:
+        if provenance.documented:
+            return provenance
+        inferred.append(provenance.why or "")
+    return Provenance(False, why=" / ".join(dict.fromkeys(inferred))) if inferred else None
+
+
+def constraints_provenance(names: Iterable[str]) -> Provenance | None:
+    """The provenance of breaking the named constraints (``peer_subnets.uniqueItems``, ``x-cidr-canonical``)."""
+    spec = load_spec()
+    return combined(spec.provenance_of(name) for name in names)
+
+
+def _error_part(violation: Violation, part: str) -> Provenance:
+    spec = load_spec()
+    kind = violation.error_kind
+    if kind in spec.errors:
+        return spec.error_provenance(kind, part)
+    rule = spec.rule(kind)  # a named rule: its error names a kind, or is its own (documented with the rule)
+    return spec.error_provenance(rule.error_kind, part) if rule.error_kind else rule.provenance
+
+
+def error_provenance(violations: Iterable[Violation], part: str) -> Provenance | None:
+    """Documented when some broken constraint is documented and so is the ``part`` (status or error_code) of
+    the answer the spec gives for it; else the inference(s) it rests on."""
+    pairs = []
+    for v in violations:
+        constraint = load_spec().provenance_of(v.rule)
+        answer = _error_part(v, part)
+        if constraint.documented and answer.documented:
+            return answer
+        pairs.append(constraint if not constraint.documented else answer)
+    return combined(pairs)
+
+
+def check_provenance(check: str) -> Provenance:
+    """The provenance of a schemathesis built-in check's expectation."""
+    return load_spec().check_provenance(check)
