@@ -20,6 +20,12 @@ VGW_ID ?=
 VGW_IP ?=
 CGW_ID ?=
 REPORT ?=
+STRICT ?=
+MAX_FAILURES ?=
+REQUEST_TIMEOUT ?= 10
+MAX_TIME ?= 600
+FAULT ?=
+VARIANT ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help contract serve fixtures pack publish check test bench clean
@@ -48,15 +54,22 @@ $(NODE_OK): package.json package-lock.json
 	@touch $@
 
 # Secrets go through the environment, never the command line (make would echo it, ps would show it).
-contract: export VPNCONN_TOKEN = $(TOKEN)
-contract: export VPNCONN_AK = $(AK)
-contract: export VPNCONN_SK = $(SK)
+# GNU make exits 2 whenever a recipe fails, so the recipe says which code vpnconn gave and what it means;
+# `.venv/bin/vpnconn contract` returns the code itself (0 pass, 1 violations, 2 no verdict, 3 bug).
+contract serve: export VPNCONN_TOKEN = $(TOKEN)
+contract serve: export VPNCONN_AK = $(AK)
+contract serve: export VPNCONN_SK = $(SK)
 contract: export ALLOW_CREATE := $(ALLOW_CREATE)
-contract: $(PY_OK) ## run the contract suite [TARGET=url] [TOKEN=..|AK=.. SK=..] [MODE=..] [EXAMPLES=n] [SEED=n] [REPORT=dir]
-	$(BIN)/vpnconn contract --mode $(MODE) --examples $(EXAMPLES) --seed $(SEED) $(if $(TARGET),--target $(TARGET)) $(if $(PROJECT_ID),--project-id $(PROJECT_ID)) $(if $(VGW_ID),--vgw-id $(VGW_ID)) $(if $(VGW_IP),--vgw-ip $(VGW_IP)) $(if $(CGW_ID),--cgw-id $(CGW_ID)) $(if $(REPORT),--report $(REPORT))
+contract: export STRICT := $(STRICT)
+contract: $(PY_OK) ## run the contract suite [TARGET=url] [TOKEN=..|AK=.. SK=..] [STRICT=1] [MODE=..] [EXAMPLES=n] [SEED=n] [REPORT=dir]
+	@$(BIN)/vpnconn contract --mode $(MODE) --examples $(EXAMPLES) --seed $(SEED) --request-timeout $(REQUEST_TIMEOUT) --max-time $(MAX_TIME) $(if $(TARGET),--target $(TARGET)) $(if $(PROJECT_ID),--project-id $(PROJECT_ID)) $(if $(VGW_ID),--vgw-id $(VGW_ID)) $(if $(VGW_IP),--vgw-ip $(VGW_IP)) $(if $(CGW_ID),--cgw-id $(CGW_ID)) $(if $(REPORT),--report $(REPORT)) $(if $(MAX_FAILURES),--max-failures $(MAX_FAILURES)); \
+	code=$$?; case $$code in 0) ;; 1) echo "make contract: vpnconn contract exited 1 (violations found)";; \
+	  2) echo "make contract: vpnconn contract exited 2 (no verdict: see the message above)";; \
+	  130|143) echo "make contract: vpnconn contract exited $$code (interrupted)";; \
+	  *) echo "make contract: vpnconn contract exited $$code (internal error of the toolkit)";; esac; exit $$code
 
-serve: $(PY_OK) ## run the reference server on 127.0.0.1 [PORT=8080] [WORLD=file.yaml]
-	$(BIN)/vpnconn serve --port $(PORT) $(if $(WORLD),--world $(WORLD))
+serve: $(PY_OK) ## run the reference server on 127.0.0.1 [PORT=8080] [WORLD=file.yaml] [TOKEN=..] [AK=.. SK=..] [FAULT=name] [VARIANT=name]
+	$(BIN)/vpnconn serve --port $(PORT) $(if $(WORLD),--world $(WORLD)) $(if $(FAULT),--fault $(FAULT)) $(if $(VARIANT),--variant $(VARIANT))
 
 fixtures: $(PY_OK) ## write fixtures/ (every style and rule) from the spec
 	$(BIN)/vpnconn fixtures

@@ -72,8 +72,20 @@ class Terminated(BaseException):
     """SIGTERM, turned into an exception so that the run unwinds (stops its children) like on Ctrl-C."""
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise Terminated()
+_RECEIVED: list[int] = []  # the signals that ended the run (schemathesis swallows KeyboardInterrupt itself)
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    _RECEIVED.append(signum)
+    raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
+
+
+def _interrupted() -> int | None:
+    if not _RECEIVED:
+        return None
+    name, code = ("SIGINT", 130) if _RECEIVED[0] == signal.SIGINT else ("SIGTERM", 143)
+    print(f"vpnconn contract: interrupted by {name}; no verdict", file=sys.stderr)
+    return code
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     from contract_tests.runner import run_contract
     from contract_tests.settings import RunSettings
 
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    _RECEIVED.clear()
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         settings = RunSettings(
             target=args.target, project_id=args.project_id, token=args.token, ak=args.ak, sk=args.sk,
@@ -95,23 +108,26 @@ def run(args: argparse.Namespace) -> int:
             check_report_dir(args.report)
         progress = (lambda _: None) if args.quiet else (lambda line: print(line, flush=True))
         result = run_contract(settings, progress, live=not args.quiet)
+        if _RECEIVED:
+            return _interrupted() or 130
         print(render_summary(result), flush=True)
         if args.report:
             for path in write_reports(result, args.report):
                 print(f"report: {path}")
         return result.exit_code
+    except (KeyboardInterrupt, Terminated):
+        return _interrupted() or 130
     except VpnconnError as exc:
+        if _RECEIVED:  # the interruption killed the target (the embedded server got the signal too)
+            return _interrupted() or 130
         print(f"vpnconn contract: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("vpnconn contract: interrupted (SIGINT); nothing was judged", file=sys.stderr)
-        return 130
-    except Terminated:
-        print("vpnconn contract: terminated (SIGTERM); nothing was judged", file=sys.stderr)
-        return 143
     except Exception:  # a bug of the toolkit, not a finding about the target
+        if _RECEIVED:
+            return _interrupted() or 130
         print("vpnconn contract: internal error (please report it):", file=sys.stderr)
         traceback.print_exc()
         return 3
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

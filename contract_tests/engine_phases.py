@@ -3,6 +3,7 @@ and ours, each case turned into a :class:`~contract_tests.records.CaseRecord`.""
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +19,7 @@ from contract_tests import hooks
 from contract_tests.aksk_auth import AkSkMarker
 from contract_tests.records import CaseRecord, Failure, Finding
 from contract_tests.settings import RunSettings
-from contract_tests.verdicts import check_provenance, constraints_provenance
+from contract_tests.verdicts import check_provenance, not_rejected, response_provenance
 
 PHASES = ("examples", "coverage", "fuzzing")
 
@@ -59,7 +60,8 @@ def _record(phase: str, case: Any, interaction: Any, check_nodes: list[Any]) -> 
     if mode == "negative":
         labels = sorted({v.rule for v in check_request(body, world=None)}) if body is not None else []
         labels = labels or ["headers-or-path"]
-    failures = [_failure(node.name, node.failure_info.failure, labels) for node in check_nodes if node.failure_info is not None]
+    failures = [f for node in check_nodes if node.failure_info is not None
+                for f in _failures(node.name, node.failure_info.failure, labels, response)]
     return CaseRecord(
         phase=phase, mode=mode, method=request.method, url=request.uri, request_headers=_headers(request.headers),
         request_body=_decode(request.body), status=response.status_code if response else None,
@@ -68,15 +70,19 @@ def _record(phase: str, case: Any, interaction: Any, check_nodes: list[Any]) -> 
     )
 
 
-def _failure(check: str, failure: Any, labels: list[str]) -> Failure:
+def _failures(check: str, failure: Any, labels: list[str], response: Any) -> list[Failure]:
     """A schemathesis failure as ours: our checks' findings keep their rule and provenance; a built-in check
-    takes the provenance of what it expects (for negative_data_rejection: of the constraints broken)."""
+    takes the provenance of what it expects. An accepted invalid body is one finding per constraint it
+    breaks (none of them was enforced), each with that constraint's provenance."""
     finding = getattr(failure, "exception", None)
     if isinstance(finding, Finding):
-        return Failure(check, finding.title or failure.title, str(finding), finding.rule, finding.provenance)
-    if check == "negative_data_rejection":
-        return Failure(check, failure.title, failure.message, ", ".join(labels), constraints_provenance(labels))
-    return Failure(check, failure.title, failure.message, provenance=check_provenance(check))
+        return [Failure(check, finding.title or check.replace("_", " "), str(finding), finding.rule, finding.provenance)]
+    if check == "negative_data_rejection" and labels:
+        return not_rejected(labels, failure.title, failure.message)
+    if check == "response_schema_conformance" and response is not None:
+        return [Failure(check, failure.title, failure.message,
+                        provenance=response_provenance(response.status_code, bytes(response.content or b"")))]
+    return [Failure(check, failure.title, failure.message, provenance=check_provenance(check))]
 
 
 # What schemathesis calls an error that the target caused (no HTTP answer), as opposed to a bug of ours.
@@ -113,6 +119,8 @@ def run_engine(base_url: str, settings: RunSettings, progress: Callable[[str], N
             done = [r for r in records if r.phase == phase]
             failed = sum(1 for r in done if r.failures)
             progress(f"  {phase:9} {len(done):5} cases  {failed:4} with failures  ({time.monotonic() - started:.1f} s)")
+        elif isinstance(event, events.Interrupted):
+            raise KeyboardInterrupt()  # schemathesis caught Ctrl-C; the run must end, not go on to the next phase
         elif isinstance(event, events.NonFatalError) and event.info.title in TARGET_ERRORS:
             phase = str(getattr(event.phase, "value", event.phase) or "engine").lower()
             first = str(event.value).strip().splitlines()[0] if str(event.value).strip() else event.value.__class__.__name__
@@ -131,10 +139,17 @@ class EngineError(RuntimeError):
 
 def _worker(base_url: str, settings: RunSettings, phases: tuple[str, ...], conn: Any,
             progress: Callable[[str], None]) -> None:
+    # The parent decides what a signal means; here SIGTERM just ends the process, SIGINT stops the engine.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        conn.send(("ok", run_engine(base_url, settings, progress, phases)))
-    except BaseException as exc:  # report it to the parent, which raises it there
-        conn.send(("error", f"{exc.__class__.__name__}: {exc}"))
+        payload: tuple[str, Any] = ("ok", run_engine(base_url, settings, progress, phases))
+    except BaseException as exc:  # reported to the parent, which decides; never a traceback from here
+        payload = ("error", f"{exc.__class__.__name__}: {exc}")
+    try:
+        conn.send(payload)
+    except BaseException:  # the parent is gone or stopping: nothing to report to
+        pass
     finally:
         conn.close()
 

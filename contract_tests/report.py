@@ -78,7 +78,8 @@ def _section(result: RunResult, severity: str, first: int) -> list[str]:
         failure = members[0][1]
         lines += ["", f"[{n}] {check}: {failure.title}  (cause: {cause[:100]})", f"    {_provenance_line(failure)[:200]}"]
         for record, example in members[:EXAMPLES_SHOWN]:
-            lines += [f"    {mask_text(example.message, secrets)[:400]}",
+            message = " / ".join(line.strip() for line in mask_text(example.message, secrets).splitlines() if line.strip())
+            lines += [f"    {message[:400]}",
                       f"    reproduce: {curl(record, secrets)}" if record.request_body is not None else f"    request: {record.method} {record.url}",
                       f"    answer:    {record.status if record.answered else 'none'} {mask_text(record.response_body[:300], secrets)}"]
         if len(members) > EXAMPLES_SHOWN:

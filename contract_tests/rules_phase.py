@@ -33,7 +33,7 @@ from contract_tests.breakers import BREAKERS
 from contract_tests.engine_phases import unanswered
 from contract_tests.hooks import ActiveRun
 from contract_tests.records import CaseRecord, Failure
-from contract_tests.verdicts import constraints_provenance
+from contract_tests.verdicts import not_rejected, response_provenance
 from contract_tests.repair import Repairer
 from contract_tests.settings import RunSettings
 
@@ -213,13 +213,13 @@ class RulesPhase:
             else:
                 problems = schema_errors("CreateVpnConnectionResponse", answer.json)
                 if problems:
-                    failures.append(Failure("response_schema_conformance", "Response violates schema", "; ".join(problems[:3])))
+                    failures.append(Failure("response_schema_conformance", "Response violates schema", "; ".join(problems[:3]),
+                                            provenance=response_provenance(201, response.content)))
         elif labels[0].startswith("x-"):
             failures += self._rejection(answer, labels[0].removeprefix("x-"))
         elif not 400 <= response.status_code < 500:
-            failures.append(Failure("negative_data_rejection", "Invalid request accepted",
-                                    f"a body that breaks {labels[0]} got {response.status_code}, not a 4xx",
-                                    ", ".join(labels), constraints_provenance(labels)))
+            failures += not_rejected(labels, "Invalid request accepted",
+                                     f"a body that breaks {', '.join(labels)} got {response.status_code}, not a 4xx")
         return failures
 
     def _rejection(self, answer: Answer, rule_id: str) -> list[Failure]:

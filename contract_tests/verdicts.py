@@ -15,7 +15,10 @@ from typing import Any
 
 from vpnconn import load_spec
 from vpnconn.spec import Provenance
-from vpnconn.validation import Violation, request_check
+from vpnconn.documented import documented_only
+from vpnconn.validation import Violation, request_check, schema_errors
+
+from contract_tests.records import Failure
 
 
 @functools.lru_cache(maxsize=1024)
@@ -43,10 +46,12 @@ def combined(provenances: Iterable[Provenance]) -> Provenance | None:
     return Provenance(False, why=" / ".join(dict.fromkeys(inferred))) if inferred else None
 
 
-def constraints_provenance(names: Iterable[str]) -> Provenance | None:
-    """The provenance of breaking the named constraints (``peer_subnets.uniqueItems``, ``x-cidr-canonical``)."""
+def not_rejected(labels: list[str], title: str, message: str) -> list[Failure]:
+    """negative_data_rejection for an accepted body: one failure per constraint it breaks, as none was enforced."""
     spec = load_spec()
-    return combined(spec.provenance_of(name) for name in names)
+    return [Failure("negative_data_rejection", title, message, label,
+                    spec.provenance_of(label) if label != "headers-or-path" else spec.check_provenance("negative_data_rejection"))
+            for label in labels]
 
 
 def _error_part(violation: Violation, part: str) -> Provenance:
@@ -74,3 +79,21 @@ def error_provenance(violations: Iterable[Violation], part: str) -> Provenance |
 def check_provenance(check: str) -> Provenance:
     """The provenance of a schemathesis built-in check's expectation."""
     return load_spec().check_provenance(check)
+
+
+INFERRED_RESPONSE = ("the answer keeps every documented constraint of the response schema and breaks only ones "
+                     "the spec infers (shared with the request, e.g. a policy rule without a destination)")
+
+
+def response_provenance(status: int, content: bytes) -> Provenance:
+    """The provenance of a response-schema failure: documented if the answer also breaks the documented-only
+    response schema, inferred if only the inferred constraints reject it."""
+    spec = load_spec()
+    if status == 201:
+        try:
+            body = json.loads(content)
+        except ValueError:
+            body = None
+        if body is not None and not schema_errors("CreateVpnConnectionResponse", body, documented_only(spec)):
+            return Provenance(False, why=INFERRED_RESPONSE)
+    return spec.check_provenance("response_schema_conformance")

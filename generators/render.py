@@ -71,9 +71,14 @@ def render_all(spec: Spec, scenarios: list[Scenario], seed: int, per_style: int)
             files[kind] = path
             entries.append({"path": path, "sha256": hashlib.sha256(data).hexdigest(), "style": scenario.style,
                             "kind": kind, "scenario": scenario.name, "expected_status": scenario.status})
-        catalogue.append({"name": scenario.name, "style": scenario.style, "kind": scenario.kind, "rule": scenario.rule,
-                          "expected_status": scenario.status, "error_code": scenario.response.get("error_code"),
-                          "world": scenario.world, "files": files})
+        entry = {"name": scenario.name, "style": scenario.style, "kind": scenario.kind, "rule": scenario.rule,
+                 "expected_status": scenario.status, "error_code": scenario.response.get("error_code"),
+                 "world": scenario.world, "files": files}
+        if scenario.rule:  # error scenarios: is the refusal documented, or only inferred (a server may accept it)?
+            provenance = spec.provenance_of(scenario.rule)
+            entry["provenance"] = provenance.kind
+            entry["provenance_detail"] = provenance.as_json()
+        catalogue.append(entry)
     for path in ("world.yaml", "README.md"):
         entries.append({"path": path, "sha256": hashlib.sha256(output[path]).hexdigest(), "style": None,
                         "kind": "world" if path == "world.yaml" else "readme", "scenario": None, "expected_status": None})

@@ -200,6 +200,11 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           edit_request=_strip_psk_classes),
     Fault("reserved-subnets-accepted", "accepts peer subnets in 100.64.0.0/10 and 214.0.0.0/8", ("named_rule_rejection",),
           edit_request=_public_reserved),
-    Fault("ignores-credentials", "creates connections for requests without valid credentials", ("ignored_auth",),
-          edit_answer=lambda a, r: a, server_options={"token": None}),
+    Fault("ignores-credentials", "accepts any token: creates connections for requests without valid credentials",
+          ("ignored_auth",), edit_answer=lambda a, r: a, server_options={"token": None}),
+    Fault("conflict-409-for-schema-violations", "answers 409 instead of 400 to every schema or rule violation",
+          ("error_contract",), edit_answer=_on_errors(lambda a: (409, a[1], a[2]) if a[2].get("error_code") == "VPN.0001" else a)),
+    Fault("unsupported-attribute-as-vpn-0001", "answers VPN.0001 instead of VPN.0013 to an unsupported attribute",
+          ("error_contract",), edit_answer=_on_errors(lambda a: (a[0], a[1], {**a[2], "error_code": "VPN.0001"})
+                                                      if a[2].get("error_code") == "VPN.0013" else a)),
 ]}

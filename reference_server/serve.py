@@ -18,7 +18,7 @@ def _log(line: str) -> None:
 
 
 def serve(port: int, world_path: str | None, ak: str | None, token: str | None, quiet: bool = False,
-          fault: str | None = None) -> int:
+          fault: str | None = None, variant: str | None = None) -> int:
     try:
         world = load_world(world_path) if world_path else OPEN_WORLD
     except WorldError as exc:
@@ -43,16 +43,26 @@ def serve(port: int, world_path: str | None, ak: str | None, token: str | None, 
             print(f"vpnconn serve: no fault {fault!r}; the faults are: {', '.join(FAULTS)}", file=sys.stderr)
             return 2
         app = FaultyServer(FAULTS[fault], **options)
+    elif variant:
+        from reference_server.variants import VARIANTS
+
+        if variant not in VARIANTS:
+            print(f"vpnconn serve: no variant {variant!r}; the variants are: {', '.join(VARIANTS)}", file=sys.stderr)
+            return 2
+        app = VARIANTS[variant][1](**options)
     else:
         app = ReferenceServer(**options)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     where = world_path or "open (every well-formed id exists)"
-    auth = "AK/SK signatures verified" if ak else "any X-Auth-Token or SDK-HMAC-SHA256 header accepted"
+    auth = "AK/SK signatures verified" if ak else ("any X-Auth-Token or SDK-HMAC-SHA256 header accepted (a contract run "
+                                                    "reports that once; TOKEN=... makes it require one)")
     if token:
         auth = "X-Auth-Token must match --token" + (", AK/SK signatures verified" if ak else "")
     print(f"reference server on {url}  (POST {url}/v5/{{project_id}}/vpn-connection)", flush=True)
     print(f"world: {where}; credentials: {auth}; Ctrl-C stops it", flush=True)
     if fault:
         print(f"FAULT INJECTED ({fault}): this server {FAULTS[fault].description}", flush=True)
+    if variant:
+        print(f"VARIANT ({variant}): this server {VARIANTS[variant][0]}", flush=True)
     uvicorn_server(app).run(sockets=[sock])
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+QUICK = {"examples": 30, "seed": 0}  # the named seed and size of the shared contract runs
 CASES = Path(__file__).resolve().parent.parent / "spec" / "cases"
 PATH = "/v5/0123456789abcdef0123456789abcdef/vpn-connection"
 TOKEN = {"X-Auth-Token": "test-token-0000"}
@@ -16,3 +17,15 @@ def case_files(folder: str) -> list[Path]:
 
 def read_case(path: Path):
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def run_against(serve_options: tuple[str, ...] = (), **options):
+    """A contract run against the embedded server started with ``serve_options`` (--fault, --variant)."""
+    from dataclasses import replace
+
+    from contract_tests import RunSettings, run_contract
+    from contract_tests.target import embedded_server
+
+    settings = RunSettings(**{**QUICK, **options})
+    with embedded_server(settings, serve_options) as (url, run_settings):
+        return run_contract(replace(run_settings, target=url), progress=lambda _: None, live=False)

@@ -18,7 +18,7 @@ def _check(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from reference_server.serve import serve
 
-    return serve(args.port, args.world, args.ak, args.token, args.quiet, args.fault)
+    return serve(args.port, args.world, args.ak, args.token, args.quiet, args.fault, args.variant)
 
 
 def _contract(args: argparse.Namespace) -> int:
@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--quiet", action="store_true", help="no log line per request")
     serve.add_argument("--fault", metavar="NAME", help="inject one deliberate fault (see reference_server/faults.py), "
                        "to see what `make contract` reports about a broken server")
+    serve.add_argument("--variant", metavar="NAME", help="run a correct-but-different variant (other-choices: the other "
+                       "choice wherever the documentation is silent); `make contract` must pass it, listing divergences")
     serve.set_defaults(run=_serve)
     return parser
 

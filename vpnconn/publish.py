@@ -78,8 +78,9 @@ def run_publish(out: Path = OUT, record_baseline: bool = True) -> int:
         as_json = json.loads((out / "openapi.json").read_text(encoding="utf-8"))
         if json.loads(json.dumps(as_yaml)) != as_json:
             raise PublishError("the bundled YAML and JSON differ")
+        # showExtensions: the page shows each constraint's provenance (x-vpnconn-provenance, the rules' provenance)
         _redocly("build-docs", str(out / "openapi.yaml"), "-o", str(out / "index.html"), "--inlineBundle",
-                 "--title", f"{spec.document['info']['title']} {spec.version}")
+                 "--title", f"{spec.document['info']['title']} {spec.version}", "--openapi.showExtensions=true")
         _offline_html(out / "index.html")
         shutil.copyfile(CHANGELOG, out / "CHANGELOG.md")
         (out / "VERSION").write_text(spec.version + "\n")

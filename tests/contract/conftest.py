@@ -1,0 +1,14 @@
+"""Contract runs shared by the tests that only read their results (a run costs ~15 s)."""
+
+from __future__ import annotations
+
+import pytest
+
+from contract_tests.runner import RunResult
+from support import run_against
+
+
+@pytest.fixture(scope="session")
+def other_choices_run() -> RunResult:
+    """One run against the correct-but-different server (reference_server.variants: other-choices)."""
+    return run_against(("--variant", "other-choices"), examples=60)

@@ -1,0 +1,161 @@
+"""What a run does before judging, and whatever a target does: refused credentials and a wrong URL stop it
+with a hint (exit 2); a target that accepts any token is one finding; a target that stops answering ends
+in a clear message and exit 2, never a traceback; signals end it with 130/143 and no child left behind."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+from reference_server import ReferenceServer, running_server
+from support import run_against
+
+VPNCONN = [sys.executable, "-m", "vpnconn.cli", "contract"]
+ERROR = json.dumps({"error_code": "VPN.0001", "error_msg": "invalid request: x", "request_id": "r-1"}).encode()
+
+
+def contract(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([*VPNCONN, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+@contextlib.contextmanager
+def scripted_target(answers: int, html: bool = False) -> Iterator[str]:
+    """A raw HTTP target: the first ``answers`` requests get a Huawei 400 (or an HTML 404), later ones hang."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop, served = threading.Event(), [0]
+
+    def handle(conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(0.2)
+            data = b""
+            while b"\r\n\r\n" not in data and not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    data += conn.recv(65536) or b""
+            served[0] += 1
+            if served[0] > answers:
+                stop.wait()  # hang: never answer
+                return
+            status, kind, body = (b"404 Not Found", b"text/html", b"<html>nope</html>") if html else \
+                (b"400 Bad Request", b"application/json", ERROR)
+            conn.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Type: " + kind + b"\r\nX-Request-Id: r-1\r\n"
+                         b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError, OSError):
+                conn, _ = server.accept()
+                threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        server.close()
+
+
+def test_refused_credentials_stop_the_run_with_the_option_to_pass():
+    with running_server(ReferenceServer(token="the-right-token-77")) as url:
+        result = contract("--target", url)  # no TOKEN
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "refused the credentials" in result.stderr and "TOKEN=" in result.stderr
+
+
+def test_a_url_that_does_not_serve_this_api_stops_the_run_with_a_hint():
+    with scripted_target(answers=5, html=True) as url:
+        result = contract("--target", url, env={"VPNCONN_TOKEN": "x"})
+    assert result.returncode == 2 and "wrong base URL or project id?" in result.stderr
+
+
+def test_a_target_that_accepts_any_token_is_one_finding_not_one_per_case():
+    result = run_against(("--fault", "ignores-credentials"))
+    found = [f for r in result.records for f in r.failures if f.check == "ignored_auth"]
+    assert len(found) == 1 and found[0].title == "The target accepts any token"
+    assert result.exit_code == 1
+
+
+def test_a_target_that_hangs_after_the_preflight_ends_in_a_clear_message_and_exit_2():
+    with scripted_target(answers=2) as url:
+        result = contract("--target", url, "--request-timeout", "1", "--max-time", "60", "--examples", "5",
+                          env={"VPNCONN_TOKEN": "x"}, timeout=120)
+    assert result.returncode == 2, result.stdout[-1500:] + result.stderr[-1500:]
+    assert "too few to judge" in result.stderr and "Traceback" not in result.stderr + result.stdout
+
+
+def test_an_unusable_report_directory_stops_the_run_before_it_starts(tmp_path):
+    afile = tmp_path / "a-file"
+    afile.write_text("x")
+    for report, words in ((afile, "is not a directory"), (afile / "under", "not a directory")):
+        started = time.monotonic()
+        result = contract("--report", str(report))
+        assert result.returncode == 2 and words in result.stderr and "Traceback" not in result.stderr
+        assert "contract run against" not in result.stdout  # refused before any request
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "junit.xml").symlink_to(afile)
+    result = contract("--report", str(tmp_path / "reports"))
+    assert result.returncode == 2 and "symbolic link" in result.stderr and afile.read_text() == "x"
+
+
+def test_a_broken_spec_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    import vpnconn.spec
+    from vpnconn.cli import main
+
+    broken = tmp_path / "openapi.yaml"
+    broken.write_text(vpnconn.spec.SPEC_PATH.read_text().replace("          scope: body\n", "", 1))
+    for path in (tmp_path / "missing.yaml", broken):
+        monkeypatch.setattr(vpnconn.spec, "SPEC_PATH", path)
+        vpnconn.spec.load_spec.cache_clear()
+        try:
+            assert main(["contract", "--examples", "1"]) == 2
+        finally:
+            vpnconn.spec.load_spec.cache_clear()
+
+
+def _children(pid: int) -> set[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    found = {int(p) for p in out}
+    for child in list(found):
+        found |= _children(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True).stdout.strip()
+    return bool(state) and not state.startswith("Z")
+
+
+def test_signals_end_the_run_with_130_or_143_and_leave_no_child(tmp_path):
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        token = "ps-visible-secret-4242"
+        proc = subprocess.Popen([*VPNCONN, "--examples", "200"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env={**os.environ, "VPNCONN_TOKEN": token}, start_new_session=True)
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # the run has started: embedded server and fuzzing process are up
+        assert "contract run against" in line
+        time.sleep(1.0)
+        children = _children(proc.pid)
+        assert children, "the run has its embedded server and fuzzing process"
+        listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        assert token not in listing  # secrets never on a command line
+        os.killpg(proc.pid, sig) if sig == signal.SIGINT else proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == code, err[-2000:]
+        assert "Traceback" not in err
+        time.sleep(0.5)
+        assert [p for p in children if _alive(p)] == []
