@@ -83,7 +83,7 @@ def compatibility_problems(spec: Spec | None = None, published: Path = PUBLISHED
     spec = spec or load_spec()
     if not published.exists():
         return [f"no published baseline at {published.relative_to(REPO_ROOT)}: run 'make publish'"]
-    old = load_spec(published)
+    old = load_spec(published, baseline=True)
     if old.sha256 == spec.sha256:
         return []
     breaking = tool_breaking(published, spec.path) + narrowing(old, spec)

@@ -23,6 +23,7 @@ from vpnconn.errors import PublishError, SpecError
 from vpnconn.spec import REPO_ROOT, load_spec
 
 REDOCLY = REPO_ROOT / "node_modules" / ".bin" / "redocly"
+REDOCLY_CONFIG = REPO_ROOT / "spec" / "redocly.yaml"
 OUT = REPO_ROOT / "dist" / "spec"
 # Redoc's "API docs by Redocly" badge is the only asset the page fetched from a CDN (measured): inline it.
 # Its icon sets are never loaded for this spec; their CDN base becomes a local path, so none could be.
@@ -67,7 +68,7 @@ def run_publish(out: Path = OUT, record_baseline: bool = True) -> int:
         if problems:
             raise PublishError("\n".join(problems))
         if PUBLISHED.exists():
-            published = load_spec(PUBLISHED)
+            published = load_spec(PUBLISHED, baseline=True)
             if published.version == spec.version and published.sha256 != spec.sha256:
                 raise PublishError(f"the spec changed since {spec.version} was published: raise info.version "
                                    "(and add its CHANGELOG entry)")
@@ -78,9 +79,9 @@ def run_publish(out: Path = OUT, record_baseline: bool = True) -> int:
         as_json = json.loads((out / "openapi.json").read_text(encoding="utf-8"))
         if json.loads(json.dumps(as_yaml)) != as_json:
             raise PublishError("the bundled YAML and JSON differ")
-        # showExtensions: the page shows each constraint's provenance (x-vpnconn-provenance, the rules' provenance)
+        # spec/redocly.yaml: showExtensions, so that the page shows each constraint's provenance
         _redocly("build-docs", str(out / "openapi.yaml"), "-o", str(out / "index.html"), "--inlineBundle",
-                 "--title", f"{spec.document['info']['title']} {spec.version}", "--openapi.showExtensions=true")
+                 "--title", f"{spec.document['info']['title']} {spec.version}", "--config", str(REDOCLY_CONFIG))
         _offline_html(out / "index.html")
         shutil.copyfile(CHANGELOG, out / "CHANGELOG.md")
         (out / "VERSION").write_text(spec.version + "\n")

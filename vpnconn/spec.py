@@ -217,10 +217,13 @@ def _validate_openapi(document: dict[str, Any], path: Path) -> None:
         raise SpecError(f"{path}: openapi-spec-validator could not read it: {exc}") from None
 
 
+UNRECORDED = Provenance(True, None, "(not recorded: an older spec read as a baseline)", "")
+
+
 def _rules_of(document: dict[str, Any]) -> tuple[Rule, ...]:
     operation = document["paths"][OPERATION_PATH][OPERATION_METHOD]
     errors = operation["x-vpnconn-errors"]
-    sources = document["x-vpnconn-sources"]
+    sources = document.get("x-vpnconn-sources", {})
     rules = []
     for entry in operation.get("x-vpnconn-rules", []):
         error = entry["error"]
@@ -232,7 +235,7 @@ def _rules_of(document: dict[str, Any]) -> tuple[Rule, ...]:
                 description=entry["description"],
                 params=entry.get("params", {}),
                 error=errors[error] if isinstance(error, str) else error,
-                provenance=_provenance(entry["provenance"], sources),
+                provenance=_provenance(entry["provenance"], sources) if "provenance" in entry else UNRECORDED,
                 error_kind=error if isinstance(error, str) else None,
             )
         )
@@ -240,8 +243,12 @@ def _rules_of(document: dict[str, Any]) -> tuple[Rule, ...]:
 
 
 @functools.cache
-def load_spec(path: Path | str | None = None) -> Spec:
-    """Read, validate and return the spec (cached per path)."""
+def load_spec(path: Path | str | None = None, baseline: bool = False) -> Spec:
+    """Read, validate and return the spec (cached per path).
+
+    ``baseline=True`` reads an older published spec for comparison only: it must be valid OpenAPI, but the
+    ``x-vpnconn-*`` extensions are not held to today's schema (an older spec may lack what was added since).
+    """
     spec_path = Path(path) if path else SPEC_PATH
     try:
         raw = spec_path.read_bytes()
@@ -259,6 +266,8 @@ def load_spec(path: Path | str | None = None) -> Spec:
         document = json.loads(json.dumps(document))
     except (TypeError, ValueError) as exc:
         raise SpecError(f"{spec_path}: a value is not JSON ({exc}); quote dates and other YAML-only values") from None
+    if baseline:
+        return Spec(path=spec_path, document=document, sha256=hashlib.sha256(raw).hexdigest(), rules=_rules_of(document))
     check_extensions(document, str(spec_path))
     errors = document["paths"][OPERATION_PATH][OPERATION_METHOD]["x-vpnconn-errors"]
     for rule in document["paths"][OPERATION_PATH][OPERATION_METHOD].get("x-vpnconn-rules", []):

@@ -57,6 +57,15 @@ def test_the_page_renders_offline_with_its_fields_and_the_three_examples(site):
         assert blocked == [], f"the page fetched {blocked}"
 
 
+def test_the_page_shows_the_provenance_of_the_constraints(site):
+    with offline_page(site / "index.html") as (page, blocked):
+        text = page.locator("body").inner_text()
+        assert "vpnconn-provenance" in text  # Redoc shows x- extensions without the "x-"
+        assert "No source forbids a subnet listed twice" in text  # an inferred constraint and why
+        assert "api-page-en" in text  # the documented default names its source
+        assert blocked == []
+
+
 @pytest.fixture
 def edited(tmp_path):
     """Write an edited copy of the spec; returns (path, loaded spec)."""
@@ -65,7 +74,7 @@ def edited(tmp_path):
         changed = edit(text)
         assert changed != text
         if version:
-            changed = changed.replace("  version: 1.0.0", f"  version: {version}", 1)
+            changed = changed.replace(f"  version: {load_spec().version}\n", f"  version: {version}\n", 1)
         path = tmp_path / f"openapi-{len(list(tmp_path.iterdir()))}.yaml"
         path.write_text(changed)
         return load_spec(path)

@@ -1,0 +1,75 @@
+"""Provenance in the spec: every constraint, named rule, error kind and built-in check says where it comes
+from (a documented source and its date, or an inference and why), and a mistake in the spec's own
+extensions is one clear SpecError that names the place, not a KeyError later."""
+
+from __future__ import annotations
+
+import pytest
+
+from vpnconn.constraints import request_constraints
+from vpnconn.spec import SPEC_PATH, SpecError, load_spec
+
+
+def test_every_constraint_has_a_provenance_with_a_source_or_a_reason(spec):
+    for constraint in request_constraints(spec):
+        provenance = spec.provenance_of(constraint.name)
+        if provenance.documented:
+            assert provenance.source in spec.sources and provenance.date, constraint.name
+        else:
+            assert len(provenance.why or "") > 20, constraint.name
+
+
+def test_the_constraints_the_notes_call_inferred_are_inferred(spec):
+    for name in ("x-cidr-canonical", "x-tag-keys-unique", "peer_subnets.uniqueItems", "policy_rules_v6.minItems",
+                 "policy_rules[].source.required", "tunnel_local_address.not-with-policy"):
+        assert not spec.provenance_of(name).documented, name
+    for name in ("psk.minLength", "x-psk-character-classes", "ikepolicy.dpd.timeout.maximum", "style.enum"):
+        assert spec.provenance_of(name).documented, name
+
+
+def test_error_kinds_record_status_and_code_provenance_apart(spec):
+    assert spec.error_provenance("schema-violation", "status").documented
+    assert spec.error_provenance("unsupported-attribute", "error_code").documented
+    assert spec.error_provenance("unauthenticated", "status").documented
+    assert not spec.error_provenance("unauthenticated", "error_code").documented  # APIG.0301 is our guess
+    assert not spec.error_provenance("body-too-large", "status").documented
+
+
+def test_builtin_checks_take_the_default_unless_listed(spec):
+    assert not spec.check_provenance("unsupported_method").documented
+    assert spec.check_provenance("not_a_server_error").documented
+
+
+def edited(tmp_path, old: str, new: str):
+    text = SPEC_PATH.read_text()
+    assert old in text
+    path = tmp_path / "openapi.yaml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("          scope: body\n", "", "x-vpnconn-rules/0: 'scope' is a required property"),
+    ("          provenance: {documented: api-page-en}\n", "", "'provenance' is a required property"),
+    ("          provenance: {documented: api-page-en}\n", "          provenance: {documented: no-such-page}\n",
+     "cites the source 'no-such-page'"),
+    ("          peer_subnets.uniqueItems:", "          peer_subnets.uniqItems:", "names constraints the request does not have"),
+    ("error: schema-violation\n", "error: schema-violaton\n", "names the error kind 'schema-violaton'"),
+    ("  api-page-zh: {title:", "  api-page-zh: {name:", "x-vpnconn-sources"),
+], ids=["rule-without-scope", "rule-without-provenance", "unknown-source", "unknown-constraint", "unknown-error-kind",
+        "malformed-source"])
+def test_a_mistake_in_an_extension_is_a_spec_error_naming_the_place(tmp_path, old, new, words):
+    with pytest.raises(SpecError) as error:
+        load_spec(edited(tmp_path, old, new))
+    assert words in str(error.value)
+
+
+def test_the_manifest_carries_the_provenance_of_every_error_scenario(spec):
+    import json
+
+    manifest = json.loads((SPEC_PATH.parent.parent / "fixtures" / "manifest.json").read_text())
+    errors = [s for s in manifest["scenarios"] if s["kind"] == "error"]
+    assert errors and all(s["provenance"] in ("documented", "inferred") for s in errors)
+    for scenario in errors:
+        assert scenario["provenance"] == spec.provenance_of(scenario["rule"]).kind, scenario["name"]
+    assert {s["rule"] for s in errors if s["provenance"] == "inferred"} >= {"x-cidr-canonical", "x-tag-keys-unique"}
