@@ -3,19 +3,22 @@
 hypothesis-jsonschema 0.23.1 breaks with the pinned Hypothesis 6.170 (engineering notes), so schemathesis'
 generator is used. The same seed, spec and library versions give the same bodies; the scenario builder then
 repairs them to keep the named rules, and the tests prove each one valid.
+
+Generation runs in a fresh interpreter with a fixed ``PYTHONHASHSEED``: within a long-lived process (a test
+session after contract runs, say) the bodies came out differently, because set ordering and other process
+state reach Hypothesis. A fresh process makes ``make fixtures`` and the drift check agree by construction.
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import os
+import subprocess
+import sys
 from typing import Any
 
-import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import seed as hypothesis_seed
-from schemathesis import GenerationMode
-
-from vpnconn.spec import OPERATION_PATH, load_spec
+from vpnconn.spec import OPERATION_PATH, REPO_ROOT
 
 
 def _without_our_extensions(node: Any) -> Any:
@@ -29,6 +32,23 @@ def _without_our_extensions(node: Any) -> Any:
 
 
 def generated_bodies(seed: int, count: int) -> list[dict[str, Any]]:
+    """``count`` bodies for ``seed``, generated in a fresh interpreter (see the module's note)."""
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    result = subprocess.run([sys.executable, "-m", "generators.property_cases", str(seed), str(count)], cwd=REPO_ROOT,
+                            env=env, capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise RuntimeError(f"property generation failed: {result.stderr.strip()[-500:]}")
+    return json.loads(result.stdout)
+
+
+def _generate(seed: int, count: int) -> list[dict[str, Any]]:
+    import schemathesis
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hypothesis_seed
+    from schemathesis import GenerationMode
+
+    from vpnconn.spec import load_spec
+
     document = _without_our_extensions(load_spec().document)
     operation = schemathesis.openapi.from_dict(document)[OPERATION_PATH]["POST"]
     bodies: list[dict[str, Any]] = []
@@ -37,7 +57,7 @@ def generated_bodies(seed: int, count: int) -> list[dict[str, Any]]:
     @settings(max_examples=count * 4, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
-    def collect(case):
+    def collect(case: Any) -> None:
         if len(bodies) < count and isinstance(case.body, dict) and isinstance(case.body.get("vpn_connection"), dict):
             bodies.append(copy.deepcopy(case.body))
 
@@ -45,3 +65,7 @@ def generated_bodies(seed: int, count: int) -> list[dict[str, Any]]:
     if len(bodies) < count:
         raise RuntimeError(f"schemathesis gave {len(bodies)} usable bodies, {count} were asked for")
     return bodies
+
+
+if __name__ == "__main__":
+    print(json.dumps(_generate(int(sys.argv[1]), int(sys.argv[2]))))

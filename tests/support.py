@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -19,8 +20,11 @@ def read_case(path: Path):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+@functools.cache
 def run_against(serve_options: tuple[str, ...] = (), **options):
-    """A contract run against the embedded server started with ``serve_options`` (--fault, --variant)."""
+    """A contract run against the embedded server started with ``serve_options`` (--fault, --variant).
+
+    Cached for the session: tests that only read a run's result share it (a run costs ~15 s)."""
     from dataclasses import replace
 
     from contract_tests import RunSettings, run_contract

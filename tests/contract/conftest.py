@@ -1,4 +1,4 @@
-"""Contract runs shared by the tests that only read their results (a run costs ~15 s)."""
+"""Contract runs shared by the tests that only read their results (a run costs ~15 s; see support.run_against)."""
 
 from __future__ import annotations
 

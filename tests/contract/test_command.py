@@ -113,3 +113,33 @@ def test_a_default_run_prints_progress_summary_and_coverage():
     for words in ("coverage", "fuzzing", "rules", "PASSED", "spec coverage:", "styles (positive cases)",
                   "enum values", "boundaries", "named rules (x-)", "documented statuses"):
         assert words in result.stdout
+
+
+def test_progress_rewrites_one_line_on_a_terminal_and_prints_plain_lines_elsewhere():
+    import io
+    import time as clock
+
+    from contract_tests.progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen, lines = Terminal(), []
+    with Progress(lines.append, stream=screen) as progress:
+        progress.count(42)
+        clock.sleep(1.3)
+    assert "\r\x1b[K  ... 42 cases sent" in screen.getvalue() and lines == []
+    plain = io.StringIO()
+    with Progress(lines.append, stream=plain) as progress:
+        progress.count(3)
+    assert plain.getvalue() == "" and progress.line().startswith("  ... 3 cases sent")
+
+
+def test_max_failures_stops_sending_after_that_many_failing_cases():
+    from support import run_against
+
+    result = run_against(("--fault", "dpd-timeout-default-10"), mode="positive", max_failures=3)
+    unlimited = run_against(("--fault", "dpd-timeout-default-10"), mode="positive")  # shared with test_faults
+    assert result.exit_code == 1 and len(result.records) < len(unlimited.records)
+    assert len(result.failed) < len(unlimited.failed)
