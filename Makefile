@@ -84,7 +84,7 @@ check: $(PY_OK) $(NODE_OK) ## validate and lint the spec; check examples, fixtur
 	$(BIN)/vpnconn check
 
 test: $(PY_OK) $(NODE_OK) $(CHROMIUM_OK) ## run the toolkit's own tests (the spec, the server, the contract suite)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --durations=15
 
 bench: $(PY_OK) $(NODE_OK) ## benchmarks: server vs Prism, contract suite speed, kill rate of the suite
 	$(BIN)/python benchmarks/server_vs_prism.py && $(BIN)/python benchmarks/contract_speed.py && $(BIN)/python benchmarks/kill_rate.py

@@ -128,8 +128,9 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
         if phase:
             progress(f"  {'rules':9} {len(rules):5} cases  {sum(1 for r in rules if r.failures):4} with failures")
             records += rules
-        if run.out_of_time:
-            notes.append(f"MAX_TIME ({settings.max_time:g} s) was reached: the run stopped sending and judged what it had")
+        if run.out_of_time or fuzzing.timed_out:
+            notes.append(f"MAX_TIME ({settings.max_time:g} s) was reached: the run stopped sending and judged what it had"
+                         + (" (the fuzzing phase's cases are not judged)" if fuzzing.timed_out else ""))
     _judgeable(records)
     _one_any_token_finding(records, preflight)
     return RunResult(settings=settings, base_url=base_url, records=preflight.records + records,
