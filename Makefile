@@ -28,7 +28,7 @@ FAULT ?=
 VARIANT ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help contract serve fixtures pack publish check test bench clean
+.PHONY: help contract serve fixtures pack publish check lint test bench clean
 
 help: ## list the targets
 	@echo "vpnconn-contract: contract tests, reference server and fixtures for POST /v5/{project_id}/vpn-connection"
@@ -80,10 +80,13 @@ pack: $(PY_OK) ## build dist/vpnconn-fixtures-<version>.tar.gz, reproducible, wi
 publish: $(PY_OK) $(NODE_OK) $(CHROMIUM_OK) ## dist/spec/: bundled YAML and JSON, offline HTML reference, changelog
 	$(BIN)/vpnconn publish
 
-check: $(PY_OK) $(NODE_OK) ## validate and lint the spec; check examples, fixture drift, breaking changes (never writes)
+check: $(PY_OK) $(NODE_OK) lint ## validate and lint the spec; check examples, fixture drift, breaking changes (never writes)
 	$(BIN)/vpnconn check
 
-test: $(PY_OK) $(NODE_OK) $(CHROMIUM_OK) ## run the toolkit's own tests (the spec, the server, the contract suite)
+lint: $(PY_OK) ## lint the code: ruff (errors, import order) and mypy, as configured in pyproject.toml
+	$(BIN)/ruff check . && $(BIN)/mypy
+
+test: $(PY_OK) $(NODE_OK) $(CHROMIUM_OK) lint ## lint, then the toolkit's own tests (the spec, the server, the contract suite)
 	$(BIN)/python -m pytest -n 2 --durations=15
 
 bench: $(PY_OK) $(NODE_OK) ## benchmarks: server vs Prism, contract suite speed, kill rate of the suite

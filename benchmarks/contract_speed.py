@@ -45,7 +45,7 @@ def main() -> int:
     port = free_port()
     log = Path(tempfile.mkdtemp()) / "server.log"
     with log.open("w") as out:
-        server = subprocess.Popen([sys.executable, "-m", "vpnconn.cli", "serve", "--port", str(port), "--token", TOKEN],
+        server = subprocess.Popen([sys.executable, "-m", "commands.cli", "serve", "--port", str(port), "--token", TOKEN],
                                   cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_for(port, server, "reference server")

@@ -24,6 +24,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import loadgen  # noqa: E402
+
 from vpnconn import load_spec  # noqa: E402
 
 PATH = "/v5/0123456789abcdef0123456789abcdef/vpn-connection"
@@ -51,7 +52,7 @@ def wait_for(port: int, proc: subprocess.Popen, name: str, timeout: float = 60) 
 
 
 def start_reference(port: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "vpnconn.cli", "serve", "--quiet", "--port", str(port)],
+    return subprocess.Popen([sys.executable, "-m", "commands.cli", "serve", "--quiet", "--port", str(port)],
                             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 

@@ -25,14 +25,18 @@ class AkSkAuth(requests.auth.AuthBase):
         if request.headers.get("Authorization") != PLACEHOLDER:
             return request
         del request.headers["Authorization"]
-        url = urlsplit(request.url)
-        body = request.body or b""
-        if isinstance(body, str):
-            body = body.encode()
-        wanted = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", "x-project-id")}
-        request.headers.update(aksk.sign_headers(self.ak, self.sk, request.method, url.path, url.query, url.netloc,
-                                                 wanted, body))
+        url = urlsplit(_text(request.url))
+        raw = request.body or b""
+        body = raw.encode() if isinstance(raw, str) else raw if isinstance(raw, bytes) else b"".join(
+            part.encode() if isinstance(part, str) else part for part in raw)  # type: ignore[union-attr]
+        wanted = {k: _text(v) for k, v in request.headers.items() if k.lower() in ("content-type", "x-project-id")}
+        request.headers.update(aksk.sign_headers(self.ak, self.sk, _text(request.method), url.path, url.query,
+                                                 url.netloc, wanted, body))
         return request
+
+
+def _text(value: str | bytes | None) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else (value or "")
 
 
 class AkSkMarker:

@@ -20,11 +20,10 @@ from typing import Any
 
 import schemathesis
 
-from vpnconn import load_spec
-from vpnconn.rules import RULES
-
 from contract_tests.records import Failure, Finding
 from contract_tests.verdicts import body_violations, error_provenance
+from vpnconn import load_spec
+from vpnconn.rules import RULES
 
 ERROR_CODE = re.compile(r"^[A-Z]+\.[0-9]{4}$")
 IPV4 = re.compile(r"^(\d{1,3}\.){3}\d{1,3}$")
@@ -109,10 +108,10 @@ def _parse(content: bytes) -> Any:
 def _created(answer: Answer, sent: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(request connection, answered connection) of a 201 to a create body; None for anything else."""
     if answer.status != 201 or not isinstance(sent, dict):
-        return
+        return None
     conn, body = sent.get("vpn_connection"), answer.json
     if not isinstance(conn, dict) or not isinstance(body, dict) or not isinstance(body.get("vpn_connection"), dict):
-        return
+        return None
     return conn, body["vpn_connection"]
 
 

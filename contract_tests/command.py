@@ -89,11 +89,10 @@ def _interrupted() -> int | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vpnconn.errors import VpnconnError
-
     from contract_tests.report import check_report_dir, render_summary, write_reports
     from contract_tests.runner import run_contract
     from contract_tests.settings import RunSettings
+    from vpnconn.errors import VpnconnError
 
     _RECEIVED.clear()
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}

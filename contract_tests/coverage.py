@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from vpnconn import load_spec
-from vpnconn.constraints import request_constraints, values_at
-
 from contract_tests.breakers import NOT_BROKEN
 from contract_tests.records import CaseRecord
+from vpnconn import load_spec
+from vpnconn.constraints import request_constraints, values_at
 
 BOUNDS = ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems")
 

@@ -11,15 +11,14 @@ from typing import Any
 import schemathesis
 from schemathesis.engine import events, from_schema
 
-from vpnconn.spec import SPEC_PATH
-from vpnconn.validation import check_request
-
 from contract_tests import checks as _registers_checks  # noqa: F401  (registers the semantic checks)
 from contract_tests import hooks
 from contract_tests.aksk_auth import AkSkMarker
 from contract_tests.records import CaseRecord, Failure, Finding
 from contract_tests.settings import RunSettings
 from contract_tests.verdicts import check_provenance, not_rejected, response_provenance
+from vpnconn.spec import SPEC_PATH
+from vpnconn.validation import check_request
 
 PHASES = ("examples", "coverage", "fuzzing")
 
@@ -66,7 +65,7 @@ def _record(phase: str, case: Any, interaction: Any, check_nodes: list[Any]) -> 
         phase=phase, mode=mode, method=request.method, url=request.uri, request_headers=_headers(request.headers),
         request_body=_decode(request.body), status=response.status_code if response else None,
         response_headers=_headers(response.headers) if response else {},
-        response_body=_decode(response.content) if response else "", body=body, labels=labels, failures=failures,
+        response_body=(_decode(response.content) or "") if response else "", body=body, labels=labels, failures=failures,
     )
 
 

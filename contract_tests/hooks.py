@@ -15,13 +15,12 @@ from typing import Any
 import schemathesis
 from schemathesis import GenerationMode
 
-from vpnconn import load_spec
-from vpnconn.validation import request_check
-
 from contract_tests.aksk_auth import AkSkAuth
 from contract_tests.progress import Progress
-from contract_tests.repair import Repairer
 from contract_tests.settings import RunSettings
+from vpnconn import load_spec
+from vpnconn.repair import Repairer
+from vpnconn.validation import request_check
 
 
 @dataclass

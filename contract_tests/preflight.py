@@ -19,13 +19,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from vpnconn import aksk
-from vpnconn.errors import TargetError
-from vpnconn.spec import OPERATION_PATH, Spec
-
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
 from contract_tests.verdicts import check_provenance
+from vpnconn import aksk
+from vpnconn.errors import TargetError
+from vpnconn.spec import OPERATION_PATH, Spec
 
 
 @dataclass

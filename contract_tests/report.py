@@ -11,14 +11,13 @@ from collections import defaultdict
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from vpnconn import load_spec
-from vpnconn.errors import SettingsError
-from vpnconn.spec import Provenance
-
 from contract_tests.coverage import SpecCoverage, spec_coverage
 from contract_tests.masking import mask_headers, mask_text
 from contract_tests.records import DIVERGENCE, VIOLATION, CaseRecord, Failure
 from contract_tests.runner import RunResult
+from vpnconn import load_spec
+from vpnconn.errors import SettingsError
+from vpnconn.spec import Provenance
 
 SHOWN_HEADERS = ("content-type", "x-auth-token", "authorization", "x-sdk-date", "x-project-id")
 EXAMPLES_SHOWN = 2  # cases printed per group on the terminal (failures.json has all of them)
@@ -80,7 +79,8 @@ def _section(result: RunResult, severity: str, first: int) -> list[str]:
         for record, example in members[:EXAMPLES_SHOWN]:
             message = " / ".join(line.strip() for line in mask_text(example.message, secrets).splitlines() if line.strip())
             lines += [f"    {message[:400]}",
-                      f"    reproduce: {curl(record, secrets)}" if record.request_body is not None else f"    request: {record.method} {record.url}",
+                      f"    reproduce: {curl(record, secrets)}" if record.request_body is not None
+                      else f"    request: {record.method} {record.url}",
                       f"    answer:    {record.status if record.answered else 'none'} {mask_text(record.response_body[:300], secrets)}"]
         if len(members) > EXAMPLES_SHOWN:
             lines.append(f"    (+{len(members) - EXAMPLES_SHOWN} more cases)")
@@ -102,25 +102,33 @@ def render_summary(result: RunResult, coverage: SpecCoverage | None = None) -> s
     lines += _section(result, DIVERGENCE, len(failure_groups(result, VIOLATION)) + 1)
     styles = ", ".join(f"{s} {coverage.styles.get(s, 0)}" for s in load_spec().styles)
     lines += ["", "spec coverage:", f"  styles (positive cases)   {styles}",
-              f"  enum values               {coverage.enum_values[0]}/{coverage.enum_values[1]} accepted in some case" +
-              (f"; not: {', '.join(coverage.enum_values[2][:6])}" if coverage.enum_values[2] else ""),
-              f"  boundaries                {coverage.boundaries[0]}/{coverage.boundaries[1]} hit by an accepted case" +
-              (f"; not: {', '.join(coverage.boundaries[2][:6])}" + (" ..." if len(coverage.boundaries[2]) > 6 else "") if coverage.boundaries[2] else ""),
-              f"  named rules (x-)          {coverage.rules[0]}/{coverage.rules[1]} broken on purpose" +
-              (f"; not: {', '.join(coverage.rules[2])}" if coverage.rules[2] else ""),
-              f"  documented statuses       seen {', '.join(coverage.statuses[0]) or 'none'}; not seen {', '.join(coverage.statuses[1]) or 'none'}"]
+              f"  enum values               {coverage.enum_values[0]}/{coverage.enum_values[1]} accepted in some case"
+              + _not_reached(coverage.enum_values[2]),
+              f"  boundaries                {coverage.boundaries[0]}/{coverage.boundaries[1]} hit by an accepted case"
+              + _not_reached(coverage.boundaries[2]),
+              f"  named rules (x-)          {coverage.rules[0]}/{coverage.rules[1]} broken on purpose"
+              + _not_reached(coverage.rules[2], limit=len(coverage.rules[2])),
+              f"  documented statuses       seen {', '.join(coverage.statuses[0]) or 'none'}; "
+              f"not seen {', '.join(coverage.statuses[1]) or 'none'}"]
     if coverage.undocumented:
-        lines.append(f"  undocumented statuses     {', '.join(map(str, coverage.undocumented))} (schemathesis probes, e.g. 405 for other methods)")
+        lines.append(f"  undocumented statuses     {', '.join(map(str, coverage.undocumented))} "
+                     f"(schemathesis probes, e.g. 405 for other methods)")
     for note in result.notes:
         lines.append(f"  note: {note}")
     lines += ["", _verdict_line(result)]
     return "\n".join(lines)
 
 
+def _not_reached(missing: list[str], limit: int = 6) -> str:
+    if not missing:
+        return ""
+    return f"; not: {', '.join(missing[:limit])}" + (" ..." if len(missing) > limit else "")
+
+
 def _verdict_line(result: RunResult) -> str:
     v, d = len(result.violations), len(result.divergences)
     if result.exit_code == 0:
-        return (f"PASSED: no violation" + (f"; {d} cases diverge where the documentation leaves the choice open "
+        return ("PASSED: no violation" + (f"; {d} cases diverge where the documentation leaves the choice open "
                                             f"(STRICT=1 / --strict makes them fail)" if d else ""))
     return (f"FAILED: {v} cases with violations" + (f", {d} with divergences" if d else "")
             + (" (--strict: divergences count)" if result.settings.strict and not v else ""))
@@ -194,8 +202,8 @@ def write_reports(result: RunResult, directory: Path) -> list[Path]:
                        failures=str(len(result.violations) + (len(result.divergences) if result.settings.strict else 0)),
                        time=f"{result.seconds:.3f}")
     for phase, mode in sorted({(r.phase, r.mode) for r in result.records}):
-        members = [r for r in result.records if (r.phase, r.mode) == (phase, mode) and not r.failures]
-        ET.SubElement(suite, "testcase", classname=f"contract.{phase}", name=f"{mode} cases ({len(members)} passed)")
+        passed = sum(1 for r in result.records if (r.phase, r.mode) == (phase, mode) and not r.failures)
+        ET.SubElement(suite, "testcase", classname=f"contract.{phase}", name=f"{mode} cases ({passed} passed)")
     for severity in (VIOLATION, DIVERGENCE):
         for (check, cause), members in failure_groups(result, severity).items():
             record, failure = members[0]

@@ -20,22 +20,20 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from vpnconn import aksk, load_spec
-from vpnconn.spec import OPERATION_PATH
-from vpnconn.validation import check_request, schema_errors
-from vpnconn.world import OPEN_WORLD
-
-from vpnconn.constraints import request_constraints, values_at
-
-from contract_tests.checks import Answer, run_checks
 from contract_tests.boundaries import BOUNDS, at_bound, charset_values, past_bound, place, with_enum_value
 from contract_tests.breakers import BREAKERS
+from contract_tests.checks import Answer, run_checks
 from contract_tests.engine_phases import unanswered
 from contract_tests.hooks import ActiveRun
 from contract_tests.records import CaseRecord, Failure
-from contract_tests.verdicts import not_rejected, response_provenance
-from contract_tests.repair import Repairer
 from contract_tests.settings import RunSettings
+from contract_tests.verdicts import not_rejected, response_provenance
+from vpnconn import aksk, load_spec
+from vpnconn.constraints import request_constraints, values_at
+from vpnconn.repair import Repairer
+from vpnconn.spec import OPERATION_PATH
+from vpnconn.validation import check_request, schema_errors
+from vpnconn.world import OPEN_WORLD
 
 
 def _copy(value: Any) -> Any:
@@ -78,7 +76,7 @@ class RulesPhase:
 
     def _enum_values(self, bases, constraints, accepted) -> list[CaseRecord]:
         """Every enum value that no accepted case used yet, once each."""
-        records = []
+        records: list[CaseRecord] = []
         for c in constraints:
             if c.keyword != "enum":
                 continue
@@ -98,7 +96,7 @@ class RulesPhase:
     def _charsets(self, bases, constraints) -> list[CaseRecord]:
         """Every character a pattern's class documents (dots and CJK in names, each psk special, ...), accepted."""
         lengths = {(c.path, c.keyword): c.value for c in constraints if c.keyword in ("minLength", "maxLength")}
-        records = []
+        records: list[CaseRecord] = []
         for c in constraints:
             low, high = lengths.get((c.path, "minLength"), 0), lengths.get((c.path, "maxLength"), 64)
             for value in charset_values(c, low, high):
@@ -109,7 +107,7 @@ class RulesPhase:
 
     def _bounds(self, bases, constraints, positive: bool) -> list[CaseRecord]:
         """Each bound exactly (must be accepted) or one step past it (must be refused, labelled)."""
-        records = []
+        records: list[CaseRecord] = []
         for c in constraints:
             if c.keyword not in BOUNDS:
                 continue
@@ -134,7 +132,7 @@ class RulesPhase:
     # ------------------------------------------------------------------------------------------ cases
 
     def _balance(self, bases: list[dict[str, Any]], styles: Counter) -> list[CaseRecord]:
-        records = []
+        records: list[CaseRecord] = []
         while True:
             total = sum(styles.values())
             short = [s for s in self.spec.styles if styles[s] * 4 < max(total, 4)]
@@ -145,7 +143,7 @@ class RulesPhase:
             styles[short[0]] += 1
 
     def _negatives(self, bases: list[dict[str, Any]]) -> list[CaseRecord]:
-        records = []
+        records: list[CaseRecord] = []
         for rule_id, breaker in sorted(BREAKERS.items()):
             made = 0
             for _ in range(self.settings.rule_cases * 4):

@@ -15,18 +15,17 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from vpnconn import load_spec
-from vpnconn.errors import TargetError
-
 from contract_tests import hooks
 from contract_tests.engine_phases import FuzzingProcess, run_engine
 from contract_tests.preflight import Preflight, run_preflight
 from contract_tests.progress import Progress
 from contract_tests.records import DIVERGENCE, VIOLATION, CaseRecord
-from contract_tests.repair import Repairer
 from contract_tests.rules_phase import RulesPhase
 from contract_tests.settings import RunSettings
 from contract_tests.target import embedded_server
+from vpnconn import load_spec
+from vpnconn.errors import TargetError
+from vpnconn.repair import Repairer
 
 MIN_ANSWERED = 10  # fewer HTTP answers than this (or under half of the requests) is no basis for a verdict
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from vpnconn.errors import SettingsError  # noqa: F401  (re-exported)
+from vpnconn.repair import DEFAULT_CGW_ID, DEFAULT_PROJECT_ID, DEFAULT_VGW_ID, DEFAULT_VGW_IP  # noqa: F401  (re-exported)
 
 MODES = ("all", "positive", "negative")
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$")
@@ -32,16 +32,11 @@ def _check_target(target: str) -> None:
     if parts.query or parts.fragment:
         raise SettingsError(f"TARGET must be a base URL without ?query or #fragment, {example}")
     try:
-        parts.port
+        _ = parts.port  # urlsplit checks the port only when asked
     except ValueError:
         raise SettingsError(f"TARGET has an invalid port; use a number from 1 to 65535, {example}") from None
 _ID = re.compile(r"^[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{12}$")
 
-# Resources the embedded server accepts (its open world has every well-formed id). Obviously fake.
-DEFAULT_VGW_ID = "b32d91a4-52c8-4b17-a8df-e907174eb11d"
-DEFAULT_VGW_IP = "0c464dad-7f31-4a6e-9c84-c22bb0eb0bde"
-DEFAULT_CGW_ID = "5247ae10-93e1-4c6b-b1b2-dd36659a7f5d"
-DEFAULT_PROJECT_ID = "0123456789abcdef0123456789abcdef"
 
 
 @dataclass(frozen=True)
@@ -57,7 +52,6 @@ class RunSettings:
     mode: str = "all"
     examples: int = 100  # max examples per schemathesis fuzzing mode
     seed: int = 0
-    report_dir: Path | None = None
     allow_create: bool = False
     rule_cases: int = 12  # cases per named rule in the rules phase
     quiet: bool = False

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import replace
 import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 
+from contract_tests.settings import RunSettings
 from vpnconn.errors import TargetError
 from vpnconn.spec import REPO_ROOT
 
-from contract_tests.settings import RunSettings
 
 @contextlib.contextmanager
 def embedded_server(settings: RunSettings, serve_options: tuple[str, ...] = ()) -> Iterator[tuple[str, RunSettings]]:
@@ -27,7 +27,7 @@ def embedded_server(settings: RunSettings, serve_options: tuple[str, ...] = ()) 
     server_token = settings.token or f"run-{secrets.token_hex(8)}"
     token = None if settings.ak else server_token
     # Secrets go to the child by environment, never on its command line (ps would show them).
-    command = [sys.executable, "-m", "vpnconn.cli", "serve", "--port", "0", "--quiet", *serve_options]
+    command = [sys.executable, "-m", "commands.cli", "serve", "--port", "0", "--quiet", *serve_options]
     env = {k: v for k, v in os.environ.items() if k not in ("VPNCONN_TOKEN", "VPNCONN_AK", "VPNCONN_SK")}
     env["VPNCONN_TOKEN"] = server_token
     if settings.ak:

@@ -13,12 +13,11 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from vpnconn import load_spec
-from vpnconn.spec import Provenance
-from vpnconn.documented import documented_only
-from vpnconn.validation import Violation, request_check, schema_errors
-
 from contract_tests.records import Failure
+from vpnconn import load_spec
+from vpnconn.documented import documented_only
+from vpnconn.spec import Provenance
+from vpnconn.validation import Violation, request_check, schema_errors
 
 
 @functools.lru_cache(maxsize=1024)

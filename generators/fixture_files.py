@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vpnconn import load_spec
-from vpnconn.spec import REPO_ROOT
-
 from generators.render import render_all
 from generators.scenarios import ScenarioBuilder
+from vpnconn import load_spec
+from vpnconn.spec import REPO_ROOT
 
 FIXTURES = REPO_ROOT / "fixtures"
 DEFAULT_SEED = 20251127

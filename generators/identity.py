@@ -9,7 +9,7 @@ import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from reference_server.connection import Identity, timestamp
+from reference_server import Identity, timestamp
 
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 

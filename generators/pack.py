@@ -13,10 +13,9 @@ import io
 import tarfile
 from pathlib import Path
 
+from generators.fixture_files import DEFAULT_PER_STYLE, DEFAULT_SEED, generate
 from vpnconn import __version__, load_spec
 from vpnconn.spec import REPO_ROOT
-
-from generators.fixture_files import DEFAULT_PER_STYLE, DEFAULT_SEED, generate
 
 SKELETON = Path(__file__).parent / "pack_skeleton"
 DIST = REPO_ROOT / "dist"

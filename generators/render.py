@@ -11,11 +11,10 @@ from typing import Any
 
 import jinja2
 
-from vpnconn import __version__
-from vpnconn.spec import Spec
-
 from generators.client_forms import sdk_expression, sdk_imports, terraform_lines
 from generators.scenarios import WORLD_FILE, Scenario
+from vpnconn import __version__
+from vpnconn.spec import Spec
 
 TEMPLATES = Path(__file__).parent / "templates"
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,

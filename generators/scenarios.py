@@ -14,13 +14,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from contract_tests.repair import Repairer
-from contract_tests.settings import DEFAULT_PROJECT_ID, RunSettings
-from reference_server.app import ReferenceServer, Reject
+from generators.identity import derived_identity, derived_uuid
+from reference_server import ReferenceServer, Reject
+from vpnconn.repair import DEFAULT_PROJECT_ID, Repairer
 from vpnconn.spec import REPO_ROOT, Spec
 from vpnconn.world import OPEN_WORLD, load_world
-
-from generators.identity import derived_identity, derived_uuid
 
 STYLES = ("static", "policy", "bgp")
 CASES = REPO_ROOT / "spec" / "cases"
@@ -59,7 +57,7 @@ def _style_of(body: Any) -> str:
 class ScenarioBuilder:
     def __init__(self, spec: Spec, seed: int, per_style: int) -> None:
         self.spec, self.seed, self.per_style = spec, seed, per_style
-        self.repairer = Repairer(spec, RunSettings())
+        self.repairer = Repairer(spec)
         self.open = ReferenceServer(world=OPEN_WORLD, spec=spec)
         self.closed = ReferenceServer(world=load_world(WORLD_FILE), spec=spec)
 

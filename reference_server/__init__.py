@@ -5,7 +5,8 @@ It validates with :mod:`vpnconn.validation` (the spec's schema and named rules),
 created connections in a :class:`~reference_server.store.ConnectionStore`.
 """
 
-from reference_server.app import ReferenceServer
+from reference_server.app import ReferenceServer, Reject
+from reference_server.connection import Identity, timestamp
 from reference_server.embedded import running_server
 
-__all__ = ["ReferenceServer", "running_server"]
+__all__ = ["Identity", "ReferenceServer", "Reject", "running_server", "timestamp"]

@@ -17,13 +17,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from reference_server.connection import RANDOM_IDENTITY, ConnectionBuilder, Identity
+from reference_server.store import ConnectionStore, TunnelPoolExhausted
 from vpnconn import aksk
 from vpnconn.spec import OPERATION_PATH, Spec, load_spec
 from vpnconn.validation import Violation, request_check
 from vpnconn.world import OPEN_WORLD, World
-
-from reference_server.connection import RANDOM_IDENTITY, ConnectionBuilder, Identity
-from reference_server.store import ConnectionStore, TunnelPoolExhausted
 
 MAX_BODY = 1024 * 1024
 JSON = b"application/json"
@@ -136,6 +135,8 @@ class ReferenceServer:
         conn = body["vpn_connection"]
         gateway = self.world.gateway(conn["vgw_id"])
         customer = self.world.customer_gateway(conn["cgw_id"])
+        if gateway is None or customer is None:  # the world rules refuse these first; a world without rules would not
+            raise Reject(self.errors["not-found"], f"{conn['vgw_id'] if gateway is None else conn['cgw_id']}")
         try:
             return self.builder.build(conn, gateway, customer, store or self.store, identity)
         except TunnelPoolExhausted as exc:

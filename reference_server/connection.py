@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from reference_server.store import ConnectionStore
 from vpnconn.spec import Spec
 from vpnconn.world import CustomerGateway, Gateway
-
-from reference_server.store import ConnectionStore
 
 
 def _field_name(pointer: str) -> tuple[str, ...]:
@@ -123,7 +122,8 @@ class ConnectionBuilder:
         if ike.get("ike_version") != "v1":
             ike.pop("phase1_negotiation_mode", None)  # phase1-mode-v1-only
         if ike.get("local_id_type") == "ip" and "local_id" not in ike:
-            ike["local_id"] = gateway.ip(conn["vgw_ip"]).address  # local-id-gateway-address
+            used = gateway.ip(conn["vgw_ip"])  # validated to belong to the gateway (vgw-ip-belongs-to-gateway)
+            ike["local_id"] = used.address if used else conn["vgw_ip"]  # local-id-gateway-address
         if ike.get("peer_id_type") == "ip" and "peer_id" not in ike:
             ike["peer_id"] = customer.ip  # peer-id-customer-gateway-address
 

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 
@@ -23,7 +24,8 @@ def bind_loopback(port: int = 0) -> socket.socket:
     return sock
 
 
-def uvicorn_server(app: ReferenceServer) -> uvicorn.Server:
+def uvicorn_server(app: Any) -> uvicorn.Server:
+    """``app``: any ASGI application (the reference server, a faulty or a correct-but-different variant)."""
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", http="httptools",
                             loop="uvloop", timeout_keep_alive=30, backlog=2048, proxy_headers=False,
                             server_header=False, date_header=False)

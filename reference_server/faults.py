@@ -114,6 +114,12 @@ def _shift_peer(conn: dict, sent: dict) -> None:
         conn["tunnel_peer_address"] = f"{head}.{(int(last) + 4) % 256}/30"
 
 
+def _drop_assigned_tunnel(conn: dict, sent: dict) -> None:
+    if conn.get("style") == "STATIC" and "tunnel_local_address" not in sent:
+        for key in ("tunnel_local_address", "tunnel_peer_address"):
+            conn.pop(key, None)
+
+
 def _reject_dotted_names(answer: Answer, request: Any) -> Answer:
     if answer[0] == 201 and "." in str(_conn(request).get("name", "")):
         return 400, answer[1], {"error_code": "VPN.0001", "error_msg": "invalid request: name", "request_id": answer[2]["request_id"]}
@@ -185,8 +191,7 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           edit_answer=_on_created(lambda c, s: c.update(name="conn-1234") if "name" not in s else None)),
     Fault("no-tunnel-auto-assign", "does not assign tunnel addresses to static connections",
           ("fields_present_per_style",),
-          edit_answer=_on_created(lambda c, s: [c.pop(k, None) for k in ("tunnel_local_address", "tunnel_peer_address")]
-                                  if c.get("style") == "STATIC" and "tunnel_local_address" not in s else None)),
+          edit_answer=_on_created(_drop_assigned_tunnel)),
     Fault("tunnel-peer-in-other-30", "assigns a peer tunnel address outside the local one's /30", ("tunnel_pair_valid",),
           edit_answer=_on_created(_shift_peer)),
     Fault("updated-differs-from-created", "sets updated_at one second after created_at", ("timestamps_consistent",),

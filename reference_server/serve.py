@@ -6,11 +6,11 @@ import errno
 import os
 import sys
 from datetime import datetime
-
-from vpnconn.world import OPEN_WORLD, WorldError, load_world
+from typing import Any
 
 from reference_server.app import ReferenceServer
 from reference_server.embedded import bind_loopback, uvicorn_server
+from vpnconn.world import OPEN_WORLD, WorldError, load_world
 
 
 def _log(line: str) -> None:
@@ -35,7 +35,8 @@ def serve(port: int, world_path: str | None, ak: str | None, token: str | None, 
         why = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
         print(f"vpnconn serve: port {port} on 127.0.0.1 {why}; choose another with PORT=... (make) or --port", file=sys.stderr)
         return 2
-    options = {"world": world, "keys": {ak: sk} if ak else None, "token": token, "log": None if quiet else _log}
+    options: dict[str, Any] = {"world": world, "keys": {ak: sk} if ak else None, "token": token, "log": None if quiet else _log}
+    app: Any
     if fault:
         from reference_server.faults import FAULTS, FaultyServer
 

@@ -20,12 +20,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from vpnconn import load_spec
-from vpnconn.documented import documented_only
-
 from reference_server.app import JSON, ReferenceServer, Reject
 from reference_server.connection import RANDOM_IDENTITY, Identity
 from reference_server.store import ConnectionStore
+from vpnconn import load_spec
+from vpnconn.documented import documented_only
 
 
 class OtherChoicesServer(ReferenceServer):

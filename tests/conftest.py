@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from support import CASES, TOKEN
 
 from reference_server import ReferenceServer, running_server
-from support import CASES, TOKEN
 from vpnconn import load_spec
 from vpnconn.world import World, load_world
 

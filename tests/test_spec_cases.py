@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from support import case_files, read_case
+
 from vpnconn.constraints import Constraint, request_constraints, values_at
 from vpnconn.validation import check_request
 

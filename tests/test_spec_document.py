@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from vpnconn.check import example_problems, lint_problems, rule_registry_problems
+from commands.check import example_problems, lint_problems, rule_registry_problems
 from vpnconn.spec import Spec, SpecError, load_spec
 from vpnconn.validation import schema_errors
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from support import run_against
 
 from contract_tests.runner import RunResult
-from support import run_against
 
 
 @pytest.fixture(scope="session")

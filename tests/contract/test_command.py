@@ -8,16 +8,13 @@ import shlex
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import replace
-
-import httpx
 
 from contract_tests import RunSettings, run_contract
 from contract_tests.report import render_summary, write_reports
 from contract_tests.target import embedded_server
 
-VPNCONN = [sys.executable, "-m", "vpnconn.cli", "contract"]
+VPNCONN = [sys.executable, "-m", "commands.cli", "contract"]
 
 
 def contract(*args, env=None, timeout=120):

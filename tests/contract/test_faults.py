@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from support import run_against
 
 from contract_tests.checks import SEMANTIC_CHECKS
 from contract_tests.records import VIOLATION
 from reference_server.faults import FAULTS
-from support import run_against
 
 SEEDS = {"zero": 0, "seven": 7, "bgp-heavy-41017": 41017}  # named, fixed: the same cases every run
 # Checks that judge refused (negative) cases; a fault caught by another check only needs positive cases, and

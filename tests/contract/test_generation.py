@@ -8,11 +8,11 @@ import random
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from support import case_files, read_case
 
 from contract_tests.breakers import BREAKERS, NOT_BROKEN
-from contract_tests.repair import Repairer
 from contract_tests.settings import RunSettings
-from support import case_files, read_case
+from vpnconn.repair import Repairer
 from vpnconn.spec import SPEC_PATH
 from vpnconn.validation import check_request
 from vpnconn.world import OPEN_WORLD

@@ -15,10 +15,11 @@ import threading
 import time
 from collections.abc import Iterator
 
-from reference_server import ReferenceServer, running_server
 from support import run_against
 
-VPNCONN = [sys.executable, "-m", "vpnconn.cli", "contract"]
+from reference_server import ReferenceServer, running_server
+
+VPNCONN = [sys.executable, "-m", "commands.cli", "contract"]
 ERROR = json.dumps({"error_code": "VPN.0001", "error_msg": "invalid request: x", "request_id": "r-1"}).encode()
 
 
@@ -98,7 +99,6 @@ def test_an_unusable_report_directory_stops_the_run_before_it_starts(tmp_path):
     afile = tmp_path / "a-file"
     afile.write_text("x")
     for report, words in ((afile, "is not a directory"), (afile / "under", "not a directory")):
-        started = time.monotonic()
         result = contract("--report", str(report))
         assert result.returncode == 2 and words in result.stderr and "Traceback" not in result.stderr
         assert "contract run against" not in result.stdout  # refused before any request
@@ -110,7 +110,7 @@ def test_an_unusable_report_directory_stops_the_run_before_it_starts(tmp_path):
 
 def test_a_broken_spec_is_one_line_and_exit_2(tmp_path, monkeypatch):
     import vpnconn.spec
-    from vpnconn.cli import main
+    from commands.cli import main
 
     broken = tmp_path / "openapi.yaml"
     broken.write_text(vpnconn.spec.SPEC_PATH.read_text().replace("          scope: body\n", "", 1))

@@ -12,7 +12,6 @@ import pytest
 from contract_tests.checks import Answer, error_contract
 from contract_tests.records import DIVERGENCE, VIOLATION, Finding
 from contract_tests.report import render_summary, write_reports
-from vpnconn import load_spec
 from vpnconn.documented import documented_only
 from vpnconn.validation import check_request
 

@@ -8,9 +8,9 @@ import json
 import pytest
 import yaml
 
-from vpnconn.compatibility import changelog_entry, compatibility_problems, narrowing, tool_breaking
-from vpnconn.offline_page import offline_page
-from vpnconn.publish import run_publish
+from commands.compatibility import changelog_entry, compatibility_problems, narrowing, tool_breaking
+from commands.offline_page import offline_page
+from commands.publish import run_publish
 from vpnconn.spec import SPEC_PATH, load_spec
 
 
@@ -81,19 +81,20 @@ def edited(tmp_path):
     return write
 
 
-LOWER_IKE_MAX = lambda t: t.replace("          minimum: 60\n          maximum: 604800\n          default: 86400",
-                                    "          minimum: 60\n          maximum: 86400\n          default: 86400")
+def lower_ike_max(text: str) -> str:
+    return text.replace("          minimum: 60\n          maximum: 604800\n          default: 86400",
+                        "          minimum: 60\n          maximum: 86400\n          default: 86400")
 
 
 def test_an_unannounced_breaking_change_fails(edited):
-    spec = edited(LOWER_IKE_MAX)
+    spec = edited(lower_ike_max)
     problems = compatibility_problems(spec, published=SPEC_PATH)
     assert problems and "breaking change not announced" in problems[0]
     assert any("ikepolicy.lifetime_seconds.maximum tightened from 604800 to 86400" in p for p in problems)
 
 
 def test_a_breaking_change_passes_once_announced(edited):
-    spec = edited(LOWER_IKE_MAX, version="2.0.0")
+    spec = edited(lower_ike_max, version="2.0.0")
     assert compatibility_problems(spec, published=SPEC_PATH, changelog="## [2.0.0]\n### Added\nx\n")  # no Breaking section
     assert compatibility_problems(spec, published=SPEC_PATH, changelog="## [2.0.0] - 2027-01-01\n### Breaking\n- x\n") == []
 

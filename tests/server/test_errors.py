@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from support import PATH, TOKEN, case_files, read_case
+
 from vpnconn.validation import schema_errors
 
 FAIL = case_files("fail")

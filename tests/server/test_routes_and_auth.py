@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from support import PATH, TOKEN
 
 from reference_server import ReferenceServer, running_server
-from support import PATH, TOKEN
 from vpnconn import aksk
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")

@@ -46,8 +46,15 @@ def sdk_client():
 
 
 def sdk_request(example: dict):
-    from huaweicloudsdkvpn.v5 import (CreateVpnConnectionRequest, CreateVpnConnectionRequestBody,
-                                      CreateVpnConnectionRequestBodyContent, Dpd, IkePolicy, IpsecPolicy, PolicyRule)
+    from huaweicloudsdkvpn.v5 import (
+        CreateVpnConnectionRequest,
+        CreateVpnConnectionRequestBody,
+        CreateVpnConnectionRequestBodyContent,
+        Dpd,
+        IkePolicy,
+        IpsecPolicy,
+        PolicyRule,
+    )
 
     conn = dict(example["vpn_connection"])
     if "ikepolicy" in conn:

@@ -10,10 +10,9 @@ import sys
 import time
 
 import httpx
-
 from support import PATH
 
-VPNCONN = [sys.executable, "-m", "vpnconn.cli"]
+VPNCONN = [sys.executable, "-m", "commands.cli"]
 
 
 def free_port() -> int:

@@ -4,8 +4,8 @@ the refusals); these are the acceptances and what the answer then says about the
 from __future__ import annotations
 
 import pytest
-
 from support import CASES, PATH, read_case
+
 from vpnconn.world import WorldError, load_world
 
 

@@ -10,21 +10,45 @@ the target's existing resources (VGW_ID, VGW_IP, CGW_ID).
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from vpnconn import ipv4
-from vpnconn.spec import Spec
 from vpnconn.constraints import style_forbidden
+from vpnconn.spec import Spec
 
-from contract_tests.settings import RunSettings
+# The ids the spec's examples use: the reference server's open world has every well-formed id, so these exist
+# there; against another target, the user passes its own (VGW_ID, VGW_IP, CGW_ID).
+DEFAULT_VGW_ID = "b32d91a4-52c8-4b17-a8df-e907174eb11d"
+DEFAULT_VGW_IP = "0c464dad-7f31-4a6e-9c84-c22bb0eb0bde"
+DEFAULT_CGW_ID = "5247ae10-93e1-4c6b-b1b2-dd36659a7f5d"
+DEFAULT_PROJECT_ID = "0123456789abcdef0123456789abcdef"
+
+
+class HasResources(Protocol):
+    """The target's existing resources that valid bodies point at (RunSettings is one)."""
+
+    @property
+    def vgw_id(self) -> str: ...
+    @property
+    def vgw_ip(self) -> str: ...
+    @property
+    def cgw_id(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Resources:
+    vgw_id: str = DEFAULT_VGW_ID
+    vgw_ip: str = DEFAULT_VGW_IP
+    cgw_id: str = DEFAULT_CGW_ID
 
 FALLBACK_PSK = "Fake-Psk-1234"
 FALLBACK_SUBNET = "192.168.44.0/24"
 
 
 class Repairer:
-    def __init__(self, spec: Spec, settings: RunSettings) -> None:
-        self.settings = settings
+    def __init__(self, spec: Spec, resources: HasResources = Resources()) -> None:
+        self.resources = resources
         self.reserved = [ipv4.cidr(n) for n in spec.rule("peer-subnets-not-reserved").params["reserved"]]
         tunnel = spec.rule("tunnel-address-not-reserved").params
         self.within = ipv4.cidr(tunnel["within"])
@@ -43,7 +67,7 @@ class Repairer:
         conn = body.get("vpn_connection") if isinstance(body, dict) else None
         if not isinstance(conn, dict):
             return body
-        conn.update(vgw_id=self.settings.vgw_id, vgw_ip=self.settings.vgw_ip, cgw_id=self.settings.cgw_id)
+        conn.update(vgw_id=self.resources.vgw_id, vgw_ip=self.resources.vgw_ip, cgw_id=self.resources.cgw_id)
         style = conn.get("style", self.default_style)
         self._psk(conn)
         conn["peer_subnets"] = self._v4_networks(conn.get("peer_subnets") or [FALLBACK_SUBNET], avoid_reserved=True)
@@ -57,8 +81,8 @@ class Repairer:
         if style != "policy":
             self._tunnel(conn)
         if "tags" in conn:
-            seen: set[str] = set()
-            conn["tags"] = [t for t in conn["tags"] if not (t["key"] in seen or seen.add(t["key"]))]
+            first_of_key = {t["key"]: t for t in reversed(conn["tags"])}  # the first tag of each key wins
+            conn["tags"] = [t for t in conn["tags"] if first_of_key[t["key"]] is t]
         return body
 
     def restyle(self, body: dict[str, Any], style: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from vpnconn.errors import VpnconnError
 
 
 def _check(args: argparse.Namespace) -> int:
-    from vpnconn.check import run_check
+    from commands.check import run_check
 
     return run_check(lint=not args.no_lint)
 
@@ -40,7 +40,7 @@ def _pack(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    from vpnconn.publish import run_publish
+    from commands.publish import run_publish
 
     return run_publish()
 
@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "fixtures/, deterministically (the same spec and seed give the same bytes).")
     fixtures.add_argument("--check", action="store_true", help="compare fixtures/ with fresh output; report, never write")
     fixtures.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the property-generated scenarios (default %(default)s)")
-    fixtures.add_argument("--per-style", type=int, default=DEFAULT_PER_STYLE, help="property-generated scenarios per style (default %(default)s)")
+    fixtures.add_argument("--per-style", type=int, default=DEFAULT_PER_STYLE,
+                          help="property-generated scenarios per style (default %(default)s)")
     fixtures.set_defaults(run=_fixtures)
 
     pack = sub.add_parser("pack", help="build dist/vpnconn-fixtures-<version>.tar.gz (reproducible) and its .sha256")

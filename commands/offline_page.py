@@ -7,6 +7,7 @@ import contextlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 OPERATION_ANCHOR = "#tag/VPN-connection/operation/CreateVpnConnection"
 
@@ -16,7 +17,7 @@ def chromium_path() -> str | None:
 
 
 @contextlib.contextmanager
-def offline_page(html: Path, anchor: str = OPERATION_ANCHOR) -> Iterator[tuple[object, list[str]]]:
+def offline_page(html: Path, anchor: str = OPERATION_ANCHOR) -> Iterator[tuple[Any, list[str]]]:
     """``with offline_page(path) as (page, blocked):`` -- a Playwright page, and the URLs it tried to fetch."""
     from playwright.sync_api import sync_playwright
 

@@ -66,7 +66,7 @@ def fixture_problems(spec: Spec) -> Iterator[str]:
 
 
 def compatibility(spec: Spec) -> Iterator[str]:
-    from vpnconn.compatibility import compatibility_problems
+    from commands.compatibility import compatibility_problems
 
     yield from compatibility_problems(spec)
 

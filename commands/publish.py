@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from vpnconn.compatibility import CHANGELOG, PUBLISHED, changelog_entry, compatibility_problems, semver
+from commands.compatibility import CHANGELOG, PUBLISHED, changelog_entry, compatibility_problems, semver
 from vpnconn.errors import PublishError, SpecError
 from vpnconn.spec import REPO_ROOT, load_spec
 
@@ -50,7 +50,7 @@ def _offline_html(path: Path) -> None:
 
 
 def _screenshot(html: Path, target: Path) -> None:
-    from vpnconn.offline_page import offline_page
+    from commands.offline_page import offline_page
 
     with offline_page(html) as (page, blocked):
         page.screenshot(path=str(target))
