@@ -8,6 +8,7 @@ request names the method, path, status, time and request id, and never a header 
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 import sys
@@ -35,6 +36,12 @@ class Reject(Exception):
     def __init__(self, error: dict[str, Any], detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
         super().__init__(detail)
         self.error, self.detail, self.headers = error, detail, headers or []
+
+
+def _printable(text: str, limit: int = 300) -> str:
+    """A request's text as one safe log field: control characters escaped (no forged lines), length bounded."""
+    escaped = "".join(c if c.isprintable() and c != "\\" else c.encode("unicode_escape").decode("ascii") for c in text[:limit])
+    return escaped + ("..." if len(text) > limit else "")
 
 
 def _no_constants(name: str) -> Any:
@@ -105,7 +112,8 @@ class ReferenceServer:
             client = scope.get("client") or ("-", 0)
             ms = (time.perf_counter() - started) * 1000
             code = f" {payload['error_code']}" if status >= 400 else ""
-            self.log(f'{client[0]} "{scope["method"]} {scope["path"]}" {status}{code} {ms:.1f}ms request_id={request_id}')
+            self.log(f'{client[0]} "{_printable(scope["method"])} {_printable(scope["path"])}" {status}{code} '
+                     f'{ms:.1f}ms request_id={request_id}')
 
     # ------------------------------------------------------------------------------------------- steps
 
@@ -164,13 +172,20 @@ class ReferenceServer:
         return b"".join(chunks)
 
     def _authenticate(self, scope: dict[str, Any], headers: dict[str, str], raw: bytes) -> None:
+        """Token or signature. With ``token`` set only that token passes (compared in constant time); with
+        ``keys`` set (and no token configured) only a valid signature does, whatever token comes beside it;
+        with neither, any non-empty token or well-formed signature header (a mock for client developers)."""
         error = self.errors["unauthenticated"]
         token = headers.get("x-auth-token", "").strip()
         authorization = headers.get("authorization", "").strip()
-        if token:
-            if self.token is not None and token != self.token:
+        if token and self.token is not None:
+            if not hmac.compare_digest(token.encode(), self.token.encode()):
                 raise Reject(error, "the X-Auth-Token is not valid")
             return
+        if token and self.keys is None:
+            return
+        if token and not authorization:
+            raise Reject(error, "this server verifies AK/SK signatures; an X-Auth-Token alone is not accepted")
         if authorization:
             if not authorization.startswith(aksk.ALGORITHM):
                 raise Reject(error, "Authorization must use SDK-HMAC-SHA256")

@@ -105,16 +105,43 @@ def derived_address(key: str) -> str:
 OPEN_WORLD = World()
 
 
+MAX_WORLD_BYTES = 256 * 1024
+
+
+class _AliasRefused(yaml.YAMLError):
+    pass
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing aliases: a 525-byte "billion laughs" file would otherwise grow without bound."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            raise _AliasRefused("alias")
+        return super().compose_node(parent, index)
+
+
 def load_world(path: Path | str) -> World:
     """Read a world file. Its layout is documented in docs/world-file.md and validated here."""
     from vpnconn.world_schema import validate_world_document
 
     try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = Path(path).read_bytes()[: MAX_WORLD_BYTES + 1]
     except OSError as exc:
         raise WorldError(f"cannot read world file {path}: {exc.strerror}") from None
+    if len(raw) > MAX_WORLD_BYTES:
+        raise WorldError(f"world file {path} is larger than {MAX_WORLD_BYTES // 1024} KiB; a world lists a few gateways")
+    try:
+        document = yaml.load(raw.decode("utf-8"), Loader=_NoAliasLoader)  # a safe loader that refuses aliases
+    except UnicodeDecodeError as exc:
+        raise WorldError(f"world file {path} is not UTF-8 text (byte {exc.start})") from None
+    except _AliasRefused:
+        raise WorldError(f"world file {path} uses a YAML alias (*name); write each value out (aliases are refused, "
+                         f"so that a small file cannot expand without bound)") from None
+    except RecursionError:
+        raise WorldError(f"world file {path} is nested too deeply") from None
     except yaml.YAMLError as exc:
-        raise WorldError(f"world file {path} is not YAML: {exc}") from None
+        raise WorldError(f"world file {path} is not YAML: {str(exc).splitlines()[0][:200]}") from None
     problems = validate_world_document(document)
     if problems:
         raise WorldError(f"world file {path}: " + "; ".join(problems))

@@ -71,3 +71,24 @@ def test_a_configured_token_must_match(signed_server, spec):
     good = httpx.post(signed_server + PATH, json=spec.examples("request")["static"], headers={"X-Auth-Token": "the-only-token"})
     bad = httpx.post(signed_server + PATH, json=spec.examples("request")["static"], headers=TOKEN)
     assert (good.status_code, bad.status_code) == (201, 401)
+
+
+def test_with_keys_only_a_valid_signature_authenticates(spec):
+    import json
+
+    body = json.dumps(spec.examples("request")["static"]).encode()
+    with running_server(ReferenceServer(keys={"FAKEAK0000": "FAKE-SK-0000"})) as url:
+        token_only = httpx.post(url + PATH, content=body, headers={"Content-Type": "application/json", **TOKEN})
+        host = url.removeprefix("http://")
+        forged = {"Content-Type": "application/json", **TOKEN}
+        forged.update(aksk.sign_headers("FAKEAK0000", "OTHER", "POST", PATH, "", host, {"Content-Type": "application/json"}, body))
+        bad_signature_and_token = httpx.post(url + PATH, content=body, headers=forged)
+        good = signed_post(url, body)
+    assert (token_only.status_code, bad_signature_and_token.status_code, good.status_code) == (401, 401, 201)
+
+
+def test_log_lines_escape_control_characters(spec):
+    lines = []
+    with running_server(ReferenceServer(log=lines.append)) as url:
+        httpx.post(url + "/v5/x%0aFORGED%1b[2J/vpn-connection", json={}, headers=TOKEN)
+    assert len(lines) == 1 and "\n" not in lines[0] and "\x1b" not in lines[0] and "FORGED" in lines[0]
