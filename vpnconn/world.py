@@ -115,7 +115,7 @@ class _AliasRefused(yaml.YAMLError):
 class _NoAliasLoader(yaml.SafeLoader):
     """PyYAML's safe loader, refusing aliases: a 525-byte "billion laughs" file would otherwise grow without bound."""
 
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+    def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             raise _AliasRefused("alias")
         return super().compose_node(parent, index)
