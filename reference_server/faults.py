@@ -37,7 +37,7 @@ class FaultyServer:
         self.fault = fault
         self.app = ReferenceServer(**{**options, **(fault.server_options or {})})
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         chunks = []

@@ -27,7 +27,9 @@ class ConnectionStore:
         self._lock = threading.Lock()
         self._connections: dict[str, str] = {}  # id -> JSON text
         self._tunnels: dict[str, tuple[str, int]] = {}  # id -> (gateway id, /30 as int), to free on eviction
-        self._used: dict[str, set[int]] = {}
+        # gateway -> /30 -> how many connections use it: a /30 is free again only when none does, and a gateway
+        # without connections is forgotten, so the bookkeeping is bounded by the store's capacity
+        self._used: dict[str, dict[int, int]] = {}
         self._next: dict[str, int] = {}
         self._within = ipaddress.IPv4Network(within)
         self._excluded = [ipaddress.IPv4Network(n) for n in excluded]
@@ -46,9 +48,23 @@ class ConnectionStore:
                 oldest = next(iter(self._connections))
                 del self._connections[oldest]
                 if oldest in self._tunnels:
-                    gateway_id, base = self._tunnels.pop(oldest)
-                    self._used.get(gateway_id, set()).discard(base)
+                    self._release(*self._tunnels.pop(oldest))
         return text
+
+    def _release(self, gateway_id: str, base: int) -> None:
+        used = self._used.get(gateway_id, {})
+        if used.get(base, 0) > 1:
+            used[base] -= 1
+            return
+        used.pop(base, None)
+        if not used:
+            self._used.pop(gateway_id, None)
+            self._next.pop(gateway_id, None)
+
+    def bookkeeping_size(self) -> int:
+        """How many (gateway, /30) entries are kept: bounded by the number of stored connections."""
+        with self._lock:
+            return sum(len(v) for v in self._used.values()) + len(self._next)
 
     def get(self, connection_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -68,12 +84,14 @@ class ConnectionStore:
         """Mark the /30 of a tunnel address given by a request as used on this gateway."""
         net = ipaddress.IPv4Interface(address).network
         with self._lock:
-            self._used.setdefault(gateway_id, set()).add(int(net.network_address))
+            used = self._used.setdefault(gateway_id, {})
+            base = int(net.network_address)
+            used[base] = used.get(base, 0) + 1
 
     def allocate_tunnel(self, gateway_id: str) -> tuple[str, str]:
         """The next free /30 of the gateway: (local, peer) as its first and second host."""
         with self._lock:
-            used = self._used.setdefault(gateway_id, set())
+            used = self._used.setdefault(gateway_id, {})
             start = int(self._within.network_address)
             count = self._within.num_addresses // self._size
             for step in range(count):
@@ -81,7 +99,7 @@ class ConnectionStore:
                 base = start + offset * self._size
                 if base in used or any(ipaddress.IPv4Address(base) in n for n in self._excluded):
                     continue
-                used.add(base)
+                used[base] = 1
                 self._next[gateway_id] = offset + 1
                 local, peer = ipaddress.IPv4Address(base + 1), ipaddress.IPv4Address(base + 2)
                 return f"{local}/{self._prefix}", f"{peer}/{self._prefix}"

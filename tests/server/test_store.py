@@ -29,3 +29,22 @@ def test_evicting_the_oldest_connection_frees_its_30():
         store.add({"id": str(n), "vgw_id": "gw", "tunnel_local_address": local, "tunnel_peer_address": peer})
     assert len(store) == 2 and store.get("0") is None and store.get("2") is not None
     assert store.allocate_tunnel("gw") == ("169.254.0.1/30", "169.254.0.2/30")
+
+
+def test_eviction_never_frees_a_30_another_connection_still_uses():
+    store = small_store(capacity=2)
+    for n in range(2):  # the same explicit pair on one gateway, twice
+        store.claim_tunnel("gw", "169.254.0.1/30")
+        store.add({"id": str(n), "vgw_id": "gw", "tunnel_local_address": "169.254.0.1/30", "tunnel_peer_address": "169.254.0.2/30"})
+    local, peer = store.allocate_tunnel("gw")
+    store.add({"id": "2", "vgw_id": "gw", "tunnel_local_address": local, "tunnel_peer_address": peer})  # evicts "0"
+    assert store.get("0") is None and store.get("1") is not None
+    assert store.allocate_tunnel("gw")[0] != "169.254.0.1/30"  # "1" still uses it
+
+
+def test_bookkeeping_is_bounded_by_the_store_when_every_connection_is_on_a_new_gateway():
+    store = small_store(capacity=5)
+    for n in range(500):
+        local, peer = store.allocate_tunnel(f"gw-{n}")
+        store.add({"id": str(n), "vgw_id": f"gw-{n}", "tunnel_local_address": local, "tunnel_peer_address": peer})
+    assert len(store) == 5 and store.bookkeeping_size() <= 10
