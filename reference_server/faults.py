@@ -207,6 +207,8 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           edit_request=_public_reserved),
     Fault("ignores-credentials", "accepts any token: creates connections for requests without valid credentials",
           ("ignored_auth",), edit_answer=lambda a, r: a, server_options={"token": None}),
+    Fault("non-json-201", "answers 201 with a body that is not JSON", ("response_schema_conformance",),
+          edit_answer=lambda a, r: (a[0], a[1], b"<created/>") if a[0] == 201 else a),
     Fault("conflict-409-for-schema-violations", "answers 409 instead of 400 to every schema or rule violation",
           ("error_contract",), edit_answer=_on_errors(lambda a: (409, a[1], a[2]) if a[2].get("error_code") == "VPN.0001" else a)),
     Fault("unsupported-attribute-as-vpn-0001", "answers VPN.0001 instead of VPN.0013 to an unsupported attribute",

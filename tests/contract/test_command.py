@@ -69,11 +69,13 @@ def test_allow_create_lifts_the_rule():
     assert RunSettings(target="http://[::1]:8080").on_loopback and RunSettings(target="http://localhost:1").on_loopback
 
 
-def test_aksk_signed_run_passes_against_a_verifying_server():
+def test_aksk_signed_run_passes_against_a_verifying_server(tmp_path):
     settings = RunSettings(examples=20, ak="FAKEAK0000", sk="FAKE-SK-not-secret-0000")
     with embedded_server(settings) as (url, run_settings):  # the server verifies signatures with the same pair
         result = run_contract(replace(run_settings, target=url), progress=lambda _: None)
     assert result.exit_code == 0 and any(r.status == 201 for r in result.records)
+    for text in [render_summary(result)] + [p.read_text() for p in write_reports(result, tmp_path)]:
+        assert "FAKEAK0000" not in text and "FAKE-SK-not-secret-0000" not in text
 
 
 def test_secrets_are_masked_everywhere_and_the_reproduction_replays(tmp_path):
