@@ -14,7 +14,6 @@ from typing import Any
 from vpnconn import load_spec
 from vpnconn.constraints import Constraint, style_forbidden
 
-BOUNDS = ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems")
 _CLASS_PATTERN = re.compile(r"^\^\[([^^].*)\]\*\$$")
 V6_MAX = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fff0/128"  # 43 characters, no host bits
 

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from vpnconn import load_spec
-from vpnconn.constraints import style_forbidden
+from vpnconn.constraints import set_style
+from vpnconn.repair import default_policy_rules
 
 Conn = dict[str, Any]
 BREAKERS: dict[str, Callable[[Conn, random.Random], None]] = {}
@@ -48,9 +49,7 @@ def breaker(rule_id: str) -> Callable:
 
 
 def _restyle(conn: Conn, style: str) -> None:
-    conn["style"] = style
-    for name in style_forbidden(load_spec())[style]:
-        conn.pop(name, None)
+    set_style(conn, style, load_spec())
 
 
 def _pair(conn: Conn, local: str, peer: str | None) -> None:
@@ -127,7 +126,7 @@ def _host_bits(conn: Conn, rng: random.Random) -> None:
 
 def _policy(conn: Conn) -> None:
     _restyle(conn, "policy")
-    conn.setdefault("policy_rules", [{"source": "10.0.0.0/24", "destination": ["192.168.0.0/24"]}])
+    conn.setdefault("policy_rules", default_policy_rules(load_spec()))
 
 
 @breaker("policy-rule-sources-unique")

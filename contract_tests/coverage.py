@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from contract_tests.breakers import NOT_BROKEN
 from contract_tests.records import CaseRecord
 from vpnconn import load_spec
-from vpnconn.constraints import request_constraints, values_at
+from vpnconn.constraints import BOUND_KEYWORDS, request_constraints, values_at
 
-BOUNDS = ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems")
 
 
 @dataclass
@@ -47,7 +46,7 @@ def spec_coverage(records: list[CaseRecord]) -> SpecCoverage:
                     seen_enum.append(option)
                 else:
                     seen_enum.append(None)
-        elif c.keyword in BOUNDS:
+        elif c.keyword in BOUND_KEYWORDS:
             bounds += 1
             measures = {_measure(v) for v in values}
             if c.value in measures:

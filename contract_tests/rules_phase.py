@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from contract_tests.boundaries import BOUNDS, at_bound, charset_values, past_bound, place, with_enum_value
+from contract_tests.boundaries import at_bound, charset_values, past_bound, place, with_enum_value
 from contract_tests.breakers import BREAKERS
 from contract_tests.checks import Answer, run_checks
 from contract_tests.engine_phases import unanswered
@@ -29,7 +29,7 @@ from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
 from contract_tests.verdicts import not_rejected, response_provenance
 from vpnconn import aksk, load_spec
-from vpnconn.constraints import request_constraints, values_at
+from vpnconn.constraints import BOUND_KEYWORDS, request_constraints, values_at
 from vpnconn.repair import Repairer
 from vpnconn.spec import OPERATION_PATH
 from vpnconn.validation import check_request, schema_errors
@@ -109,7 +109,7 @@ class RulesPhase:
         """Each bound exactly (must be accepted) or one step past it (must be refused, labelled)."""
         records: list[CaseRecord] = []
         for c in constraints:
-            if c.keyword not in BOUNDS:
+            if c.keyword not in BOUND_KEYWORDS:
                 continue
             for _ in range(4):  # a few bases, in case one makes the case touch a second rule
                 base = _copy(self.rng.choice(bases))

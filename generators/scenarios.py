@@ -16,11 +16,10 @@ from typing import Any
 
 from generators.identity import derived_identity, derived_uuid
 from reference_server import ReferenceServer, Reject
-from vpnconn.repair import DEFAULT_PROJECT_ID, Repairer
+from vpnconn.repair import DEFAULT_PROJECT_ID, Repairer, default_policy_rules
 from vpnconn.spec import REPO_ROOT, Spec
 from vpnconn.world import OPEN_WORLD, load_world
 
-STYLES = ("static", "policy", "bgp")
 CASES = REPO_ROOT / "spec" / "cases"
 WORLD_FILE = CASES / "world.yaml"
 
@@ -48,28 +47,29 @@ def _answer(server: ReferenceServer, name: str, body: Any) -> tuple[int, dict[st
     return 201, {"vpn_connection": connection, "request_id": request_id}
 
 
-def _style_of(body: Any) -> str:
+def _style_of(body: Any, spec: Spec) -> str:
     conn = body.get("vpn_connection") if isinstance(body, dict) else None
-    style = conn.get("style", "static") if isinstance(conn, dict) else "static"
-    return style if style in STYLES else "static"
+    style = conn.get("style", spec.default_style) if isinstance(conn, dict) else spec.default_style
+    return style if style in spec.styles else spec.default_style
 
 
 class ScenarioBuilder:
     def __init__(self, spec: Spec, seed: int, per_style: int) -> None:
         self.spec, self.seed, self.per_style = spec, seed, per_style
+        self.styles = tuple(spec.examples("request"))  # one example per style, named after it: the fixtures' order
         self.repairer = Repairer(spec)
         self.open = ReferenceServer(world=OPEN_WORLD, spec=spec)
         self.closed = ReferenceServer(world=load_world(WORLD_FILE), spec=spec)
 
     def all(self) -> list[Scenario]:
         scenarios = []
-        for style in STYLES:
+        for style in self.styles:
             example = self.spec.examples("request")[style]
             scenarios.append(self._valid(style, "canonical", example))
             scenarios.append(self._valid(style, "minimal", self._minimal(example, style)))
             scenarios.append(self._valid(style, "maximal", self._maximal(example, style)))
         for n, (style, body) in enumerate(self._generated()):
-            scenarios.append(self._valid(style, f"property-{n // len(STYLES) + 1:02d}", body))
+            scenarios.append(self._valid(style, f"property-{n // len(self.styles) + 1:02d}", body))
         scenarios += self._errors()
         return scenarios
 
@@ -85,10 +85,10 @@ class ScenarioBuilder:
         """Required fields, and what the named rules require of a standard gateway (psk, peer_subnets)."""
         source = example["vpn_connection"]
         conn = {k: source[k] for k in ("vgw_id", "vgw_ip", "cgw_id", "peer_subnets", "psk")}
-        if style != "static":
+        if style != self.spec.default_style:
             conn["style"] = style
         if style == "policy":
-            conn["policy_rules"] = [{"source": "10.0.0.0/24", "destination": ["192.168.0.0/24"]}]
+            conn["policy_rules"] = default_policy_rules(self.spec)
         return {"vpn_connection": conn}
 
     def _maximal(self, example: dict[str, Any], style: str) -> dict[str, Any]:
@@ -100,19 +100,19 @@ class ScenarioBuilder:
     def _generated(self) -> list[tuple[str, dict[str, Any]]]:
         from generators.property_cases import generated_bodies
 
-        bodies = generated_bodies(self.seed, self.per_style * len(STYLES))
+        bodies = generated_bodies(self.seed, self.per_style * len(self.styles))
         out = []
         for i, body in enumerate(bodies):
-            body = self.repairer.restyle(body, STYLES[i % len(STYLES)])
+            body = self.repairer.restyle(body, self.styles[i % len(self.styles)])
             body["vpn_connection"]["psk"] = f"Fake-Psk-{i + 1:04d}"  # fixtures carry obviously fake keys
-            out.append((STYLES[i % len(STYLES)], body))
+            out.append((self.styles[i % len(self.styles)], body))
         return out
 
     def _errors(self) -> list[Scenario]:
         scenarios = []
         for path in sorted((CASES / "fail").glob("*.json")):
             body = json.loads(path.read_text(encoding="utf-8"))
-            style = _style_of(body)
+            style = _style_of(body, self.spec)
             name = f"{style}/error--{path.stem}"
             status, response = _answer(self.closed, name, body)
             scenarios.append(Scenario(name=name, style=style, kind="error", request=body, status=status,

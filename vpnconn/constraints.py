@@ -14,6 +14,7 @@ from typing import Any
 
 from vpnconn.spec import Spec
 
+BOUND_KEYWORDS = ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems")
 KEYWORDS = ("type", "enum", "minimum", "maximum", "minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems")
 
 
@@ -46,6 +47,14 @@ def style_forbidden(spec: Spec) -> dict[str, set[str]]:
     """Style -> the request fields its ``oneOf`` variant forbids (``false`` subschemas)."""
     return {style: {k for k, v in variant.get("properties", {}).items() if v is False}
             for style, variant in spec.style_variants().items()}
+
+
+def set_style(conn: dict[str, Any], style: str, spec: Spec) -> dict[str, Any]:
+    """Make ``conn`` a connection of ``style``: set it and drop the fields that style's variant forbids."""
+    conn["style"] = style
+    for name in style_forbidden(spec)[style]:
+        conn.pop(name, None)
+    return conn
 
 
 def request_constraints(spec: Spec) -> list[Constraint]:

@@ -9,12 +9,13 @@ the target's existing resources (VGW_ID, VGW_IP, CGW_ID).
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from vpnconn import ipv4
-from vpnconn.constraints import style_forbidden
+from vpnconn.constraints import set_style
 from vpnconn.spec import Spec
 
 # The ids the spec's examples use: the reference server's open world has every well-formed id, so these exist
@@ -23,6 +24,13 @@ DEFAULT_VGW_ID = "b32d91a4-52c8-4b17-a8df-e907174eb11d"
 DEFAULT_VGW_IP = "0c464dad-7f31-4a6e-9c84-c22bb0eb0bde"
 DEFAULT_CGW_ID = "5247ae10-93e1-4c6b-b1b2-dd36659a7f5d"
 DEFAULT_PROJECT_ID = "0123456789abcdef0123456789abcdef"
+
+
+def default_policy_rules(spec: Spec) -> list[dict[str, Any]]:
+    """The policy rules of the spec's policy example, without the deprecated rule_index: what a policy
+    connection gets when a body needs rules and has none."""
+    rules = spec.examples("request")["policy"]["vpn_connection"]["policy_rules"]
+    return [{k: copy.deepcopy(v) for k, v in rule.items() if k != "rule_index"} for rule in rules]
 
 
 class HasResources(Protocol):
@@ -48,7 +56,7 @@ FALLBACK_SUBNET = "192.168.44.0/24"
 
 class Repairer:
     def __init__(self, spec: Spec, resources: HasResources = Resources()) -> None:
-        self.resources = resources
+        self.spec, self.resources = spec, resources
         self.reserved = [ipv4.cidr(n) for n in spec.rule("peer-subnets-not-reserved").params["reserved"]]
         tunnel = spec.rule("tunnel-address-not-reserved").params
         self.within = ipv4.cidr(tunnel["within"])
@@ -57,7 +65,6 @@ class Repairer:
         psk = spec.rule("psk-character-classes").params
         self.psk_classes: dict[str, str] = psk["classes"]
         self.psk_min_classes: int = psk["min_classes"]
-        self.forbidden = style_forbidden(spec)
         self.default_style = spec.request_defaults()["style"]
 
     # ------------------------------------------------------------------------------------------ public
@@ -77,7 +84,7 @@ class Repairer:
             if field_name in conn:
                 conn[field_name] = self._rules(conn[field_name], v6)
         if style == "policy" and "policy_rules" not in conn:  # an IPv4 gateway needs IPv4 rules
-            conn["policy_rules"] = [{"source": "10.0.0.0/24", "destination": ["192.168.0.0/24"]}]
+            conn["policy_rules"] = default_policy_rules(self.spec)
         if style != "policy":
             self._tunnel(conn)
         if "tags" in conn:
@@ -87,10 +94,7 @@ class Repairer:
 
     def restyle(self, body: dict[str, Any], style: str) -> dict[str, Any]:
         """The same body as a connection of ``style``, repaired (fields the style forbids are dropped)."""
-        conn = body["vpn_connection"]
-        conn["style"] = style
-        for name in self.forbidden[style]:
-            conn.pop(name, None)
+        set_style(body["vpn_connection"], style, self.spec)
         return self.repair(body)
 
     # ------------------------------------------------------------------------------------------ parts

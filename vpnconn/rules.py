@@ -46,7 +46,9 @@ def _interfaces(conn: dict[str, Any]) -> Iterator[tuple[str, int]]:
 
 
 def _style(conn: dict[str, Any]) -> str:
-    return conn.get("style", "static")
+    from vpnconn.spec import load_spec
+
+    return conn.get("style", load_spec().default_style)
 
 
 # ---------------------------------------------------------------------------------------- body rules
