@@ -12,7 +12,6 @@ from vpnconn import load_spec
 from vpnconn.constraints import BOUND_KEYWORDS, request_constraints, values_at
 
 
-
 @dataclass
 class SpecCoverage:
     styles: Counter
