@@ -64,6 +64,14 @@ def test_a_non_loopback_target_gets_negative_cases_only(monkeypatch):
     assert "only negative cases are sent" in render_summary(result)
 
 
+def test_a_negative_only_run_creates_nothing_even_on_a_server_that_accepts_what_is_only_inferred(monkeypatch):
+    monkeypatch.setattr(RunSettings, "on_loopback", property(lambda self: False))
+    settings = RunSettings(examples=20)
+    with embedded_server(settings, ("--variant", "other-choices")) as (url, run_settings):
+        result = run_contract(replace(run_settings, target=url), progress=lambda _: None, live=False)
+    assert result.records and not any(r.status == 201 for r in result.records), "nothing may be created"
+
+
 def test_allow_create_lifts_the_rule():
     assert RunSettings(target="http://198.51.100.7:8080", allow_create=True).effective_mode == "all"
     assert RunSettings(target="http://[::1]:8080").on_loopback and RunSettings(target="http://localhost:1").on_loopback
