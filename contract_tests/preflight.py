@@ -4,8 +4,10 @@
 2. The canonical request (the spec's first example, without ``vgw_id`` so that it cannot create anything)
    with the run's credentials gets an answer of this API: 401/403 means the credentials were refused, and a
    404/405 or an HTML page means the URL does not serve this API. Both stop the run (exit 2) with a hint.
-3. The same request with a deliberately wrong token must be refused (401/403). If it is not, that is *one*
-   finding, "the target accepts any token", instead of one ``ignored_auth`` failure per case.
+3. A request with a made-up token must be refused (401/403). Where the run may create, it carries a valid
+   body, so a 2xx proves "the target accepts any token"; elsewhere the invalid body, so another 4xx shows
+   only that the body was judged before the credentials. Either is *one* finding, instead of one
+   ``ignored_auth`` failure per case.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from contract_tests.settings import RunSettings
 from contract_tests.verdicts import check_provenance
 from vpnconn import aksk
 from vpnconn.errors import TargetError
+from vpnconn.repair import Repairer
 from vpnconn.spec import OPERATION_PATH, Spec
 
 
@@ -38,7 +41,7 @@ class Preflight:
 
 def canonical_invalid_body(spec: Spec) -> dict[str, Any]:
     """The spec's first request example without vgw_id: valid in every other way, refused by a correct server."""
-    body = json.loads(json.dumps(next(iter(spec.examples("request").values()))))
+    body = _example(spec)
     body["vpn_connection"].pop("vgw_id", None)
     return body
 
@@ -97,18 +100,28 @@ def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: http
                           f"with TOKEN=... or its keys with AK=... SK=... (vpnconn contract: --token, or --ak with VPNCONN_SK)")
     result = Preflight()
     wrong = f"vpnconn-wrong-token-{secrets.token_hex(6)}"
+    # Where the run may create, a valid body (pointed at the target's resources): a 2xx then proves that any token
+    # is accepted. Elsewhere the invalid body: a 4xx other than 401/403 shows only that the body was judged first.
+    probe = json.dumps(Repairer(spec, settings).repair(_example(spec))).encode() if settings.creates else raw
     try:
-        refused = _send(client, url, raw, settings, wrong)
+        refused = _send(client, url, probe, settings, wrong)
     except httpx.HTTPError as exc:
         raise TargetError(f"{_origin(url)} stopped answering during the preflight: {exc.__class__.__name__}") from None
     if refused.status_code not in (401, 403):
+        accepted = refused.status_code < 300
+        title = "The target accepts any token" if accepted else "The target does not refuse a made-up token first"
+        why = ("the target does not check credentials" if accepted else "it judged the body instead: the target checks "
+               "credentials after the body, or not at all (the sources put authentication first, at the API gateway)")
         result.records.append(CaseRecord(
             phase="preflight", mode="negative", method="POST", url=url,
-            request_headers={"Content-Type": "application/json", "X-Auth-Token": wrong}, request_body=raw.decode(),
+            request_headers={"Content-Type": "application/json", "X-Auth-Token": wrong}, request_body=probe.decode(),
             status=refused.status_code, response_headers=dict(refused.headers), response_body=refused.text,
-            body=json.loads(raw), labels=["credentials"],
-            failures=[Failure("ignored_auth", "The target accepts any token",
-                              f"a made-up X-Auth-Token got {_describe(refused)}, not 401 or 403: the target does not check "
-                              f"credentials (reported once here, not per case)", "any token accepted",
+            body=json.loads(probe), labels=["credentials"],
+            failures=[Failure("ignored_auth", title, f"a made-up X-Auth-Token got {_describe(refused)}, not 401 or 403: "
+                              f"{why} (reported once here, not per case)", "made-up token not refused",
                               check_provenance("ignored_auth"))]))
     return result
+
+
+def _example(spec: Spec) -> dict[str, Any]:
+    return json.loads(json.dumps(next(iter(spec.examples("request").values()))))

@@ -101,7 +101,8 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
         progress(f"contract run against {where}: mode {settings.effective_mode}, seed {settings.seed}, "
                  f"up to {settings.examples} fuzzing examples per mode")
         if preflight.records:
-            progress("  preflight: the target accepts any token (one finding; ignored_auth is not repeated per case)")
+            progress(f"  preflight: {preflight.records[0].failures[0].title.lower().removeprefix('the ')} "
+                     f"(one finding; ignored_auth is not repeated per case)")
         if not settings.creates:
             note = ("the target is not on loopback and ALLOW_CREATE=1 is not set: only negative cases are sent "
                     "(no request that a correct server would accept, so nothing is created)")
