@@ -42,8 +42,7 @@ def _answer(server: ReferenceServer, name: str, body: Any) -> tuple[int, dict[st
     try:  # a fresh store per scenario: its auto-assigned tunnel pair does not depend on other scenarios
         connection = server.respond(copy.deepcopy(body), derived_identity(name), server.new_store())
     except Reject as r:
-        return r.error["status"], {"error_code": r.error["error_code"],
-                                   "error_msg": r.error["message"].format(detail=r.detail), "request_id": request_id}
+        return r.error["status"], r.payload(request_id)
     return 201, {"vpn_connection": connection, "request_id": request_id}
 
 

@@ -37,6 +37,11 @@ class Reject(Exception):
         super().__init__(detail)
         self.error, self.detail, self.headers = error, detail, headers or []
 
+    def payload(self, request_id: str) -> dict[str, str]:
+        """The Huawei error body, built here and nowhere else: {error_code, error_msg, request_id}."""
+        return {"error_code": self.error["error_code"], "error_msg": self.error["message"].format(detail=self.detail),
+                "request_id": request_id}
+
 
 def _printable(text: str, limit: int = 300) -> str:
     """A request's text as one safe log field: control characters escaped (no forged lines), length bounded."""
@@ -93,15 +98,11 @@ class ReferenceServer:
             status, text = 201, await self._create(scope, receive, request_id)
             body = f'{{"vpn_connection":{text},"request_id":"{request_id}"}}'.encode()
         except Reject as r:
-            status, headers = r.error["status"], r.headers
-            payload = {"error_code": r.error["error_code"], "error_msg": r.error["message"].format(detail=r.detail),
-                       "request_id": request_id}
+            status, headers, payload = r.error["status"], r.headers, r.payload(request_id)
         except Exception:  # a bug of the server, never a user's input: say so and keep the traceback
             traceback.print_exc(file=sys.stderr)
-            error = self.errors["internal"]
-            status = error["status"]
-            payload = {"error_code": error["error_code"], "error_msg": error["message"].format(detail="internal"),
-                       "request_id": request_id}
+            internal = Reject(self.errors["internal"], "internal")
+            status, payload = internal.error["status"], internal.payload(request_id)
         if status != 201:
             body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         await send({"type": "http.response.start", "status": status, "headers": [

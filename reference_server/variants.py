@@ -47,9 +47,7 @@ class OtherChoicesServer(ReferenceServer):
             payload: dict[str, Any] = {"vpn_connections": connections, "total_count": len(connections),
                                        "page_info": {"current_count": len(connections)}, "request_id": request_id}
         except Reject as r:
-            status = r.error["status"]
-            payload = {"error_code": r.error["error_code"], "error_msg": r.error["message"].format(detail=r.detail),
-                       "request_id": request_id}
+            status, payload = r.error["status"], r.payload(request_id)
         body = json.dumps(payload, separators=(",", ":")).encode()
         await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-type", JSON), (b"content-length", str(len(body)).encode()), (b"x-request-id", request_id.encode())]})
