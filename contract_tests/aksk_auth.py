@@ -35,6 +35,17 @@ class AkSkAuth(requests.auth.AuthBase):
         return request
 
 
+def json_post_headers(url: str, raw: bytes, token: str | None, ak: str | None, sk: str | None) -> dict[str, str]:
+    """Headers of a JSON POST with the run's credentials: the token as X-Auth-Token, else an AK/SK signature."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["X-Auth-Token"] = token
+    elif ak:
+        parts = urlsplit(url)
+        headers.update(aksk.sign_headers(ak, sk or "", "POST", parts.path, "", parts.netloc, headers, raw))
+    return headers
+
+
 def _text(value: str | bytes | None) -> str:
     return value.decode("latin-1") if isinstance(value, bytes) else (value or "")
 

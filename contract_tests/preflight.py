@@ -21,10 +21,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from contract_tests.aksk_auth import json_post_headers
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
 from contract_tests.verdicts import check_provenance
-from vpnconn import aksk
 from vpnconn.errors import TargetError
 from vpnconn.repair import Repairer
 from vpnconn.spec import OPERATION_PATH, Spec
@@ -47,13 +47,7 @@ def canonical_invalid_body(spec: Spec) -> dict[str, Any]:
 
 
 def _send(client: httpx.Client, url: str, raw: bytes, settings: RunSettings, token: str | None) -> httpx.Response:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["X-Auth-Token"] = token
-    elif settings.ak:
-        parts = urlsplit(url)
-        headers.update(aksk.sign_headers(settings.ak, settings.sk or "", "POST", parts.path, "", parts.netloc, headers, raw))
-    return client.post(url, content=raw, headers=headers)
+    return client.post(url, content=raw, headers=json_post_headers(url, raw, token, settings.ak, settings.sk))
 
 
 def _reach(client: httpx.Client, url: str, raw: bytes, settings: RunSettings, wait: float) -> httpx.Response:

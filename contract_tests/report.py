@@ -15,6 +15,7 @@ from contract_tests.coverage import SpecCoverage, spec_coverage
 from contract_tests.masking import mask_headers, mask_text
 from contract_tests.records import DIVERGENCE, VIOLATION, CaseRecord, Failure
 from contract_tests.runner import RunResult
+from contract_tests.verdicts import check_provenance
 from vpnconn import load_spec
 from vpnconn.errors import SettingsError
 from vpnconn.spec import Provenance
@@ -55,7 +56,7 @@ def failure_groups(result: RunResult, severity: str) -> dict[Group, list[tuple[C
 
 def _provenance(failure: Failure) -> Provenance:
     """The failure's provenance; a check that names none holds the target to the spec's documented default."""
-    return failure.provenance or load_spec().check_provenance(failure.check)
+    return failure.provenance or check_provenance(failure.check)
 
 
 def _provenance_line(failure: Failure) -> str:

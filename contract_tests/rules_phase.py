@@ -16,10 +16,10 @@ import json
 import random
 from collections import Counter
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
+from contract_tests.aksk_auth import json_post_headers
 from contract_tests.boundaries import at_bound, charset_values, past_bound, place, with_enum_value
 from contract_tests.breakers import BREAKERS
 from contract_tests.checks import Answer, run_checks
@@ -28,7 +28,7 @@ from contract_tests.hooks import ActiveRun
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
 from contract_tests.verdicts import not_rejected, response_provenance
-from vpnconn import aksk, load_spec
+from vpnconn import load_spec
 from vpnconn.constraints import BOUND_KEYWORDS, request_constraints, values_at
 from vpnconn.repair import Repairer
 from vpnconn.spec import OPERATION_PATH
@@ -174,13 +174,7 @@ class RulesPhase:
         if self.run:
             self.run.progress.count()
         raw = json.dumps(body, ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json"}
-        if self.settings.token:
-            headers["X-Auth-Token"] = self.settings.token
-        if self.settings.ak:
-            parts = urlsplit(self.url)
-            headers.update(aksk.sign_headers(self.settings.ak, self.settings.sk or "", "POST", parts.path, "",
-                                             parts.netloc, headers, raw))
+        headers = json_post_headers(self.url, raw, self.settings.token, self.settings.ak, self.settings.sk)
         try:
             response = self.client.post(self.url, content=raw, headers=headers)
         except httpx.HTTPError as exc:  # no answer: a finding about the target, never dropped

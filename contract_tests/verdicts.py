@@ -29,8 +29,10 @@ def body_violations(body: Any) -> tuple[Violation, ...]:
     """What the spec (schema and body rules; no world) refuses in a request body; empty for a valid one."""
     try:
         text = json.dumps(body, sort_keys=True, allow_nan=False)
-    except (TypeError, ValueError):
+    except TypeError:  # not a JSON value at all (no body was sent): nothing to judge
         return ()
+    except ValueError:  # a JSON value that is not JSON text (NaN, say): judged as it is, without the cache
+        return tuple(request_check(load_spec()).violations(body, world=None))
     return _violations_of(text)
 
 
