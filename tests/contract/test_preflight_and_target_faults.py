@@ -29,8 +29,9 @@ def contract(*args: str, env: dict | None = None, timeout: float = 120) -> subpr
 
 
 @contextlib.contextmanager
-def scripted_target(answers: int, html: bool = False) -> Iterator[str]:
-    """A raw HTTP target: the first ``answers`` requests get a Huawei 400 (or an HTML 404), later ones hang."""
+def scripted_target(answers: int, html: bool = False, then: str = "hang") -> Iterator[str]:
+    """A raw HTTP target: the first ``answers`` requests get a Huawei 400 (or an HTML 404); later ones hang, or
+    (``then="reset"``) have their connection closed without an answer, as a target that died mid-run."""
     server = socket.create_server(("127.0.0.1", 0))
     stop, served = threading.Event(), [0]
 
@@ -43,8 +44,9 @@ def scripted_target(answers: int, html: bool = False) -> Iterator[str]:
                     data += conn.recv(65536) or b""
             served[0] += 1
             if served[0] > answers:
-                stop.wait()  # hang: never answer
-                return
+                if then == "hang":
+                    stop.wait()  # never answer
+                return  # reset: the connection closes with no answer
             status, kind, body = (b"404 Not Found", b"text/html", b"<html>nope</html>") if html else \
                 (b"400 Bad Request", b"application/json", ERROR)
             conn.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Type: " + kind + b"\r\nX-Request-Id: r-1\r\n"
@@ -91,6 +93,13 @@ def test_a_target_that_hangs_after_the_preflight_ends_in_a_clear_message_and_exi
     with scripted_target(answers=2) as url:
         result = contract("--target", url, "--request-timeout", "1", "--max-time", "20", "--examples", "5",
                           env={"VPNCONN_TOKEN": "x"}, timeout=120)
+    assert result.returncode == 2, result.stdout[-1500:] + result.stderr[-1500:]
+    assert "too few to judge" in result.stderr and "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_target_that_dies_after_the_preflight_ends_in_a_clear_message_and_exit_2():
+    with scripted_target(answers=2, then="reset") as url:
+        result = contract("--target", url, "--examples", "5", env={"VPNCONN_TOKEN": "x"}, timeout=120)
     assert result.returncode == 2, result.stdout[-1500:] + result.stderr[-1500:]
     assert "too few to judge" in result.stderr and "Traceback" not in result.stderr + result.stdout
 
