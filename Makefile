@@ -24,11 +24,14 @@ STRICT ?=
 MAX_FAILURES ?=
 REQUEST_TIMEOUT ?= 10
 MAX_TIME ?= 600
+PHASES ?=
+MAX_CREATES ?=
+RATE_LIMIT ?=
 FAULT ?=
 VARIANT ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help contract serve fixtures pack publish check lint test bench clean
+.PHONY: help contract cleanup serve fixtures pack publish check lint test bench clean
 
 help: ## list the targets
 	@echo "vpnconn-contract: contract tests, reference server and fixtures for POST /v5/{project_id}/vpn-connection"
@@ -56,17 +59,21 @@ $(NODE_OK): package.json package-lock.json
 # Secrets go through the environment, never the command line (make would echo it, ps would show it).
 # GNU make exits 2 whenever a recipe fails, so the recipe says which code vpnconn gave and what it means;
 # `.venv/bin/vpnconn contract` returns the code itself (0 pass, 1 violations, 2 no verdict, 3 bug).
-contract serve: export VPNCONN_TOKEN = $(TOKEN)
-contract serve: export VPNCONN_AK = $(AK)
-contract serve: export VPNCONN_SK = $(SK)
+contract cleanup serve: export VPNCONN_TOKEN = $(TOKEN)
+contract cleanup serve: export VPNCONN_AK = $(AK)
+contract cleanup serve: export VPNCONN_SK = $(SK)
 contract: export ALLOW_CREATE := $(ALLOW_CREATE)
 contract: export STRICT := $(STRICT)
 contract: $(PY_OK) ## run the contract suite [TARGET=url] [TOKEN=..|AK=.. SK=..] [STRICT=1] [MODE=..] [EXAMPLES=n] [SEED=n] [REPORT=dir]
-	@$(BIN)/vpnconn contract --mode $(MODE) --examples $(EXAMPLES) --seed $(SEED) --request-timeout $(REQUEST_TIMEOUT) --max-time $(MAX_TIME) $(if $(TARGET),--target $(TARGET)) $(if $(PROJECT_ID),--project-id $(PROJECT_ID)) $(if $(VGW_ID),--vgw-id $(VGW_ID)) $(if $(VGW_IP),--vgw-ip $(VGW_IP)) $(if $(CGW_ID),--cgw-id $(CGW_ID)) $(if $(REPORT),--report $(REPORT)) $(if $(MAX_FAILURES),--max-failures $(MAX_FAILURES)); \
+	@$(BIN)/vpnconn contract --mode $(MODE) --examples $(EXAMPLES) --seed $(SEED) --request-timeout $(REQUEST_TIMEOUT) --max-time $(MAX_TIME) $(if $(TARGET),--target $(TARGET)) $(if $(PROJECT_ID),--project-id $(PROJECT_ID)) $(if $(VGW_ID),--vgw-id $(VGW_ID)) $(if $(VGW_IP),--vgw-ip $(VGW_IP)) $(if $(CGW_ID),--cgw-id $(CGW_ID)) $(if $(REPORT),--report $(REPORT)) $(if $(MAX_FAILURES),--max-failures $(MAX_FAILURES)) $(if $(PHASES),--phases $(PHASES)) $(if $(MAX_CREATES),--max-creates $(MAX_CREATES)) $(if $(RATE_LIMIT),--rate-limit $(RATE_LIMIT)); \
 	code=$$?; case $$code in 0) ;; 1) echo "make contract: vpnconn contract exited 1 (violations found)";; \
 	  2) echo "make contract: vpnconn contract exited 2 (no verdict: see the message above)";; \
 	  130|143) echo "make contract: vpnconn contract exited $$code (interrupted)";; \
 	  *) echo "make contract: vpnconn contract exited $$code (internal error of the toolkit)";; esac; exit $$code
+
+cleanup: $(PY_OK) ## delete what killed contract runs left on TARGET=url [TOKEN=..|AK=.. SK=..]
+	@test -n "$(TARGET)" || { echo "make cleanup: give TARGET=url (the server the runs were pointed at)"; exit 2; }
+	$(BIN)/vpnconn cleanup --target $(TARGET) $(if $(RATE_LIMIT),--rate-limit $(RATE_LIMIT))
 
 serve: $(PY_OK) ## run the reference server on 127.0.0.1 [PORT=8080] [WORLD=file.yaml] [TOKEN=..] [AK=.. SK=..] [FAULT=name] [VARIANT=name]
 	$(BIN)/vpnconn serve --port $(PORT) $(if $(WORLD),--world $(WORLD)) $(if $(FAULT),--fault $(FAULT)) $(if $(VARIANT),--variant $(VARIANT))
@@ -94,3 +101,4 @@ bench: $(PY_OK) $(NODE_OK) ## benchmarks: server vs Prism, contract suite speed,
 
 clean: ## remove the virtual environment, node_modules and build output
 	rm -rf $(VENV) node_modules dist reports .pytest_cache .hypothesis
+	@if ls .vpnconn-cache/created/run-*.jsonl >/dev/null 2>&1; then echo "kept .vpnconn-cache/created/: ledgers of killed runs (run make cleanup TARGET=... first)"; fi

@@ -16,21 +16,26 @@ from collections.abc import Iterator
 
 from vpnconn.rules import RULES
 from vpnconn.spec import REPO_ROOT, Spec, SpecError, load_spec
-from vpnconn.validation import check_request, schema_errors
+from vpnconn.validation import request_check, schema_errors
 
 SPECTRAL = REPO_ROOT / "node_modules" / ".bin" / "spectral"
 
 
 def example_problems(spec: Spec) -> Iterator[str]:
-    for name, body in spec.examples("request").items():
-        for v in check_request(body, spec=spec):
-            yield f"request example {name!r}: {v.rule} at {v.pointer}: {v.message}"
-    for status, response in spec.operation["responses"].items():
-        media = spec.resolve(response)["content"]["application/json"]
-        schema_name = media["schema"]["$ref"].rsplit("/", 1)[-1]
-        for name, value in spec.examples(status).items():
-            for problem in schema_errors(schema_name, value, spec):
-                yield f"{status} example {name!r}: {problem}"
+    """Every example of every operation, checked against its schema (create requests with the named rules too)."""
+    for operation in spec.operations:
+        where = "" if operation.id == spec.create.id else f"{operation.id} "
+        if operation.request_schema:
+            check = request_check(spec, operation.request_schema)
+            for name, body in spec.examples("request", operation.id).items():
+                found = check.violations(body) if operation.id == spec.create.id else check.schema_violations(body)
+                for v in found:
+                    yield f"{where}request example {name!r}: {v.rule} at {v.pointer}: {v.message}"
+        for status in operation.node["responses"]:
+            schema_name = operation.response_schema(status)
+            for name, value in (spec.examples(status, operation.id).items() if schema_name else ()):
+                for problem in schema_errors(schema_name or "", value, spec):
+                    yield f"{where}{status} example {name!r}: {problem}"
 
 
 def rule_registry_problems(spec: Spec) -> Iterator[str]:

@@ -27,6 +27,12 @@ def _contract(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _cleanup(args: argparse.Namespace) -> int:
+    from contract_tests.command import run_cleanup
+
+    return run_cleanup(args)
+
+
 def _fixtures(args: argparse.Namespace) -> int:
     from generators.fixture_files import run_fixtures
 
@@ -54,8 +60,8 @@ def _port(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vpnconn",
-        description="Contract tests, reference server and fixtures for Huawei Cloud VPN "
-        "'create VPN connection' (POST /v5/{project_id}/vpn-connection).",
+        description="Contract tests, reference server and fixtures for the Huawei Cloud VPN connection "
+        "(/v5/{project_id}/vpn-connection: create, show, list, update, delete).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     from contract_tests.command import EPILOG, add_arguments
@@ -63,13 +69,25 @@ def build_parser() -> argparse.ArgumentParser:
     contract = sub.add_parser(
         "contract",
         help="run the contract suite against a server (default: the embedded reference server)",
-        description="Schemathesis property tests (examples, coverage, fuzzing; positive and negative) plus this "
-        "project's semantic checks and named-rule cases, against any server implementing "
-        "POST /v5/{project_id}/vpn-connection.",
+        description="Schemathesis property tests of create (examples, coverage, fuzzing; positive and negative) plus "
+        "this project's semantic checks, named-rule cases and lifecycle sequences (create, show, list, update, delete), "
+        "against any server implementing /v5/{project_id}/vpn-connection. Every connection a run creates is deleted "
+        "before it ends.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arguments(contract)
     contract.set_defaults(run=_contract)
+
+    from contract_tests.command import add_cleanup_arguments
+
+    cleanup = sub.add_parser(
+        "cleanup", help="delete the connections that killed contract runs left on a target",
+        description="Read the ledgers that contract runs keep in .vpnconn-cache/created/ (a run that ends, even by "
+        "Ctrl-C, deletes what it created and removes its ledger; a killed one leaves it) and DELETE every connection "
+        "they list for TARGET. Exit 0 when nothing is left, 1 when some connection could not be deleted.",
+    )
+    add_cleanup_arguments(cleanup)
+    cleanup.set_defaults(run=_cleanup)
 
     from generators.fixture_files import DEFAULT_PER_STYLE, DEFAULT_SEED
 

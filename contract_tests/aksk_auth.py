@@ -35,15 +35,21 @@ class AkSkAuth(requests.auth.AuthBase):
         return request
 
 
-def json_post_headers(url: str, raw: bytes, token: str | None, ak: str | None, sk: str | None) -> dict[str, str]:
-    """Headers of a JSON POST with the run's credentials: the token as X-Auth-Token, else an AK/SK signature."""
-    headers = {"Content-Type": "application/json"}
+def signed_headers(method: str, url: str, raw: bytes, token: str | None, ak: str | None, sk: str | None) -> dict[str, str]:
+    """Headers of a request with the run's credentials: the token as X-Auth-Token, else an AK/SK signature
+    (over the method, path, query and body). A request with a body says it is JSON."""
+    headers = {"Content-Type": "application/json"} if raw else {}
     if token:
         headers["X-Auth-Token"] = token
     elif ak:
         parts = urlsplit(url)
-        headers.update(aksk.sign_headers(ak, sk or "", "POST", parts.path, "", parts.netloc, headers, raw))
+        headers.update(aksk.sign_headers(ak, sk or "", method, parts.path, parts.query, parts.netloc, headers, raw))
     return headers
+
+
+def json_post_headers(url: str, raw: bytes, token: str | None, ak: str | None, sk: str | None) -> dict[str, str]:
+    """Headers of a JSON POST with the run's credentials."""
+    return {"Content-Type": "application/json", **signed_headers("POST", url, raw, token, ak, sk)}
 
 
 def _text(value: str | bytes | None) -> str:

@@ -16,9 +16,18 @@ import traceback
 from pathlib import Path
 from types import FrameType
 
-from contract_tests.settings import DEFAULT_CGW_ID, DEFAULT_PROJECT_ID, DEFAULT_VGW_ID, DEFAULT_VGW_IP, MODES
+from contract_tests.settings import (
+    DEFAULT_CGW_ID,
+    DEFAULT_PROJECT_ID,
+    DEFAULT_VGW_ID,
+    DEFAULT_VGW_IP,
+    MODES,
+    PHASES,
+    REMOTE_MAX_CREATES,
+    REMOTE_RATE_LIMIT,
+)
 
-EPILOG = """\
+EPILOG = f"""\
 verdicts: a finding against documented behaviour is a VIOLATION (exit 1). A finding against a constraint the
 spec only infers (its provenance says why; e.g. canonical CIDRs, unique tag keys, 405 for other methods) is a
 DIVERGENCE: listed in its own section and reports, exit 0 unless --strict (STRICT=1 in make).
@@ -34,6 +43,16 @@ PROJECT_ID, that the credentials are accepted (else exit 2 with a hint) and that
 
 safety: against a TARGET that is not on loopback, requests that a correct server would accept (and so
 create a connection) are sent only with --allow-create (ALLOW_CREATE=1); otherwise the run is negative-only.
+There a run also sends at most --max-creates creating requests (default {REMOTE_MAX_CREATES}, half the published
+quota of 100 connections per gateway) at --rate-limit requests a second (default {REMOTE_RATE_LIMIT:g}), and waits as
+long as a 429's Retry-After asks.
+
+cleanup: every connection a run creates is noted the moment it is created (in .vpnconn-cache/created/) and
+deleted before the run ends, also after failures, MAX_TIME and Ctrl-C; what could not be deleted is listed
+with its URL. `vpnconn cleanup --target URL` deletes what a killed run left behind.
+
+phases: examples, coverage, fuzzing (schemathesis, on create), rules (our targeted cases, on create) and
+lifecycle (each style through create, show, list, update and delete, with the checks a schema cannot state).
 
 exit status: 0 no violation (enough answers judged); 1 violations; 2 the run could not judge (usage error,
 broken spec, unusable REPORT, target unreachable or not this API, credentials refused, too few answers);
@@ -65,7 +84,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="deadline of the whole run; when reached it stops sending and judges what it has (default 600)")
     parser.add_argument("--allow-create", action="store_true", default=env("ALLOW_CREATE") == "1",
                         help="send creating requests to a non-loopback target (env ALLOW_CREATE=1)")
+    parser.add_argument("--phases", type=_phases, default=PHASES, metavar="LIST",
+                        help=f"comma-separated phases to run (default all: {','.join(PHASES)})")
+    parser.add_argument("--max-creates", type=int, metavar="N",
+                        help=f"creating requests at most (default: no limit on loopback, {REMOTE_MAX_CREATES} elsewhere)")
+    parser.add_argument("--rate-limit", type=float, metavar="PER_SECOND",
+                        help=f"requests per second at most (default: none on loopback, {REMOTE_RATE_LIMIT:g} elsewhere)")
+    parser.add_argument("--ledger-dir", default=".vpnconn-cache/created", metavar="DIR",
+                        help="where the run notes each connection it creates until it is deleted (default %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
+
+
+def _phases(text: str) -> tuple[str, ...]:
+    names = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = [n for n in names if n not in PHASES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"phases are {', '.join(PHASES)}; not {', '.join(unknown) or 'an empty list'}")
+    return names
 
 
 class Terminated(BaseException):
@@ -102,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
             vgw_id=args.vgw_id, vgw_ip=args.vgw_ip, cgw_id=args.cgw_id, mode=args.mode, examples=args.examples,
             seed=args.seed, allow_create=args.allow_create, quiet=args.quiet, strict=args.strict,
             max_failures=args.max_failures, request_timeout=args.request_timeout, max_time=args.max_time,
+            phases=args.phases, max_creates=args.max_creates, rate_limit=args.rate_limit, ledger_dir=args.ledger_dir,
         )
         if args.report:
             check_report_dir(args.report)
@@ -130,3 +166,38 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def add_cleanup_arguments(parser: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    parser.add_argument("--target", required=True, metavar="URL", help="base URL of the server the runs were pointed at")
+    parser.add_argument("--token", default=env("VPNCONN_TOKEN") or None, help="IAM token sent as X-Auth-Token (env VPNCONN_TOKEN)")
+    parser.add_argument("--ak", default=env("VPNCONN_AK") or None, help="access key for SDK-HMAC-SHA256 signing (env VPNCONN_AK)")
+    parser.add_argument("--sk", default=env("VPNCONN_SK") or None, help="secret key for signing; prefer env VPNCONN_SK")
+    parser.add_argument("--ledger-dir", default=".vpnconn-cache/created", metavar="DIR",
+                        help="where the runs kept their ledgers (default %(default)s)")
+    parser.add_argument("--rate-limit", type=float, metavar="PER_SECOND",
+                        help=f"requests per second at most (default: none on loopback, {REMOTE_RATE_LIMIT:g} elsewhere)")
+
+
+def run_cleanup(args: argparse.Namespace) -> int:
+    """`vpnconn cleanup`: 0 nothing left, 1 some connection could not be deleted, 2 a usage mistake."""
+    import httpx
+
+    from contract_tests.cleanup import clean_leftovers
+    from contract_tests.masking import mask_text
+    from contract_tests.settings import RunSettings
+
+    settings = RunSettings(target=args.target, token=args.token, ak=args.ak, sk=args.sk, rate_limit=args.rate_limit,
+                           ledger_dir=args.ledger_dir)
+    def mask(text: str) -> str:
+        return mask_text(text, settings.secrets)
+
+    with httpx.Client(timeout=settings.request_timeout) as client:
+        done = clean_leftovers(settings, settings.base_url or args.target, client, Path(args.ledger_dir),
+                               progress=lambda line: print(mask(line), flush=True))
+    if not done.deleted and not done.left:
+        print(f"vpnconn cleanup: no connection left by an earlier run on {settings.base_url}")
+        return 0
+    print(mask(done.summary().replace("the run created", "earlier runs left")))
+    return 1 if done.left else 0

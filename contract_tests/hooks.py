@@ -1,4 +1,5 @@
-"""The schemathesis hooks of a contract run: repair positive cases, disarm unsafe ones, sign, count, stop.
+"""The schemathesis hooks of a contract run: repair positive cases, disarm unsafe ones, sign, count, stop,
+and note every connection created.
 
 Schemathesis hooks are process-wide, so a hook acts only for the run that :func:`activated` it (one run at a
 time per process; the forked fuzzing process inherits it).
@@ -16,6 +17,8 @@ import schemathesis
 from schemathesis import GenerationMode
 
 from contract_tests.aksk_auth import AkSkAuth
+from contract_tests.cleanup import Ledger
+from contract_tests.pacing import THROTTLED, Pace, retry_after
 from contract_tests.progress import Progress
 from contract_tests.settings import RunSettings
 from vpnconn import load_spec
@@ -32,10 +35,30 @@ class ActiveRun:
     deadline: float  # time.monotonic() after which nothing more is sent
     disarmed: int = 0  # negative-only runs: cases whose body was valid and was made invalid before sending
     stops: list[Callable[[], None]] = field(default_factory=list)  # stop functions of the running engines
+    ledger: Ledger | None = None  # where every connection the run creates is noted, to delete it at the end
+    pace: Pace | None = None  # the run's request rate, shared with the fuzzing process
+    reserve: int = 0  # creates kept back from the budget for the lifecycle phase
 
     @property
     def out_of_time(self) -> bool:
         return time.monotonic() >= self.deadline
+
+    def creates_left(self, reserve: int = 0) -> int | None:
+        """Creating requests still allowed by MAX_CREATES (None: no limit), keeping ``reserve`` back."""
+        budget = self.settings.create_budget
+        if budget is None:
+            return None
+        return budget - reserve - (self.ledger.created_count() if self.ledger else 0)
+
+    @property
+    def budget_spent(self) -> bool:
+        left = self.creates_left(self.reserve)
+        return left is not None and left <= 0
+
+    @property
+    def should_stop(self) -> bool:
+        """Past the deadline (MAX_TIME) or the create budget (MAX_CREATES): send nothing more."""
+        return self.out_of_time or self.budget_spent
 
 
 _ACTIVE: ActiveRun | None = None
@@ -76,9 +99,11 @@ def before_call(context, case, kwargs):
     run = _ACTIVE
     if run is None:
         return
-    if run.out_of_time:
+    if run.out_of_time or (is_positive(case) and run.budget_spent):
         for stop in run.stops:
             stop()
+    if run.pace is not None:
+        run.pace.wait()
     run.progress.count()
     if is_positive(case):
         run.repairer.repair(case.body)
@@ -86,3 +111,16 @@ def before_call(context, case, kwargs):
         _disarm(run, case)
     if run.settings.ak:
         kwargs["auth"] = AkSkAuth(run.settings.ak, run.settings.sk or "")
+
+
+@schemathesis.hook
+def after_call(context, case, response):
+    """Note each connection a create answer reports, the moment it arrives (in whichever process)."""
+    run = _ACTIVE
+    if run is None or response is None:
+        return
+    if run.ledger is not None:
+        run.ledger.note_answer(response.status_code, bytes(response.content or b""))
+    if response.status_code == THROTTLED and run.pace is not None:  # everyone waits, as the target asked
+        headers = {k: (v[0] if isinstance(v, list) and v else str(v)) for k, v in dict(response.headers or {}).items()}
+        run.pace.hold(retry_after(headers))

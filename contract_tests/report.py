@@ -109,11 +109,11 @@ def render_summary(result: RunResult, coverage: SpecCoverage | None = None) -> s
               + _not_reached(coverage.boundaries[2]),
               f"  named rules (x-)          {coverage.rules[0]}/{coverage.rules[1]} broken on purpose"
               + _not_reached(coverage.rules[2], limit=len(coverage.rules[2])),
-              f"  documented statuses       seen {', '.join(coverage.statuses[0]) or 'none'}; "
-              f"not seen {', '.join(coverage.statuses[1]) or 'none'}"]
+              "  documented statuses"]
+    for operation_id, (seen, unseen) in coverage.statuses.items():
+        lines.append(f"    {operation_id:23} seen {', '.join(seen) or 'none'}; not seen {', '.join(unseen) or 'none'}")
     if coverage.undocumented:
-        lines.append(f"  undocumented statuses     {', '.join(map(str, coverage.undocumented))} "
-                     f"(schemathesis probes, e.g. 405 for other methods)")
+        lines.append(f"  undocumented statuses     {', '.join(coverage.undocumented)}")
     for note in result.notes:
         lines.append(f"  note: {note}")
     lines += ["", _verdict_line(result)]

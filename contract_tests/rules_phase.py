@@ -25,13 +25,13 @@ from contract_tests.breakers import BREAKERS
 from contract_tests.checks import Answer, run_checks
 from contract_tests.engine_phases import unanswered
 from contract_tests.hooks import ActiveRun
+from contract_tests.pacing import send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
 from contract_tests.verdicts import not_rejected, response_provenance
 from vpnconn import load_spec
 from vpnconn.constraints import BOUND_KEYWORDS, request_constraints, values_at
 from vpnconn.repair import Repairer
-from vpnconn.spec import OPERATION_PATH
 from vpnconn.validation import check_request, schema_errors
 from vpnconn.world import OPEN_WORLD
 
@@ -47,7 +47,7 @@ class RulesPhase:
         self.spec = load_spec()
         self.repairer = Repairer(self.spec, settings)
         self.rng = random.Random(settings.seed)
-        self.url = base_url + OPERATION_PATH.format(project_id=settings.project_id)
+        self.url = self.spec.create.url(base_url, project_id=settings.project_id)
 
     def _bases(self, accepted: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return accepted or [self.repairer.repair(_copy(b)) for b in self.spec.examples("request").values()]
@@ -164,7 +164,7 @@ class RulesPhase:
     def stopped(self) -> bool:
         """Out of time (MAX_TIME) or past MAX_FAILURES: send nothing more."""
         limit = self.settings.max_failures
-        return bool(self.run and self.run.out_of_time) or (limit is not None and self.failing >= limit)
+        return bool(self.run and self.run.should_stop) or (limit is not None and self.failing >= limit)
 
     def _emit(self, records: list[CaseRecord], body: dict[str, Any], mode: str, labels: list[str]) -> None:
         if not self.stopped:
@@ -176,11 +176,13 @@ class RulesPhase:
         raw = json.dumps(body, ensure_ascii=False).encode()
         headers = json_post_headers(self.url, raw, self.settings.token, self.settings.ak, self.settings.sk)
         try:
-            response = self.client.post(self.url, content=raw, headers=headers)
+            response = send(self.client, self.run.pace if self.run else None, "POST", self.url, raw, headers)
         except httpx.HTTPError as exc:  # no answer: a finding about the target, never dropped
             record = unanswered("rules", self.url, f"{exc.__class__.__name__}: {str(exc)[:300] or 'no answer'}", mode)
             record.request_headers, record.request_body, record.body, record.labels = headers, raw.decode(), body, labels
             return record
+        if self.run is not None and self.run.ledger is not None:
+            self.run.ledger.note_answer(response.status_code, response.content)
         record = CaseRecord(
             phase="rules", mode=mode, method="POST", url=self.url, request_headers=headers,
             request_body=raw.decode(), status=response.status_code, response_headers=dict(response.headers),

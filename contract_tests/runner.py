@@ -8,15 +8,20 @@ credentials, too few answers to judge) raises :class:`~vpnconn.errors.TargetErro
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
 from contract_tests import hooks
+from contract_tests.cleanup import Ledger, delete_connections
 from contract_tests.engine_phases import FuzzingProcess, run_engine
+from contract_tests.lifecycle_phase import LifecyclePhase
+from contract_tests.pacing import Pace
 from contract_tests.preflight import Preflight, run_preflight
 from contract_tests.progress import Progress
 from contract_tests.records import DIVERGENCE, VIOLATION, CaseRecord
@@ -90,6 +95,23 @@ def _one_any_token_finding(records: list[CaseRecord], preflight: Preflight) -> N
             record.failures = [f for f in record.failures if f.check != "ignored_auth"]
 
 
+def _clean_up(ledger: Ledger, settings: RunSettings, client: httpx.Client, progress: Callable[[str], None],
+              notes: list[str], pace: Pace | None) -> None:
+    """Delete every connection the run created (also after an error or Ctrl-C); say what could not be."""
+    pending = ledger.pending()
+    if settings.target is None:  # the embedded server stops with the run, and what it holds ends with it
+        ledger.path.unlink(missing_ok=True)
+        return
+    if pending:
+        progress(f"  cleanup: deleting the {len(pending)} connection(s) this run created")
+    done = delete_connections(pending, settings, client, progress, deleted=ledger.deleted_url, pace=pace)
+    ledger.remove_if_done()
+    if done.left:
+        notes.append(done.summary() + f"\n  (listed in {ledger.path}; `vpnconn cleanup` deletes them later)")
+    if pending:
+        progress("  " + done.summary())
+
+
 def run_contract(settings: RunSettings, progress: Callable[[str], None] = print, live: bool = True) -> RunResult:
     """Run the whole suite; raises :class:`TargetError` when the target cannot be judged."""
     started = time.monotonic()
@@ -109,28 +131,55 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
             notes.append(note)
             progress(f"  note: {note}")
         deadline = started + settings.max_time
-        run = hooks.ActiveRun(settings, Repairer(spec, settings), Progress(progress, live), deadline)
+        # an embedded server's connections die with it: its ledger need not outlive the run where users look
+        folder = Path(settings.ledger_dir) if settings.target else Path(tempfile.gettempdir()) / "vpnconn-embedded"
+        ledger = Ledger.new(base_url, settings.project_id, folder)
+        for status, content in preflight.answers:  # a target that accepts a made-up token has created one
+            ledger.note_answer(status, content)
+        lifecycle_phase = "lifecycle" in settings.phases and settings.creates
+        run = hooks.ActiveRun(settings, Repairer(spec, settings), Progress(progress, live), deadline, ledger=ledger,
+                              pace=Pace(settings.requests_per_second),
+                              reserve=len(spec.examples("request")) if lifecycle_phase else 0)
         phase = None
+        records: list[CaseRecord] = []
         rules: list[CaseRecord] = []
-        with hooks.activated(run), run.progress:
-            fuzzing = FuzzingProcess(base_url, settings, progress)  # on the second core from now on
-            try:
-                records = run_engine(base_url, settings, progress, ("examples", "coverage"))
-                phase = RulesPhase(base_url, settings, client, run) if settings.creates else None
-                if phase:  # while the fuzzing process still works
-                    rules += phase.run_targeted(_accepted(records))
-                records += fuzzing.result(max(1.0, deadline - time.monotonic()) + settings.request_timeout + 5)
-                if phase:
-                    styles = Counter(r.style for r in records + rules if r.mode == "positive")
-                    rules += phase.run_balance(_accepted(records), styles)
-            finally:
-                fuzzing.stop()
+        lifecycle: list[CaseRecord] = []
+        fuzzing = None
+        try:
+            with hooks.activated(run), run.progress:
+                if "fuzzing" in settings.phases:
+                    fuzzing = FuzzingProcess(base_url, settings, progress)  # on the second core from now on
+                try:
+                    engine = tuple(p for p in ("examples", "coverage") if p in settings.phases)
+                    records = run_engine(base_url, settings, progress, engine) if engine else []
+                    phase = RulesPhase(base_url, settings, client, run) if settings.creates and "rules" in settings.phases else None
+                    if phase:  # while the fuzzing process still works
+                        rules += phase.run_targeted(_accepted(records))
+                    if fuzzing is not None:
+                        records += fuzzing.result(max(1.0, deadline - time.monotonic()) + settings.request_timeout + 5)
+                    if phase:
+                        styles = Counter(r.style for r in records + rules if r.mode == "positive")
+                        rules += phase.run_balance(_accepted(records), styles)
+                finally:
+                    if fuzzing is not None:
+                        fuzzing.stop()
+                if lifecycle_phase:  # alone: no other phase creates while it lists
+                    lifecycle = LifecyclePhase(base_url, settings, client, ledger, run).run_all()
+        finally:
+            budget_reached = run.budget_spent  # read before the cleanup empties the ledger
+            _clean_up(ledger, settings, client, progress, notes, run.pace)
         if phase:
             progress(f"  {'rules':9} {len(rules):5} cases  {sum(1 for r in rules if r.failures):4} with failures")
             records += rules
-        if run.out_of_time or fuzzing.timed_out:
+        if lifecycle:
+            progress(f"  {'lifecycle':9} {len(lifecycle):5} cases  {sum(1 for r in lifecycle if r.failures):4} with failures")
+            records += lifecycle
+        if budget_reached:
+            notes.append(f"MAX_CREATES ({settings.create_budget}) was reached: the run stopped sending creating requests "
+                         f"and judged what it had")
+        if run.out_of_time or (fuzzing is not None and fuzzing.timed_out):
             notes.append(f"MAX_TIME ({settings.max_time:g} s) was reached: the run stopped sending and judged what it had"
-                         + (" (the fuzzing phase's cases are not judged)" if fuzzing.timed_out else ""))
+                         + (" (the fuzzing phase's cases are not judged)" if fuzzing is not None and fuzzing.timed_out else ""))
     _judgeable(records)
     _one_any_token_finding(records, preflight)
     return RunResult(settings=settings, base_url=base_url, records=preflight.records + records,

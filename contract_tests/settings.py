@@ -11,6 +11,9 @@ from vpnconn.errors import SettingsError  # noqa: F401  (re-exported)
 from vpnconn.repair import DEFAULT_CGW_ID, DEFAULT_PROJECT_ID, DEFAULT_VGW_ID, DEFAULT_VGW_IP  # noqa: F401  (re-exported)
 
 MODES = ("all", "positive", "negative")
+PHASES = ("examples", "coverage", "fuzzing", "rules", "lifecycle")  # in the order a run starts them
+REMOTE_MAX_CREATES = 50  # half the published quota of 100 connection groups per VPN gateway
+REMOTE_RATE_LIMIT = 10.0  # requests per second to a target that is not on loopback
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$")
 
 
@@ -59,6 +62,10 @@ class RunSettings:
     max_failures: int | None = None  # stop sending after this many failing cases
     request_timeout: float = 10.0  # seconds for one answer
     max_time: float = 600.0  # seconds for the whole run, preflight to the last phase
+    ledger_dir: str = ".vpnconn-cache/created"  # where a run notes what it creates (kept if it is killed)
+    phases: tuple[str, ...] = PHASES
+    max_creates: int | None = None  # creating requests at most; None: no limit on loopback, REMOTE_MAX_CREATES elsewhere
+    rate_limit: float | None = None  # requests per second at most; None: none on loopback, REMOTE_RATE_LIMIT elsewhere
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -82,6 +89,13 @@ class RunSettings:
             raise SettingsError(f"MAX_TIME must be between 0 and 86400 seconds, not {self.max_time}")
         if self.target is not None:
             _check_target(self.target)
+        unknown = [p for p in self.phases if p not in PHASES]
+        if unknown or not self.phases:
+            raise SettingsError(f"PHASES must be a comma-separated list of {', '.join(PHASES)}, not {','.join(self.phases)!r}")
+        if self.max_creates is not None and self.max_creates < 0:
+            raise SettingsError(f"MAX_CREATES must be 0 or more creating requests, not {self.max_creates}")
+        if self.rate_limit is not None and not 0 < self.rate_limit <= 10_000:
+            raise SettingsError(f"RATE_LIMIT must be between 0 and 10000 requests per second, not {self.rate_limit}")
 
     @property
     def base_url(self) -> str | None:
@@ -104,6 +118,15 @@ class RunSettings:
     def creates(self) -> bool:
         """May requests that would create a connection be sent? Only on loopback or with ALLOW_CREATE=1."""
         return self.on_loopback or self.allow_create
+
+    @property
+    def create_budget(self) -> int | None:
+        """How many creating requests the run may send (None: no limit)."""
+        return self.max_creates if self.max_creates is not None else None if self.on_loopback else REMOTE_MAX_CREATES
+
+    @property
+    def requests_per_second(self) -> float | None:
+        return self.rate_limit if self.rate_limit is not None else None if self.on_loopback else REMOTE_RATE_LIMIT
 
     @property
     def effective_mode(self) -> str:

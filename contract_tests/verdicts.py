@@ -86,15 +86,23 @@ INFERRED_RESPONSE = ("the answer keeps every documented constraint of the respon
                      "the spec infers (shared with the request, e.g. a policy rule without a destination)")
 
 
-def response_provenance(status: int, content: bytes) -> Provenance:
-    """The provenance of a response-schema failure: documented if the answer also breaks the documented-only
-    response schema, inferred if only the inferred constraints reject it."""
+def answer_schema_provenance(schema: str, body: Any, operation_id: str) -> Provenance:
+    """The provenance of an answer's failure of its ``schema``: documented if it also fails the documented-only
+    schema, inferred if only the inferred constraints reject it."""
     spec = load_spec()
-    if status == 201:
-        try:
-            body = json.loads(content)
-        except ValueError:
-            body = None
-        if body is not None and not schema_errors("CreateVpnConnectionResponse", body, documented_only(spec)):
-            return Provenance(False, why=INFERRED_RESPONSE)
-    return spec.check_provenance("response_schema_conformance")
+    if body is not None and not schema_errors(schema, body, documented_only(spec)):
+        return Provenance(False, why=INFERRED_RESPONSE)
+    return spec.check_provenance("response_schema_conformance", operation_id)
+
+
+def response_provenance(status: int, content: bytes) -> Provenance:
+    """The provenance of a create answer's response-schema failure (see :func:`answer_schema_provenance`)."""
+    create = load_spec().create
+    schema = create.response_schema(status) if status == create.success_status else None
+    try:
+        body = json.loads(content) if schema else None
+    except ValueError:
+        body = None
+    if schema is None or body is None:
+        return load_spec().check_provenance("response_schema_conformance")
+    return answer_schema_provenance(schema, body, create.id)

@@ -1,6 +1,9 @@
 """The ASGI application: route, authenticate, read and validate the body, answer in the Huawei shape.
 
-A plain ASGI callable (no framework) keeps the hot path short. Every answer carries an ``X-Request-Id``
+A plain ASGI callable (no framework) keeps the hot path short. Routes come from the spec: each operation's
+path template and method, handled by the method named after its ``operationId`` (a spec operation without a
+handler is refused when the server is built); a path the spec declares answers 405 to another method, with
+an ``Allow`` header listing the spec's methods for it. Every answer carries an ``X-Request-Id``
 header equal to the body's ``request_id``; every failure has the body ``{error_code, error_msg, request_id}``
 with the status and code the spec's ``x-vpnconn-errors`` and ``x-vpnconn-rules`` give. The log line per
 request names the method, path, status, time and request id, and never a header or the body.
@@ -15,13 +18,18 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
-from reference_server.connection import RANDOM_IDENTITY, ConnectionBuilder, Identity
-from reference_server.store import ConnectionStore, TunnelPoolExhausted
+import jsonschema
+
+from reference_server.connection import RANDOM_IDENTITY, ConnectionBuilder, Identity, deep_merge, timestamp
+from reference_server.store import ConnectionStore, TunnelPoolExhausted, later_than
 from vpnconn import aksk
-from vpnconn.spec import OPERATION_PATH, Spec, load_spec
+from vpnconn.errors import SpecError
+from vpnconn.spec import Operation, Spec, load_spec
 from vpnconn.validation import Violation, request_check
 from vpnconn.world import OPEN_WORLD, World
 
@@ -53,6 +61,36 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+@dataclass(frozen=True)
+class Route:
+    """One path template of the spec and the operations it serves, by method."""
+
+    path: str
+    operations: dict[str, Operation]
+
+    @classmethod
+    def table(cls, spec: Spec) -> list[Route]:
+        routes: dict[str, Route] = {}
+        for operation in spec.operations:
+            routes.setdefault(operation.path, cls(operation.path, {})).operations[operation.method] = operation
+        return list(routes.values())
+
+    def match(self, path: str) -> dict[str, str] | None:
+        return next(iter(self.operations.values())).match(path)
+
+
+Answer = tuple[int, bytes]  # status and body of a successful answer
+Handler = Callable[[dict[str, str], dict[str, str], bytes, str], Awaitable[Answer]]
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _snake(operation_id: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
+
+
 class ReferenceServer:
     """``ReferenceServer(world=..., keys={AK: SK}, token=...)`` is an ASGI app for uvicorn or any ASGI server.
 
@@ -69,11 +107,18 @@ class ReferenceServer:
         self.builder = ConnectionBuilder(self.spec)
         self.store = self.new_store()
         self.errors = self.spec.errors
-        project = self.spec.resolve(self.spec.operation["parameters"][0])["schema"]
+        project = self.spec.resolve(self.spec.document["components"]["parameters"]["project_id"])["schema"]
         self.project_re = re.compile(project["pattern"])
         self.project_len = (project["minLength"], project["maxLength"])
-        prefix, suffix = OPERATION_PATH.split("{project_id}")
-        self.route = re.compile("^" + re.escape(prefix) + "([^/]*)" + re.escape(suffix) + "/?$")
+        self.routes = Route.table(self.spec)
+        self.handlers: dict[str, Handler] = {}
+        for operation in self.spec.operations:
+            handler = getattr(self, f"_{_snake(operation.id)}", None)
+            if handler is None:
+                raise SpecError(f"the reference server has no handler for the spec's operation {operation.id} "
+                                f"({operation.method} {operation.path}): add {type(self).__name__}._{_snake(operation.id)}")
+            self.handlers[operation.id] = handler
+        self.update_check = request_check(self.spec, self.spec.operation_by_id("UpdateVpnConnection").request_schema)
 
     def new_store(self) -> ConnectionStore:
         """An empty store whose tunnel range, exclusions and prefix come from the spec's rules."""
@@ -95,19 +140,19 @@ class ReferenceServer:
         headers: list[tuple[bytes, bytes]] = []
         payload: dict[str, Any] = {}
         try:
-            status, text = 201, await self._create(scope, receive, request_id)
-            body = f'{{"vpn_connection":{text},"request_id":"{request_id}"}}'.encode()
+            status, body = await self._serve(scope, receive, request_id)
         except Reject as r:
             status, headers, payload = r.error["status"], r.headers, r.payload(request_id)
         except Exception:  # a bug of the server, never a user's input: say so and keep the traceback
             traceback.print_exc(file=sys.stderr)
             internal = Reject(self.errors["internal"], "internal")
             status, payload = internal.error["status"], internal.payload(request_id)
-        if status != 201:
-            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-        await send({"type": "http.response.start", "status": status, "headers": [
-            (b"content-type", JSON), (b"content-length", str(len(body)).encode()),
-            (b"x-request-id", request_id.encode()), *headers]})
+        if status >= 400:
+            body = _dumps(payload)
+        start = [(b"content-length", str(len(body)).encode()), (b"x-request-id", request_id.encode()), *headers]
+        if body:
+            start.insert(0, (b"content-type", JSON))
+        await send({"type": "http.response.start", "status": status, "headers": start})
         await send({"type": "http.response.body", "body": body})
         if self.log:
             client = scope.get("client") or ("-", 0)
@@ -116,21 +161,110 @@ class ReferenceServer:
             self.log(f'{client[0]} "{_printable(scope["method"])} {_printable(scope["path"])}" {status}{code} '
                      f'{ms:.1f}ms request_id={request_id}')
 
-    # ------------------------------------------------------------------------------------------- steps
-
-    async def _create(self, scope: dict[str, Any], receive: Callable, request_id: str) -> str:
-        """Create the connection; returns its JSON text, or raises :class:`Reject`."""
-        match = self.route.match(scope["path"])
-        if not match:
-            raise Reject(self.errors["not-found"], f"no operation at {scope['path']}")
-        if scope["method"] != "POST":
-            raise Reject(self.errors["method-not-allowed"], f"{scope['method']} on {scope['path']}", [(b"allow", b"POST")])
+    async def _serve(self, scope: dict[str, Any], receive: Callable, request_id: str) -> Answer:
+        """Route, read, authenticate, check the project, and hand over to the operation's handler."""
+        operation, params = self._route(scope)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         raw = await self._read_body(headers, receive)
         self._authenticate(scope, headers, raw)
-        self._check_project(match.group(1))
+        self._check_project(params["project_id"])
+        params["query"] = scope.get("query_string", b"").decode("latin-1")
+        return await self.handlers[operation.id](params, headers, raw, request_id)
+
+    def _route(self, scope: dict[str, Any]) -> tuple[Operation, dict[str, str]]:
+        for route in self.routes:
+            params = route.match(scope["path"])
+            if params is None:
+                continue
+            operation = route.operations.get(scope["method"])
+            if operation is None:
+                allow = ", ".join(route.operations).encode()
+                raise Reject(self.errors["method-not-allowed"], f"{scope['method']} on {scope['path']}", [(b"allow", allow)])
+            return operation, params
+        raise Reject(self.errors["not-found"], f"no operation at {scope['path']}")
+
+    # ------------------------------------------------------------------------------------------- steps
+
+    # ------------------------------------------------------------------------------------------- operations
+
+    async def _create_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes,
+                                     request_id: str) -> Answer:
         body = self._parse(headers, raw)
-        return self.store.add(self.respond(body))
+        text = self.store.add(self.respond(body), params["project_id"], body["vpn_connection"])
+        return 201, f'{{"vpn_connection":{text},"request_id":"{request_id}"}}'.encode()
+
+    async def _show_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes,
+                                   request_id: str) -> Answer:
+        connection = self.store.show(params["project_id"], params["vpn_connection_id"])
+        if connection is None:
+            raise Reject(self.errors["not-found"], f"VPN connection {params['vpn_connection_id'][:80]}")
+        return 200, _dumps({"vpn_connection": connection, "request_id": request_id})
+
+    async def _list_vpn_connections(self, params: dict[str, str], headers: dict[str, str], raw: bytes,
+                                    request_id: str) -> Answer:
+        query = self._query(self.spec.operation_by_id("ListVpnConnections"), params["query"])
+        wanted = {name: query[name] for name in ("vgw_id", "vgw_ip") if name in query}
+        projects = query.get("enterprise_project_id")
+        matching = [c for c in self.store.listing(params["project_id"])
+                    if all(c.get(k) == v for k, v in wanted.items())
+                    and (not projects or c.get("enterprise_project_id") in projects)]
+        after = [c for c in matching if "marker" not in query or c["created_at"] > query["marker"]]
+        limit = query.get("limit", len(after))
+        page = after[:limit]
+        page_info: dict[str, Any] = {"current_count": len(page)}
+        if page and len(after) > len(page):
+            page_info = {"next_marker": page[-1]["created_at"], **page_info}
+        return 200, _dumps({"vpn_connections": page, "page_info": page_info, "request_id": request_id,
+                            "total_count": len(matching)})
+
+    async def _update_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes,
+                                     request_id: str) -> Answer:
+        project, connection_id = params["project_id"], params["vpn_connection_id"]
+        stored = self.store.find(project, connection_id)
+        if stored is None:
+            raise Reject(self.errors["not-found"], f"VPN connection {connection_id[:80]}")
+        body = self._parse(headers, raw)
+        found = self.update_check.schema_violations(body)
+        if found:
+            raise Reject(self._error_of(found[0]), found[0].detail)
+        current = json.loads(stored.text)
+        changes = body["vpn_connection"]
+        merged = deep_merge(json.loads(stored.request), changes)
+        if "tunnel_local_address" in current and not {"tunnel_local_address", "tunnel_peer_address"} & set(changes):
+            merged.update(tunnel_local_address=current["tunnel_local_address"],
+                          tunnel_peer_address=current["tunnel_peer_address"])
+        keep = Identity(new_id=lambda: connection_id, now=lambda: later_than(timestamp(), current["updated_at"]),
+                        auto_name=lambda: current["name"])
+        updated = self.respond({"vpn_connection": merged}, keep)
+        updated["created_at"] = current["created_at"]
+        text = self.store.replace(project, updated, merged)
+        return 200, f'{{"vpn_connection":{text},"request_id":"{request_id}"}}'.encode()
+
+    async def _delete_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes,
+                                     request_id: str) -> Answer:
+        if not self.store.delete(params["project_id"], params["vpn_connection_id"]):
+            raise Reject(self.errors["not-found"], f"VPN connection {params['vpn_connection_id'][:80]}")
+        return 204, b""
+
+    def _query(self, operation: Operation, text: str) -> dict[str, Any]:
+        """The operation's query parameters, typed and checked against their schemas (unknown ones ignored)."""
+        pairs = parse_qsl(text, keep_blank_values=True)
+        out: dict[str, Any] = {}
+        for parameter in (self.spec.resolve(p) for p in operation.node.get("parameters", [])):
+            if parameter["in"] != "query":
+                continue
+            name, schema = parameter["name"], self.spec.resolve(parameter["schema"])
+            values = [v for k, v in pairs if k == name]
+            if not values:
+                continue
+            value: Any = values if schema.get("type") == "array" else values[-1]
+            if schema.get("type") == "integer":
+                value = int(value) if re.fullmatch(r"-?[0-9]{1,12}", value) else value
+            error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(value))
+            if error is not None:
+                raise Reject(self.errors["schema-violation"], f"query {name}: {str(error.message)[:120]}")
+            out[name] = value
+        return out
 
     def respond(self, body: Any, identity: Identity = RANDOM_IDENTITY, store: ConnectionStore | None = None) -> dict[str, Any]:
         """The created ``vpn_connection`` for a parsed body, or :class:`Reject` with the documented error.

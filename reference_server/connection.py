@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reference_server.store import ConnectionStore
-from vpnconn.spec import Spec
+from vpnconn.spec import ANSWER_CONNECTION, Spec
 from vpnconn.world import CustomerGateway, Gateway
 
 
@@ -62,7 +62,7 @@ class ConnectionBuilder:
 
     def __init__(self, spec: Spec) -> None:
         request = spec.schema("CreateVpnConnectionRequestBodyContent")
-        response = spec.schema("CreateResponseVpnConnection")
+        response = spec.schema(ANSWER_CONNECTION)
         defaults = spec.request_defaults()
         self.defaults_json = json.dumps(defaults)  # json.loads of this is the cheapest fresh copy
         self.default_style: str = defaults["style"]
@@ -74,7 +74,8 @@ class ConnectionBuilder:
         }
         self.dpd_order = list(spec.schema("ResponseDpd")["properties"])
         self.forbidden = {
-            v["title"]: {k for k, sub in v.get("properties", {}).items() if sub is False} for v in response["oneOf"]
+            style: {k for k, sub in v.get("properties", {}).items() if sub is False}
+            for style, v in spec.style_variants(ANSWER_CONNECTION).items()
         }
         named = spec.server_defaults
         self.auto_tunnel_styles = set(named["auto-tunnel-pair"]["styles"])

@@ -28,6 +28,7 @@ class Fault:
     edit_answer: AnswerEdit | None = None
     edit_request: RequestEdit | None = None
     server_options: dict | None = None
+    server: type[ReferenceServer] = ReferenceServer  # a subclass whose handler of one operation is wrong
 
 
 class FaultyServer:
@@ -35,7 +36,7 @@ class FaultyServer:
 
     def __init__(self, fault: Fault, **options: Any) -> None:
         self.fault = fault
-        self.app = ReferenceServer(**{**options, **(fault.server_options or {})})
+        self.app = fault.server(**{**options, **(fault.server_options or {})})
 
     async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -75,7 +76,8 @@ class FaultyServer:
                 captured["body"] = captured.get("body", b"") + message.get("body", b"")
 
         await self.app(scope, replay, capture)
-        status, headers, body = captured["status"], captured["headers"], json.loads(captured["body"])
+        raw_answer = captured.get("body", b"")
+        status, headers, body = captured["status"], captured["headers"], json.loads(raw_answer) if raw_answer else b""
         if self.fault.edit_answer:
             status, headers, body = self.fault.edit_answer((status, headers, body), request)
         data = json.dumps(body, ensure_ascii=False).encode() if not isinstance(body, bytes) else body
@@ -166,6 +168,104 @@ def _public_reserved(request: Any) -> Any:
     return request
 
 
+# ----------------------------------------------------------------------------------- lifecycle faults
+# Each overrides the handler of one operation (the handlers are named after the spec's operationIds).
+
+
+class ShowLeaksPsk(ReferenceServer):
+    async def _show_vpn_connection(self, params, headers, raw, request_id):
+        status, body = await super()._show_vpn_connection(params, headers, raw, request_id)
+        stored = self.store.find(params["project_id"], params["vpn_connection_id"])
+        answer = json.loads(body)
+        answer["vpn_connection"]["psk"] = json.loads(stored.request).get("psk", "x") if stored else "x"
+        return status, json.dumps(answer).encode()
+
+
+class ShowForgetsName(ReferenceServer):
+    async def _show_vpn_connection(self, params, headers, raw, request_id):
+        status, body = await super()._show_vpn_connection(params, headers, raw, request_id)
+        answer = json.loads(body)
+        answer["vpn_connection"]["name"] = "vpn-0000"
+        return status, json.dumps(answer).encode()
+
+
+class ListIgnoresFilters(ReferenceServer):
+    async def _list_vpn_connections(self, params, headers, raw, request_id):
+        kept = "&".join(p for p in params["query"].split("&") if p.split("=")[0] in ("limit", "marker"))
+        return await super()._list_vpn_connections({**params, "query": kept}, headers, raw, request_id)
+
+
+class ListOmitsNewest(ReferenceServer):
+    async def _list_vpn_connections(self, params, headers, raw, request_id):
+        status, body = await super()._list_vpn_connections(params, headers, raw, request_id)
+        answer = json.loads(body)
+        if answer["vpn_connections"] and "marker" not in params["query"]:
+            answer["vpn_connections"].pop()
+            answer["page_info"]["current_count"] -= 1
+            answer["total_count"] -= 1
+        return status, json.dumps(answer).encode()
+
+
+class ListIgnoresMarker(ReferenceServer):
+    async def _list_vpn_connections(self, params, headers, raw, request_id):
+        kept = "&".join(p for p in params["query"].split("&") if p.split("=")[0] != "marker")
+        return await super()._list_vpn_connections({**params, "query": kept}, headers, raw, request_id)
+
+
+class UpdateIgnoresName(ReferenceServer):
+    async def _update_vpn_connection(self, params, headers, raw, request_id):
+        body = json.loads(raw)
+        body.get("vpn_connection", {}).pop("name", None) if isinstance(body, dict) else None
+        status, answer = await super()._update_vpn_connection(params, headers, json.dumps(body).encode(), request_id)
+        if status == 200:  # it answers as if the name had changed: only a read shows it did not
+            out = json.loads(answer)
+            out["vpn_connection"]["name"] = json.loads(raw)["vpn_connection"].get("name", out["vpn_connection"]["name"])
+            return status, json.dumps(out).encode()
+        return status, answer
+
+
+class UpdateResetsCreatedAt(ReferenceServer):
+    async def _update_vpn_connection(self, params, headers, raw, request_id):
+        status, answer = await super()._update_vpn_connection(params, headers, raw, request_id)
+        if status == 200:
+            out = json.loads(answer)
+            out["vpn_connection"]["created_at"] = out["vpn_connection"]["updated_at"]
+            return status, json.dumps(out).encode()
+        return status, answer
+
+
+class UpdateChangesHaRole(ReferenceServer):
+    async def _update_vpn_connection(self, params, headers, raw, request_id):
+        body = json.loads(raw)
+        role = body.get("vpn_connection", {}).pop("ha_role", None) if isinstance(body, dict) else None
+        status, answer = await super()._update_vpn_connection(params, headers, json.dumps(body).encode(), request_id)
+        if status == 200 and role is not None:
+            out = json.loads(answer)
+            out["vpn_connection"]["ha_role"] = role
+            return status, json.dumps(out).encode()
+        return status, answer
+
+
+class DeleteKeepsConnection(ReferenceServer):
+    async def _delete_vpn_connection(self, params, headers, raw, request_id):
+        if self.store.find(params["project_id"], params["vpn_connection_id"]) is None:
+            return await super()._delete_vpn_connection(params, headers, raw, request_id)
+        return 204, b""
+
+
+class DeleteAnswers200(ReferenceServer):
+    async def _delete_vpn_connection(self, params, headers, raw, request_id):
+        await super()._delete_vpn_connection(params, headers, raw, request_id)
+        return 200, json.dumps({"request_id": request_id}).encode()
+
+
+class UnknownIdIs500(ReferenceServer):
+    async def _show_vpn_connection(self, params, headers, raw, request_id):
+        if self.store.find(params["project_id"], params["vpn_connection_id"]) is None:
+            raise KeyError(params["vpn_connection_id"])  # a server bug: answered 500 VPN.0002
+        return await super()._show_vpn_connection(params, headers, raw, request_id)
+
+
 FAULTS: dict[str, Fault] = {f.name: f for f in [
     Fault("success-200", "answers 200 instead of 201", ("status_code_conformance",),
           edit_answer=lambda a, r: (200 if a[0] == 201 else a[0], a[1], a[2])),
@@ -214,4 +314,25 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
     Fault("unsupported-attribute-as-vpn-0001", "answers VPN.0001 instead of VPN.0013 to an unsupported attribute",
           ("error_contract",), edit_answer=_on_errors(lambda a: (a[0], a[1], {**a[2], "error_code": "VPN.0001"})
                                                       if a[2].get("error_code") == "VPN.0013" else a)),
+    # the lifecycle: show, list, update and delete
+    Fault("show-leaks-psk", "returns the psk in the show answer", ("psk_never_returned", "lifecycle_response_schema"),
+          server=ShowLeaksPsk),
+    Fault("show-forgets-name", "shows another name than the one created", ("show_matches_create",), server=ShowForgetsName),
+    Fault("list-ignores-filters", "lists every connection whatever vgw_id asks for", ("list_filter_holds",),
+          server=ListIgnoresFilters),
+    Fault("list-omits-newest", "leaves the newest connection out of every first page", ("list_contains_connection",),
+          server=ListOmitsNewest),
+    Fault("list-ignores-marker", "answers the first page whatever the marker", ("list_paging_complete",),
+          server=ListIgnoresMarker),
+    Fault("update-ignores-name", "answers the new name but keeps the old one", ("show_matches_create",),
+          server=UpdateIgnoresName),
+    Fault("update-resets-created-at", "sets created_at to the update's time", ("update_applies_changes",),
+          server=UpdateResetsCreatedAt),
+    Fault("update-changes-ha-role", "changes ha_role, which an update may not change", ("update_changed_fixed_field",),
+          server=UpdateChangesHaRole),
+    Fault("delete-keeps-connection", "answers 204 to delete but keeps the connection", ("deleted_connection_gone",),
+          server=DeleteKeepsConnection),
+    Fault("delete-answers-200", "answers delete with 200 and a body instead of 204", ("lifecycle_status",),
+          server=DeleteAnswers200),
+    Fault("unknown-id-500", "answers 500 to the show of an unknown id", ("lifecycle_status",), server=UnknownIdIs500),
 ]}

@@ -1,8 +1,13 @@
-"""Created connections, kept in memory, and the tunnel /30s each gateway has handed out.
+"""Created connections, kept in memory per project, and the tunnel /30s each gateway has handed out.
 
-Safe to use from several threads. Show, list and delete can be added on top of :meth:`get` and :meth:`all`.
-The store keeps the newest ``capacity`` connections: a long fuzzing run or benchmark must not grow memory
-without bound or use up a gateway's 16,320 tunnel /30s. Evicting a connection frees its /30.
+Safe to use from several threads. Each connection is kept with its project, the create request it came from
+(merged with later updates: what the next update starts from) and its ``status``. A new connection is
+``PENDING_CREATE``; the first read that shows it moves it to ``ACTIVE`` (an updated one likewise from
+``PENDING_UPDATE``), so a client sees the documented sequence without waiting. ``created_at`` is unique and
+increasing (a connection made in the same millisecond as the last one gets the next millisecond), so
+``marker`` paging by ``created_at`` neither loses nor repeats one. The store keeps the newest ``capacity``
+connections: a long fuzzing run or benchmark must not grow memory without bound or use up a gateway's
+16,320 tunnel /30s. Evicting or deleting a connection frees its /30.
 Connections are kept as their JSON text: immutable, and invisible to the garbage collector (a store of
 dicts made every full collection walk hundreds of thousands of objects and halved the server's throughput).
 """
@@ -12,7 +17,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import threading
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from vpnconn import ipv4
 
@@ -21,11 +27,33 @@ class TunnelPoolExhausted(Exception):
     """No free /30 is left in the tunnel range of a gateway."""
 
 
+class Stored(NamedTuple):
+    """One connection: a tuple of strings, which the garbage collector does not track."""
+
+    project: str
+    text: str  # the vpn_connection answer as JSON text
+    request: str  # the create request's vpn_connection, with later updates merged in, as JSON text
+    status: str
+
+
+PENDING_TO_ACTIVE = {"PENDING_CREATE": "ACTIVE", "PENDING_UPDATE": "ACTIVE"}
+_MS = timedelta(milliseconds=1)
+
+
+def later_than(stamp: str, last: str | None) -> str:
+    """``stamp``, or one millisecond after ``last`` when ``stamp`` is not later (the Timestamp format)."""
+    if last is None or stamp > last:
+        return stamp
+    later = datetime.strptime(last, "%Y-%m-%dT%H:%M:%S.%fZ") + _MS
+    return later.strftime("%Y-%m-%dT%H:%M:%S.") + f"{later.microsecond // 1000:03d}Z"
+
+
 class ConnectionStore:
     def __init__(self, within: str, excluded: list[str], prefix: int, capacity: int = 10_000) -> None:
         self.capacity = capacity
         self._lock = threading.Lock()
-        self._connections: dict[str, str] = {}  # id -> JSON text
+        self._connections: dict[str, Stored] = {}  # id -> the connection, oldest first
+        self._last_created: str | None = None  # the newest created_at handed out (one for all projects: bounded)
         self._tunnels: dict[str, tuple[str, int]] = {}  # id -> (gateway id, /30 as int), to free on eviction
         # gateway -> /30 -> how many connections use it: a /30 is free again only when none does, and a gateway
         # without connections is forgotten, so the bookkeeping is bounded by the store's capacity
@@ -36,20 +64,76 @@ class ConnectionStore:
         self._size = 2 ** (32 - prefix)
         self._prefix = prefix
 
-    def add(self, connection: dict[str, Any]) -> str:
-        """Keep ``connection``; returns its JSON text (the server reuses it for the answer)."""
+    def add(self, connection: dict[str, Any], project: str = "", request: dict[str, Any] | None = None) -> str:
+        """Keep ``connection`` (``PENDING_CREATE``); returns its JSON text (the server reuses it for the answer).
+
+        ``created_at`` (and ``updated_at`` with it) is moved on by a millisecond when the last connection
+        stored has the same or a later one."""
+        with self._lock:
+            if "created_at" in connection:
+                stamp = later_than(connection["created_at"], self._last_created)
+                if stamp != connection["created_at"]:
+                    connection["created_at"] = connection["updated_at"] = stamp
+                self._last_created = stamp
+            text = json.dumps(connection, ensure_ascii=False, separators=(",", ":"))
+            self._connections[connection["id"]] = Stored(project, text, json.dumps(request or {}), "PENDING_CREATE")
+            self._note_tunnel(connection)
+            while len(self._connections) > self.capacity:
+                self._forget(next(iter(self._connections)))
+        return text
+
+    def _note_tunnel(self, connection: dict[str, Any]) -> None:
+        if "tunnel_local_address" in connection:
+            addr, _ = ipv4.cidr(connection["tunnel_local_address"])
+            self._tunnels[connection["id"]] = (connection["vgw_id"], ipv4.network(addr, self._prefix))
+
+    def _forget(self, connection_id: str) -> None:
+        del self._connections[connection_id]
+        if connection_id in self._tunnels:
+            self._release(*self._tunnels.pop(connection_id))
+
+    def find(self, project: str, connection_id: str) -> Stored | None:
+        """The project's connection, or None (another project's connection is not found either)."""
+        with self._lock:
+            stored = self._connections.get(connection_id)
+        return stored if stored is not None and stored.project == project else None
+
+    def show(self, project: str, connection_id: str) -> dict[str, Any] | None:
+        """The connection with its ``status``; a pending status moves on to ``ACTIVE`` after this read."""
+        with self._lock:
+            stored = self._connections.get(connection_id)
+            if stored is None or stored.project != project:
+                return None
+            if stored.status in PENDING_TO_ACTIVE:
+                self._connections[connection_id] = stored._replace(status=PENDING_TO_ACTIVE[stored.status])
+        return {**json.loads(stored.text), "status": stored.status}
+
+    def listing(self, project: str) -> list[dict[str, Any]]:
+        """The project's connections with their status, oldest first (a listing does not move a status)."""
+        with self._lock:
+            mine = [s for s in self._connections.values() if s.project == project]
+        return [{**json.loads(s.text), "status": s.status} for s in mine]
+
+    def replace(self, project: str, connection: dict[str, Any], request: dict[str, Any]) -> str:
+        """Keep the updated ``connection`` (``PENDING_UPDATE``) in place of the one with its id; frees the
+        old tunnel /30 (the builder has claimed the new one)."""
         text = json.dumps(connection, ensure_ascii=False, separators=(",", ":"))
         with self._lock:
-            self._connections[connection["id"]] = text
-            if "tunnel_local_address" in connection:
-                addr, _ = ipv4.cidr(connection["tunnel_local_address"])
-                self._tunnels[connection["id"]] = (connection["vgw_id"], ipv4.network(addr, self._prefix))
-            while len(self._connections) > self.capacity:
-                oldest = next(iter(self._connections))
-                del self._connections[oldest]
-                if oldest in self._tunnels:
-                    self._release(*self._tunnels.pop(oldest))
+            connection_id = connection["id"]
+            if connection_id in self._tunnels:
+                self._release(*self._tunnels.pop(connection_id))
+            self._connections[connection_id] = Stored(project, text, json.dumps(request), "PENDING_UPDATE")
+            self._note_tunnel(connection)
         return text
+
+    def delete(self, project: str, connection_id: str) -> bool:
+        """Forget the project's connection and free its tunnel /30; False when there is none."""
+        with self._lock:
+            stored = self._connections.get(connection_id)
+            if stored is None or stored.project != project:
+                return False
+            self._forget(connection_id)
+            return True
 
     def _release(self, gateway_id: str, base: int) -> None:
         used = self._used.get(gateway_id, {})
@@ -67,14 +151,10 @@ class ConnectionStore:
             return sum(len(v) for v in self._used.values()) + len(self._next)
 
     def get(self, connection_id: str) -> dict[str, Any] | None:
+        """The connection as created or last updated, whatever its project (without ``status``)."""
         with self._lock:
-            text = self._connections.get(connection_id)
-        return json.loads(text) if text is not None else None
-
-    def all(self) -> list[dict[str, Any]]:
-        with self._lock:
-            texts = list(self._connections.values())
-        return [json.loads(t) for t in texts]
+            stored = self._connections.get(connection_id)
+        return json.loads(stored.text) if stored is not None else None
 
     def __len__(self) -> int:
         with self._lock:

@@ -14,7 +14,7 @@ import functools
 from typing import Any
 
 from vpnconn.constraints import request_constraints
-from vpnconn.spec import OPERATION_METHOD, OPERATION_PATH, Spec, _rules_of
+from vpnconn.spec import Spec, _rules_of
 
 
 def _relax(node: dict[str, Any], keyword: str, name: str) -> None:
@@ -30,7 +30,7 @@ def _relax(node: dict[str, Any], keyword: str, name: str) -> None:
 def documented_only(spec: Spec) -> Spec:
     """A copy of ``spec`` without the constraints (schema keywords and named rules) whose provenance is inferred."""
     document = copy.deepcopy(spec.document)
-    operation = document["paths"][OPERATION_PATH][OPERATION_METHOD]
+    operation = document["paths"][spec.create.path][spec.create.method.lower()]
     operation["x-vpnconn-rules"] = [r for r in operation.get("x-vpnconn-rules", []) if "documented" in r["provenance"]]
     relaxed = Spec(path=spec.path, document=document, sha256=f"{spec.sha256}+documented-only", rules=_rules_of(document))
     for constraint in request_constraints(relaxed):

@@ -36,12 +36,8 @@ _INLINE_RULE_ERROR = {**_ERROR, "required": ["status", "error_code", "message"]}
 
 OPERATION_EXTENSIONS: dict[str, Any] = {
     "type": "object",
+    "propertyNames": {"enum": ["x-vpnconn-rules", "x-vpnconn-provenance", "x-vpnconn-server-defaults"]},
     "properties": {
-        "x-vpnconn-errors": {
-            "type": "object",
-            "properties": {"description": {"type": "string"}},
-            "additionalProperties": _ERROR,
-        },
         "x-vpnconn-rules": {
             "type": "array",
             "items": {
@@ -75,8 +71,13 @@ OPERATION_EXTENSIONS: dict[str, Any] = {
 }
 ROOT_EXTENSIONS: dict[str, Any] = {
     "type": "object",
-    "required": ["x-vpnconn-sources"],
+    "required": ["x-vpnconn-sources", "x-vpnconn-errors"],
     "properties": {
+        "x-vpnconn-errors": {
+            "type": "object",
+            "properties": {"description": {"type": "string"}},
+            "additionalProperties": _ERROR,
+        },
         "x-vpnconn-sources": {
             "type": "object", "minProperties": 1,
             "additionalProperties": {"type": "object", "required": ["title", "date"], "additionalProperties": False,
@@ -113,17 +114,17 @@ def check_extensions(document: dict[str, Any], path: str) -> None:
 
 
 def _provenances(document: dict[str, Any]):
-    """(place, provenance) for every provenance in the document's operations."""
+    """(place, provenance) for every provenance in the document and its operations."""
+    for kind, error in (document.get("x-vpnconn-errors") or {}).items():
+        if isinstance(error, dict):
+            prov = error["provenance"]
+            yield from ((f"x-vpnconn-errors/{kind}/{k}", v) for k, v in prov.items()
+                        if isinstance(v, dict)) if "status" in prov else [(f"x-vpnconn-errors/{kind}", prov)]
     for route, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if not isinstance(operation, dict):
                 continue
             where = f"paths/{route}/{method}"
-            for kind, error in (operation.get("x-vpnconn-errors") or {}).items():
-                if isinstance(error, dict):
-                    prov = error["provenance"]
-                    yield from ((f"{where}/x-vpnconn-errors/{kind}/{k}", v) for k, v in prov.items()
-                                if isinstance(v, dict)) if "status" in prov else [(f"{where}/x-vpnconn-errors/{kind}", prov)]
             for rule in operation.get("x-vpnconn-rules") or []:
                 yield f"{where}/x-vpnconn-rules/{rule['id']}", rule["provenance"]
             table = operation.get("x-vpnconn-provenance") or {}

@@ -11,6 +11,7 @@ import copy
 import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,9 @@ from vpnconn.extensions import check_extensions
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = REPO_ROOT / "spec" / "openapi.yaml"
-OPERATION_PATH = "/v5/{project_id}/vpn-connection"
-OPERATION_METHOD = "post"
+CREATE = "CreateVpnConnection"  # the operationId whose request the named rules and constraints describe
+ANSWER_CONNECTION = "CreateResponseVpnConnection"  # the connection as answered: its fields, their order, its style variants
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,64 @@ class Rule:
     error_kind: str | None = None  # the x-vpnconn-errors kind the error names, or None for an inline error
 
 
+@dataclass(frozen=True)
+class Operation:
+    """One operation of the spec: its ``operationId``, method (upper-case) and path template, and its node."""
+
+    id: str
+    method: str
+    path: str
+    node: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def success_status(self) -> int:
+        """The one 2xx status the operation documents."""
+        return next(int(s) for s in self.node["responses"] if s.startswith("2"))
+
+    @property
+    def request_schema(self) -> str | None:
+        """The component name of the request body's schema, or None when the operation takes no body."""
+        body = self.node.get("requestBody")
+        return body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1] if body else None
+
+    def response_schema(self, status: int | str) -> str | None:
+        """The component name of an answer's schema (for ``status``), or None when that answer has no body."""
+        response = self.node["responses"].get(str(status))
+        content = (response or {}).get("content")
+        return content["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1] if content else None
+
+    def url(self, base_url: str, **params: str) -> str:
+        """The operation's URL under ``base_url``; ``params`` fill the path template (extra ones are ignored)."""
+        return base_url.rstrip("/") + self.path.format(**params)
+
+    def match(self, path: str) -> dict[str, str] | None:
+        """The path parameters when ``path`` (a request's path) is one of this operation's, else None."""
+        found = path_pattern(self.path).match(path)
+        return found.groupdict() if found else None
+
+
+@functools.cache
+def path_pattern(template: str) -> re.Pattern[str]:
+    """A request path pattern for a path template: each ``{name}`` is one segment (possibly empty), and a
+    trailing slash is allowed."""
+    regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]*)", re.escape(template))
+    return re.compile(f"^{regex}/?$")
+
+
+def _operations(document: dict[str, Any]) -> tuple[Operation, ...]:
+    return tuple(Operation(node["operationId"], method.upper(), path, node)
+                 for path, item in document["paths"].items() for method, node in item.items()
+                 if method in HTTP_METHODS)
+
+
+def _error_table(document: dict[str, Any]) -> dict[str, Any]:
+    """The document's ``x-vpnconn-errors``; an older (baseline) spec kept it on the create operation."""
+    if "x-vpnconn-errors" in document:
+        return document["x-vpnconn-errors"]
+    create = next(o for o in _operations(document) if o.id == CREATE)
+    return create.node["x-vpnconn-errors"]
+
+
 @dataclass(frozen=True, eq=False)  # hashed by identity: validators are cached per loaded spec
 class Spec:
     """The loaded spec and the parts of it that the tools read."""
@@ -88,14 +148,38 @@ class Spec:
     def version(self) -> str:
         return self.document["info"]["version"]
 
+    @functools.cached_property
+    def operations(self) -> tuple[Operation, ...]:
+        """Every operation, in the order of the document."""
+        return _operations(self.document)
+
+    def operation_by_id(self, operation_id: str) -> Operation:
+        for operation in self.operations:
+            if operation.id == operation_id:
+                return operation
+        raise SpecError(f"{self.path}: no operation {operation_id!r}")
+
+    def operation_for(self, method: str, path: str) -> Operation | None:
+        """The operation a request (method and path, no query) is for, or None."""
+        return next((o for o in self.operations if o.method == method.upper() and o.match(path) is not None), None)
+
+    def methods_at(self, path: str) -> tuple[str, ...]:
+        """The methods the spec declares for a path template (upper-case), as a 405's ``Allow`` lists them."""
+        return tuple(o.method for o in self.operations if o.path == path)
+
+    @property
+    def create(self) -> Operation:
+        return self.operation_by_id(CREATE)
+
     @property
     def operation(self) -> dict[str, Any]:
-        return self.document["paths"][OPERATION_PATH][OPERATION_METHOD]
+        """The create operation's node: its request is what the named rules and the constraints describe."""
+        return self.create.node
 
     @property
     def errors(self) -> dict[str, dict[str, Any]]:
-        """``x-vpnconn-errors``: failure kind -> {status, error_code, message}."""
-        return {k: v for k, v in self.operation["x-vpnconn-errors"].items() if isinstance(v, dict)}
+        """``x-vpnconn-errors``: failure kind -> {status, error_code, message}, shared by every operation."""
+        return {k: v for k, v in _error_table(self.document).items() if isinstance(v, dict)}
 
     @property
     def server_defaults(self) -> dict[str, dict[str, Any]]:
@@ -117,18 +201,19 @@ class Spec:
 
     def error_provenance(self, kind: str, part: str = "error_code") -> Provenance:
         """The provenance of the ``status`` or the ``error_code`` of an ``x-vpnconn-errors`` kind."""
-        entry = self.operation["x-vpnconn-errors"][kind]["provenance"]
+        entry = _error_table(self.document)[kind]["provenance"]
         return _provenance(entry[part] if "status" in entry else entry, self.sources)
 
-    def check_provenance(self, check: str) -> Provenance:
-        """The provenance of what a schemathesis built-in check expects (the operation's default unless listed)."""
-        table = self.operation["x-vpnconn-provenance"]
+    def check_provenance(self, check: str, operation_id: str = CREATE) -> Provenance:
+        """The provenance of what a check expects (a schemathesis built-in or one of ours): the operation's
+        default unless its ``x-vpnconn-provenance`` lists the check."""
+        table = self.operation_by_id(operation_id).node["x-vpnconn-provenance"]
         return _provenance(table.get("checks", {}).get(check, table["default"]), self.sources)
 
     def style_variants(self, schema_name: str = "CreateVpnConnectionRequestBodyContent") -> dict[str, dict[str, Any]]:
         """Style name -> its ``oneOf`` variant of ``schema_name``, matched by the variant's ``style`` const.
 
-        Works for the request (lower-case names) and the response (``CreateResponseVpnConnection``, upper-case).
+        Works for the request (lower-case names) and the answers (:data:`ANSWER_CONNECTION`, upper-case).
         """
         variants = {}
         for branch in self.schema(schema_name)["oneOf"]:
@@ -175,12 +260,13 @@ class Spec:
             "components": self.document["components"],
         }
 
-    def examples(self, kind: str) -> dict[str, Any]:
-        """Named example values of the request (``kind='request'``) or of a response status (``'201'``)."""
+    def examples(self, kind: str, operation_id: str = CREATE) -> dict[str, Any]:
+        """Named example values of an operation's request (``kind='request'``) or of an answer (``'201'``)."""
+        node = self.operation_by_id(operation_id).node
         if kind == "request":
-            media = self.operation["requestBody"]["content"]["application/json"]
+            media = node["requestBody"]["content"]["application/json"]
         else:
-            media = self.resolve(self.operation["responses"][kind])["content"]["application/json"]
+            media = self.resolve(node["responses"][kind]).get("content", {}).get("application/json", {})
         if "examples" in media:
             return {name: self.resolve(ex)["value"] for name, ex in media["examples"].items()}
         return {"example": media["example"]} if "example" in media else {}
@@ -221,8 +307,8 @@ UNRECORDED = Provenance(True, None, "(not recorded: an older spec read as a base
 
 
 def _rules_of(document: dict[str, Any]) -> tuple[Rule, ...]:
-    operation = document["paths"][OPERATION_PATH][OPERATION_METHOD]
-    errors = operation["x-vpnconn-errors"]
+    operation = next(o for o in _operations(document) if o.id == CREATE).node
+    errors = _error_table(document)
     sources = document.get("x-vpnconn-sources", {})
     rules = []
     for entry in operation.get("x-vpnconn-rules", []):
@@ -269,8 +355,10 @@ def load_spec(path: Path | str | None = None, baseline: bool = False) -> Spec:
     if baseline:
         return Spec(path=spec_path, document=document, sha256=hashlib.sha256(raw).hexdigest(), rules=_rules_of(document))
     check_extensions(document, str(spec_path))
-    errors = document["paths"][OPERATION_PATH][OPERATION_METHOD]["x-vpnconn-errors"]
-    for rule in document["paths"][OPERATION_PATH][OPERATION_METHOD].get("x-vpnconn-rules", []):
+    errors = _error_table(document)
+    if not any(o.id == CREATE for o in _operations(document)):
+        raise SpecError(f"{spec_path}: no operation {CREATE!r}: the named rules and constraints describe its request")
+    for rule in next(o for o in _operations(document) if o.id == CREATE).node.get("x-vpnconn-rules", []):
         if isinstance(rule["error"], str) and rule["error"] not in errors:
             raise SpecError(f"{spec_path}: rule {rule['id']} names the error kind {rule['error']!r}, "
                             f"which x-vpnconn-errors does not define")

@@ -22,8 +22,6 @@ from vpnconn.rules import RULES
 from vpnconn.spec import Spec, load_spec
 from vpnconn.world import OPEN_WORLD, World
 
-REQUEST_SCHEMA = "CreateVpnConnectionRequestBody"
-
 
 @dataclass(frozen=True)
 class Violation:
@@ -67,6 +65,10 @@ class RequestCheck:
         if not found and world is not None:
             found = self._rule_violations(conn, "world", world)
         return found
+
+    def schema_violations(self, body: Any) -> list[Violation]:
+        """The schema's failures only (no named rule): for a body that is not a whole connection (an update)."""
+        return [] if self.fast.is_valid(body) else self._schema_violations(body)
 
     def first(self, body: Any, world: World | None = OPEN_WORLD) -> Violation | None:
         found = self.violations(body, world)
@@ -117,7 +119,7 @@ class RequestCheck:
             return [self._schema(path, "oneOf", "is neither a resource id (UUID layout) nor an IPv4 address")]
         if path[-1:] == ["psk"]:  # never echo a secret, not even an invalid one
             return [self._schema(path, str(keyword), f"breaks the {keyword} rule of psk ({error.validator_value!r})")]
-        return [self._schema(path, str(keyword), _short(error.message))]
+        return [self._schema(path, str(keyword or "false"), _short(error.message))]
 
     def _style_violations(self, error: jsonschema.ValidationError, body: Any) -> list[Violation]:
         conn = body["vpn_connection"]
@@ -170,8 +172,9 @@ def _short(message: str, limit: int = 160) -> str:
 
 
 @functools.cache
-def request_check(spec: Spec) -> RequestCheck:
-    schema = spec.standalone_schema(REQUEST_SCHEMA)
+def request_check(spec: Spec, schema_name: str | None = None) -> RequestCheck:
+    """The validators of a request schema (by component name; default: the create request's)."""
+    schema = spec.standalone_schema(schema_name or spec.create.request_schema or "")
     return RequestCheck(
         spec=spec,
         fast=jsonschema_rs.Draft202012Validator(schema, validate_formats=False),

@@ -9,8 +9,11 @@ import pytest
 from support import run_against
 
 from contract_tests.checks import SEMANTIC_CHECKS
+from contract_tests.lifecycle_phase import CHECKS as LIFECYCLE_CHECKS
 from contract_tests.records import VIOLATION
+from reference_server import ReferenceServer
 from reference_server.faults import FAULTS
+from vpnconn import load_spec
 
 SEEDS = {"zero": 0, "seven": 7, "bgp-heavy-41017": 41017}  # named, fixed: the same cases every run
 # Checks that judge refused (negative) cases; a fault caught by another check only needs positive cases, and
@@ -18,13 +21,17 @@ SEEDS = {"zero": 0, "seven": 7, "bgp-heavy-41017": 41017}  # named, fixed: the s
 NEGATIVE_CHECKS = {"negative_data_rejection", "error_contract", "huawei_error_body", "named_rule_rejection", "ignored_auth"}
 
 
-def mode_for(name: str) -> str:
-    return "all" if set(FAULTS[name].caught_by) & NEGATIVE_CHECKS else "positive"
+def options_for(name: str) -> dict:
+    """A lifecycle fault (a wrong handler of show, list, update or delete) needs only the lifecycle phase."""
+    if FAULTS[name].server is not ReferenceServer:
+        return {"phases": ("lifecycle",)}
+    return {"mode": "all" if set(FAULTS[name].caught_by) & NEGATIVE_CHECKS else "positive",
+            "phases": ("examples", "coverage", "fuzzing", "rules")}  # a fault of create: the phases that drive create
 
 
 @pytest.mark.parametrize("name", list(FAULTS))
 def test_the_suite_catches_the_fault(name):
-    result = run_against(("--fault", name), mode=mode_for(name))
+    result = run_against(("--fault", name), **options_for(name))
     reported = Counter(f.check for record in result.failed for f in record.failures if f.severity == VIOLATION)
     assert result.exit_code == 1
     assert set(FAULTS[name].caught_by) & set(reported), f"{name}: reported {dict(reported)}"
@@ -33,6 +40,17 @@ def test_the_suite_catches_the_fault(name):
 def test_every_semantic_check_is_proven_by_a_fault():
     proven = {check for fault in FAULTS.values() for check in fault.caught_by}
     assert set(SEMANTIC_CHECKS) | {"named_rule_rejection"} <= proven
+
+
+def test_every_lifecycle_check_is_proven_by_a_fault_or_is_only_inferred():
+    """A check whose expectation is only inferred reports divergences, never a violation: the correct-but-different
+    server proves it (tests/contract/test_verdicts.py); every other lifecycle check has a fault that it catches."""
+    proven = {check for fault in FAULTS.values() for check in fault.caught_by}
+    spec = load_spec()
+    inferred = {c for c in LIFECYCLE_CHECKS
+                if any(not spec.check_provenance(c, o.id).documented for o in spec.operations)}
+    assert inferred == {"update_refuses_fixed_fields"}
+    assert set(LIFECYCLE_CHECKS) - inferred <= proven
 
 
 @pytest.mark.parametrize("seed", list(SEEDS.values()), ids=list(SEEDS))

@@ -92,3 +92,35 @@ def test_sdk_sees_a_validation_error_with_code_and_request_id(loopback_only, sdk
         sdk_client.create_vpn_connection(sdk_request(example))
     assert info.value.status_code == 400 and info.value.error_code == "VPN.0001"
     assert info.value.request_id and "psk" in info.value.error_msg
+
+
+def test_sdk_drives_the_whole_lifecycle(loopback_only, sdk_client, spec):
+    """Create, show, list (filtered and paged), update and delete, each through the official SDK's models."""
+    from huaweicloudsdkcore.exceptions import exceptions
+    from huaweicloudsdkvpn.v5 import (
+        DeleteVpnConnectionRequest,
+        ListVpnConnectionsRequest,
+        ShowVpnConnectionRequest,
+        UpdateVpnConnectionRequest,
+        UpdateVpnConnectionRequestBody,
+        UpdateVpnConnectionRequestBodyContent,
+    )
+
+    created = sdk_client.create_vpn_connection(sdk_request(spec.examples("request")["bgp"])).vpn_connection
+    shown = sdk_client.show_vpn_connection(ShowVpnConnectionRequest(vpn_connection_id=created.id))
+    assert shown.status_code == 200 and shown.vpn_connection.status == "PENDING_CREATE"
+    assert shown.vpn_connection.name == created.name and shown.vpn_connection.created_at == created.created_at
+
+    listed = sdk_client.list_vpn_connections(ListVpnConnectionsRequest(vgw_id=created.vgw_id, limit=1))
+    assert listed.status_code == 200 and listed.total_count >= 1 and len(listed.vpn_connections) == 1
+
+    body = UpdateVpnConnectionRequestBody(vpn_connection=UpdateVpnConnectionRequestBodyContent(name="renamed-by-sdk"))
+    updated = sdk_client.update_vpn_connection(UpdateVpnConnectionRequest(vpn_connection_id=created.id, body=body))
+    assert updated.status_code == 200 and updated.vpn_connection.name == "renamed-by-sdk"
+    assert updated.vpn_connection.created_at == created.created_at
+
+    deleted = sdk_client.delete_vpn_connection(DeleteVpnConnectionRequest(vpn_connection_id=created.id))
+    assert deleted.status_code == 204
+    with pytest.raises(exceptions.ClientRequestException) as info:
+        sdk_client.show_vpn_connection(ShowVpnConnectionRequest(vpn_connection_id=created.id))
+    assert info.value.status_code == 404 and info.value.error_code == "VPN.0004"

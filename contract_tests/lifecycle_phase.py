@@ -1,0 +1,348 @@
+"""The lifecycle phase: one connection of each style taken through the whole resource, in sequence.
+
+create → show → list (filtered, then page by page) → update → show → update of a field that may not change →
+show → delete → show (404) → delete (404), plus a show of an id that never existed and a list filtered on a
+gateway the run does not use. Each step is one :class:`~contract_tests.records.CaseRecord` (phase
+``lifecycle``) with the findings that a schema cannot state:
+
+- ``show_matches_create``: show (and each list item) answers the connection as created or last updated,
+  except the fields documented to differ (``status``, ``connection_monitor_id``, ``bgp_peer``; ``updated_at``
+  may move on, never back);
+- ``list_contains_connection``, ``list_filter_holds``, ``list_paging_complete``: the connection is listed,
+  every item keeps the filter, and walking the pages by ``marker`` neither loses nor repeats an item;
+- ``update_applies_changes``: an update changes exactly what it sent, keeps ``created_at`` and advances
+  ``updated_at``;
+- ``update_refuses_fixed_fields``: a field the update table leaves out is refused; if the target accepts it
+  instead, it must not change it (accepting is a divergence, changing it a violation);
+- ``deleted_connection_gone``: after delete, show and delete answer 404;
+- ``lifecycle_status``: each step gets the status its operation documents; ``lifecycle_response_schema``: the
+  answer keeps its operation's response schema; and the checks of every answer (Huawei error body,
+  request id, the psk never returned, by any operation).
+
+A check's provenance is its operation's (``x-vpnconn-provenance``), so the spec says which are only inferred.
+Every connection created here is noted in the run's ledger at once and deleted by the sequence itself.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from contract_tests.aksk_auth import signed_headers
+from contract_tests.checks import Answer, run_checks
+from contract_tests.cleanup import Ledger
+from contract_tests.engine_phases import unanswered
+from contract_tests.hooks import ActiveRun
+from contract_tests.pacing import send
+from contract_tests.records import CaseRecord, Failure
+from contract_tests.settings import RunSettings
+from contract_tests.verdicts import answer_schema_provenance
+from vpnconn import load_spec
+from vpnconn.repair import Repairer
+from vpnconn.validation import schema_errors
+
+# Fields a show or list answer has that the create and update answers have not (companion pages, SDK).
+SHOW_ONLY = ("status", "connection_monitor_id", "bgp_peer")
+CHECKS = ("lifecycle_status", "lifecycle_response_schema", "show_matches_create", "list_contains_connection",
+          "list_filter_holds", "list_paging_complete", "update_applies_changes", "update_refuses_fixed_fields",
+          "update_changed_fixed_field", "deleted_connection_gone")  # the checks of this phase, by name
+ANY_ANSWER_CHECKS = ("huawei_error_body", "request_id_in_body_and_header", "psk_never_returned")
+MAX_PAGES = 12  # a paged walk takes at most this many requests (the page size follows the total)
+
+
+@dataclass
+class Seen:
+    """What one sequence has learned so far."""
+
+    style: str
+    sent: dict[str, Any]  # the create body (its psk must never come back)
+    connection: dict[str, Any] | None = None  # as created, then as last updated
+    records: list[CaseRecord] = field(default_factory=list)
+
+
+class LifecyclePhase:
+    def __init__(self, base_url: str, settings: RunSettings, client: httpx.Client, ledger: Ledger,
+                 run: ActiveRun | None = None) -> None:
+        self.base_url, self.settings, self.client, self.ledger, self.run = base_url, settings, client, ledger, run
+        self.spec = load_spec()
+        self.repairer = Repairer(self.spec, settings)
+        self.ops = {o.id: o for o in self.spec.operations}
+
+    def stopped(self) -> bool:
+        return self.run is not None and self.run.out_of_time
+
+    def run_all(self) -> list[CaseRecord]:
+        """Create one connection per style; take each through show, list, update and back; walk the list page by
+        page while they all exist; delete each. Stops at the deadline or the create budget (what was created
+        is still deleted, here or by the run's cleanup)."""
+        live: list[tuple[Seen, str]] = []
+        records: list[CaseRecord] = []
+        for style, example in self.spec.examples("request").items():
+            left = self.run.creates_left() if self.run is not None else None
+            if self.stopped() or (left is not None and left <= 0):
+                break
+            seen = Seen(style, self.repairer.repair(json.loads(json.dumps(example))))
+            connection_id = self._create(seen)
+            if connection_id is not None:
+                live.append((seen, connection_id))
+            records += seen.records
+        steps: list[Callable[[Seen, str], bool]] = [self._show, self._list, self._update, self._show,
+                                                   self._update_fixed, self._show]
+        for seen, connection_id in live:
+            seen.records = []
+            for step in steps:
+                if self.stopped() or not step(seen, connection_id):
+                    break
+            records += seen.records
+        if live and not self.stopped():
+            records += self._pages(live[0][0])
+            records += self._other_gateway(live[0][0])
+        for seen, connection_id in live:
+            seen.records = []
+            self._delete(seen, connection_id)
+            records += seen.records
+        if not self.stopped():
+            records += self._unknown_id()
+        return records
+
+    # ------------------------------------------------------------------------------------------ sending
+
+    def _url(self, operation_id: str, connection_id: str = "", query: dict[str, Any] | None = None) -> str:
+        url = self.ops[operation_id].url(self.base_url, project_id=self.settings.project_id, vpn_connection_id=connection_id)
+        return f"{url}?{urlencode(query, doseq=True)}" if query else url
+
+    def _send(self, operation_id: str, url: str, body: Any, seen: Seen, step: str) -> tuple[CaseRecord, Answer | None]:
+        method = self.ops[operation_id].method
+        raw = json.dumps(body).encode() if body is not None else b""
+        headers = signed_headers(method, url, raw, self.settings.token, self.settings.ak, self.settings.sk)
+        try:
+            response = send(self.client, self.run.pace if self.run else None, method, url, raw or None, headers)
+        except httpx.HTTPError as exc:
+            record = unanswered("lifecycle", url, f"{step}: {exc.__class__.__name__}: {str(exc)[:200] or 'no answer'}", "positive")
+            record.method, record.body = method, body
+            seen.records.append(record)
+            return record, None
+        answer = Answer(response.status_code, dict(response.headers), response.content)
+        record = CaseRecord(phase="lifecycle", mode="positive", method=method, url=url, request_headers=headers,
+                            request_body=raw.decode() or None, status=response.status_code,
+                            response_headers=dict(response.headers), response_body=response.text, body=body,
+                            labels=[f"{seen.style}: {step}"])
+        record.failures = run_checks(answer, seen.sent, only=ANY_ANSWER_CHECKS)
+        seen.records.append(record)
+        return record, answer
+
+    def _expect(self, record: CaseRecord, answer: Answer, operation_id: str, status: int, step: str) -> bool:
+        """The documented status, and the answer keeps the operation's response schema; True when both hold."""
+        if answer.status != status:
+            record.failures.append(self._failure("lifecycle_status", operation_id, f"Wrong status for {step}",
+                                                 f"{step} must get {status}; got {answer.status}"))
+            return False
+        schema = self.ops[operation_id].response_schema(status)
+        if schema is None:
+            return True
+        problems = schema_errors(schema, answer.json) if answer.json is not None else ["the body is not JSON"]
+        if problems:
+            record.failures.append(Failure("lifecycle_response_schema", f"{operation_id} answer violates its schema",
+                                           "; ".join(problems[:3]),
+                                           provenance=answer_schema_provenance(schema, answer.json, operation_id)))
+            return False
+        return True
+
+    def _failure(self, check: str, operation_id: str, title: str, message: str) -> Failure:
+        return Failure(check, title, message, provenance=self.spec.check_provenance(check, operation_id))
+
+    # ------------------------------------------------------------------------------------------ one sequence
+
+    def _create(self, seen: Seen) -> str | None:
+        """Create the style's connection; its id, or None when there is nothing to follow."""
+        create = self.spec.create
+        record, answer = self._send(create.id, self._url(create.id), seen.sent, seen, "create")
+        if answer is None:
+            return None
+        record.failures = run_checks(answer, seen.sent)  # every check of a create answer
+        connection_id = self.ledger.note_answer(answer.status, answer.content)
+        if not self._expect(record, answer, create.id, create.success_status, "create") or connection_id is None:
+            return None  # a connection that was created all the same is deleted by the run's cleanup
+        seen.connection = answer.json["vpn_connection"]
+        return connection_id
+
+    def _show(self, seen: Seen, connection_id: str) -> bool:
+        record, answer = self._send("ShowVpnConnection", self._url("ShowVpnConnection", connection_id), None, seen, "show")
+        if answer is None or not self._expect(record, answer, "ShowVpnConnection", 200, "show"):
+            return answer is not None
+        self._same_connection(record, seen.connection or {}, answer.json["vpn_connection"], "ShowVpnConnection", "show")
+        return True
+
+    def _same_connection(self, record: CaseRecord, expected: dict[str, Any], got: dict[str, Any], operation_id: str,
+                         where: str) -> None:
+        keys = (set(expected) | set(got)) - set(SHOW_ONLY) - {"updated_at"}
+        differ = sorted(k for k in keys if expected.get(k) != got.get(k))
+        if differ:
+            detail = "; ".join(f"{k}: {_short(expected.get(k))} != {_short(got.get(k))}" for k in differ[:4])
+            record.failures.append(self._failure("show_matches_create", operation_id, f"{where} differs from the connection",
+                                                 f"{where} answers a connection that differs from the one created or last "
+                                                 f"updated in {', '.join(differ)} ({detail})"))
+        if str(got.get("updated_at", "")) < str(expected.get("updated_at", "")):
+            record.failures.append(self._failure("show_matches_create", operation_id, f"{where}: updated_at went back",
+                                                 f"updated_at {got.get('updated_at')!r} is before {expected.get('updated_at')!r}"))
+
+    def _list(self, seen: Seen, connection_id: str) -> bool:
+        conn = seen.connection or {}
+        query = {"vgw_id": conn.get("vgw_id")}
+        record, answer = self._send("ListVpnConnections", self._url("ListVpnConnections", query=query), None, seen, "list")
+        if answer is None or not self._expect(record, answer, "ListVpnConnections", 200, "list"):
+            return answer is not None
+        items = answer.json["vpn_connections"]
+        self._filter_holds(record, items, query)
+        mine = [i for i in items if i.get("id") == connection_id]
+        if not mine:
+            record.failures.append(self._failure("list_contains_connection", "ListVpnConnections", "Connection not listed",
+                                                 f"list with vgw_id={query['vgw_id']} does not contain {connection_id} "
+                                                 f"({len(items)} items)"))
+        else:
+            self._same_connection(record, conn, mine[0], "ListVpnConnections", "list")
+        return True
+
+    def _filter_holds(self, record: CaseRecord, items: list[dict[str, Any]], query: dict[str, Any]) -> None:
+        off = [i.get("id") for i in items if any(i.get(k) != v for k, v in query.items())]
+        if off:
+            wanted = ", ".join(f"{k}={v}" for k, v in query.items())
+            record.failures.append(self._failure("list_filter_holds", "ListVpnConnections", "Filter not applied",
+                                                 f"list with {wanted} returned {len(off)} connection(s) that do not "
+                                                 f"match it: {', '.join(map(str, off[:3]))}"))
+
+    def _pages(self, seen: Seen) -> list[CaseRecord]:
+        """Walk the list of the run's gateway page by page (``limit``/``marker``), while every style's connection
+        exists: the pages hold the whole list, each item once."""
+        seen.records = []
+        vgw_id = (seen.connection or {}).get("vgw_id")
+        first, answer = self._send("ListVpnConnections", self._url("ListVpnConnections", query={"vgw_id": vgw_id}), None,
+                                   seen, "list (all)")
+        if answer is None or not self._expect(first, answer, "ListVpnConnections", 200, "list (all)"):
+            return seen.records
+        everything = [i.get("id") for i in answer.json["vpn_connections"]]
+        size = max(1, math.ceil(len(everything) / (MAX_PAGES - 2)))
+        walked: list[Any] = []
+        marker = None
+        record = first
+        for page in range(MAX_PAGES):
+            query = {"vgw_id": vgw_id, "limit": size, **({"marker": marker} if marker else {})}
+            record, answer = self._send("ListVpnConnections", self._url("ListVpnConnections", query=query), None, seen,
+                                        f"list page {page + 1} (limit {size})")
+            if answer is None or not self._expect(record, answer, "ListVpnConnections", 200, f"list page {page + 1}"):
+                return seen.records
+            items = answer.json["vpn_connections"]
+            if len(items) > size:
+                record.failures.append(self._failure("list_paging_complete", "ListVpnConnections", "Page larger than limit",
+                                                     f"limit={size} answered {len(items)} connections"))
+            walked += [i.get("id") for i in items]
+            marker = answer.json["page_info"].get("next_marker")
+            if not marker or not items:
+                break
+        repeated = sorted({i for i in walked if walked.count(i) > 1}, key=str)
+        lost = [i for i in everything if i not in walked]
+        if repeated or lost or marker:
+            what = "; ".join(part for part in (
+                f"repeated: {', '.join(map(str, repeated[:3]))}" if repeated else "",
+                f"lost: {', '.join(map(str, lost[:3]))}" if lost else "",
+                f"still a next_marker after {MAX_PAGES} pages" if marker else "") if part)
+            record.failures.append(self._failure("list_paging_complete", "ListVpnConnections", "Paging loses or repeats",
+                                                 f"walking {len(everything)} connections {size} per page by marker: {what}"))
+        return seen.records
+
+    def _other_gateway(self, seen: Seen) -> list[CaseRecord]:
+        """A list filtered on a gateway the run does not use holds none of the run's connections."""
+        seen.records = []
+        rng = random.Random(self.settings.seed)
+        query = {"vgw_id": str(uuid.UUID(int=rng.getrandbits(128), version=4))}
+        record, answer = self._send("ListVpnConnections", self._url("ListVpnConnections", query=query), None, seen,
+                                    "list on an unused gateway")
+        if answer is not None and self._expect(record, answer, "ListVpnConnections", 200, "list on an unused gateway"):
+            self._filter_holds(record, answer.json["vpn_connections"], query)
+        return seen.records
+
+    def _update(self, seen: Seen, connection_id: str) -> bool:
+        conn = seen.connection or {}
+        changes = {"name": f"vpnconn-upd-{seen.style}"[:64],
+                   "peer_subnets": ["192.168.201.0/24"] if conn.get("peer_subnets") != ["192.168.201.0/24"] else ["192.168.202.0/24"]}
+        body = {"vpn_connection": changes}
+        record, answer = self._send("UpdateVpnConnection", self._url("UpdateVpnConnection", connection_id), body, seen, "update")
+        if answer is None or not self._expect(record, answer, "UpdateVpnConnection", 200, "update"):
+            return answer is not None
+        after = answer.json["vpn_connection"]
+        expected = {**conn, **changes}
+        keys = (set(expected) | set(after)) - {"updated_at"}
+        differ = sorted(k for k in keys if expected.get(k) != after.get(k))
+        problems = [f"{k}: expected {_short(expected.get(k))}, got {_short(after.get(k))}" for k in differ[:4]]
+        if str(after.get("updated_at", "")) <= str(conn.get("updated_at", "")):
+            problems.append(f"updated_at {after.get('updated_at')!r} did not advance from {conn.get('updated_at')!r}")
+        if problems:
+            record.failures.append(self._failure("update_applies_changes", "UpdateVpnConnection",
+                                                 "Update did not change exactly what was sent", "; ".join(problems)))
+        seen.connection = after
+        return True
+
+    def _update_fixed(self, seen: Seen, connection_id: str) -> bool:
+        """A field the update table leaves out (ha_role): refused, or at least not changed."""
+        conn = seen.connection or {}
+        other = "slave" if conn.get("ha_role") != "slave" else "master"
+        body = {"vpn_connection": {"ha_role": other}}
+        record, answer = self._send("UpdateVpnConnection", self._url("UpdateVpnConnection", connection_id), body, seen,
+                                    "update of ha_role (not updatable)")
+        if answer is None:
+            return False
+        if 400 <= answer.status < 500:
+            return True
+        if not self._expect(record, answer, "UpdateVpnConnection", 200, "update of ha_role"):
+            return True
+        record.failures.append(self._failure("update_refuses_fixed_fields", "UpdateVpnConnection",
+                                             "Update of a fixed field accepted",
+                                             f"ha_role is not updatable; the update was answered {answer.status}, not 400"))
+        after = answer.json["vpn_connection"]
+        if after.get("ha_role") != conn.get("ha_role"):
+            record.failures.append(Failure("update_changed_fixed_field", "Update changed a field that is not updatable",
+                                           f"ha_role went from {conn.get('ha_role')!r} to {after.get('ha_role')!r}",
+                                           provenance=self.spec.check_provenance("update_changed_fixed_field", "UpdateVpnConnection")))
+        seen.connection = {**after, "ha_role": conn.get("ha_role")} if after.get("ha_role") != conn.get("ha_role") else after
+        return True
+
+    def _delete(self, seen: Seen, connection_id: str) -> None:
+        delete = self.ops["DeleteVpnConnection"]
+        record, answer = self._send(delete.id, self._url(delete.id, connection_id), None, seen, "delete")
+        if answer is None:
+            return
+        if answer.status in (delete.success_status, 404):
+            self.ledger.deleted(connection_id)
+        if not self._expect(record, answer, delete.id, delete.success_status, "delete"):
+            return
+        if answer.content:
+            record.failures.append(self._failure("lifecycle_status", delete.id, "Body on a 204",
+                                                 f"delete answers 204 with no body; got {answer.content[:80]!r}"))
+        for operation_id, step in (("ShowVpnConnection", "show after delete"), (delete.id, "delete after delete")):
+            record, answer = self._send(operation_id, self._url(operation_id, connection_id), None, seen, step)
+            if answer is not None and answer.status != 404:
+                record.failures.append(self._failure("deleted_connection_gone", operation_id, "Deleted connection still there",
+                                                     f"{step} must get 404; got {answer.status}"))
+
+    def _unknown_id(self) -> list[CaseRecord]:
+        """An id that never existed gets 404."""
+        seen = Seen("none", {})
+        rng = random.Random(self.settings.seed + 1)
+        unknown = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        record, answer = self._send("ShowVpnConnection", self._url("ShowVpnConnection", unknown), None, seen, "show of an unknown id")
+        if answer is not None:
+            self._expect(record, answer, "ShowVpnConnection", 404, "show of an unknown id")
+        return seen.records
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

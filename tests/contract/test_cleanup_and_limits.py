@@ -1,0 +1,194 @@
+"""A run deletes what it creates (also when interrupted), `vpnconn cleanup` deletes what a killed run left,
+and a run keeps its create budget and request rate, waiting as a 429 asks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+from support import PATH, TOKEN
+
+from contract_tests import RunSettings, pacing, run_contract
+from contract_tests.cleanup import Ledger, pending_in
+from reference_server import ReferenceServer, running_server
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def listed(url: str) -> list[str]:
+    answer = httpx.get(url + PATH, headers=TOKEN, timeout=10).json()
+    return [c["id"] for c in answer["vpn_connections"]]
+
+
+class CountingServer(ReferenceServer):
+    """The reference server, counting the connections it created (its store forgets deleted ones)."""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.created = 0
+
+    async def _create_vpn_connection(self, *args):
+        answer = await super()._create_vpn_connection(*args)
+        self.created += 1
+        return answer
+
+
+def test_a_run_deletes_every_connection_it_created(tmp_path):
+    app = CountingServer(token=TOKEN["X-Auth-Token"])
+    with running_server(app) as url:
+        settings = RunSettings(target=url, token=TOKEN["X-Auth-Token"], examples=20, seed=0, ledger_dir=str(tmp_path))
+        result = run_contract(settings, progress=lambda _: None, live=False)
+        assert result.exit_code == 0 and app.created > 100
+        assert listed(url) == [] and len(app.store) == 0
+    assert list(tmp_path.iterdir()) == []  # the ledger is removed once everything in it is gone
+
+
+def _run_command(url: str, ledger_dir: Path, *extra: str) -> subprocess.Popen:
+    command = [sys.executable, "-m", "commands.cli", "contract", "--target", url, "--examples", "40", "--seed", "0",
+               "--ledger-dir", str(ledger_dir), *extra]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "VPNCONN_TOKEN": TOKEN["X-Auth-Token"]}
+    return subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+
+
+def _wait_for(process: subprocess.Popen, text: str, lines: list[str]) -> None:
+    for line in process.stdout:
+        lines.append(line)
+        if text in line:
+            return
+    raise AssertionError(f"the run ended before {text!r}: {''.join(lines)[-800:]}")
+
+
+def test_a_run_interrupted_mid_phase_deletes_what_it_created(tmp_path):
+    app = CountingServer(token=TOKEN["X-Auth-Token"])
+    with running_server(app) as url:
+        process = _run_command(url, tmp_path)
+        lines: list[str] = []
+        _wait_for(process, "  examples ", lines)  # the coverage phase is under way, creating
+        while app.created < 5:
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+        lines.append(output)
+        assert process.returncode == 130, "".join(lines)[-800:]
+        assert "cleanup: deleted" in "".join(lines)
+        assert listed(url) == [] and len(app.store) == 0 and app.created >= 5
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_vpnconn_cleanup_deletes_what_a_killed_run_left(tmp_path):
+    app = CountingServer(token=TOKEN["X-Auth-Token"])
+    with running_server(app) as url:
+        ledger = Ledger.new(url, "0123456789abcdef0123456789abcdef", tmp_path)
+        with httpx.Client(base_url=url, headers=TOKEN, timeout=10) as client:  # a killed run's creations
+            for _ in range(3):
+                ledger.note_answer(*_created(client))
+        assert len(listed(url)) == 3 and len(pending_in(ledger.path)) == 3
+        done = subprocess.run([sys.executable, "-m", "commands.cli", "cleanup", "--target", url,
+                               "--ledger-dir", str(tmp_path)], cwd=REPO, capture_output=True, text=True,
+                              env={**os.environ, "VPNCONN_TOKEN": TOKEN["X-Auth-Token"]}, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "deleted 3 connection(s) earlier runs left" in done.stdout
+        assert listed(url) == [] and not ledger.path.exists()
+        again = subprocess.run([sys.executable, "-m", "commands.cli", "cleanup", "--target", url, "--ledger-dir",
+                                str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert again.returncode == 0 and "no connection left" in again.stdout
+
+
+def _created(client: httpx.Client) -> tuple[int, bytes]:
+    from vpnconn import load_spec
+
+    response = client.post(PATH, json=load_spec().examples("request")["static"])
+    return response.status_code, response.content
+
+
+def test_what_could_not_be_deleted_is_listed_with_its_url(tmp_path):
+    ledger = Ledger(tmp_path / "run-x.jsonl", "http://127.0.0.1:9", "p")
+    ledger.created("a")
+    ledger.created("b")
+    ledger.deleted("a")
+    with open(ledger.path, "a") as cut:
+        cut.write('{"created": "http://127.0.0.1:9/v5/p/vpn-con')  # a line cut short by a kill
+    assert ledger.pending() == ["http://127.0.0.1:9/v5/p/vpn-connection/b"]
+    with running_server(ReferenceServer()) as url:  # a target where the connection is already gone: 404 is done
+        gone = Ledger.new(url, "p", tmp_path / "gone")
+        gone.created("98c5af8a-6ee2-4482-99a2-ae2280a6f4c3")
+        from contract_tests.cleanup import delete_connections
+
+        with httpx.Client(timeout=5) as client:
+            done = delete_connections(gone.pending(), RunSettings(target=url, token="t"), client)
+            dead = delete_connections(ledger.pending(), RunSettings(target="http://127.0.0.1:9"), client)
+    assert done.deleted and not done.left
+    assert dead.left[0][0].endswith("/vpn-connection/b") and "no answer" in dead.left[0][1]
+    assert "http://127.0.0.1:9/v5/p/vpn-connection/b" in dead.summary()
+
+
+def test_a_run_keeps_its_create_budget(tmp_path):
+    app = CountingServer(token=TOKEN["X-Auth-Token"])
+    with running_server(app) as url:
+        settings = RunSettings(target=url, token=TOKEN["X-Auth-Token"], examples=20, seed=0, max_creates=30,
+                               ledger_dir=str(tmp_path))
+        result = run_contract(settings, progress=lambda _: None, live=False)
+    assert any("MAX_CREATES (30) was reached" in note for note in result.notes)
+    assert 30 <= app.created <= 30 + 4  # the check precedes each creating request; one may be in flight per phase
+    assert len(app.store) == 0
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_the_pace_spaces_requests_and_holds_everyone_after_a_429(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(pacing, "time", clock)
+    pace = pacing.Pace(rate=5.0)
+    for _ in range(11):
+        pace.wait()
+    assert clock.now == pytest.approx(102.0)  # 11 requests at 5 a second: the last at 2 s
+    pace.hold(30)
+    pace.wait()
+    assert clock.now == pytest.approx(132.0)
+    free = pacing.Pace(rate=None)
+    before = clock.now
+    for _ in range(100):
+        free.wait()
+    assert clock.now == before
+
+
+def test_a_429_is_retried_after_its_retry_after(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(pacing, "time", clock)
+    answers = iter([httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(429), httpx.Response(204)])
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(clock.now)
+        return next(answers)
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        response = pacing.send(client, pacing.Pace(None), "DELETE", "http://127.0.0.1:9/x", None, {})
+    assert response.status_code == 204 and calls == [100.0, 107.0, 108.0]
+    assert pacing.retry_after({"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}) == 1.0
+    assert pacing.retry_after({"Retry-After": "9999"}) == pacing.MAX_RETRY_AFTER
+
+
+def test_remote_targets_get_a_budget_and_a_rate_by_default():
+    remote = RunSettings(target="http://192.0.2.10:8080", allow_create=True)
+    assert remote.create_budget == 50 and remote.requests_per_second == 10.0
+    local = RunSettings(target="http://127.0.0.1:8080")
+    assert local.create_budget is None and local.requests_per_second is None
+    assert replace(remote, max_creates=5, rate_limit=2.0).create_budget == 5
