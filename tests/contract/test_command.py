@@ -55,7 +55,7 @@ def test_help_explains_each_option():
 
 def test_a_non_loopback_target_gets_negative_cases_only(monkeypatch):
     monkeypatch.setattr(RunSettings, "on_loopback", property(lambda self: False))
-    settings = RunSettings(examples=20)
+    settings = RunSettings(examples=20, rate_limit=10_000)  # the rate a remote target gets by default would take a minute
     assert settings.effective_mode == "negative"
     with embedded_server(settings) as (url, run_settings):
         result = run_contract(replace(run_settings, target=url), progress=lambda _: None)
@@ -66,7 +66,7 @@ def test_a_non_loopback_target_gets_negative_cases_only(monkeypatch):
 
 def test_a_negative_only_run_creates_nothing_even_on_a_server_that_accepts_what_is_only_inferred(monkeypatch):
     monkeypatch.setattr(RunSettings, "on_loopback", property(lambda self: False))
-    settings = RunSettings(examples=20)
+    settings = RunSettings(examples=20, rate_limit=10_000)
     with embedded_server(settings, ("--variant", "other-choices")) as (url, run_settings):
         result = run_contract(replace(run_settings, target=url), progress=lambda _: None, live=False)
     assert result.records and not any(r.status == 201 for r in result.records), "nothing may be created"
