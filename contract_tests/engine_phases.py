@@ -144,6 +144,9 @@ def _worker(base_url: str, settings: RunSettings, phases: tuple[str, ...], conn:
     # The parent decides what a signal means; here SIGTERM just ends the process, SIGINT stops the engine.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    run = hooks.active()
+    if run is not None:
+        run.repairer.use_lane(1, 2)  # fresh tunnel pairs apart from the main process's
     try:
         payload: tuple[str, Any] = ("ok", run_engine(base_url, settings, progress, phases))
     except BaseException as exc:  # reported to the parent, which decides; never a traceback from here

@@ -53,7 +53,7 @@ from vpnconn.validation import schema_errors
 SHOW_ONLY = ("status", "connection_monitor_id", "bgp_peer")
 CHECKS = ("lifecycle_status", "lifecycle_response_schema", "show_matches_create", "list_contains_connection",
           "list_filter_holds", "list_paging_complete", "update_applies_changes", "update_refuses_fixed_fields",
-          "update_changed_fixed_field", "deleted_connection_gone")  # the checks of this phase, by name
+          "update_changed_fixed_field", "deleted_connection_gone", "tunnel_pair_in_use")  # the checks of this phase
 ANY_ANSWER_CHECKS = ("huawei_error_body", "request_id_in_body_and_header", "psk_never_returned")
 MAX_PAGES = 12  # a paged walk takes at most this many requests (the page size follows the total)
 
@@ -73,7 +73,7 @@ class LifecyclePhase:
                  run: ActiveRun | None = None) -> None:
         self.base_url, self.settings, self.client, self.ledger, self.run = base_url, settings, client, ledger, run
         self.spec = load_spec()
-        self.repairer = Repairer(self.spec, settings)
+        self.repairer = run.repairer if run is not None else Repairer(self.spec, settings, unique_tunnels=True)
         self.ops = {o.id: o for o in self.spec.operations}
 
     def stopped(self) -> bool:
@@ -105,6 +105,7 @@ class LifecyclePhase:
         if live and not self.stopped():
             records += self._pages(live[0][0])
             records += self._other_gateway(live[0][0])
+            records += self._reused_tunnel_pair(live)
         for seen, connection_id in live:
             seen.records = []
             self._delete(seen, connection_id)
@@ -332,6 +333,34 @@ class LifecyclePhase:
                 record.failures.append(self._failure("deleted_connection_gone", operation_id, "Deleted connection still there",
                                                      f"{step} must get 404; got {answer.status}"))
 
+    def _reused_tunnel_pair(self, live: list[tuple[Seen, str]]) -> list[CaseRecord]:
+        """A create that gives the tunnel pair a live connection of the gateway uses gets 400 VPN.0012."""
+        routed = next((s for s, _ in live if "tunnel_local_address" in (s.connection or {})), None)
+        left = self.run.creates_left() if self.run is not None else None
+        if routed is None or (left is not None and left <= 0):
+            return []
+        taken = routed.connection or {}
+        seen = Seen(routed.style, json.loads(json.dumps(routed.sent)))
+        seen.sent["vpn_connection"].update(tunnel_local_address=taken["tunnel_local_address"],
+                                           tunnel_peer_address=taken["tunnel_peer_address"])
+        create = self.spec.create
+        record, answer = self._send(create.id, self._url(create.id), seen.sent, seen, "create with a tunnel pair in use")
+        if answer is None:
+            return seen.records
+        error = self.spec.errors["tunnel-pair-in-use"]
+        code = answer.json.get("error_code") if isinstance(answer.json, dict) else None
+        if (answer.status, code) != (error["status"], error["error_code"]):
+            record.failures.append(Failure(
+                "tunnel_pair_in_use", "Tunnel pair in use not refused",
+                f"the tunnel pair {taken['tunnel_local_address']} / {taken['tunnel_peer_address']} of connection "
+                f"{taken.get('id')} on the same gateway must get {error['status']} {error['error_code']}; got "
+                f"{answer.status} {code or ''}".rstrip(), "tunnel-pair-in-use",
+                self.spec.error_provenance("tunnel-pair-in-use", "error_code")))
+        connection_id = self.ledger.note_answer(answer.status, answer.content)
+        if connection_id is not None:  # accepted after all: it must not stay
+            self._delete(Seen(seen.style, seen.sent), connection_id)
+        return seen.records
+
     def _unknown_id(self) -> list[CaseRecord]:
         """An id that never existed gets 404."""
         seen = Seen("none", {})
@@ -341,6 +370,19 @@ class LifecyclePhase:
         if answer is not None:
             self._expect(record, answer, "ShowVpnConnection", 404, "show of an unknown id")
         return seen.records
+
+
+def existing_tunnels(base_url: str, settings: RunSettings, client: httpx.Client) -> list[str]:
+    """The tunnel addresses the run's gateway already uses (from the list operation), so that the run gives
+    none of them again; empty when the target does not answer the list as documented."""
+    url = load_spec().operation_by_id("ListVpnConnections").url(base_url, project_id=settings.project_id)
+    url += "?" + urlencode({"vgw_id": settings.vgw_id})
+    try:
+        response = client.get(url, headers=signed_headers("GET", url, b"", settings.token, settings.ak, settings.sk))
+        items = response.json().get("vpn_connections") if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return []
+    return [i["tunnel_local_address"] for i in items or [] if isinstance(i, dict) and isinstance(i.get("tunnel_local_address"), str)]
 
 
 def _short(value: Any, limit: int = 60) -> str:

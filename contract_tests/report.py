@@ -113,7 +113,8 @@ def render_summary(result: RunResult, coverage: SpecCoverage | None = None) -> s
     for operation_id, (seen, unseen) in coverage.statuses.items():
         lines.append(f"    {operation_id:23} seen {', '.join(seen) or 'none'}; not seen {', '.join(unseen) or 'none'}")
     if coverage.undocumented:
-        lines.append(f"  undocumented statuses     {', '.join(coverage.undocumented)}")
+        lines.append(f"  undocumented statuses     {', '.join(coverage.undocumented)} (e.g. schemathesis' 405 probes of "
+                     f"methods the spec does not declare)")
     for note in result.notes:
         lines.append(f"  note: {note}")
     lines += ["", _verdict_line(result)]

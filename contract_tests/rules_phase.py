@@ -45,7 +45,7 @@ class RulesPhase:
         self.base_url, self.settings, self.client, self.run = base_url, settings, client, run
         self.failing = 0
         self.spec = load_spec()
-        self.repairer = Repairer(self.spec, settings)
+        self.repairer = run.repairer if run is not None else Repairer(self.spec, settings)
         self.rng = random.Random(settings.seed)
         self.url = self.spec.create.url(base_url, project_id=settings.project_id)
 

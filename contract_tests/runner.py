@@ -20,7 +20,7 @@ import httpx
 from contract_tests import hooks
 from contract_tests.cleanup import Ledger, delete_connections
 from contract_tests.engine_phases import FuzzingProcess, run_engine
-from contract_tests.lifecycle_phase import LifecyclePhase
+from contract_tests.lifecycle_phase import LifecyclePhase, existing_tunnels
 from contract_tests.pacing import Pace
 from contract_tests.preflight import Preflight, run_preflight
 from contract_tests.progress import Progress
@@ -137,7 +137,11 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
         for status, content in preflight.answers:  # a target that accepts a made-up token has created one
             ledger.note_answer(status, content)
         lifecycle_phase = "lifecycle" in settings.phases and settings.creates
-        run = hooks.ActiveRun(settings, Repairer(spec, settings), Progress(progress, live), deadline, ledger=ledger,
+        repairer = Repairer(spec, settings, unique_tunnels=True)
+        repairer.use_lane(0, 2)  # the fuzzing process takes lane 1
+        if settings.creates:
+            repairer.avoid_tunnels(existing_tunnels(base_url, settings, client))
+        run = hooks.ActiveRun(settings, repairer, Progress(progress, live), deadline, ledger=ledger,
                               pace=Pace(settings.requests_per_second),
                               reserve=len(spec.examples("request")) if lifecycle_phase else 0)
         phase = None

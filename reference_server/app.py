@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl
 import jsonschema
 
 from reference_server.connection import RANDOM_IDENTITY, ConnectionBuilder, Identity, deep_merge, timestamp
-from reference_server.store import ConnectionStore, TunnelPoolExhausted, later_than
+from reference_server.store import ConnectionStore, TunnelPairInUse, TunnelPoolExhausted, later_than
 from vpnconn import aksk
 from vpnconn.errors import SpecError
 from vpnconn.spec import Operation, Spec, load_spec
@@ -281,9 +281,11 @@ class ReferenceServer:
         if gateway is None or customer is None:  # the world rules refuse these first; a world without rules would not
             raise Reject(self.errors["not-found"], f"{conn['vgw_id'] if gateway is None else conn['cgw_id']}")
         try:
-            return self.builder.build(conn, gateway, customer, store or self.store, identity)
+            return self.builder.build(conn, gateway, customer, store if store is not None else self.store, identity)
         except TunnelPoolExhausted as exc:
             raise Reject(self.errors["schema-violation"], str(exc)) from None
+        except TunnelPairInUse as exc:
+            raise Reject(self.errors["tunnel-pair-in-use"], str(exc)) from None
 
     @staticmethod
     def _error_of(v: Violation) -> dict[str, Any]:

@@ -86,6 +86,7 @@ class ConnectionBuilder:
               identity: Identity = RANDOM_IDENTITY) -> dict[str, Any]:
         """The 201 ``vpn_connection`` for ``conn``; it takes ownership of ``conn`` (parts of it are reused)."""
         style = conn.get("style", self.default_style)
+        connection_id = identity.new_id()
         out = deep_merge(json.loads(self.defaults_json), conn)
         for name in self.write_only:
             out.pop(name, None)
@@ -95,7 +96,7 @@ class ConnectionBuilder:
         if "name" not in out:
             out["name"] = identity.auto_name()  # x-vpnconn-server-defaults: auto-name
         if style in self.auto_tunnel_styles:
-            self._tunnel_pair(out, gateway, store)
+            self._tunnel_pair(out, gateway, store, connection_id)
         self._ike(out["ikepolicy"], conn, gateway, customer)
         for field_name in ("policy_rules", "policy_rules_v6"):
             for position, rule in enumerate(out.get(field_name) or [], start=1):
@@ -108,13 +109,13 @@ class ConnectionBuilder:
         if gateway.ha_mode == "active-active":
             out["ha_role"] = "master"  # ha-role-active-active-master
         now = identity.now()
-        out.update(id=identity.new_id(), created_at=now, updated_at=now,
+        out.update(id=connection_id, created_at=now, updated_at=now,
                    enterprise_project_id=gateway.enterprise_project_id)
         return self._ordered(out)
 
-    def _tunnel_pair(self, out: dict[str, Any], gateway: Gateway, store: ConnectionStore) -> None:
+    def _tunnel_pair(self, out: dict[str, Any], gateway: Gateway, store: ConnectionStore, connection_id: str) -> None:
         if "tunnel_local_address" in out:
-            store.claim_tunnel(gateway.id, out["tunnel_local_address"])
+            store.claim_tunnel(gateway.id, out["tunnel_local_address"], owner=connection_id)
         else:
             out["tunnel_local_address"], out["tunnel_peer_address"] = store.allocate_tunnel(gateway.id)
 

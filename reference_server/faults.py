@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reference_server.app import ReferenceServer
+from reference_server.store import ConnectionStore, TunnelPairInUse
 
 Answer = tuple[int, dict[str, str], Any]  # status, headers, JSON body
 AnswerEdit = Callable[[Answer, Any], Answer]  # (answer, request body) -> answer
@@ -170,6 +171,21 @@ def _public_reserved(request: Any) -> Any:
 
 # ----------------------------------------------------------------------------------- lifecycle faults
 # Each overrides the handler of one operation (the handlers are named after the spec's operationIds).
+
+
+class SharesTunnelPairs(ReferenceServer):
+    def new_store(self) -> ConnectionStore:
+        store = super().new_store()
+        claim = store.claim_tunnel
+
+        def claim_anyway(gateway_id: str, address: str, owner: str | None = None) -> None:
+            try:
+                claim(gateway_id, address, owner)
+            except TunnelPairInUse:
+                pass  # the fault: a pair in use is handed out again
+
+        store.claim_tunnel = claim_anyway  # type: ignore[method-assign]
+        return store
 
 
 class ShowLeaksPsk(ReferenceServer):
@@ -334,5 +350,7 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           server=DeleteKeepsConnection),
     Fault("delete-answers-200", "answers delete with 200 and a body instead of 204", ("lifecycle_status",),
           server=DeleteAnswers200),
+    Fault("tunnel-pair-in-use-accepted", "creates a connection with a tunnel pair another connection of the gateway uses",
+          ("tunnel_pair_in_use",), server=SharesTunnelPairs),
     Fault("unknown-id-500", "answers 500 to the show of an unknown id", ("lifecycle_status",), server=UnknownIdIs500),
 ]}

@@ -27,6 +27,10 @@ class TunnelPoolExhausted(Exception):
     """No free /30 is left in the tunnel range of a gateway."""
 
 
+class TunnelPairInUse(Exception):
+    """The /30 of a requested tunnel pair is used by another connection of the gateway."""
+
+
 class Stored(NamedTuple):
     """One connection: a tuple of strings, which the garbage collector does not track."""
 
@@ -160,12 +164,18 @@ class ConnectionStore:
         with self._lock:
             return len(self._connections)
 
-    def claim_tunnel(self, gateway_id: str, address: str) -> None:
-        """Mark the /30 of a tunnel address given by a request as used on this gateway."""
+    def claim_tunnel(self, gateway_id: str, address: str, owner: str | None = None) -> None:
+        """Mark the /30 of a tunnel address given by a request as used on this gateway; raises
+        :class:`TunnelPairInUse` when another connection than ``owner`` (the one being updated) uses it."""
         net = ipaddress.IPv4Interface(address).network
         with self._lock:
             used = self._used.setdefault(gateway_id, {})
             base = int(net.network_address)
+            own = 1 if owner is not None and self._tunnels.get(owner) == (gateway_id, base) else 0
+            if used.get(base, 0) - own > 0:
+                if not used:
+                    self._used.pop(gateway_id, None)
+                raise TunnelPairInUse(f"{net} is used by another connection of gateway {gateway_id}")
             used[base] = used.get(base, 0) + 1
 
     def allocate_tunnel(self, gateway_id: str) -> tuple[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from pathlib import Path
 
@@ -10,6 +11,21 @@ QUICK = {"examples": 30, "seed": 0}  # the named seed and size of the shared con
 CASES = Path(__file__).resolve().parent.parent / "spec" / "cases"
 PATH = "/v5/0123456789abcdef0123456789abcdef/vpn-connection"
 TOKEN = {"X-Auth-Token": "test-token-0000"}
+
+
+_TUNNELS = itertools.count()
+
+
+def fresh_tunnel_pair(body):
+    """A shared test server keeps what the tests create, and refuses a tunnel pair in use (VPN.0012): give each
+    body that names a pair a /30 of its own (in place; returns the body)."""
+    conn = body.get("vpn_connection") if isinstance(body, dict) else None
+    if isinstance(conn, dict) and "tunnel_local_address" in conn:
+        n = next(_TUNNELS)
+        third, fourth = 100 + n // 64, (n % 64) * 4
+        conn["tunnel_local_address"] = f"169.254.{third}.{fourth + 1}/30"
+        conn["tunnel_peer_address"] = f"169.254.{third}.{fourth + 2}/30"
+    return body
 
 
 def case_files(folder: str) -> list[Path]:

@@ -55,8 +55,15 @@ FALLBACK_SUBNET = "192.168.44.0/24"
 
 
 class Repairer:
-    def __init__(self, spec: Spec, resources: HasResources = Resources()) -> None:
+    """``unique_tunnels``: every repaired body that gives tunnel addresses gets a /30 no other body of the run
+    got (taken from the top of the range downwards, away from the pairs a server assigns from the bottom), so
+    that a correct server never refuses it as in use (VPN.0012). Processes of one run take separate lanes."""
+
+    def __init__(self, spec: Spec, resources: HasResources = Resources(), unique_tunnels: bool = False) -> None:
         self.spec, self.resources = spec, resources
+        self.unique_tunnels = unique_tunnels
+        self.lane, self.lanes, self._taken = 0, 1, 0
+        self.avoided: set[int] = set()  # /30 bases the target already uses
         self.reserved = [ipv4.cidr(n) for n in spec.rule("peer-subnets-not-reserved").params["reserved"]]
         tunnel = spec.rule("tunnel-address-not-reserved").params
         self.within = ipv4.cidr(tunnel["within"])
@@ -154,6 +161,29 @@ class Repairer:
                     indexes.add(rule["rule_index"])
         return rules
 
+    def use_lane(self, lane: int, lanes: int) -> None:
+        """Take every ``lanes``-th fresh /30, starting at ``lane`` (one lane per process of a run)."""
+        self.lane, self.lanes = lane, lanes
+
+    def avoid_tunnels(self, addresses: list[str]) -> None:
+        """Never hand out the /30s of these tunnel addresses (the target's existing connections use them)."""
+        for address in addresses:
+            try:
+                self.avoided.add(ipv4.network(ipv4.cidr(address)[0], self.prefix))
+            except ValueError:
+                continue  # not an IPv4 CIDR: nothing the run could collide with
+
+    def _fresh_tunnel_base(self) -> int:
+        size = 2 ** (32 - self.prefix)
+        top = self.within[0] + 2 ** (32 - self.within[1]) - size
+        while True:
+            base = top - size * (self._taken * self.lanes + self.lane)
+            self._taken += 1
+            if base < self.within[0]:
+                raise ValueError("no fresh tunnel /30 is left for this run")
+            if base not in self.avoided and not any(ipv4.overlaps((base, self.prefix), bad) for bad in self.excluded):
+                return base
+
     def _tunnel(self, conn: dict[str, Any]) -> None:
         given = [conn.get("tunnel_local_address"), conn.get("tunnel_peer_address")]
         if not any(given):
@@ -161,7 +191,9 @@ class Repairer:
         addr = ipv4.cidr(next(a for a in given if a))[0]
         size = 2 ** (32 - self.prefix)
         base = ipv4.network(addr, self.prefix)
-        if any(ipv4.overlaps((base, self.prefix), bad) for bad in self.excluded) or not ipv4.overlaps((base, 32), self.within):
+        if self.unique_tunnels:
+            base = self._fresh_tunnel_base()
+        elif any(ipv4.overlaps((base, self.prefix), bad) for bad in self.excluded) or not ipv4.overlaps((base, 32), self.within):
             base = self.within[0] + size * 1000  # 169.254.15.160/30: inside the range, outside the exclusions
         first, second = base + 1, base + size - 2
         conn["tunnel_local_address"] = f"{ipv4.text(first)}/{self.prefix}"

@@ -147,3 +147,15 @@ def test_update_never_returns_the_psk(fresh, spec):
     created = create(client, spec)
     response = client.put(f"{PATH}/{created['id']}", json={"vpn_connection": {"psk": "New-Psk-9876"}})
     assert response.status_code == 200 and "psk" not in response.text and "New-Psk-9876" not in response.text
+
+
+def test_a_tunnel_pair_in_use_is_refused_with_vpn_0012_until_its_connection_is_deleted(fresh, spec):
+    _, client = fresh
+    first = create(client, spec, style="bgp")
+    again = client.post(PATH, json=spec.examples("request")["bgp"])
+    assert again.status_code == 400 and again.json()["error_code"] == "VPN.0012"
+    assert first["tunnel_local_address"].rsplit(".", 1)[0] in again.json()["error_msg"]
+    moved = client.put(f"{PATH}/{first['id']}", json={"vpn_connection": {"name": "same-pair-kept"}})
+    assert moved.status_code == 200  # an update that keeps its own pair is not refused
+    assert client.delete(f"{PATH}/{first['id']}").status_code == 204
+    assert client.post(PATH, json=spec.examples("request")["bgp"]).status_code == 201

@@ -106,7 +106,7 @@ def test_sdk_drives_the_whole_lifecycle(loopback_only, sdk_client, spec):
         UpdateVpnConnectionRequestBodyContent,
     )
 
-    created = sdk_client.create_vpn_connection(sdk_request(spec.examples("request")["bgp"])).vpn_connection
+    created = sdk_client.create_vpn_connection(sdk_request(spec.examples("request")["static"])).vpn_connection
     shown = sdk_client.show_vpn_connection(ShowVpnConnectionRequest(vpn_connection_id=created.id))
     assert shown.status_code == 200 and shown.vpn_connection.status == "PENDING_CREATE"
     assert shown.vpn_connection.name == created.name and shown.vpn_connection.created_at == created.created_at

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reference_server.store import ConnectionStore, TunnelPoolExhausted
+from reference_server.store import ConnectionStore, TunnelPairInUse, TunnelPoolExhausted
 
 
 def small_store(capacity=10_000) -> ConnectionStore:
@@ -31,15 +31,19 @@ def test_evicting_the_oldest_connection_frees_its_30():
     assert store.allocate_tunnel("gw") == ("169.254.0.1/30", "169.254.0.2/30")
 
 
-def test_eviction_never_frees_a_30_another_connection_still_uses():
+def test_a_30_in_use_is_refused_to_another_connection_until_its_connection_is_deleted():
     store = small_store(capacity=2)
-    for n in range(2):  # the same explicit pair on one gateway, twice
-        store.claim_tunnel("gw", "169.254.0.1/30")
-        store.add({"id": str(n), "vgw_id": "gw", "tunnel_local_address": "169.254.0.1/30", "tunnel_peer_address": "169.254.0.2/30"})
-    local, peer = store.allocate_tunnel("gw")
-    store.add({"id": "2", "vgw_id": "gw", "tunnel_local_address": local, "tunnel_peer_address": peer})  # evicts "0"
-    assert store.get("0") is None and store.get("1") is not None
-    assert store.allocate_tunnel("gw")[0] != "169.254.0.1/30"  # "1" still uses it
+    store.claim_tunnel("gw", "169.254.0.1/30", owner="0")
+    store.add({"id": "0", "vgw_id": "gw", "tunnel_local_address": "169.254.0.1/30", "tunnel_peer_address": "169.254.0.2/30"},
+              project="p")
+    with pytest.raises(TunnelPairInUse):
+        store.claim_tunnel("gw", "169.254.0.2/30", owner="1")  # the peer address: the same /30
+    store.claim_tunnel("gw", "169.254.0.1/30", owner="0")  # its own pair, as an update gives it again
+    store.replace("p", {"id": "0", "vgw_id": "gw", "tunnel_local_address": "169.254.0.1/30",
+                        "tunnel_peer_address": "169.254.0.2/30"}, {})
+    store.claim_tunnel("other-gw", "169.254.0.1/30", owner="1")  # another gateway: its own tunnel range
+    assert store.delete("p", "0")
+    store.claim_tunnel("gw", "169.254.0.1/30", owner="1")
 
 
 def test_bookkeeping_is_bounded_by_the_store_when_every_connection_is_on_a_new_gateway():

@@ -4,13 +4,13 @@ the refusals); these are the acceptances and what the answer then says about the
 from __future__ import annotations
 
 import pytest
-from support import CASES, PATH, read_case
+from support import CASES, PATH, fresh_tunnel_pair, read_case
 
 from vpnconn.world import WorldError, load_world
 
 
 def create(world_client, case):
-    response = world_client.post(PATH, json=read_case(CASES / "pass" / f"{case}.json"))
+    response = world_client.post(PATH, json=fresh_tunnel_pair(read_case(CASES / "pass" / f"{case}.json")))
     assert response.status_code == 201, response.text
     return response.json()["vpn_connection"]
 
