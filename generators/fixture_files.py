@@ -61,6 +61,6 @@ def run_fixtures(check: bool, seed: int, per_style: int) -> int:
                 print(f"     ... and {len(paths) - 10} more {kind}")
         return 1
     written, removed = write(output)
-    print(f"fixtures/: {written} files from {sum(1 for p in output if p.endswith('request.json'))} scenarios "
+    print(f"fixtures/: {written} files from {sum(1 for p in output if p.endswith('request.http'))} scenarios "
           f"(seed {seed}); {removed} stale files removed")
     return 0

@@ -8,6 +8,7 @@ import hashlib
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import jinja2
 
@@ -33,21 +34,51 @@ def _render(template: str, **values: Any) -> bytes:
     return _ENV.get_template(template).render(**values).encode()
 
 
+# The SDK's method and request model of each operation other than create (whose request body is built field
+# by field, see client_forms).
+SDK_OPERATIONS = {
+    "ShowVpnConnection": ("show_vpn_connection", "ShowVpnConnectionRequest"),
+    "ListVpnConnections": ("list_vpn_connections", "ListVpnConnectionsRequest"),
+    "UpdateVpnConnection": ("update_vpn_connection", "UpdateVpnConnectionRequest"),
+    "DeleteVpnConnection": ("delete_vpn_connection", "DeleteVpnConnectionRequest"),
+}
+
+
+def _sdk_call(scenario: Scenario) -> tuple[str, list[str], str]:
+    """(method, imports, request expression) of a lifecycle scenario's SDK call."""
+    method, model = SDK_OPERATIONS[scenario.operation]
+    path, _, query = scenario.path.partition("?")
+    args = [f"vpn_connection_id={path.rsplit('/', 1)[1]!r}"] if scenario.operation != "ListVpnConnections" else []
+    args += [f"{k}={int(v) if v.isdigit() else v!r}" for k, v in parse_qsl(query)]
+    imports = [model]
+    if scenario.request is not None:
+        fields = ", ".join(f"{k}={v!r}" for k, v in scenario.request["vpn_connection"].items())
+        args.append(f"body=UpdateVpnConnectionRequestBody(vpn_connection=UpdateVpnConnectionRequestBodyContent({fields}))")
+        imports += ["UpdateVpnConnectionRequestBody", "UpdateVpnConnectionRequestBodyContent"]
+    return method, imports, f"{model}({', '.join(args)})"
+
+
 def scenario_files(scenario: Scenario) -> dict[str, tuple[str, bytes]]:
     """{file name: (file kind, bytes)} of one scenario."""
-    answer_file = "response.json" if scenario.status == 201 else "error.json"
+    accepted = 200 <= scenario.status < 300
+    answer_file = ("response.json" if scenario.response else "") if accepted else "error.json"
     error_code = scenario.response.get("error_code")
     title = f"{scenario.name} ({scenario.kind}{': breaks ' + scenario.rule if scenario.rule else ''})"
     common = dict(title=title, status=scenario.status, error_code=error_code, answer_file=answer_file,
-                  world=scenario.world, project_id=scenario.project_id,
-                  body_json=json.dumps(scenario.request, indent=2, sort_keys=True, ensure_ascii=False))
-    files = {
-        "request.json": ("request", canonical_json(scenario.request)),
-        answer_file: ("response" if scenario.status == 201 else "error", canonical_json(scenario.response)),
-        "request.http": ("http", _render("request.http.j2", **common)),
-        "curl.sh": ("curl", _render("curl.sh.j2", **common)),
-    }
-    if scenario.status == 201:
+                  world=scenario.world, project_id=scenario.project_id, method=scenario.method,
+                  path=scenario.path.format(project_id=scenario.project_id),
+                  body_json=json.dumps(scenario.request, indent=2, sort_keys=True, ensure_ascii=False)
+                  if scenario.request is not None else "")
+    files = {"request.json": ("request", canonical_json(scenario.request))} if scenario.request is not None else {}
+    if scenario.response:
+        files[answer_file] = ("response" if accepted else "error", canonical_json(scenario.response))
+    files["request.http"] = ("http", _render("request.http.j2", **common))
+    files["curl.sh"] = ("curl", _render("curl.sh.j2", **common))
+    if scenario.operation in SDK_OPERATIONS:
+        method, imports, request = _sdk_call(scenario)
+        files["sdk_example.py"] = ("sdk", _render("sdk_operation.py.j2", **common, imports=sorted(imports),
+                                                  sdk_method=method, sdk_request=request))
+    elif scenario.status == 201 and scenario.request is not None:
         conn = scenario.request["vpn_connection"]
         lines, unmodelled = terraform_lines(conn, scenario.response["vpn_connection"]["name"])
         files["terraform.tf"] = ("terraform", _render(
@@ -71,6 +102,7 @@ def render_all(spec: Spec, scenarios: list[Scenario], seed: int, per_style: int)
             entries.append({"path": path, "sha256": hashlib.sha256(data).hexdigest(), "style": scenario.style,
                             "kind": kind, "scenario": scenario.name, "expected_status": scenario.status})
         entry = {"name": scenario.name, "style": scenario.style, "kind": scenario.kind, "rule": scenario.rule,
+                 "operation": scenario.operation, "method": scenario.method, "path": scenario.path,
                  "expected_status": scenario.status, "error_code": scenario.response.get("error_code"),
                  "world": scenario.world, "files": files}
         if scenario.rule:  # error scenarios: is the refusal documented, or only inferred (a server may accept it)?

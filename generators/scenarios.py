@@ -3,7 +3,9 @@
 Per style: the spec's canonical example, a minimal request (required fields and what the named rules
 require), a maximal one (every field the style allows), N property-generated valid requests (seeded
 schemathesis generation, repaired to keep the named rules); and one invalid request per rule of the spec
-(``spec/cases/fail``, named after the rule it breaks). Expected answers come from the reference server's
+(``spec/cases/fail``, named after the rule it breaks); and, per style, the lifecycle of the example
+connection beside a second one (show, list on one page and on two, update, delete), in one store of its
+own. Expected answers come from the reference server's
 own :meth:`~reference_server.app.ReferenceServer.respond`, with ids and timestamps derived from the name.
 """
 
@@ -29,12 +31,15 @@ class Scenario:
     name: str  # unique, also the folder: <style>/<scenario>
     style: str
     kind: str  # canonical, minimal, maximal, property, error
-    request: dict[str, Any]
+    request: dict[str, Any] | None  # None: the operation takes no body (show, list, delete)
     status: int
-    response: dict[str, Any]  # the 201 body or the error body
+    response: dict[str, Any]  # the answer's body or the error body ({} for a 204)
     world: str  # "open" (every id exists) or "world.yaml" (shipped beside the fixtures)
     rule: str | None = None  # for errors: the rule the request breaks
     project_id: str = DEFAULT_PROJECT_ID
+    operation: str = "CreateVpnConnection"  # the spec's operationId
+    method: str = "POST"
+    path: str = "/v5/{project_id}/vpn-connection"  # with the connection's id filled in, and the query
 
 
 def _answer(server: ReferenceServer, name: str, body: Any) -> tuple[int, dict[str, Any]]:
@@ -70,6 +75,43 @@ class ScenarioBuilder:
         for n, (style, body) in enumerate(self._generated()):
             scenarios.append(self._valid(style, f"property-{n // len(self.styles) + 1:02d}", body))
         scenarios += self._errors()
+        for style in self.styles:
+            scenarios += self._lifecycle(style)
+        return scenarios
+
+    def _lifecycle(self, style: str) -> list[Scenario]:
+        """The style's example connection (and a minimal one beside it, for two pages) in a store of their own."""
+        server, store, project = self.open, self.open.new_store(), DEFAULT_PROJECT_ID
+        example = self.spec.examples("request")[style]
+        ids = []
+        for n, body in enumerate((example, self._minimal(example, style)), start=1):
+            made = server.respond(copy.deepcopy(body), derived_identity(f"{style}/lifecycle/create-{n}"), store)
+            store.add(made, project, copy.deepcopy(body["vpn_connection"]))
+            ids.append(made["id"])
+        item = f"/v5/{{project_id}}/vpn-connection/{ids[0]}"
+        gateway = {"vgw_id": example["vpn_connection"]["vgw_id"]}
+        collection = f"/v5/{{project_id}}/vpn-connection?vgw_id={gateway['vgw_id']}"
+        # the marker of page 2 is the created_at of page 1's connection, which comes first in the store
+        marker = store.listing(project)[0]["created_at"]
+        steps: list[tuple[str, str, str, str, Any, Any]] = [  # name, operation, method, path, request, answer
+            ("show", "ShowVpnConnection", "GET", item, None, lambda: {"vpn_connection": server.show(project, ids[0], store)}),
+            ("list", "ListVpnConnections", "GET", collection, None, lambda: server.list_page(project, gateway, store)),
+            ("list-page-1", "ListVpnConnections", "GET", f"{collection}&limit=1", None,
+             lambda: server.list_page(project, {**gateway, "limit": 1}, store)),
+            ("list-page-2", "ListVpnConnections", "GET", f"{collection}&limit=1&marker={marker}", None,
+             lambda: server.list_page(project, {**gateway, "limit": 1, "marker": marker}, store)),
+            ("update", "UpdateVpnConnection", "PUT", item, UPDATE, lambda: {"vpn_connection": server.update(
+                project, ids[0], copy.deepcopy(UPDATE), derived_identity(f"{style}/lifecycle/update"), store)}),
+            ("delete", "DeleteVpnConnection", "DELETE", item, None, lambda: server.delete(project, ids[0], store)),
+        ]
+        scenarios = []
+        for step, operation_id, method, path, request, answer in steps:
+            name = f"{style}/lifecycle-{step}"
+            body = answer()
+            response = {**body, "request_id": derived_uuid(name, "request")} if body is not None else {}
+            scenarios.append(Scenario(name=name, style=style, kind=f"lifecycle-{step.split('-')[0]}", request=request,
+                                      status=self.spec.operation_by_id(operation_id).success_status, response=response,
+                                      world="open", operation=operation_id, method=method, path=path))
         return scenarios
 
     def _valid(self, style: str, kind_name: str, body: dict[str, Any]) -> Scenario:
@@ -119,6 +161,7 @@ class ScenarioBuilder:
         return scenarios
 
 
+UPDATE: dict[str, Any] = {"vpn_connection": {"name": "vpn-renamed", "peer_subnets": ["192.168.45.0/24"]}}
 MAXIMAL: dict[str, Any] = {
     "name": "branch-office.maximal_1",
     "peer_subnets": ["192.168.44.0/24", "192.168.45.0/24"],

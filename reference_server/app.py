@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl
 
 import jsonschema
 
-from reference_server.connection import RANDOM_IDENTITY, ConnectionBuilder, Identity, deep_merge, timestamp
+from reference_server.connection import RANDOM_IDENTITY, ConnectionBuilder, Identity, deep_merge
 from reference_server.store import ConnectionStore, TunnelPairInUse, TunnelPoolExhausted, later_than
 from vpnconn import aksk
 from vpnconn.errors import SpecError
@@ -195,35 +195,60 @@ class ReferenceServer:
 
     async def _show_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes,
                                    request_id: str) -> Answer:
-        connection = self.store.show(params["project_id"], params["vpn_connection_id"])
-        if connection is None:
-            raise Reject(self.errors["not-found"], f"VPN connection {params['vpn_connection_id'][:80]}")
+        connection = self.show(params["project_id"], params["vpn_connection_id"])
         return 200, _dumps({"vpn_connection": connection, "request_id": request_id})
 
     async def _list_vpn_connections(self, params: dict[str, str], headers: dict[str, str], raw: bytes,
                                     request_id: str) -> Answer:
         query = self._query(self.spec.operation_by_id("ListVpnConnections"), params["query"])
-        wanted = {name: query[name] for name in ("vgw_id", "vgw_ip") if name in query}
-        projects = query.get("enterprise_project_id")
-        matching = [c for c in self.store.listing(params["project_id"])
-                    if all(c.get(k) == v for k, v in wanted.items())
-                    and (not projects or c.get("enterprise_project_id") in projects)]
-        after = [c for c in matching if "marker" not in query or c["created_at"] > query["marker"]]
-        limit = query.get("limit", len(after))
-        page = after[:limit]
-        page_info: dict[str, Any] = {"current_count": len(page)}
-        if page and len(after) > len(page):
-            page_info = {"next_marker": page[-1]["created_at"], **page_info}
-        return 200, _dumps({"vpn_connections": page, "page_info": page_info, "request_id": request_id,
-                            "total_count": len(matching)})
+        return 200, _dumps({**self.list_page(params["project_id"], query), "request_id": request_id})
 
     async def _update_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes,
                                      request_id: str) -> Answer:
         project, connection_id = params["project_id"], params["vpn_connection_id"]
-        stored = self.store.find(project, connection_id)
+        if self.store.find(project, connection_id) is None:  # an unknown id is 404 whatever the body
+            raise Reject(self.errors["not-found"], f"VPN connection {connection_id[:80]}")
+        text = json.dumps(self.update(project, connection_id, self._parse(headers, raw)), ensure_ascii=False,
+                          separators=(",", ":"))
+        return 200, f'{{"vpn_connection":{text},"request_id":"{request_id}"}}'.encode()
+
+    async def _delete_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes,
+                                     request_id: str) -> Answer:
+        self.delete(params["project_id"], params["vpn_connection_id"])
+        return 204, b""
+
+    # ------------------------------------------------------------------------------------------- the lifecycle
+    # The HTTP handlers above and the fixture generator (with its own store and derived identities) answer
+    # through these; each raises Reject with the documented error.
+
+    def show(self, project: str, connection_id: str, store: ConnectionStore | None = None) -> dict[str, Any]:
+        """The connection with its status (which a read moves on: PENDING_* to ACTIVE)."""
+        connection = (store if store is not None else self.store).show(project, connection_id)
+        if connection is None:
+            raise Reject(self.errors["not-found"], f"VPN connection {connection_id[:80]}")
+        return connection
+
+    def list_page(self, project: str, query: dict[str, Any], store: ConnectionStore | None = None) -> dict[str, Any]:
+        """One page of the project's connections for typed query parameters: {vpn_connections, page_info, total_count}."""
+        wanted = {name: query[name] for name in ("vgw_id", "vgw_ip") if name in query}
+        projects = query.get("enterprise_project_id")
+        matching = [c for c in (store if store is not None else self.store).listing(project)
+                    if all(c.get(k) == v for k, v in wanted.items())
+                    and (not projects or c.get("enterprise_project_id") in projects)]
+        after = [c for c in matching if "marker" not in query or c["created_at"] > query["marker"]]
+        page = after[:query.get("limit", len(after))]
+        page_info: dict[str, Any] = {"current_count": len(page)}
+        if page and len(after) > len(page):
+            page_info = {"next_marker": page[-1]["created_at"], **page_info}
+        return {"vpn_connections": page, "page_info": page_info, "total_count": len(matching)}
+
+    def update(self, project: str, connection_id: str, body: Any, identity: Identity = RANDOM_IDENTITY,
+               store: ConnectionStore | None = None) -> dict[str, Any]:
+        """Apply an update body; the connection as updated (kept in the store, PENDING_UPDATE)."""
+        store = store if store is not None else self.store
+        stored = store.find(project, connection_id)
         if stored is None:
             raise Reject(self.errors["not-found"], f"VPN connection {connection_id[:80]}")
-        body = self._parse(headers, raw)
         found = self.update_check.schema_violations(body)
         if found:
             raise Reject(self._error_of(found[0]), found[0].detail)
@@ -233,18 +258,15 @@ class ReferenceServer:
         if "tunnel_local_address" in current and not {"tunnel_local_address", "tunnel_peer_address"} & set(changes):
             merged.update(tunnel_local_address=current["tunnel_local_address"],
                           tunnel_peer_address=current["tunnel_peer_address"])
-        keep = Identity(new_id=lambda: connection_id, now=lambda: later_than(timestamp(), current["updated_at"]),
+        keep = Identity(new_id=lambda: connection_id, now=lambda: later_than(identity.now(), current["updated_at"]),
                         auto_name=lambda: current["name"])
-        updated = self.respond({"vpn_connection": merged}, keep)
+        updated = self.respond({"vpn_connection": merged}, keep, store)
         updated["created_at"] = current["created_at"]
-        text = self.store.replace(project, updated, merged)
-        return 200, f'{{"vpn_connection":{text},"request_id":"{request_id}"}}'.encode()
+        return json.loads(store.replace(project, updated, merged))
 
-    async def _delete_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes,
-                                     request_id: str) -> Answer:
-        if not self.store.delete(params["project_id"], params["vpn_connection_id"]):
-            raise Reject(self.errors["not-found"], f"VPN connection {params['vpn_connection_id'][:80]}")
-        return 204, b""
+    def delete(self, project: str, connection_id: str, store: ConnectionStore | None = None) -> None:
+        if not (store if store is not None else self.store).delete(project, connection_id):
+            raise Reject(self.errors["not-found"], f"VPN connection {connection_id[:80]}")
 
     def _query(self, operation: Operation, text: str) -> dict[str, Any]:
         """The operation's query parameters, typed and checked against their schemas (unknown ones ignored)."""

@@ -1,8 +1,11 @@
-"""Request/response fixtures of Huawei Cloud VPN "create VPN connection", from vpnconn-contract.
+"""Request/response fixtures of the Huawei Cloud VPN connection (create, show, list, update, delete), from
+vpnconn-contract.
 
     from vpnconn_fixtures import load
     fixture = load("static", "canonical")
     fixture.request, fixture.status, fixture.response
+    show = load("static", "lifecycle-show")        # also lifecycle-list, -list-page-1, -list-page-2, -update, -delete
+    show.method, show.path, show.response           # GET /v5/{project_id}/vpn-connection/<id of canonical's sequence>
 
 Every fixture matches the spec and the vpnconn reference server (see manifest.json for what is volatile).
 """
@@ -24,14 +27,17 @@ FORMS = ("request", "response", "error", "http", "curl", "sdk", "terraform")
 class Fixture:
     name: str  # "<style>/<scenario>"
     style: str  # static, policy or bgp
-    kind: str  # canonical, minimal, maximal, property or error
+    kind: str  # canonical, minimal, maximal, property, error, or lifecycle-show/-list/-update/-delete
     rule: str | None  # for errors: the spec rule the request breaks
     status: int  # the expected HTTP status
     error_code: str | None
     world: str  # "open" or "world.yaml" (shipped in the package data)
-    request: dict[str, Any]
-    response: dict[str, Any]  # the 201 body or the error body
+    request: dict[str, Any] | None  # None: the operation sends no body (show, list, delete)
+    response: dict[str, Any] | None  # the answer's body or the error body; None for a 204
     files: dict[str, str]  # form -> path inside the package data
+    operation: str = "CreateVpnConnection"  # the spec's operationId
+    method: str = "POST"
+    path: str = "/v5/{project_id}/vpn-connection"  # with the connection id and the query filled in
 
 
 def _data():
@@ -50,10 +56,12 @@ def _read_json(path: str) -> Any:
 
 def _fixture(entry: dict[str, Any]) -> Fixture:
     files = entry["files"]
-    answer = files.get("response") or files["error"]
+    answer = files.get("response") or files.get("error")
     return Fixture(name=entry["name"], style=entry["style"], kind=entry["kind"], rule=entry["rule"],
                    status=entry["expected_status"], error_code=entry["error_code"], world=entry["world"],
-                   request=_read_json(files["request"]), response=_read_json(answer), files=files)
+                   request=_read_json(files["request"]) if "request" in files else None,
+                   response=_read_json(answer) if answer else None, files=files,
+                   operation=entry["operation"], method=entry["method"], path=entry["path"])
 
 
 def fixtures(style: str | None = None, kind: str | None = None) -> list[Fixture]:
