@@ -75,3 +75,30 @@ def test_error_examples_match_the_huawei_error_shape(spec):
     for status in ("400", "401", "403", "404", "409", "413", "429", "500"):
         for name, value in spec.examples(status).items():
             assert schema_errors("Error", value) == [], (status, name)
+
+
+def test_the_show_answer_is_the_create_answer_field_by_field_plus_status(spec):
+    """ResponseVpnConnection (show, list) names the create answer's fields one by one: each must refer to the
+    create answer's, none may be missing, and only the show-only fields are its own."""
+    create, show = spec.schema("CreateResponseVpnConnection"), spec.schema("ResponseVpnConnection")
+    own = {"status", "connection_monitor_id", "bgp_peer"}
+    assert set(show["properties"]) == set(create["properties"]) | own
+    for name in create["properties"]:
+        assert show["properties"][name] == {"$ref": f"#/components/schemas/CreateResponseVpnConnection/properties/{name}"}
+    assert show["required"] == create["required"] + ["status"]
+    assert show["oneOf"] == [{"$ref": f"#/components/schemas/CreateResponseVpnConnection/oneOf/{n}"}
+                             for n in range(len(create["oneOf"]))]
+    assert show["additionalProperties"] is False and create["additionalProperties"] is False
+
+
+def test_every_operation_is_served_and_named_after_its_handler(spec):
+    from reference_server import ReferenceServer
+
+    server = ReferenceServer()
+    assert [o.id for o in spec.operations] == ["CreateVpnConnection", "ListVpnConnections", "ShowVpnConnection",
+                                               "UpdateVpnConnection", "DeleteVpnConnection"]
+    assert set(server.handlers) == {o.id for o in spec.operations}
+    broken = copy.deepcopy(spec.document)
+    broken["paths"]["/v5/{project_id}/vpn-connection"]["patch"] = {"operationId": "PatchVpnConnection", "responses": {"200": {"description": "x"}}}
+    with pytest.raises(SpecError, match="no handler for the spec's operation PatchVpnConnection"):
+        ReferenceServer(spec=Spec(path=spec.path, document=broken, sha256="x", rules=spec.rules))
