@@ -99,6 +99,7 @@ def test_every_operation_is_served_and_named_after_its_handler(spec):
                                                "UpdateVpnConnection", "DeleteVpnConnection"]
     assert set(server.handlers) == {o.id for o in spec.operations}
     broken = copy.deepcopy(spec.document)
-    broken["paths"]["/v5/{project_id}/vpn-connection"]["patch"] = {"operationId": "PatchVpnConnection", "responses": {"200": {"description": "x"}}}
+    broken["paths"]["/v5/{project_id}/vpn-connection"]["patch"] = {"operationId": "PatchVpnConnection",
+                                                                   "responses": {"200": {"description": "x"}}}
     with pytest.raises(SpecError, match="no handler for the spec's operation PatchVpnConnection"):
         ReferenceServer(spec=Spec(path=spec.path, document=broken, sha256="x", rules=spec.rules))
