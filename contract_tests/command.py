@@ -111,7 +111,13 @@ _RECEIVED: list[int] = []  # the signals that ended the run (schemathesis swallo
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
+    from contract_tests import hooks
+
     _RECEIVED.append(signum)
+    if hooks.request_stop():  # the first signal during the phases: finish what is in flight, clean up, end
+        print(f"vpnconn contract: {'SIGINT' if signum == signal.SIGINT else 'SIGTERM'}: stopping after the requests in "
+              f"flight, then deleting what the run created (again to stop at once)", file=sys.stderr, flush=True)
+        return
     raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
 
 

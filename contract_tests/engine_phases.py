@@ -139,11 +139,18 @@ class EngineError(RuntimeError):
     """Schemathesis could not run a phase for a reason of ours (a bug, not the target): exit 3."""
 
 
+def _child_interrupt(signum: int, frame: Any) -> None:
+    if not hooks.request_stop():
+        raise KeyboardInterrupt()
+
+
 def _worker(base_url: str, settings: RunSettings, phases: tuple[str, ...], conn: Any,
             progress: Callable[[str], None]) -> None:
-    # The parent decides what a signal means; here SIGTERM just ends the process, SIGINT stops the engine.
+    # The parent decides what a signal means; here SIGTERM just ends the process (the parent's way to stop it),
+    # and SIGINT (Ctrl-C reaches the whole process group) stops the engine after the request in flight, so that
+    # what it created is noted; a second SIGINT stops at once.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, _child_interrupt)
     run = hooks.active()
     if run is not None:
         run.repairer.use_lane(1, 2)  # fresh tunnel pairs apart from the main process's

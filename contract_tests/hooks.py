@@ -38,6 +38,7 @@ class ActiveRun:
     ledger: Ledger | None = None  # where every connection the run creates is noted, to delete it at the end
     pace: Pace | None = None  # the run's request rate, shared with the fuzzing process
     reserve: int = 0  # creates kept back from the budget for the lifecycle phase
+    interrupted: bool = False  # Ctrl-C or SIGTERM: finish the requests in flight (and note what they created), send no more
 
     @property
     def out_of_time(self) -> bool:
@@ -56,9 +57,14 @@ class ActiveRun:
         return left is not None and left <= 0
 
     @property
+    def halted(self) -> bool:
+        """Past the deadline (MAX_TIME) or interrupted: send nothing more at all."""
+        return self.interrupted or self.out_of_time
+
+    @property
     def should_stop(self) -> bool:
-        """Past the deadline (MAX_TIME) or the create budget (MAX_CREATES): send nothing more."""
-        return self.out_of_time or self.budget_spent
+        """Halted, or past the create budget (MAX_CREATES): the engines and the rules phase send nothing more."""
+        return self.halted or self.budget_spent
 
 
 _ACTIVE: ActiveRun | None = None
@@ -76,6 +82,18 @@ def activated(run: ActiveRun) -> Iterator[ActiveRun]:
 
 def active() -> ActiveRun | None:
     return _ACTIVE
+
+
+def request_stop() -> bool:
+    """A signal asks the active run to stop: the requests in flight finish (so what they create is noted and
+    deleted), nothing more is sent. False when no run is active (the caller then stops at once)."""
+    run = _ACTIVE
+    if run is None or run.interrupted:
+        return False  # a second signal: stop at once
+    run.interrupted = True
+    for stop in run.stops:
+        stop()
+    return True
 
 
 def is_positive(case: Any) -> bool:
@@ -99,7 +117,7 @@ def before_call(context, case, kwargs):
     run = _ACTIVE
     if run is None:
         return
-    if run.out_of_time or (is_positive(case) and run.budget_spent):
+    if run.halted or (is_positive(case) and run.budget_spent):
         for stop in run.stops:
             stop()
     if run.pace is not None:

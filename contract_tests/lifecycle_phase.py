@@ -77,7 +77,7 @@ class LifecyclePhase:
         self.ops = {o.id: o for o in self.spec.operations}
 
     def stopped(self) -> bool:
-        return self.run is not None and self.run.out_of_time
+        return self.run is not None and self.run.halted
 
     def run_all(self) -> list[CaseRecord]:
         """Create one connection per style; take each through show, list, update and back; walk the list page by

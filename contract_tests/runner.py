@@ -167,7 +167,7 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
                 finally:
                     if fuzzing is not None:
                         fuzzing.stop()
-                if lifecycle_phase:  # alone: no other phase creates while it lists
+                if lifecycle_phase and not run.halted:  # alone: no other phase creates while it lists
                     lifecycle = LifecyclePhase(base_url, settings, client, ledger, run).run_all()
         finally:
             budget_reached = run.budget_spent  # read before the cleanup empties the ledger
