@@ -139,9 +139,17 @@ class EngineError(RuntimeError):
     """Schemathesis could not run a phase for a reason of ours (a bug, not the target): exit 3."""
 
 
+_CHILD_SIGNALS: list[int] = []
+
+
 def _child_interrupt(signum: int, frame: Any) -> None:
-    if not hooks.request_stop():
+    """The fuzzing process's own first SIGINT stops it after the request in flight (whether or not the parent
+    has already asked the same through the shared event); its second stops it at once."""
+    _CHILD_SIGNALS.append(signum)
+    run = hooks.active()
+    if run is None or len(_CHILD_SIGNALS) > 1:
         raise KeyboardInterrupt()
+    hooks.stop_sending(run)
 
 
 def _worker(base_url: str, settings: RunSettings, phases: tuple[str, ...], conn: Any,

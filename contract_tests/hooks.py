@@ -8,6 +8,7 @@ time per process; the forked fuzzing process inherits it).
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,7 +39,9 @@ class ActiveRun:
     ledger: Ledger | None = None  # where every connection the run creates is noted, to delete it at the end
     pace: Pace | None = None  # the run's request rate, shared with the fuzzing process
     reserve: int = 0  # creates kept back from the budget for the lifecycle phase
-    interrupted: bool = False  # Ctrl-C or SIGTERM: finish the requests in flight (and note what they created), send no more
+    # Ctrl-C or SIGTERM: finish the requests in flight (and note what they created), send no more. An event in
+    # shared memory, so that the forked fuzzing process sees it at its next request.
+    stop_event: Any = field(default_factory=lambda: multiprocessing.get_context("fork").Event())
 
     @property
     def out_of_time(self) -> bool:
@@ -55,6 +58,10 @@ class ActiveRun:
     def budget_spent(self) -> bool:
         left = self.creates_left(self.reserve)
         return left is not None and left <= 0
+
+    @property
+    def interrupted(self) -> bool:
+        return bool(self.stop_event.is_set())
 
     @property
     def halted(self) -> bool:
@@ -90,10 +97,14 @@ def request_stop() -> bool:
     run = _ACTIVE
     if run is None or run.interrupted:
         return False  # a second signal: stop at once
-    run.interrupted = True
+    stop_sending(run)
+    return True
+
+
+def stop_sending(run: ActiveRun) -> None:
+    run.stop_event.set()
     for stop in run.stops:
         stop()
-    return True
 
 
 def is_positive(case: Any) -> bool:
