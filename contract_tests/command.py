@@ -3,7 +3,8 @@
 Exit status: 0 the run judged enough answers and found no violation; 1 violations (divergences too with
 --strict); 2 what stops a run (a usage mistake, a broken spec, an unusable report directory, an unreachable
 target, refused credentials, a URL that does not serve this API, too few answers to judge); 3 a bug of the
-toolkit. Ctrl-C (SIGINT) ends with 130 and SIGTERM with 143, after printing what was gathered.
+toolkit. Ctrl-C (SIGINT) ends with 130 and SIGTERM with 143, once the requests in flight have finished and what
+the run created is deleted (a second signal ends it at once).
 """
 
 from __future__ import annotations
