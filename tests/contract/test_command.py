@@ -117,7 +117,7 @@ def test_a_short_token_is_masked_as_a_whole_value_only():
 def test_a_default_run_prints_progress_summary_and_coverage():
     result = contract("--examples", "20", timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    for words in ("coverage", "fuzzing", "rules", "PASSED", "spec coverage:", "styles (positive cases)",
+    for words in ("coverage", "fuzzing", "rules", "lifecycle", "PASSED", "spec coverage:", "styles (positive cases)",
                   "enum values", "boundaries", "named rules (x-)", "documented statuses"):
         assert words in result.stdout
 
@@ -146,7 +146,8 @@ def test_progress_rewrites_one_line_on_a_terminal_and_prints_plain_lines_elsewhe
 def test_max_failures_stops_sending_after_that_many_failing_cases():
     from support import run_against
 
-    result = run_against(("--fault", "dpd-timeout-default-10"), mode="positive", max_failures=3)
-    unlimited = run_against(("--fault", "dpd-timeout-default-10"), mode="positive")  # shared with test_faults
+    create_phases = ("examples", "coverage", "fuzzing", "rules")  # as test_faults runs a fault of create: shared
+    result = run_against(("--fault", "dpd-timeout-default-10"), mode="positive", max_failures=3, phases=create_phases)
+    unlimited = run_against(("--fault", "dpd-timeout-default-10"), mode="positive", phases=create_phases)
     assert result.exit_code == 1 and len(result.records) < len(unlimited.records)
     assert len(result.failed) < len(unlimited.failed)
