@@ -309,10 +309,10 @@ class LifecyclePhase:
                                              f"ha_role is not updatable; the update was answered {answer.status}, not 400"))
         after = answer.json["vpn_connection"]
         if after.get("ha_role") != conn.get("ha_role"):
-            record.failures.append(Failure("update_changed_fixed_field", "Update changed a field that is not updatable",
-                                           f"ha_role went from {conn.get('ha_role')!r} to {after.get('ha_role')!r}",
-                                           provenance=self.spec.check_provenance("update_changed_fixed_field", "UpdateVpnConnection")))
-        seen.connection = {**after, "ha_role": conn.get("ha_role")} if after.get("ha_role") != conn.get("ha_role") else after
+            record.failures.append(self._failure("update_changed_fixed_field", "UpdateVpnConnection",
+                                                 "Update changed a field that is not updatable",
+                                                 f"ha_role went from {conn.get('ha_role')!r} to {after.get('ha_role')!r}"))
+        seen.connection = {**after, "ha_role": conn.get("ha_role")}  # what the sequence expects from here on
         return True
 
     def _delete(self, seen: Seen, connection_id: str) -> None:
