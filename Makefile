@@ -29,6 +29,7 @@ MAX_CREATES ?=
 RATE_LIMIT ?=
 FAULT ?=
 VARIANT ?=
+SOAK_SECONDS ?= 600
 
 .DEFAULT_GOAL := help
 .PHONY: help contract cleanup serve fixtures pack publish check lint test bench clean
@@ -94,10 +95,11 @@ lint: $(PY_OK) ## lint the code: ruff (errors, import order) and mypy, as config
 	$(BIN)/ruff check . && $(BIN)/mypy
 
 test: $(PY_OK) $(NODE_OK) $(CHROMIUM_OK) lint ## lint, then the toolkit's own tests (the spec, the server, the contract suite)
-	$(BIN)/python -m pytest -n 2 --durations=15
+	$(BIN)/python -m pytest -n 2 --dist worksteal --durations=15
 
-bench: $(PY_OK) $(NODE_OK) ## benchmarks: server vs Prism, contract suite speed, kill rate of the suite
-	$(BIN)/python benchmarks/server_vs_prism.py && $(BIN)/python benchmarks/contract_speed.py && $(BIN)/python benchmarks/kill_rate.py
+bench: $(PY_OK) $(NODE_OK) ## benchmarks: server vs Prism, contract suite speed, kill rate, a soak of the server [SOAK_SECONDS=600]
+	$(BIN)/python benchmarks/server_vs_prism.py && $(BIN)/python benchmarks/contract_speed.py && $(BIN)/python benchmarks/kill_rate.py && \
+	$(BIN)/python benchmarks/soak.py --seconds $(SOAK_SECONDS)
 
 clean: ## remove the virtual environment, node_modules and build output
 	rm -rf $(VENV) node_modules dist reports .pytest_cache .hypothesis

@@ -12,6 +12,8 @@ from typing import Any
 import uvicorn
 
 from reference_server.app import ReferenceServer
+from reference_server.limits import DEFAULT_LIMITS, ServerLimits, guarded_protocol
+from vpnconn.spec import load_spec
 
 
 def bind_loopback(port: int = 0) -> socket.socket:
@@ -24,20 +26,23 @@ def bind_loopback(port: int = 0) -> socket.socket:
     return sock
 
 
-def uvicorn_server(app: Any) -> uvicorn.Server:
-    """``app``: any ASGI application (the reference server, a faulty or a correct-but-different variant)."""
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", http="httptools",
-                            loop="uvloop", timeout_keep_alive=30, backlog=2048, proxy_headers=False,
-                            server_header=False, date_header=False)
+def uvicorn_server(app: Any, limits: ServerLimits = DEFAULT_LIMITS) -> uvicorn.Server:
+    """``app``: any ASGI application (the reference server, a faulty or a correct-but-different variant), served
+    with ``limits`` (see :mod:`reference_server.limits`); breaches are answered with the spec's error kinds."""
+    errors = app.errors if isinstance(app, ReferenceServer) else load_spec().errors
+    protocol = guarded_protocol(limits, errors, getattr(app, "log", None))
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", http=protocol,
+                            loop="uvloop", timeout_keep_alive=limits.keep_alive,  # type: ignore[arg-type]  # any seconds
+                            backlog=2048, proxy_headers=False, server_header=False, date_header=False)
     return uvicorn.Server(config)
 
 
 @contextlib.contextmanager
-def running_server(app: ReferenceServer | None = None, port: int = 0) -> Iterator[str]:
+def running_server(app: ReferenceServer | None = None, port: int = 0, limits: ServerLimits = DEFAULT_LIMITS) -> Iterator[str]:
     """``with running_server(ReferenceServer(...)) as base_url:`` -- stopped when the block ends."""
     app = app or ReferenceServer()
     sock = bind_loopback(port)
-    server = uvicorn_server(app)
+    server = uvicorn_server(app, limits)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="reference-server")
     thread.start()
     deadline = time.monotonic() + 10
