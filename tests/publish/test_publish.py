@@ -7,6 +7,7 @@ import json
 
 import pytest
 import yaml
+from playwright.sync_api import expect
 
 from commands.compatibility import changelog_entry, compatibility_problems, narrowing, tool_breaking
 from commands.offline_page import offline_page
@@ -51,9 +52,9 @@ def test_the_page_renders_offline_with_its_fields_and_the_three_examples(site):
                                ("Static routing, only the required fields", '"psk"')):
             page.get_by_role("button", name="Example").first.click()
             page.get_by_text(summary).first.click()
-            page.wait_for_timeout(200)
-            sample = page.get_by_role("button", name="Example").first.locator("xpath=ancestor::div[3]").inner_text()
-            assert summary in sample and shows in sample, summary
+            sample = page.get_by_role("button", name="Example").first.locator("xpath=ancestor::div[3]")
+            expect(sample).to_contain_text(summary)  # waits for the page to show the chosen example, then checks it
+            expect(sample).to_contain_text(shows)
         assert blocked == [], f"the page fetched {blocked}"
 
 
