@@ -65,9 +65,13 @@ def sdk_expression(value: Any, key: str | None = None, indent: str = "    ") -> 
     inner = indent + "    "
     if isinstance(value, dict):
         model = SDK_MODELS.get(key or "", "CreateVpnConnectionRequestBodyContent")
+        if not value:
+            return f"{model}()"  # an empty object in the request: the model with nothing set
         args = ",\n".join(f"{inner}{k}={sdk_expression(v, k, inner)}" for k, v in value.items())
         return f"{model}(\n{args},\n{indent})"
     if isinstance(value, list) and key in SDK_MODELS:
+        if not value:
+            return "[]"
         items = ",\n".join(f"{inner}{sdk_expression(v, key, inner)}" for v in value)
         return f"[\n{items},\n{indent}]"
     return repr(value)

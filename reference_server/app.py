@@ -29,6 +29,7 @@ from reference_server.connection import RANDOM_IDENTITY, ConnectionBuilder, Iden
 from reference_server.store import ConnectionStore, TunnelPairInUse, TunnelPoolExhausted, later_than
 from vpnconn import aksk
 from vpnconn.errors import SpecError
+from vpnconn.numbers import parse_float
 from vpnconn.spec import Operation, Spec, load_spec
 from vpnconn.validation import Violation, request_check
 from vpnconn.world import OPEN_WORLD, World
@@ -369,7 +370,7 @@ class ReferenceServer:
         if not raw.strip():
             raise Reject(malformed, "the body is empty; send {\"vpn_connection\": {...}}")
         try:
-            body = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+            body = json.loads(raw.decode("utf-8"), parse_constant=_no_constants, parse_float=parse_float)
             if _SURROGATE_ESCAPE.search(raw):  # paired surrogates are fine, lone ones are not Unicode
                 json.dumps(body, ensure_ascii=False).encode("utf-8")
             return body

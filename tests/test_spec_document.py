@@ -103,3 +103,22 @@ def test_every_operation_is_served_and_named_after_its_handler(spec):
                                                                    "responses": {"200": {"description": "x"}}}
     with pytest.raises(SpecError, match="no handler for the spec's operation PatchVpnConnection"):
         ReferenceServer(spec=Spec(path=spec.path, document=broken, sha256="x", rules=spec.rules))
+
+
+
+def test_no_field_is_a_float(spec):
+    """What vpnconn.numbers assumes: no field is a `number`, so a whole-number float is always an integer field."""
+    numbers = []
+
+    def walk(node, at):
+        if isinstance(node, dict):
+            if "number" in (node.get("type") if isinstance(node.get("type"), list) else [node.get("type")]):
+                numbers.append(at)
+            for key, value in node.items():
+                walk(value, f"{at}/{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{at}/{index}")
+
+    walk(spec.document, "#")
+    assert numbers == []

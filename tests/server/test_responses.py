@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 import uuid
 
@@ -118,3 +119,14 @@ def test_created_connections_are_kept(open_server, client, spec):
     before = len(app.store)
     conn = create(client, spec.examples("request")["policy"]).json()["vpn_connection"]
     assert len(app.store) == before + 1 and app.store.get(conn["id"]) == conn
+
+
+def test_an_integer_written_with_a_fraction_is_answered_as_an_integer(client, spec):
+    """1358.0 is an integer for JSON Schema; the answer carries 1358, which typed decoders (Go, strict pydantic) read."""
+    body = copy.deepcopy(spec.examples("request")["bgp"])
+    fresh_tunnel_pair(body)["vpn_connection"]["vgw_id"] = str(uuid.uuid4())
+    body["vpn_connection"]["ikepolicy"] = {**body["vpn_connection"].get("ikepolicy", {}), "lifetime_seconds": 1358.0}
+    raw = json.dumps(body).replace("1358", "1358.0").replace("1358.0.0", "1358.0")
+    answer = client.post(PATH, content=raw, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 201, answer.text
+    assert '"lifetime_seconds":1358,' in answer.text or '"lifetime_seconds":1358}' in answer.text
