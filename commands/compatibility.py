@@ -96,6 +96,8 @@ def compatibility_problems(spec: Spec | None = None, published: Path = PUBLISHED
     entry = changelog_entry(spec.version, changelog)
     if raised and entry is not None and "### Breaking" in entry:
         return []
-    why = (f"raise the major version above {old.version} (info.version is {spec.version}) and add "
-           f"'## [{spec.version}]' with a '### Breaking' section to CHANGELOG.md")
+    due = spec.version if raised else f"{semver(old.version)[0] + 1}.0.0"
+    why = (f"version {due} is due: set info.version to {due} (it is {spec.version}; the published one is {old.version}) and add "
+           f"'## [{due}]' with a '### Breaking' section to CHANGELOG.md" if not raised else
+           f"add '## [{due}]' with a '### Breaking' section to CHANGELOG.md")
     return [f"breaking change not announced ({why}):"] + [f"  {b}" for b in breaking]

@@ -122,3 +122,37 @@ def test_no_field_is_a_float(spec):
 
     walk(spec.document, "#")
     assert numbers == []
+
+
+def test_the_ipv6_cidr_pattern_admits_what_ipaddress_reads_and_nothing_else(spec):
+    """The schema's Ipv6Cidr pattern and Python's ipaddress agree: every text form of random addresses (seed 6,
+    fixed) is admitted within the schema's maxLength,
+    and random strings of the same alphabet are admitted only when ipaddress reads them."""
+    import ipaddress
+    import random
+
+    import jsonschema_rs
+
+    admits = jsonschema_rs.Draft202012Validator(spec.standalone_schema("Ipv6Cidr")).is_valid
+
+    def reads(text):
+        try:
+            ipaddress.IPv6Network(text, strict=False)
+            return True
+        except ValueError:
+            return False
+
+    assert [t for t in ("c/118", "0/120", ".4dc/36", "1:2:3:4:5:6:7:8:9/64", "::1::/64", "1.2.3.4/24") if admits(t)] == []
+    rng = random.Random(6)
+    missed, wrong = [], []
+    for _ in range(3000):
+        address = ipaddress.IPv6Address(rng.getrandbits(rng.choice((16, 32, 64, 128))) << rng.choice((0, 32, 64)) & (2**128 - 1))
+        tail = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        for form in (address.compressed, address.exploded, ":".join(address.exploded.split(":")[:6]) + f":{tail}"):
+            text = f"{form}/{rng.randint(0, 128)}"
+            if len(text) <= spec.schema("Ipv6Cidr")["maxLength"] and not admits(text):
+                missed.append(text)
+        noise = "".join(rng.choice("0123456789abcdefABCDEF:.") for _ in range(rng.randint(2, 16))) + f"/{rng.randint(0, 128)}"
+        if admits(noise) and not reads(noise):
+            wrong.append(noise)
+    assert (missed, wrong) == ([], [])

@@ -87,17 +87,23 @@ def lower_ike_max(text: str) -> str:
                         "          minimum: 60\n          maximum: 86400\n          default: 86400")
 
 
-def test_an_unannounced_breaking_change_fails(edited):
+def _next_major() -> str:
+    return f"{int(load_spec().version.split('.')[0]) + 1}.0.0"
+
+
+def test_an_unannounced_breaking_change_fails_and_names_the_version_due(edited):
     spec = edited(lower_ike_max)
     problems = compatibility_problems(spec, published=SPEC_PATH)
     assert problems and "breaking change not announced" in problems[0]
+    assert f"version {_next_major()} is due" in problems[0] and f"'## [{_next_major()}]'" in problems[0]
     assert any("ikepolicy.lifetime_seconds.maximum tightened from 604800 to 86400" in p for p in problems)
 
 
 def test_a_breaking_change_passes_once_announced(edited):
-    spec = edited(lower_ike_max, version="2.0.0")
-    assert compatibility_problems(spec, published=SPEC_PATH, changelog="## [2.0.0]\n### Added\nx\n")  # no Breaking section
-    assert compatibility_problems(spec, published=SPEC_PATH, changelog="## [2.0.0] - 2027-01-01\n### Breaking\n- x\n") == []
+    due = _next_major()
+    spec = edited(lower_ike_max, version=due)
+    assert compatibility_problems(spec, published=SPEC_PATH, changelog=f"## [{due}]\n### Added\nx\n")  # no Breaking section
+    assert compatibility_problems(spec, published=SPEC_PATH, changelog=f"## [{due}] - 2027-01-01\n### Breaking\n- x\n") == []
 
 
 def test_a_compatible_change_passes(edited):
