@@ -82,7 +82,7 @@ serve: $(PY_OK) ## run the reference server on 127.0.0.1 [PORT=8080] [WORLD=file
 fixtures: $(PY_OK) ## write fixtures/ (every style and rule) from the spec
 	$(BIN)/vpnconn fixtures
 
-pack: $(PY_OK) ## build dist/vpnconn-fixtures-<version>.tar.gz, reproducible, with its .sha256
+pack: $(PY_OK) ## build the fixture pack in dist/: a wheel and a source archive, reproducible, each with its .sha256
 	$(BIN)/vpnconn pack
 
 publish: $(PY_OK) $(NODE_OK) $(CHROMIUM_OK) ## dist/spec/: bundled YAML and JSON, offline HTML reference, changelog

@@ -1,16 +1,20 @@
-"""`vpnconn pack`: dist/vpnconn-fixtures-<version>.tar.gz, reproducible byte for byte, with a .sha256.
+"""`vpnconn pack`: dist/vpnconn-fixtures-<version>.tar.gz and dist/vpnconn_fixtures-<version>-py3-none-any.whl,
+each reproducible byte for byte, each with a .sha256.
 
-The archive is a source distribution: `pip install dist/vpnconn-fixtures-<version>.tar.gz` gives the
-``vpnconn_fixtures`` package (a loader API and a pytest plugin) with the fixtures as package data. Entries
-are sorted, owned by 0:0 with fixed modes and times, and gzip carries no name or time.
+Both install the ``vpnconn_fixtures`` package (a loader API and a pytest plugin) with the fixtures as package
+data: the source archive through setuptools, the wheel with nothing but pip (offline). Entries are sorted,
+with fixed owners, modes and times; gzip carries no name or time; the wheel is written here, not by a build
+backend, so that its bytes depend only on its content.
 """
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import io
 import tarfile
+import zipfile
 from pathlib import Path
 
 from generators.fixture_files import DEFAULT_PER_STYLE, DEFAULT_SEED, generate
@@ -52,12 +56,40 @@ def archive(entries: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
+def wheel_entries(fixtures: dict[str, bytes]) -> dict[str, bytes]:
+    """The files of the wheel: the package, its data, and the .dist-info (METADATA, WHEEL, entry points, RECORD)."""
+    info = f"vpnconn_fixtures-{__version__}.dist-info"
+    entries = {f"vpnconn_fixtures/{m.name}": m.read_bytes() for m in sorted((SKELETON / "vpnconn_fixtures").glob("*.py"))}
+    entries.update({f"vpnconn_fixtures/data/{path}": data for path, data in fixtures.items()})
+    summary = f"Request/response fixtures of Huawei Cloud VPN connections (spec {load_spec().version}), from vpnconn-contract"
+    entries[f"{info}/METADATA"] = (f"Metadata-Version: 2.1\nName: vpnconn-fixtures\nVersion: {__version__}\nSummary: {summary}\n"
+                                   "Requires-Python: >=3.9\nDescription-Content-Type: text/markdown\n\n").encode() + fixtures["README.md"]
+    entries[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: vpnconn-contract\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    entries[f"{info}/entry_points.txt"] = b"[pytest11]\nvpnconn_fixtures = vpnconn_fixtures.pytest_plugin\n"
+    record = [f"{name},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},{len(data)}"
+              for name, data in sorted(entries.items())]
+    entries[f"{info}/RECORD"] = ("\n".join([*record, f"{info}/RECORD,,"]) + "\n").encode()
+    return entries
+
+
+def wheel(entries: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name in sorted(entries, key=lambda n: (".dist-info/" in n, n)):  # the .dist-info last, as the spec advises
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr, info.compress_type, info.create_system = 0o644 << 16, zipfile.ZIP_DEFLATED, 3
+            zf.writestr(info, entries[name], compresslevel=9)
+    return out.getvalue()
+
+
 def run_pack(dist: Path = DIST) -> int:
-    data = archive(pack_entries(generate(DEFAULT_SEED, DEFAULT_PER_STYLE)))
+    fixtures = generate(DEFAULT_SEED, DEFAULT_PER_STYLE)
     dist.mkdir(parents=True, exist_ok=True)
-    target = dist / f"vpnconn-fixtures-{__version__}.tar.gz"
-    target.write_bytes(data)
-    digest = hashlib.sha256(data).hexdigest()
-    (dist / f"{target.name}.sha256").write_text(f"{digest}  {target.name}\n")
-    print(f"{target.relative_to(REPO_ROOT) if target.is_relative_to(REPO_ROOT) else target}: {len(data)} bytes, sha256 {digest}")
+    for name, data in ((f"vpnconn-fixtures-{__version__}.tar.gz", archive(pack_entries(fixtures))),
+                       (f"vpnconn_fixtures-{__version__}-py3-none-any.whl", wheel(wheel_entries(fixtures)))):
+        target = dist / name
+        target.write_bytes(data)
+        digest = hashlib.sha256(data).hexdigest()
+        (dist / f"{name}.sha256").write_text(f"{digest}  {name}\n")
+        print(f"{target.relative_to(REPO_ROOT) if target.is_relative_to(REPO_ROOT) else target}: {len(data)} bytes, sha256 {digest}")
     return 0

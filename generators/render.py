@@ -58,6 +58,17 @@ def _sdk_call(scenario: Scenario) -> tuple[str, list[str], str]:
     return method, imports, f"{model}({', '.join(args)})"
 
 
+# What a real server fills differently from the fixtures, as RFC 6901 JSON pointers into an answer; a `*`
+# segment stands for every index of an array. `unless_sent`: volatile only when the request did not give it.
+VOLATILE = [
+    *({"pointer": f"{at}/{field}"} for at in ("/vpn_connection", "/vpn_connections/*") for field in ("id", "created_at", "updated_at")),
+    {"pointer": "/request_id"},
+    {"pointer": "/page_info/next_marker"},
+    *({"pointer": f"/vpn_connection/{field}", "unless_sent": f"/vpn_connection/{field}"}
+      for field in ("name", "tunnel_local_address", "tunnel_peer_address")),
+]
+
+
 def scenario_files(scenario: Scenario) -> dict[str, tuple[str, bytes]]:
     """{file name: (file kind, bytes)} of one scenario."""
     accepted = 200 <= scenario.status < 300
@@ -117,9 +128,7 @@ def render_all(spec: Spec, scenarios: list[Scenario], seed: int, per_style: int)
         "toolkit_version": __version__,
         "spec": {"path": "spec/openapi.yaml", "version": spec.version, "sha256": spec.sha256},
         "seed": seed, "property_cases_per_style": per_style,
-        "volatile": ["vpn_connection.id", "vpn_connection.created_at", "vpn_connection.updated_at", "request_id",
-                     "vpn_connection.name when the request has none", "vpn_connection.tunnel_local_address and "
-                     "tunnel_peer_address when the request has none"],
+        "volatile": VOLATILE,
         "scenarios": catalogue,
         "files": sorted(entries, key=lambda e: e["path"]),
     })

@@ -18,7 +18,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["Fixture", "load", "fixtures", "manifest", "read_form"]
+__all__ = ["Fixture", "load", "fixtures", "manifest", "read_form", "without_volatile"]
 
 FORMS = ("request", "response", "error", "http", "curl", "sdk", "terraform")
 
@@ -85,3 +85,36 @@ def read_form(fixture: Fixture, form: str) -> str:
     if form not in fixture.files:
         raise KeyError(f"{fixture.name} has no {form!r} form; it has {', '.join(sorted(fixture.files))}")
     return _data().joinpath(fixture.files[form]).read_text(encoding="utf-8")
+
+
+def _resolve(document: Any, pointer: str) -> list[tuple[Any, str]]:
+    """(container, key) pairs that an RFC 6901 pointer names in ``document``; a ``*`` segment is every index."""
+    places: list[tuple[Any, str]] = [({"": document}, "")]
+    for raw in pointer.split("/")[1:]:
+        segment = raw.replace("~1", "/").replace("~0", "~")
+        nxt: list[tuple[Any, str]] = []
+        for container, key in places:
+            node = container[key] if isinstance(container, dict) else container[int(key)]
+            if isinstance(node, list):
+                nxt += [(node, str(i)) for i in range(len(node))] if segment == "*" else \
+                    ([(node, segment)] if segment.isdigit() and int(segment) < len(node) else [])
+            elif isinstance(node, dict) and segment in node:
+                nxt.append((node, segment))
+        places = nxt
+    return places
+
+
+def without_volatile(answer: Any, request: Any = None) -> Any:
+    """A copy of ``answer`` without what a real server fills differently (the manifest's ``volatile`` pointers:
+    ids, times, request ids, markers; a name or tunnel pair only when ``request`` did not give one).
+
+    Compare ``without_volatile(real_answer, sent)`` with ``without_volatile(fixture.response, fixture.request)``.
+    """
+    copy = json.loads(json.dumps(answer))
+    for entry in manifest()["volatile"]:
+        if "unless_sent" in entry and request is not None and _resolve(request, entry["unless_sent"]):
+            continue
+        for container, key in reversed(_resolve(copy, entry["pointer"])):
+            if isinstance(container, dict):
+                del container[key]
+    return copy
