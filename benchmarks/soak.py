@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -146,7 +147,7 @@ def main() -> int:
             proc.wait(timeout=10)
         except Exception:
             proc.kill()
-    result = loadgen.Result(tally.served, args.seconds, tally.latencies_ms, loadgen.Counter(tally.statuses))
+    result = loadgen.Result(tally.served, args.seconds, tally.latencies_ms, Counter(tally.statuses))
     # RSS at the start is taken after the first tenth of the run: the store fills to its bound, then must stay.
     settled = next((rss for t, rss in samples if t >= args.seconds / 10), samples[0][1])
     end = samples[-1][1]

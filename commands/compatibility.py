@@ -97,7 +97,6 @@ def compatibility_problems(spec: Spec | None = None, published: Path = PUBLISHED
     if raised and entry is not None and "### Breaking" in entry:
         return []
     due = spec.version if raised else f"{semver(old.version)[0] + 1}.0.0"
-    why = (f"version {due} is due: set info.version to {due} (it is {spec.version}; the published one is {old.version}) and add "
-           f"'## [{due}]' with a '### Breaking' section to CHANGELOG.md" if not raised else
-           f"add '## [{due}]' with a '### Breaking' section to CHANGELOG.md")
+    bump = "" if raised else f"set info.version to {due} (it is {spec.version}; the published one is {old.version}) and "
+    why = f"version {due} is due: {bump}add '## [{due}]' with a '### Breaking' section to CHANGELOG.md"
     return [f"breaking change not announced ({why}):"] + [f"  {b}" for b in breaking]

@@ -25,6 +25,13 @@ SKELETON = Path(__file__).parent / "pack_skeleton"
 DIST = REPO_ROOT / "dist"
 
 
+def package_files(fixtures: dict[str, bytes]) -> dict[str, bytes]:
+    """The ``vpnconn_fixtures`` package as both artefacts carry it: the loader's modules and the fixtures as data."""
+    files = {f"vpnconn_fixtures/{m.name}": m.read_bytes() for m in sorted((SKELETON / "vpnconn_fixtures").glob("*.py"))}
+    files.update({f"vpnconn_fixtures/data/{path}": data for path, data in fixtures.items()})
+    return files
+
+
 def pack_entries(fixtures: dict[str, bytes]) -> dict[str, bytes]:
     root = f"vpnconn-fixtures-{__version__}"
     pyproject = (SKELETON / "pyproject.toml.in").read_text().replace("@VERSION@", __version__)
@@ -34,10 +41,7 @@ def pack_entries(fixtures: dict[str, bytes]) -> dict[str, bytes]:
         f"{root}/README.md": fixtures["README.md"],
         f"{root}/PKG-INFO": f"Metadata-Version: 2.1\nName: vpnconn-fixtures\nVersion: {__version__}\n".encode(),
     }
-    for module in sorted((SKELETON / "vpnconn_fixtures").glob("*.py")):
-        entries[f"{root}/vpnconn_fixtures/{module.name}"] = module.read_bytes()
-    for path, data in fixtures.items():
-        entries[f"{root}/vpnconn_fixtures/data/{path}"] = data
+    entries.update({f"{root}/{name}": data for name, data in package_files(fixtures).items()})
     return entries
 
 
@@ -59,8 +63,7 @@ def archive(entries: dict[str, bytes]) -> bytes:
 def wheel_entries(fixtures: dict[str, bytes]) -> dict[str, bytes]:
     """The files of the wheel: the package, its data, and the .dist-info (METADATA, WHEEL, entry points, RECORD)."""
     info = f"vpnconn_fixtures-{__version__}.dist-info"
-    entries = {f"vpnconn_fixtures/{m.name}": m.read_bytes() for m in sorted((SKELETON / "vpnconn_fixtures").glob("*.py"))}
-    entries.update({f"vpnconn_fixtures/data/{path}": data for path, data in fixtures.items()})
+    entries = package_files(fixtures)
     summary = f"Request/response fixtures of Huawei Cloud VPN connections (spec {load_spec().version}), from vpnconn-contract"
     entries[f"{info}/METADATA"] = (f"Metadata-Version: 2.1\nName: vpnconn-fixtures\nVersion: {__version__}\nSummary: {summary}\n"
                                    "Requires-Python: >=3.9\nDescription-Content-Type: text/markdown\n\n").encode() + fixtures["README.md"]

@@ -52,7 +52,7 @@ class Reject(Exception):
                 "request_id": request_id}
 
 
-def _printable(text: str, limit: int = 300) -> str:
+def printable(text: str, limit: int = 300) -> str:
     """A request's text as one safe log field: control characters escaped (no forged lines), length bounded."""
     escaped = "".join(c if c.isprintable() and c != "\\" else c.encode("unicode_escape").decode("ascii") for c in text[:limit])
     return escaped + ("..." if len(text) > limit else "")
@@ -159,7 +159,7 @@ class ReferenceServer:
             client = scope.get("client") or ("-", 0)
             ms = (time.perf_counter() - started) * 1000
             code = f" {payload['error_code']}" if status >= 400 else ""
-            self.log(f'{client[0]} "{_printable(scope["method"])} {_printable(scope["path"])}" {status}{code} '
+            self.log(f'{client[0]} "{printable(scope["method"])} {printable(scope["path"])}" {status}{code} '
                      f'{ms:.1f}ms request_id={request_id}')
 
     async def _serve(self, scope: dict[str, Any], receive: Callable, request_id: str) -> Answer:

@@ -29,7 +29,7 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from reference_server.app import Reject, _printable
+from reference_server.app import Reject, printable
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,8 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         self._began_in_chunk = False
-        if self._reading_head and self._head_timer is None:
-            self._head_timer = self.loop.call_later(self.limits.head_timeout, self._head_too_slow)
+        if self._reading_head:
+            self._arm_head_timer()
         self._sent_something = True
         self._unset_keepalive_if_required()
         try:
@@ -100,8 +100,7 @@ class GuardedProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._reading_head, self._head_bytes, self._began_in_chunk = True, 0, True
-        if self._head_timer is None:
-            self._head_timer = self.loop.call_later(self.limits.head_timeout, self._head_too_slow)
+        self._arm_head_timer()  # a request that begins mid-chunk, after the previous one's head
 
     def on_headers_complete(self) -> None:
         size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
@@ -120,6 +119,10 @@ class GuardedProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     # ------------------------------------------------------------------------------------------- breaches
+
+    def _arm_head_timer(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(self.limits.head_timeout, self._head_too_slow)
 
     def _head_too_slow(self) -> None:
         self._head_timer = None
@@ -149,11 +152,11 @@ class GuardedProtocol(HttpToolsProtocol):
                 f"content-length: {len(body)}\r\nx-request-id: {request_id}\r\nconnection: close\r\n\r\n".encode(), body]))
             if self.log:
                 client = self.client[0] if self.client else "-"
-                self.log(f'{client} "-" {status.value} {error["error_code"]} {_printable(detail)} request_id={request_id}')
+                self.log(f'{client} "-" {status.value} {error["error_code"]} {printable(detail)} request_id={request_id}')
         self.transport.close()
 
     def _cancel_timers(self) -> None:
-        for timer in (getattr(self, "_head_timer", None), getattr(self, "_body_timer", None)):
+        for timer in (self._head_timer, self._body_timer):
             if timer is not None:
                 timer.cancel()
         self._head_timer = self._body_timer = None

@@ -14,16 +14,19 @@ from typing import Any
 import jsonschema
 
 
+def _integral(value: float) -> float | int:
+    return int(value) if value.is_integer() and abs(value) < 2**63 else value
+
+
 def parse_float(text: str) -> float | int:
     """For ``json.loads(..., parse_float=parse_float)``: ``1358.0`` and ``1.3e3`` are integers, ``1.5`` stays a float."""
-    value = float(text)
-    return int(value) if value.is_integer() and abs(value) < 2**63 else value
+    return _integral(float(text))
 
 
 def whole_floats_as_integers(value: Any) -> Any:
     """``value`` with every whole-number float replaced by the integer (the same JSON value for the spec)."""
     if isinstance(value, float):
-        return int(value) if value.is_integer() and abs(value) < 2**63 else value
+        return _integral(value)
     if isinstance(value, dict):
         return {k: whole_floats_as_integers(v) for k, v in value.items()}
     if isinstance(value, list):
