@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import yaml
 
 from commands.compatibility import CHANGELOG, PUBLISHED, changelog_entry, compatibility_problems, semver
+from commands.page_document import page_document
 from vpnconn.errors import PublishError, SpecError
 from vpnconn.spec import REPO_ROOT, load_spec
 
@@ -50,12 +52,16 @@ def _offline_html(path: Path) -> None:
 
 
 def _screenshot(html: Path, target: Path) -> None:
-    from commands.offline_page import offline_page
+    """The page as it opens: the create operation with its fields and its request example (checked first)."""
+    from commands.offline_page import SCREEN_HEIGHT, SCREEN_WIDTH, first_paint_problems, offline_page
 
     with offline_page(html) as (page, blocked):
-        page.screenshot(path=str(target))
+        problems = first_paint_problems(page)
+        page.screenshot(path=str(target), clip={"x": 0, "y": 0, "width": SCREEN_WIDTH, "height": SCREEN_HEIGHT})
     if blocked:
         raise PublishError(f"the page is not offline: it fetched {', '.join(blocked)}")
+    if problems:
+        raise PublishError("the page does not open on the operation: " + "; ".join(problems))
 
 
 def run_publish(out: Path = OUT, record_baseline: bool = True) -> int:
@@ -79,9 +85,12 @@ def run_publish(out: Path = OUT, record_baseline: bool = True) -> int:
         as_json = json.loads((out / "openapi.json").read_text(encoding="utf-8"))
         if json.loads(json.dumps(as_yaml)) != as_json:
             raise PublishError("the bundled YAML and JSON differ")
-        # spec/redocly.yaml: showExtensions, so that the page shows each constraint's provenance
-        _redocly("build-docs", str(out / "openapi.yaml"), "-o", str(out / "index.html"), "--inlineBundle",
-                 "--title", f"{spec.document['info']['title']} {spec.version}", "--config", str(REDOCLY_CONFIG))
+        # the page is drawn from a copy whose extensions are readable tables (commands.page_document)
+        with tempfile.TemporaryDirectory() as scratch:
+            page_source = Path(scratch) / "openapi.yaml"
+            page_source.write_text(yaml.safe_dump(page_document(as_yaml), sort_keys=False, allow_unicode=True), encoding="utf-8")
+            _redocly("build-docs", str(page_source), "-o", str(out / "index.html"), "--inlineBundle",
+                     "--title", f"{spec.document['info']['title']} {spec.version}", "--config", str(REDOCLY_CONFIG))
         _offline_html(out / "index.html")
         shutil.copyfile(CHANGELOG, out / "CHANGELOG.md")
         (out / "VERSION").write_text(spec.version + "\n")

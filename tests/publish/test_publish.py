@@ -4,14 +4,16 @@ a breaking-change check that stops an incompatible edit until the version and ch
 from __future__ import annotations
 
 import json
+import struct
 
 import pytest
 import yaml
 from playwright.sync_api import expect
 
 from commands.compatibility import changelog_entry, compatibility_problems, narrowing, tool_breaking
-from commands.offline_page import offline_page
-from commands.publish import run_publish
+from commands.offline_page import SCREEN_HEIGHT, SCREEN_WIDTH, first_paint_problems, offline_page
+from commands.page_document import HTTP_METHODS, page_document
+from commands.publish import _redocly, run_publish
 from vpnconn.spec import SPEC_PATH, load_spec
 
 
@@ -44,7 +46,6 @@ def test_the_page_has_no_cdn_link(site):
 def test_the_page_renders_offline_with_its_fields_and_the_three_examples(site):
     with offline_page(site / "index.html") as (page, blocked):
         assert page.get_by_text("Create a VPN connection").count() >= 1
-        page.get_by_text("Show 19 properties").first.click()
         for field in ("vgw_id", "cgw_id", "peer_subnets", "psk", "ikepolicy", "ipsecpolicy", "tunnel_local_address"):
             assert page.get_by_text(field, exact=True).count() >= 1, field
         for summary, shows in (("Policy-based, one policy rule", '"policy_rules"'),
@@ -58,12 +59,41 @@ def test_the_page_renders_offline_with_its_fields_and_the_three_examples(site):
         assert blocked == [], f"the page fetched {blocked}"
 
 
+def test_the_page_opens_on_the_operation_with_its_fields_and_request_example(site):
+    with offline_page(site / "index.html") as (page, blocked):
+        assert first_paint_problems(page) == []
+        sample = page.get_by_text('"psk"', exact=True)  # the request example, in the right panel, at first paint
+        assert sample.is_visible() and sample.bounding_box()["x"] > 700
+        assert blocked == []
+
+
+def test_the_first_paint_check_reports_a_page_drawn_from_the_raw_bundle(site, tmp_path):
+    """The page as Redoc draws the bundle unchanged: the provenance JSON pushes the example 6,000 px down."""
+    config = tmp_path / "redocly.yaml"
+    config.write_text("openapi:\n  showExtensions: true\n")
+    _redocly("build-docs", str(site / "openapi.yaml"), "-o", str(tmp_path / "raw.html"), "--inlineBundle",
+             "--config", str(config))
+    with offline_page(tmp_path / "raw.html") as (page, _):
+        problems = first_paint_problems(page)
+    assert any("request example" in problem for problem in problems), problems
+    assert any("request field vgw_id" in problem for problem in problems), problems
+
+
+def test_the_screenshot_is_the_page_as_it_opens(site):
+    png = (site / "screenshot.png").read_bytes()
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
+    assert (width, height) == (SCREEN_WIDTH, SCREEN_HEIGHT)
+
+
 def test_the_page_shows_the_provenance_of_the_constraints(site):
     with offline_page(site / "index.html") as (page, blocked):
+        assert "No source forbids a subnet listed twice" not in page.locator("body").inner_text()  # folded at first
+        page.get_by_text("Where each constraint comes from").first.click()
         text = page.locator("body").inner_text()
         assert "vpnconn-provenance" in text  # Redoc shows x- extensions without the "x-"
         assert "No source forbids a subnet listed twice" in text  # an inferred constraint and why
         assert "api-page-en" in text  # the documented default names its source
+        assert "tunnel-addresses-together" in text and "auto-tunnel-pair" in text  # a named rule, a server default
         assert blocked == []
 
 
@@ -126,3 +156,21 @@ def test_the_inventory_sees_what_the_tool_does_not(edited):
 def test_the_changelog_has_an_entry_for_the_spec_version():
     assert changelog_entry(load_spec().version) is not None
     assert changelog_entry("99.0.0") is None
+
+
+def test_the_page_document_folds_every_operation_extension_and_leaves_the_bundle_alone(site):
+    bundle = yaml.safe_load((site / "openapi.yaml").read_text())
+    before = json.dumps(bundle, sort_keys=True)
+    page = page_document(bundle)
+    assert json.dumps(bundle, sort_keys=True) == before
+    for path, item in bundle["paths"].items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            folded = page["paths"][path][method]
+            assert not [key for key in folded if key.startswith("x-vpnconn-")], (method, path)
+            for group in ("constraints", "checks"):
+                for name in operation["x-vpnconn-provenance"].get(group, {}):
+                    assert f"`{name}`" in folded["description"], name
+            for rule in operation.get("x-vpnconn-rules", []):
+                assert f"`{rule['id']}`" in folded["description"]
