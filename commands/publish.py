@@ -1,6 +1,7 @@
 """`vpnconn publish`: the spec as a published, versioned site in dist/spec/.
 
 * ``openapi.yaml`` and ``openapi.json``: the spec bundled by Redocly CLI (semantically equal, checked);
+* ``openapi.codegen.json``: the bundle as client generators read it best (``commands.codegen_document``);
 * ``index.html``: the Redoc reference page with Redoc inlined (works offline, no CDN);
 * ``CHANGELOG.md`` and ``VERSION``; ``screenshot.png`` of the operation (headless Chromium, network blocked);
 * the published baseline ``spec/published/openapi.yaml`` that `make check` compares against.
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from commands.codegen_document import CODEGEN, codegen_document
 from commands.compatibility import CHANGELOG, PUBLISHED, changelog_entry, compatibility_problems, semver
 from commands.page_document import page_document
 from vpnconn.errors import PublishError, SpecError
@@ -85,6 +87,8 @@ def run_publish(out: Path = OUT, record_baseline: bool = True) -> int:
         as_json = json.loads((out / "openapi.json").read_text(encoding="utf-8"))
         if json.loads(json.dumps(as_yaml)) != as_json:
             raise PublishError("the bundled YAML and JSON differ")
+        # for client generators: one typed model per object (commands.codegen_document)
+        (out / CODEGEN).write_text(json.dumps(codegen_document(as_json), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         # the page is drawn from a copy whose extensions are readable tables (commands.page_document)
         with tempfile.TemporaryDirectory() as scratch:
             page_source = Path(scratch) / "openapi.yaml"
@@ -102,5 +106,5 @@ def run_publish(out: Path = OUT, record_baseline: bool = True) -> int:
         print(f"vpnconn publish: {exc}")
         return 1
     print(f"{out.relative_to(REPO_ROOT) if out.is_relative_to(REPO_ROOT) else out}/: openapi.yaml, openapi.json, "
-          f"index.html (offline), CHANGELOG.md, VERSION, screenshot.png (spec {spec.version})")
+          f"{CODEGEN}, index.html (offline), CHANGELOG.md, VERSION, screenshot.png (spec {spec.version})")
     return 0

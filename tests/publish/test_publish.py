@@ -10,6 +10,7 @@ import pytest
 import yaml
 from playwright.sync_api import expect
 
+from commands.codegen_document import codegen_document
 from commands.compatibility import changelog_entry, compatibility_problems, narrowing, tool_breaking
 from commands.offline_page import SCREEN_HEIGHT, SCREEN_WIDTH, first_paint_problems, offline_page
 from commands.page_document import HTTP_METHODS, page_document
@@ -26,7 +27,9 @@ def site(tmp_path_factory):
 
 def test_publish_writes_the_site(site):
     names = {p.name for p in site.iterdir()}
-    assert {"openapi.yaml", "openapi.json", "index.html", "CHANGELOG.md", "VERSION", "screenshot.png"} <= names
+    assert {"openapi.yaml", "openapi.json", "openapi.codegen.json", "index.html", "CHANGELOG.md", "VERSION", "screenshot.png"} <= names
+    bundle = json.loads((site / "openapi.json").read_text())
+    assert json.loads((site / "openapi.codegen.json").read_text()) == codegen_document(bundle)
     assert (site / "VERSION").read_text().strip() == load_spec().version
     assert (site / "screenshot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
