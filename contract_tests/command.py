@@ -19,9 +19,11 @@ from types import FrameType
 
 from contract_tests.settings import (
     DEFAULT_CGW_ID,
+    DEFAULT_CONCURRENCY,
     DEFAULT_PROJECT_ID,
     DEFAULT_VGW_ID,
     DEFAULT_VGW_IP,
+    MAX_CONCURRENCY,
     MODES,
     PHASES,
     REMOTE_MAX_CREATES,
@@ -93,6 +95,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"requests per second at most (default: none on loopback, {REMOTE_RATE_LIMIT:g} elsewhere)")
     parser.add_argument("--ledger-dir", default=".vpnconn-cache/created", metavar="DIR",
                         help="where the run notes each connection it creates until it is deleted (default %(default)s)")
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N",
+                        help=f"requests in flight at once (1-{MAX_CONCURRENCY}); the cases, their order in reports and the "
+                        "verdicts are the same for every N; the rate limit and MAX_CREATES still hold (default %(default)s)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="generate the cases afresh and keep nothing (default: reuse the cases a run with the same "
+                        "spec, seed, options and versions generated, from .vpnconn-cache/plans; `make clean` empties it)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
 
 
@@ -145,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed, allow_create=args.allow_create, quiet=args.quiet, strict=args.strict,
             max_failures=args.max_failures, request_timeout=args.request_timeout, max_time=args.max_time,
             phases=args.phases, max_creates=args.max_creates, rate_limit=args.rate_limit, ledger_dir=args.ledger_dir,
+            concurrency=args.concurrency, use_cache=not args.no_cache,
         )
         if args.report:
             check_report_dir(args.report)

@@ -1,5 +1,5 @@
-"""The schemathesis hooks of a contract run: repair positive cases, disarm unsafe ones, sign, count, stop,
-and note every connection created.
+"""The run's shared state (deadline, stop, create budget) and the schemathesis hooks of a contract run: keep
+the pace, count, sign, and note every connection created.
 
 Schemathesis hooks are process-wide, so a hook acts only for the run that :func:`activated` it (one run at a
 time per process; the forked fuzzing process inherits it).
@@ -39,6 +39,7 @@ class ActiveRun:
     ledger: Ledger | None = None  # where every connection the run creates is noted, to delete it at the end
     pace: Pace | None = None  # the run's request rate, shared with the fuzzing process
     reserve: int = 0  # creates kept back from the budget for the lifecycle phase
+    taken: int = 0  # creating requests sent so far by the sender and the rules phase (each takes one at dispatch)
     # Ctrl-C or SIGTERM: finish the requests in flight (and note what they created), send no more. An event in
     # shared memory, so that the forked fuzzing process sees it at its next request.
     stop_event: Any = field(default_factory=lambda: multiprocessing.get_context("fork").Event())
@@ -52,7 +53,16 @@ class ActiveRun:
         budget = self.settings.create_budget
         if budget is None:
             return None
-        return budget - reserve - (self.ledger.created_count() if self.ledger else 0)
+        return budget - reserve - max(self.taken, self.ledger.created_count() if self.ledger else 0)
+
+    def take_create(self) -> bool:
+        """May one more creating request go? If so it is counted now, before it is sent, so that requests in
+        flight together never pass MAX_CREATES, and which ones go does not depend on the concurrency."""
+        left = self.creates_left(self.reserve)
+        if left is not None and left <= 0:
+            return False
+        self.taken += 1
+        return True
 
     @property
     def budget_spent(self) -> bool:
@@ -112,7 +122,7 @@ def is_positive(case: Any) -> bool:
     return meta is not None and meta.generation.mode == GenerationMode.POSITIVE
 
 
-def _disarm(run: ActiveRun, case: Any) -> None:
+def disarm(run: ActiveRun, case: Any) -> None:
     """Safety for negative-only runs: schemathesis counts a case as negative when anything (a header, the path)
     is off, and such a case may carry a valid body; its request could then create a connection. Drop a
     required field so that no body that a server could accept leaves this process: judged by the schema of
@@ -128,16 +138,10 @@ def before_call(context, case, kwargs):
     run = _ACTIVE
     if run is None:
         return
-    if run.halted or (is_positive(case) and run.budget_spent):
-        for stop in run.stops:
-            stop()
+    # what is sent was decided by the sender, in plan order (repaired, disarmed, counted against MAX_CREATES)
     if run.pace is not None:
         run.pace.wait()
     run.progress.count()
-    if is_positive(case):
-        run.repairer.repair(case.body)
-    elif not run.settings.creates:
-        _disarm(run, case)
     if run.settings.ak:
         kwargs["auth"] = AkSkAuth(run.settings.ak, run.settings.sk or "")
 

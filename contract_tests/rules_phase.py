@@ -12,6 +12,7 @@ examples), so they stay as varied as schemathesis made them.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import random
 from collections import Counter
@@ -35,6 +36,8 @@ from vpnconn.repair import Repairer
 from vpnconn.validation import check_request, schema_errors
 from vpnconn.world import OPEN_WORLD
 
+Sent = concurrent.futures.Future[CaseRecord]
+
 
 def _copy(value: Any) -> Any:
     return json.loads(json.dumps(value))
@@ -48,6 +51,10 @@ class RulesPhase:
         self.repairer = run.repairer if run is not None else Repairer(self.spec, settings)
         self.rng = random.Random(settings.seed)
         self.url = self.spec.create.url(base_url, project_id=settings.project_id)
+        self.pool = concurrent.futures.ThreadPoolExecutor(max(1, settings.concurrency), thread_name_prefix="vpnconn-rules")
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def _bases(self, accepted: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return accepted or [self.repairer.repair(_copy(b)) for b in self.spec.examples("request").values()]
@@ -55,7 +62,7 @@ class RulesPhase:
     def run_targeted(self, accepted: list[dict[str, Any]]) -> list[CaseRecord]:
         """Enum values, documented characters, bounds (both sides) and named-rule breaches."""
         bases, constraints = self._bases(accepted), request_constraints(self.spec)
-        records: list[CaseRecord] = []
+        records: list[Sent] = []
         if self.settings.effective_mode in ("all", "positive"):
             records += self._enum_values(bases, constraints, accepted)
             records += self._charsets(bases, constraints)
@@ -63,20 +70,20 @@ class RulesPhase:
         if self.settings.effective_mode in ("all", "negative"):
             records += self._bounds(bases, constraints, positive=False)
             records += self._negatives(bases)
-        return records
+        return self._records(records)
 
     def run_balance(self, accepted: list[dict[str, Any]], positive_styles: Counter) -> list[CaseRecord]:
         """Valid cases of the styles that have less than a quarter of the positive cases so far."""
         if self.settings.effective_mode not in ("all", "positive"):
             return []
-        return self._balance(self._bases(accepted), positive_styles)
+        return self._records(self._balance(self._bases(accepted), positive_styles))
 
     def _valid(self, body: dict[str, Any]) -> bool:
         return not check_request(body, OPEN_WORLD)
 
-    def _enum_values(self, bases, constraints, accepted) -> list[CaseRecord]:
+    def _enum_values(self, bases, constraints, accepted) -> list[Sent]:
         """Every enum value that no accepted case used yet, once each."""
-        records: list[CaseRecord] = []
+        records: list[Sent] = []
         for c in constraints:
             if c.keyword != "enum":
                 continue
@@ -93,10 +100,10 @@ class RulesPhase:
                     self._emit(records, body, "positive", [])
         return records
 
-    def _charsets(self, bases, constraints) -> list[CaseRecord]:
+    def _charsets(self, bases, constraints) -> list[Sent]:
         """Every character a pattern's class documents (dots and CJK in names, each psk special, ...), accepted."""
         lengths = {(c.path, c.keyword): c.value for c in constraints if c.keyword in ("minLength", "maxLength")}
-        records: list[CaseRecord] = []
+        records: list[Sent] = []
         for c in constraints:
             low, high = lengths.get((c.path, "minLength"), 0), lengths.get((c.path, "maxLength"), 64)
             for value in charset_values(c, low, high):
@@ -105,9 +112,9 @@ class RulesPhase:
                     self._emit(records, body, "positive", [])
         return records
 
-    def _bounds(self, bases, constraints, positive: bool) -> list[CaseRecord]:
+    def _bounds(self, bases, constraints, positive: bool) -> list[Sent]:
         """Each bound exactly (must be accepted) or one step past it (must be refused, labelled)."""
-        records: list[CaseRecord] = []
+        records: list[Sent] = []
         for c in constraints:
             if c.keyword not in BOUND_KEYWORDS:
                 continue
@@ -131,8 +138,8 @@ class RulesPhase:
 
     # ------------------------------------------------------------------------------------------ cases
 
-    def _balance(self, bases: list[dict[str, Any]], styles: Counter) -> list[CaseRecord]:
-        records: list[CaseRecord] = []
+    def _balance(self, bases: list[dict[str, Any]], styles: Counter) -> list[Sent]:
+        records: list[Sent] = []
         while True:
             total = sum(styles.values())
             short = [s for s in self.spec.styles if styles[s] * 4 < max(total, 4)]
@@ -142,8 +149,8 @@ class RulesPhase:
             self._emit(records, body, "positive", [])
             styles[short[0]] += 1
 
-    def _negatives(self, bases: list[dict[str, Any]]) -> list[CaseRecord]:
-        records: list[CaseRecord] = []
+    def _negatives(self, bases: list[dict[str, Any]]) -> list[Sent]:
+        records: list[Sent] = []
         for rule_id, breaker in sorted(BREAKERS.items()):
             made = 0
             for _ in range(self.settings.rule_cases * 4):
@@ -164,11 +171,19 @@ class RulesPhase:
     def stopped(self) -> bool:
         """Out of time (MAX_TIME) or past MAX_FAILURES: send nothing more."""
         limit = self.settings.max_failures
-        return bool(self.run and self.run.should_stop) or (limit is not None and self.failing >= limit)
+        return bool(self.run and self.run.halted) or (limit is not None and self.failing >= limit)
 
-    def _emit(self, records: list[CaseRecord], body: dict[str, Any], mode: str, labels: list[str]) -> None:
-        if not self.stopped:
-            records.append(self._send(body, mode, labels))
+    def _emit(self, records: list[Sent], body: dict[str, Any], mode: str, labels: list[str]) -> None:
+        """Send ``body`` (in the pool): the cases are made here, in order, so what is sent does not depend on
+        the concurrency; a positive case takes its share of MAX_CREATES before it goes."""
+        if self.stopped or (mode == "positive" and self.run is not None and not self.run.take_create()):
+            return
+        records.append(self.pool.submit(self._send, body, mode, labels))
+
+    def _records(self, sent: list[Sent]) -> list[CaseRecord]:
+        records = [future.result() for future in sent]
+        self.failing = sum(1 for record in records if record.failures)
+        return records
 
     def _send(self, body: dict[str, Any], mode: str, labels: list[str]) -> CaseRecord:
         if self.run:
@@ -189,7 +204,6 @@ class RulesPhase:
             response_body=response.text, body=body, labels=labels,
         )
         record.failures = self._check(record, response, body, labels)
-        self.failing += bool(record.failures)
         return record
 
     def _check(self, record: CaseRecord, response: httpx.Response, body: Any, labels: list[str]) -> list[Failure]:

@@ -18,8 +18,9 @@ from pathlib import Path
 import httpx
 
 from contract_tests import hooks
+from contract_tests.case_plan import ENGINE_PHASES
 from contract_tests.cleanup import Ledger, delete_connections
-from contract_tests.engine_phases import FuzzingProcess, run_engine
+from contract_tests.engine_phases import run_engine
 from contract_tests.lifecycle_phase import LifecyclePhase, existing_tunnels
 from contract_tests.pacing import Pace
 from contract_tests.preflight import Preflight, run_preflight
@@ -138,7 +139,6 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
             ledger.note_answer(status, content)
         lifecycle_phase = "lifecycle" in settings.phases and settings.creates
         repairer = Repairer(spec, settings, unique_tunnels=True)
-        repairer.use_lane(0, 2)  # the fuzzing process takes lane 1
         if settings.creates:
             repairer.avoid_tunnels(existing_tunnels(base_url, settings, client))
         run = hooks.ActiveRun(settings, repairer, Progress(progress, live), deadline, ledger=ledger,
@@ -148,25 +148,18 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
         records: list[CaseRecord] = []
         rules: list[CaseRecord] = []
         lifecycle: list[CaseRecord] = []
-        fuzzing = None
         try:
             with hooks.activated(run), run.progress:
-                if "fuzzing" in settings.phases:
-                    fuzzing = FuzzingProcess(base_url, settings, progress)  # on the second core from now on
-                try:
-                    engine = tuple(p for p in ("examples", "coverage") if p in settings.phases)
-                    records = run_engine(base_url, settings, progress, engine) if engine else []
-                    phase = RulesPhase(base_url, settings, client, run) if settings.creates and "rules" in settings.phases else None
-                    if phase:  # while the fuzzing process still works
+                engine = tuple(p for p in ENGINE_PHASES if p in settings.phases)
+                records = run_engine(base_url, settings, progress, engine) if engine else []
+                phase = RulesPhase(base_url, settings, client, run) if settings.creates and "rules" in settings.phases else None
+                if phase and not run.halted:
+                    try:
                         rules += phase.run_targeted(_accepted(records))
-                    if fuzzing is not None:
-                        records += fuzzing.result(max(1.0, deadline - time.monotonic()) + settings.request_timeout + 5)
-                    if phase:
                         styles = Counter(r.style for r in records + rules if r.mode == "positive")
                         rules += phase.run_balance(_accepted(records), styles)
-                finally:
-                    if fuzzing is not None:
-                        fuzzing.stop()
+                    finally:
+                        phase.close()
                 if lifecycle_phase and not run.halted:  # alone: no other phase creates while it lists
                     lifecycle = LifecyclePhase(base_url, settings, client, ledger, run).run_all()
         finally:
@@ -181,9 +174,8 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
         if budget_reached:
             notes.append(f"MAX_CREATES ({settings.create_budget}) was reached: the run stopped sending creating requests "
                          f"and judged what it had")
-        if run.out_of_time or (fuzzing is not None and fuzzing.timed_out):
-            notes.append(f"MAX_TIME ({settings.max_time:g} s) was reached: the run stopped sending and judged what it had"
-                         + (" (the fuzzing phase's cases are not judged)" if fuzzing is not None and fuzzing.timed_out else ""))
+        if run.out_of_time:
+            notes.append(f"MAX_TIME ({settings.max_time:g} s) was reached: the run stopped sending and judged what it had")
     _judgeable(records)
     _one_any_token_finding(records, preflight)
     return RunResult(settings=settings, base_url=base_url, records=preflight.records + records,

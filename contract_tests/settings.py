@@ -14,6 +14,8 @@ MODES = ("all", "positive", "negative")
 PHASES = ("examples", "coverage", "fuzzing", "rules", "lifecycle")  # in the order a run starts them
 REMOTE_MAX_CREATES = 50  # half the published quota of 100 connection groups per VPN gateway
 REMOTE_RATE_LIMIT = 10.0  # requests per second to a target that is not on loopback
+DEFAULT_CONCURRENCY = 8  # requests in flight: hides a distant target's round trip (the rate limit still holds)
+MAX_CONCURRENCY = 64
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$")
 
 
@@ -66,6 +68,8 @@ class RunSettings:
     phases: tuple[str, ...] = PHASES
     max_creates: int | None = None  # creating requests at most; None: no limit on loopback, REMOTE_MAX_CREATES elsewhere
     rate_limit: float | None = None  # requests per second at most; None: none on loopback, REMOTE_RATE_LIMIT elsewhere
+    concurrency: int = DEFAULT_CONCURRENCY  # requests in flight at once; the cases and verdicts do not depend on it
+    use_cache: bool = True  # read and keep generated cases under .vpnconn-cache/plans (--no-cache: neither)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -94,6 +98,8 @@ class RunSettings:
             raise SettingsError(f"PHASES must be a comma-separated list of {', '.join(PHASES)}, not {','.join(self.phases)!r}")
         if self.max_creates is not None and self.max_creates < 0:
             raise SettingsError(f"MAX_CREATES must be 0 or more creating requests, not {self.max_creates}")
+        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
+            raise SettingsError(f"CONCURRENCY must be between 1 and {MAX_CONCURRENCY} requests in flight, not {self.concurrency}")
         if self.rate_limit is not None and not 0 < self.rate_limit <= 10_000:
             raise SettingsError(f"RATE_LIMIT must be between 0 and 10000 requests per second, not {self.rate_limit}")
 

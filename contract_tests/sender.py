@@ -1,0 +1,127 @@
+"""Send a plan's cases with several requests in flight, and judge each answer with every check.
+
+Everything that decides *what* is sent happens here, in the dispatching thread, in the plan's order: a
+positive case is repaired (fresh tunnel pair, the target's gateways), a negative case of a run that must not
+create is disarmed, and a creating request takes its share of the create budget before it leaves. Only the
+sending and the checking run in the pool. So the requests, and therefore the verdicts, are the same at any
+concurrency; the records come back in the plan's order.
+
+What schemathesis' engine did per case is done here with its own parts: ``case.call`` (which runs the run's
+``before_call``/``after_call`` hooks: pace, count, sign, note what was created) and the engine's
+``validate_response`` with the run's check context (built-in checks and ours).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import requests
+from schemathesis.checks import CheckContext
+from schemathesis.engine._check_context import collect_check_context_data
+from schemathesis.engine._validate import validate_response
+from schemathesis.engine.context import EngineContext
+from schemathesis.engine.recorder import ScenarioRecorder
+from schemathesis.engine.run import PhaseName
+
+from contract_tests import checks as _registers_checks  # noqa: F401  (registers the semantic checks)
+from contract_tests import hooks
+from contract_tests.case_plan import PlannedCase, create_operation
+from contract_tests.engine_phases import record_of, unanswered
+from contract_tests.records import CaseRecord
+from contract_tests.settings import RunSettings
+
+TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError, requests.exceptions.TooManyRedirects)
+
+
+class CaseSender:
+    def __init__(self, base_url: str, settings: RunSettings, progress: Callable[[str], None]) -> None:
+        self.base_url, self.settings, self.progress = base_url, settings, progress
+        self.operation = create_operation(base_url, settings)
+        self.ctx = EngineContext(schema=self.operation.schema, stop_event=threading.Event())
+        self.failing = 0
+        # schemathesis' ignored_auth probes an operation's credentials once per run and then trusts them. Shared
+        # between requests in flight, which case probes would depend on timing; so the run's first positive case
+        # is judged alone (with the shared set), and every other case gets a copy of the set as it then stands.
+        self.enforced: set[str] = set()
+        self.settled = False
+
+    def send(self, phase: str, planned: Iterable[PlannedCase], started: float) -> list[CaseRecord]:
+        """Send ``planned`` (one phase's cases), ``settings.concurrency`` at a time; their records in order."""
+        run = hooks.active()
+        concurrency = max(1, self.settings.concurrency)
+        results: list[concurrent.futures.Future[list[CaseRecord]]] = []
+        with concurrent.futures.ThreadPoolExecutor(concurrency, thread_name_prefix="vpnconn-send") as pool:
+            pending: set[concurrent.futures.Future[list[CaseRecord]]] = set()
+            try:
+                for item in planned:
+                    if self._stop_before(run, item):
+                        break
+                    case = self._prepare(run, item)
+                    if case is None:
+                        continue
+                    if not self.settled and hooks.is_positive(case):
+                        results.append(_done(self._exchange(phase, case, self.enforced)))
+                        self.settled = True
+                        continue
+                    if len(pending) >= concurrency * 2:  # keep the pool fed, never the whole plan in flight
+                        done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+                        self.failing += sum(1 for future in done if any(r.failures for r in future.result()))
+                    future = pool.submit(self._exchange, phase, case, set(self.enforced))
+                    pending.add(future)
+                    results.append(future)
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+        records = [record for future in results if not future.cancelled() for record in future.result()]
+        failed = sum(1 for r in records if r.failures)
+        self.progress(f"  {phase:9} {len(records):5} cases  {failed:4} with failures  ({time.monotonic() - started:.1f} s)")
+        return records
+
+    def _stop_before(self, run: hooks.ActiveRun | None, item: PlannedCase) -> bool:
+        if run is not None and run.halted:
+            return True  # Ctrl-C, SIGTERM or MAX_TIME: what is in flight finishes, nothing more goes
+        return bool(self.settings.max_failures and self.failing >= self.settings.max_failures)
+
+    def _prepare(self, run: hooks.ActiveRun | None, item: PlannedCase) -> Any:
+        """The schemathesis case to send for ``item``, made safe and valid in plan order; None: not sent."""
+        case = item.to_case(self.operation, self.settings.token)
+        if run is None:
+            return case
+        if hooks.is_positive(case):
+            if not run.take_create():
+                return None  # MAX_CREATES: no more creating requests (the negative ones still go)
+            run.repairer.repair(case.body)
+        elif not self.settings.creates:
+            hooks.disarm(run, case)
+        return case
+
+    def _exchange(self, phase: str, case: Any, enforced: set[str]) -> list[CaseRecord]:
+        """One request and its checks, in a pool thread: the records of the case and of the checks' own requests."""
+        recorder = ScenarioRecorder(label=self.operation.label, config=self.ctx.config.output)
+        name = PhaseName.from_str(phase)
+        check_data = collect_check_context_data(operation=self.operation, ctx=self.ctx, phase=name.value)
+        recorder.record_case(case=case)
+        try:
+            response = case.call(**self.ctx.get_transport_kwargs(operation=self.operation))
+        except TRANSPORT_ERRORS as exc:
+            first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+            return [unanswered(phase, self.base_url, f"{exc.__class__.__name__}: {first[:300]}",
+                               "positive" if hooks.is_positive(case) else "negative")]
+        recorder.record_response(case_id=case.id, response=response)
+        check_ctx = CheckContext(override=check_data.override, auth=check_data.auth, headers=check_data.headers,
+                                 config=check_data.config, transport_kwargs=check_data.transport_kwargs, recorder=recorder,
+                                 response_checks=self.ctx.checks.for_responses(), phase=name, auth_enforced_operations=enforced)
+        validate_response(case=case, ctx=check_ctx, response=response, continue_on_failure=True, recorder=recorder)
+        return [record_of(phase, node.value, recorder.interactions[case_id], recorder.checks.get(case_id, []))
+                for case_id, node in recorder.cases.items() if case_id in recorder.interactions]
+
+
+def _done(records: list[CaseRecord]) -> concurrent.futures.Future[list[CaseRecord]]:
+    future: concurrent.futures.Future[list[CaseRecord]] = concurrent.futures.Future()
+    future.set_result(records)
+    return future
