@@ -30,6 +30,8 @@ RATE_LIMIT ?=
 FAULT ?=
 VARIANT ?=
 SOAK_SECONDS ?= 600
+CONCURRENCY ?= 8
+NO_CACHE ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help contract cleanup serve fixtures pack publish check lint test bench clean
@@ -65,8 +67,8 @@ contract cleanup serve: export VPNCONN_AK = $(AK)
 contract cleanup serve: export VPNCONN_SK = $(SK)
 contract: export ALLOW_CREATE := $(ALLOW_CREATE)
 contract: export STRICT := $(STRICT)
-contract: $(PY_OK) ## run the contract suite [TARGET=url] [TOKEN=..|AK=.. SK=..] [STRICT=1] [MODE=..] [EXAMPLES=n] [SEED=n] [REPORT=dir]
-	@$(BIN)/vpnconn contract --mode $(MODE) --examples $(EXAMPLES) --seed $(SEED) --request-timeout $(REQUEST_TIMEOUT) --max-time $(MAX_TIME) $(if $(TARGET),--target $(TARGET)) $(if $(PROJECT_ID),--project-id $(PROJECT_ID)) $(if $(VGW_ID),--vgw-id $(VGW_ID)) $(if $(VGW_IP),--vgw-ip $(VGW_IP)) $(if $(CGW_ID),--cgw-id $(CGW_ID)) $(if $(REPORT),--report $(REPORT)) $(if $(MAX_FAILURES),--max-failures $(MAX_FAILURES)) $(if $(PHASES),--phases $(PHASES)) $(if $(MAX_CREATES),--max-creates $(MAX_CREATES)) $(if $(RATE_LIMIT),--rate-limit $(RATE_LIMIT)); \
+contract: $(PY_OK) ## run the contract suite [TARGET=url] [TOKEN=..|AK=.. SK=..] [STRICT=1] [MODE=..] [EXAMPLES=n] [SEED=n] [CONCURRENCY=n] [NO_CACHE=1] [REPORT=dir]
+	@$(BIN)/vpnconn contract --mode $(MODE) --examples $(EXAMPLES) --seed $(SEED) --request-timeout $(REQUEST_TIMEOUT) --max-time $(MAX_TIME) --concurrency $(CONCURRENCY) $(if $(NO_CACHE),--no-cache) $(if $(TARGET),--target $(TARGET)) $(if $(PROJECT_ID),--project-id $(PROJECT_ID)) $(if $(VGW_ID),--vgw-id $(VGW_ID)) $(if $(VGW_IP),--vgw-ip $(VGW_IP)) $(if $(CGW_ID),--cgw-id $(CGW_ID)) $(if $(REPORT),--report $(REPORT)) $(if $(MAX_FAILURES),--max-failures $(MAX_FAILURES)) $(if $(PHASES),--phases $(PHASES)) $(if $(MAX_CREATES),--max-creates $(MAX_CREATES)) $(if $(RATE_LIMIT),--rate-limit $(RATE_LIMIT)); \
 	code=$$?; case $$code in 0) ;; 1) echo "make contract: vpnconn contract exited 1 (violations found)";; \
 	  2) echo "make contract: vpnconn contract exited 2 (no verdict: see the message above)";; \
 	  130|143) echo "make contract: vpnconn contract exited $$code (interrupted)";; \
@@ -101,6 +103,6 @@ bench: $(PY_OK) $(NODE_OK) ## benchmarks: server vs Prism, contract suite speed,
 	$(BIN)/python benchmarks/server_vs_prism.py && $(BIN)/python benchmarks/contract_speed.py && $(BIN)/python benchmarks/kill_rate.py && \
 	$(BIN)/python benchmarks/soak.py --seconds $(SOAK_SECONDS)
 
-clean: ## remove the virtual environment, node_modules and build output
-	rm -rf $(VENV) node_modules dist reports .pytest_cache .hypothesis
+clean: ## remove the virtual environment, node_modules, build output and the case cache
+	rm -rf $(VENV) node_modules dist reports .pytest_cache .hypothesis .vpnconn-cache/plans
 	@if ls .vpnconn-cache/created/run-*.jsonl >/dev/null 2>&1; then echo "kept .vpnconn-cache/created/: ledgers of killed runs (run make cleanup TARGET=... first)"; fi

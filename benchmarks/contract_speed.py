@@ -1,5 +1,6 @@
-"""Benchmark: `make contract` speed beside the reference server's raw request rate and a plain
-`schemathesis run` of the same spec against the same server, in one run.
+"""Benchmark: `make contract` speed, cold (cases generated) and warm (cases read from the case cache), near
+(the reference server on loopback) and far (the same server answering 50 ms late) at 1, 8 and 16 requests in
+flight, beside the server's raw request rate and a plain `schemathesis run` of the same spec, in one run.
 
     make bench   (or: .venv/bin/python benchmarks/contract_speed.py [--runs 3])
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -34,59 +36,94 @@ def count_lines(path: Path) -> int:
     return sum(1 for _ in path.open(encoding="utf-8", errors="replace"))
 
 
+def timed_run(settings, label: str, log: Path | None = None) -> tuple[int, int, float, int]:
+    """One contract run: (cases, requests the server logged, seconds, exit code), printed as it ends."""
+    from contract_tests import run_contract
+
+    before, started = (count_lines(log) if log else 0), time.monotonic()
+    result = run_contract(settings, progress=lambda _: None, live=False)
+    seconds = time.monotonic() - started
+    requests = count_lines(log) - before if log else 0
+    print(f"  {label:34} {len(result.records):5} cases in {seconds:5.1f} s = {len(result.records) / seconds:6.1f} cases/s"
+          + (f", {requests / seconds:6.1f} requests/s" if log else "")
+          + f" ({'passed' if result.exit_code == 0 else 'FAILED'})", flush=True)
+    return len(result.records), requests, seconds, result.exit_code
+
+
+def start_server(port: int, out, *options: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "commands.cli", "serve", "--port", str(port), "--token", TOKEN, *options],
+                            cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="runs of each tool; medians are printed (default 3)")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each near measurement; medians are printed (default 3)")
+    parser.add_argument("--latency", type=float, default=50, help="milliseconds the far server waits per answer (default 50)")
     args = parser.parse_args()
 
-    from contract_tests import RunSettings, run_contract
+    from contract_tests import RunSettings
     from vpnconn import load_spec
 
-    port = free_port()
+    port, far_port = free_port(), free_port()
     log = Path(tempfile.mkdtemp()) / "server.log"
     with log.open("w") as out:
-        server = subprocess.Popen([sys.executable, "-m", "commands.cli", "serve", "--port", str(port), "--token", TOKEN],
-                                  cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+        server = start_server(port, out)
+    far = start_server(far_port, subprocess.DEVNULL, "--quiet", "--latency", f"{args.latency:g}")
     try:
         wait_for(port, server, "reference server")
-        url = f"http://127.0.0.1:{port}"
+        wait_for(far_port, far, "far reference server")
+        url, far_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{far_port}"
         bodies = [json.dumps(ex).encode() for ex in load_spec().examples("request").values()]
         raw = loadgen.run(port, [loadgen.encode_post(port, PATH, b, {"X-Auth-Token": TOKEN}) for b in bodies], 8, seconds=3)
         print(f"reference server, raw creates (8 clients, logging on): {raw.rate:7.0f} requests/s", flush=True)
+        near = RunSettings(seed=0, target=url, token=TOKEN)  # the default run: every phase, 8 requests in flight
 
-        ours, plain = [], []
-        for run in range(args.runs):
-            before, started = count_lines(log), time.monotonic()
-            result = run_contract(replace(RunSettings(seed=run), target=url, token=TOKEN), progress=lambda _: None)
-            seconds = time.monotonic() - started
-            requests = count_lines(log) - before
-            ours.append((len(result.records), requests, seconds))
-            print(f"  make contract      run {run + 1}: {len(result.records):5} cases, {requests:5} requests in {seconds:5.1f} s "
-                  f"= {len(result.records) / seconds:6.1f} cases/s, {requests / seconds:6.1f} requests/s "
-                  f"({'passed' if result.exit_code == 0 else 'FAILED'})", flush=True)
-
+        print("\nnear (the reference server on loopback), default run, seed 0:")
+        cold = [timed_run(replace(near, use_cache=False), f"cold (--no-cache)     run {n + 1}", log) for n in range(args.runs)]
+        timed_run(near, "warm-up (plan kept in the cache)", log)
+        warm = [timed_run(near, f"warm (cached plan)    run {n + 1}", log) for n in range(args.runs)]
+        plain = []
+        for n in range(args.runs):
             before, started = count_lines(log), time.monotonic()
             subprocess.run([str(REPO / ".venv" / "bin" / "schemathesis"), "run", str(REPO / "spec" / "openapi.yaml"),
-                            "--url", url, "-H", f"X-Auth-Token: {TOKEN}", "--seed", str(run), "--max-examples", "100",
+                            "--url", url, "-H", f"X-Auth-Token: {TOKEN}", "--seed", "0", "--max-examples", "100",
                             "--phases", "examples,coverage,fuzzing", "--continue-on-failure", "--no-color"],
                            cwd=tempfile.mkdtemp(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             seconds = time.monotonic() - started
             requests = count_lines(log) - before
             plain.append((requests, seconds))
-            print(f"  schemathesis run   run {run + 1}: {requests:5} requests in {seconds:5.1f} s = {requests / seconds:6.1f} requests/s "
-                  f"(CLI defaults otherwise; it reports false failures here, see the notes)", flush=True)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+            print(f"  {'plain schemathesis run   run ' + str(n + 1):34} {requests:5} requests in {seconds:5.1f} s = "
+                  f"{requests / seconds:6.1f} requests/s (its CLI defaults)", flush=True)
 
-    cases_rate = statistics.median(c / s for c, _, s in ours)
-    ours_req = statistics.median(r / s for _, r, s in ours)
-    plain_req = statistics.median(r / s for r, s in plain)
-    print(f"\nmedians of {args.runs}: make contract {cases_rate:.0f} cases/s ({ours_req:.0f} requests/s, "
-          f"{statistics.median(s for *_, s in ours):.1f} s per default run); plain schemathesis {plain_req:.0f} requests/s; "
-          f"raw server {raw.rate:.0f} requests/s")
-    print(f"goal >= 150 cases/s: {'met' if cases_rate >= 150 else 'NOT met'}; "
-          f"default run under 60 s: {'met' if max(s for *_, s in ours) < 60 else 'NOT met'}")
+        print(f"\nfar (the same server answering {args.latency:g} ms late), default run, seed 0, cached plan:")
+        timed_run(replace(near, target=far_url), "warm-up (plan kept in the cache)")
+        far_runs = {n: timed_run(replace(near, target=far_url, concurrency=n), f"--concurrency {n}") for n in (1, 8, 16)}
+    finally:
+        for proc in (server, far):
+            proc.terminate()
+            proc.wait(timeout=10)
+
+    def rate(runs):
+        return statistics.median(c / s for c, _, s, _ in runs)
+
+    plain_rate = statistics.median(r / s for r, s in plain)
+    cold_requests = statistics.median(r / s for _, r, s, _ in cold)
+    print(f"\nsummary (medians of {args.runs}; loopback, {os.cpu_count()} cores):")
+    print(f"  near, cold      {rate(cold):7.0f} cases/s  {cold_requests:7.0f} requests/s  "
+          f"{statistics.median(s for *_, s, _ in cold):5.1f} s per run")
+    print(f"  near, warm      {rate(warm):7.0f} cases/s  {statistics.median(r / s for _, r, s, _ in warm):7.0f} requests/s  "
+          f"{statistics.median(s for *_, s, _ in warm):5.1f} s per run")
+    print(f"  plain schemathesis            {plain_rate:7.0f} requests/s")
+    print(f"  raw server                    {raw.rate:7.0f} requests/s")
+    for n, (_, _, seconds, _) in far_runs.items():
+        print(f"  far, N={n:<2}      {seconds:5.1f} s per run")
+    print("goals:")
+    print(f"  near cold >= 150 cases/s: {'met' if rate(cold) >= 150 else 'NOT met'} ({rate(cold):.0f}); "
+          f">= 3x plain schemathesis: {'met' if cold_requests >= 3 * plain_rate else 'NOT met'} ({cold_requests / plain_rate:.1f}x)")
+    print(f"  near warm >= 1000 cases/s: {'met' if rate(warm) >= 1000 else 'NOT met'} ({rate(warm):.0f})")
+    print(f"  far ({args.latency:g} ms) default run under 10 s: {'met' if far_runs[8][2] < 10 else 'NOT met'} ({far_runs[8][2]:.1f} s)")
+    verdicts = {code for *_, code in cold + warm} | {code for *_, code in far_runs.values()}
+    print(f"  every run passed: {'yes' if verdicts == {0} else 'NO'}")
     return 0
 
 

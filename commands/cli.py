@@ -15,10 +15,20 @@ def _check(args: argparse.Namespace) -> int:
     return run_check(lint=not args.no_lint)
 
 
+def _latency(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number of milliseconds, not {text!r}") from None
+    if not 0 <= value <= 60_000:
+        raise argparse.ArgumentTypeError(f"between 0 and 60000 milliseconds, not {text}")
+    return value
+
+
 def _serve(args: argparse.Namespace) -> int:
     from reference_server.serve import serve
 
-    return serve(args.port, args.world, args.ak, args.token, args.quiet, args.fault, args.variant)
+    return serve(args.port, args.world, args.ak, args.token, args.quiet, args.fault, args.variant, args.latency)
 
 
 def _contract(args: argparse.Namespace) -> int:
@@ -127,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--token", default=os.environ.get("VPNCONN_TOKEN") or None,
                        help="accept only this X-Auth-Token (env VPNCONN_TOKEN; `make serve TOKEN=..`); default: any non-empty token")
     serve.add_argument("--quiet", action="store_true", help="no log line per request")
+    serve.add_argument("--latency", type=_latency, default=0.0, metavar="MS",
+                       help="answer every request MS milliseconds late, as a distant cloud API does (default 0)")
     serve.add_argument("--fault", metavar="NAME", help="inject one deliberate fault (see reference_server/faults.py), "
                        "to see what `make contract` reports about a broken server")
     serve.add_argument("--variant", metavar="NAME", help="run a correct-but-different variant (other-choices: the other "

@@ -19,9 +19,8 @@ import tempfile
 from pathlib import Path
 
 from contract_tests.case_plan import Plan
-from vpnconn.spec import REPO_ROOT
 
-CACHE_DIR = REPO_ROOT / ".vpnconn-cache" / "plans"
+CACHE_DIR = Path(".vpnconn-cache") / "plans"  # beside the ledgers of created connections, in the working folder
 FORMAT = 1
 
 

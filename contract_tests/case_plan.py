@@ -16,6 +16,7 @@ Secrets never enter a plan: the token is generated as a placeholder and put in a
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import threading
@@ -73,13 +74,12 @@ class PlannedCase:
                    bool(case._has_explicit_auth))
 
     def to_case(self, operation: Any, token: str | None) -> Any:
-        """A fresh schemathesis case for ``operation`` (sendable once), with the run's token put in."""
-        import copy
-
+        """The schemathesis case for ``operation``, with the run's token put in. Its data is a copy (generated
+        cases may share parts, and sending repairs a body in place); its metadata is this object's own."""
         case = operation.Case(method=self.method, path_parameters=copy.deepcopy(self.path_parameters),
                               headers=with_credentials(self.headers, token), cookies=copy.deepcopy(self.cookies),
                               query=copy.deepcopy(self.query), body=copy.deepcopy(self.body) if self.has_body else NOT_SET,
-                              media_type=self.media_type, _meta=copy.deepcopy(self.meta))
+                              media_type=self.media_type, _meta=self.meta)
         case._has_explicit_auth = self.explicit_auth  # as schemathesis' auth provider left it at generation
         return case
 

@@ -12,6 +12,7 @@ the id) and nothing secret.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import time
@@ -134,22 +135,30 @@ class Cleanup:
 def delete_connections(urls: list[str], settings: RunSettings, client: httpx.Client,
                        progress: Callable[[str], None] = lambda _: None,
                        deleted: Callable[[str], None] = lambda _: None, pace: Pace | None = None) -> Cleanup:
-    """DELETE each URL: 204 (deleted) or 404 (already gone) count as done; 429 is retried after its
-    ``Retry-After``; anything else, or no answer, is reported with the URL."""
+    """DELETE each URL, ``settings.concurrency`` at a time (at the run's pace): 204 (deleted) or 404 (already
+    gone) count as done; 429 is retried after its ``Retry-After``; anything else, or no answer, is reported
+    with the URL."""
     result = Cleanup()
     shown = time.monotonic()
     silent = 0  # unanswered deletes in a row: after 3 the target is gone, and the rest is not tried
-    for url in urls:
-        why = _delete(url, settings, client, pace) if silent < 3 else "not tried: the target stopped answering"
-        silent = silent + 1 if why is not None and why.startswith("no answer") else silent if silent >= 3 else 0
-        if why is None:
-            result.deleted.append(url)
-            deleted(url)
-        else:
-            result.left.append((url, why))
-        if time.monotonic() - shown >= 5:  # a distant target: say how far it got
-            shown = time.monotonic()
-            progress(f"  cleanup: {len(result.deleted) + len(result.left)}/{len(urls)} deleted")
+    width = max(1, settings.concurrency)
+    with concurrent.futures.ThreadPoolExecutor(width, thread_name_prefix="vpnconn-cleanup") as pool:
+        for start in range(0, len(urls), width):
+            chunk = urls[start:start + width]
+            if silent >= 3:
+                whys: list[str | None] = ["not tried: the target stopped answering"] * len(chunk)
+            else:
+                whys = list(pool.map(lambda url: _delete(url, settings, client, pace), chunk))
+            for url, why in zip(chunk, whys, strict=True):
+                silent = silent + 1 if why is not None and why.startswith("no answer") else silent if silent >= 3 else 0
+                if why is None:
+                    result.deleted.append(url)
+                    deleted(url)
+                else:
+                    result.left.append((url, why))
+            if time.monotonic() - shown >= 5:  # a distant target: say how far it got
+                shown = time.monotonic()
+                progress(f"  cleanup: {len(result.deleted) + len(result.left)}/{len(urls)} deleted")
     return result
 
 

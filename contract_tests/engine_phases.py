@@ -81,11 +81,12 @@ class EngineError(RuntimeError):
 
 
 def run_engine(base_url: str, settings: RunSettings, progress: Callable[[str], None],
-               phases: tuple[str, ...] = PHASES) -> list[CaseRecord]:
-    """Plan (or read the plan of) ``phases`` and send it; the records in the plan's order."""
+               phases: tuple[str, ...] = PHASES, started: float | None = None) -> list[CaseRecord]:
+    """Plan (or read the plan of) ``phases`` and send it; the records in the plan's order. Progress lines give
+    the seconds since ``started`` (the run's start; default now)."""
     from contract_tests.sender import CaseSender
 
-    started = time.monotonic()
+    started = time.monotonic() if started is None else started
     try:
         plan = plan_for(settings, phases, progress)
     except PlanningStopped:

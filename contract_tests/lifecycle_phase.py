@@ -25,6 +25,7 @@ Every connection created here is noted in the run's ledger at once and deleted b
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import math
 import random
@@ -94,25 +95,35 @@ class LifecyclePhase:
             if connection_id is not None:
                 live.append((seen, connection_id))
             records += seen.records
-        steps: list[Callable[[Seen, str], bool]] = [self._show, self._list, self._update, self._show,
-                                                   self._update_fixed, self._show]
-        for seen, connection_id in live:
-            seen.records = []
-            for step in steps:
-                if self.stopped() or not step(seen, connection_id):
-                    break
-            records += seen.records
-        if live and not self.stopped():
-            records += self._pages(live[0][0])
-            records += self._other_gateway(live[0][0])
-            records += self._reused_tunnel_pair(live)
-        for seen, connection_id in live:
-            seen.records = []
-            self._delete(seen, connection_id)
-            records += seen.records
+        # Each style's sequence touches only its own connection, so the styles go side by side (one thread each,
+        # up to the run's concurrency); the records are joined in style order, as if they had gone one by one.
+        with concurrent.futures.ThreadPoolExecutor(max(1, min(len(live), self.settings.concurrency)),
+                                                   thread_name_prefix="vpnconn-lifecycle") as pool:
+            for seen in pool.map(lambda item: self._sequence(*item), live):
+                records += seen.records
+            if live and not self.stopped():  # the whole list, page by page, while every style's connection exists
+                records += self._pages(live[0][0])
+                records += self._other_gateway(live[0][0])
+                records += self._reused_tunnel_pair(live)
+            for seen in pool.map(lambda item: self._deleted(*item), live):
+                records += seen.records
         if not self.stopped():
             records += self._unknown_id()
         return records
+
+    def _sequence(self, seen: Seen, connection_id: str) -> Seen:
+        seen.records = []
+        steps: list[Callable[[Seen, str], bool]] = [self._show, self._list, self._update, self._show,
+                                                   self._update_fixed, self._show]
+        for step in steps:
+            if self.stopped() or not step(seen, connection_id):
+                break
+        return seen
+
+    def _deleted(self, seen: Seen, connection_id: str) -> Seen:
+        seen.records = []
+        self._delete(seen, connection_id)
+        return seen
 
     # ------------------------------------------------------------------------------------------ sending
 

@@ -96,6 +96,18 @@ def _one_any_token_finding(records: list[CaseRecord], preflight: Preflight) -> N
             record.failures = [f for f in record.failures if f.check != "ignored_auth"]
 
 
+def _delete_so_far(ledger: Ledger, settings: RunSettings, client: httpx.Client, progress: Callable[[str], None],
+                   pace: Pace | None) -> None:
+    """Before the lifecycle phase, delete what the other phases created (on every target, the embedded one too):
+    its lists then hold its own connections, not hundreds whose pages cost time to fetch and check, and a real
+    account holds fewer connections for less time. What cannot be deleted now stays in the ledger for the end."""
+    pending = ledger.pending()
+    if pending:
+        done = delete_connections(pending, settings, client, deleted=ledger.deleted_url, pace=pace)
+        progress(f"  cleanup: deleted {len(done.deleted)} of the {len(pending)} connection(s) created so far, "
+                 "before the lifecycle phase")
+
+
 def _clean_up(ledger: Ledger, settings: RunSettings, client: httpx.Client, progress: Callable[[str], None],
               notes: list[str], pace: Pace | None) -> None:
     """Delete every connection the run created (also after an error or Ctrl-C); say what could not be."""
@@ -151,7 +163,7 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
         try:
             with hooks.activated(run), run.progress:
                 engine = tuple(p for p in ENGINE_PHASES if p in settings.phases)
-                records = run_engine(base_url, settings, progress, engine) if engine else []
+                records = run_engine(base_url, settings, progress, engine, started) if engine else []
                 phase = RulesPhase(base_url, settings, client, run) if settings.creates and "rules" in settings.phases else None
                 if phase and not run.halted:
                     try:
@@ -160,17 +172,17 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
                         rules += phase.run_balance(_accepted(records), styles)
                     finally:
                         phase.close()
+                    progress(f"  {'rules':9} {len(rules):5} cases  {sum(1 for r in rules if r.failures):4} with failures  "
+                             f"({time.monotonic() - started:.1f} s)")
                 if lifecycle_phase and not run.halted:  # alone: no other phase creates while it lists
+                    _delete_so_far(ledger, settings, client, progress, run.pace)
                     lifecycle = LifecyclePhase(base_url, settings, client, ledger, run).run_all()
+                    progress(f"  {'lifecycle':9} {len(lifecycle):5} cases  {sum(1 for r in lifecycle if r.failures):4} "
+                             f"with failures  ({time.monotonic() - started:.1f} s)")
         finally:
             budget_reached = run.budget_spent  # read before the cleanup empties the ledger
             _clean_up(ledger, settings, client, progress, notes, run.pace)
-        if phase:
-            progress(f"  {'rules':9} {len(rules):5} cases  {sum(1 for r in rules if r.failures):4} with failures")
-            records += rules
-        if lifecycle:
-            progress(f"  {'lifecycle':9} {len(lifecycle):5} cases  {sum(1 for r in lifecycle if r.failures):4} with failures")
-            records += lifecycle
+        records += rules + lifecycle
         if budget_reached:
             notes.append(f"MAX_CREATES ({settings.create_budget}) was reached: the run stopped sending creating requests "
                          f"and judged what it had")

@@ -14,6 +14,7 @@ What schemathesis' engine did per case is done here with its own parts: ``case.c
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -92,12 +93,14 @@ class CaseSender:
         case = item.to_case(self.operation, self.settings.token)
         if run is None:
             return case
-        if hooks.is_positive(case):
-            if not run.take_create():
-                return None  # MAX_CREATES: no more creating requests (the negative ones still go)
+        if not self.settings.creates:
+            if not hooks.is_positive(case):
+                hooks.disarm(run, case)  # (a run that may not create has only negative cases)
+            return case
+        if hooks.may_create(case) and not run.take_create():
+            return None  # MAX_CREATES: no more requests that could create (the others still go)
+        if hooks.is_positive(case):  # as schemathesis judges it, revalidated (a "negative" case may be valid)
             run.repairer.repair(case.body)
-        elif not self.settings.creates:
-            hooks.disarm(run, case)
         return case
 
     def _exchange(self, phase: str, case: Any, enforced: set[str]) -> list[CaseRecord]:
@@ -106,8 +109,10 @@ class CaseSender:
         name = PhaseName.from_str(phase)
         check_data = collect_check_context_data(operation=self.operation, ctx=self.ctx, phase=name.value)
         recorder.record_case(case=case)
+        transport = self.ctx.get_transport_kwargs(operation=self.operation)
+        _without_netrc(transport["session"], self.base_url)
         try:
-            response = case.call(**self.ctx.get_transport_kwargs(operation=self.operation))
+            response = case.call(**transport)
         except TRANSPORT_ERRORS as exc:
             first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
             return [unanswered(phase, self.base_url, f"{exc.__class__.__name__}: {first[:300]}",
@@ -125,3 +130,14 @@ def _done(records: list[CaseRecord]) -> concurrent.futures.Future[list[CaseRecor
     future: concurrent.futures.Future[list[CaseRecord]] = concurrent.futures.Future()
     future.set_result(records)
     return future
+
+
+def _without_netrc(session: requests.Session, base_url: str) -> None:
+    """requests reads ~/.netrc for every request of a session that trusts the environment (a tenth of a run's
+    time, measured with py-spy). The run's credentials are explicit, so the session takes the environment's
+    proxies once and stops reading it, unless a CA bundle is set there (which only the environment carries)."""
+    if getattr(session, "_vpnconn_quiet", False) or any(os.environ.get(name) for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")):
+        return
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    session.trust_env = False
+    session._vpnconn_quiet = True  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ def _log(line: str) -> None:
 
 
 def serve(port: int, world_path: str | None, ak: str | None, token: str | None, quiet: bool = False,
-          fault: str | None = None, variant: str | None = None) -> int:
+          fault: str | None = None, variant: str | None = None, latency_ms: float = 0.0) -> int:
     try:
         world = load_world(world_path) if world_path else OPEN_WORLD
     except WorldError as exc:
@@ -65,5 +65,10 @@ def serve(port: int, world_path: str | None, ak: str | None, token: str | None, 
         print(f"FAULT INJECTED ({fault}): this server {FAULTS[fault].description}", flush=True)
     if variant:
         print(f"VARIANT ({variant}): this server {VARIANTS[variant][0]}", flush=True)
+    if latency_ms:
+        from reference_server.latency import Delayed
+
+        app = Delayed(app, latency_ms / 1000)
+        print(f"LATENCY: every answer comes {latency_ms:g} ms late, as from a distant cloud API", flush=True)
     uvicorn_server(app).run(sockets=[sock])
     return 0

@@ -138,7 +138,9 @@ def test_a_run_keeps_its_create_budget(tmp_path):
                                ledger_dir=str(tmp_path))
         result = run_contract(settings, progress=lambda _: None, live=False)
     assert any("MAX_CREATES (30) was reached" in note for note in result.notes)
-    assert 30 <= app.created <= 30 + 4  # the check precedes each creating request; one may be in flight per phase
+    # each request that could create takes its share before it is sent (whatever is in flight), so the budget
+    # bounds the requests, and what was created is at most that
+    assert 0 < app.created <= 30
     assert len(app.store) == 0
 
 

@@ -1,0 +1,123 @@
+"""Speed never changes a verdict: the same seed sends the same requests and reaches the same findings at one
+request in flight and at eight, and a cached plan is exactly the plan a fresh run generates. A plan is keyed
+by everything it depends on, so a changed spec or option never reuses a stale one, and it never holds the
+run's token."""
+
+from __future__ import annotations
+
+import pickle
+import re
+from dataclasses import replace
+
+import pytest
+from support import QUICK, run_against
+
+from contract_tests import case_cache, case_plan
+from contract_tests.case_plan import Plan, generate, plan_key
+from contract_tests.engine_phases import plan_for
+from contract_tests.records import VIOLATION
+from contract_tests.settings import RunSettings
+from reference_server.faults import FAULTS
+
+SEED = 7  # named: the seed of the plan-level tests
+# what the server makes up: connection ids, and the times that list markers carry
+ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d{4}-\d\d-\d\dT[0-9%A:.]+Z")
+
+
+def _sent_and_judged(result) -> list[tuple]:
+    """What a run sent, in order, and what it found: what the server made up masked, answers' bodies left out."""
+    return [(r.phase, r.mode, r.method, ID.sub("<id>", r.url.split("://", 1)[-1].split("/", 1)[-1]),
+             ID.sub("<id>", r.request_body or ""), r.status, sorted((f.check, f.severity) for f in r.failures))
+            for r in result.records]
+
+
+@pytest.mark.parametrize("target, options", [
+    ((), {}),  # the reference server, every phase
+    (("--fault", "conflict-409-for-schema-violations"), {"phases": ("examples", "coverage", "rules")}),
+    (("--fault", "list-ignores-marker"), {"phases": ("lifecycle",)}),
+    (("--variant", "other-choices"), {"phases": ("examples", "coverage", "fuzzing", "rules")}),
+], ids=["reference", "create-fault", "lifecycle-fault", "correct-but-different"])
+def test_one_and_eight_requests_in_flight_send_the_same_cases_and_reach_the_same_verdicts(target, options):
+    one = run_against(target, concurrency=1, **options)
+    eight = run_against(target, concurrency=8, **options)
+    assert _sent_and_judged(one) == _sent_and_judged(eight)
+    assert one.exit_code == eight.exit_code == (0 if target[:1] != ("--fault",) else 1)
+
+
+@pytest.mark.parametrize("name", ["ignores-credentials", "accepts-out-of-range-ike-lifetime", "delete-keeps-connection"])
+def test_a_fault_is_caught_one_request_at_a_time_as_it_is_eight_at_a_time(name):
+    """The kill test of every fault runs at the default (8 in flight); these run at 1, each of another kind:
+    credentials, a refused-value check, a lifecycle step."""
+    phases = ("lifecycle",) if name == "delete-keeps-connection" else ("examples", "coverage", "rules")
+    result = run_against(("--fault", name), concurrency=1, phases=phases)
+    reported = {f.check for r in result.failed for f in r.failures if f.severity == VIOLATION}
+    assert result.exit_code == 1 and set(FAULTS[name].caught_by) & reported
+
+
+def test_a_plan_is_the_same_each_time_it_is_generated():
+    settings = RunSettings(seed=SEED, examples=10)
+    first, again = generate(settings, ("examples", "fuzzing")), generate(settings, ("examples", "fuzzing"))
+    assert len(first) > 10
+    assert [(c.phase, c.method, c.headers, c.query, c.body) for c in first] == \
+           [(c.phase, c.method, c.headers, c.query, c.body) for c in again]
+
+
+def test_the_key_follows_what_the_cases_depend_on_and_nothing_else(monkeypatch):
+    base = RunSettings(seed=SEED)
+    phases = case_plan.ENGINE_PHASES
+    key = plan_key(base, phases)
+    for changed in (replace(base, seed=SEED + 1), replace(base, examples=99), replace(base, mode="negative"),
+                    replace(base, project_id="f" * 32), replace(base, token="a-token")):
+        assert plan_key(changed, phases) != key, changed
+    assert plan_key(base, ("examples", "coverage")) != key
+    # not the target's address, the token's value, the concurrency or the time limits
+    assert plan_key(replace(base, token="one"), phases) == plan_key(replace(base, token="two"), phases)
+    assert plan_key(replace(base, concurrency=1, max_time=5, request_timeout=1, target="http://127.0.0.1:9"), phases) == key
+
+    class EditedSpec:
+        sha256 = "0" * 64
+
+    monkeypatch.setattr(case_plan, "load_spec", lambda: EditedSpec())
+    assert plan_key(base, phases) != key  # an edited spec is another key: its stale plan is never read
+
+
+def test_the_cache_never_returns_a_stale_or_broken_plan(tmp_path):
+    plan = Plan("key-a", [])
+    assert case_cache.store(plan, tmp_path) == tmp_path / "key-a.pickle"
+    assert case_cache.load("key-a", tmp_path).key == "key-a"
+    assert case_cache.load("key-b", tmp_path) is None  # another key: nothing
+    (tmp_path / "key-b.pickle").write_bytes((tmp_path / "key-a.pickle").read_bytes())
+    assert case_cache.load("key-b", tmp_path) is None  # a file under the wrong name is not trusted
+    (tmp_path / "key-a.pickle").write_bytes(b"\x80\x05truncated")
+    assert case_cache.load("key-a", tmp_path) is None
+    (tmp_path / "key-a.pickle").write_bytes(pickle.dumps({"format": -1, "plan": plan}))
+    assert case_cache.load("key-a", tmp_path) is None
+
+
+def test_a_repeat_run_reads_the_plan_and_no_cache_neither_reads_nor_writes(tmp_path, monkeypatch):
+    monkeypatch.setattr(case_cache, "CACHE_DIR", tmp_path / "plans")
+    monkeypatch.setattr(case_cache.load, "__defaults__", (tmp_path / "plans",))
+    monkeypatch.setattr(case_cache.store, "__defaults__", (tmp_path / "plans",))
+    settings, lines = RunSettings(seed=SEED, examples=5, token="secret-token-4242"), []
+    fresh = plan_for(replace(settings, use_cache=False), ("examples",), lines.append)
+    assert not (tmp_path / "plans").exists() and "generated" in lines[-1]
+    made = plan_for(settings, ("examples",), lines.append)
+    assert "kept in the case cache" in lines[-1]
+    again = plan_for(settings, ("examples",), lines.append)
+    assert "read from the case cache" in lines[-1]
+    assert [c.body for c in again.cases] == [c.body for c in made.cases] == [c.body for c in fresh.cases]
+    stored = next((tmp_path / "plans").iterdir()).read_bytes()
+    assert b"secret-token-4242" not in stored and case_plan.TOKEN_PLACEHOLDER.encode() in stored
+
+
+def test_the_token_is_put_in_at_send_time():
+    headers = {"X-Auth-Token": case_plan.TOKEN_PLACEHOLDER, "Accept": "*/*"}
+    assert case_plan.with_credentials(headers, "tok") == {"X-Auth-Token": "tok", "Accept": "*/*"}
+    assert case_plan.with_credentials(headers, None) == {"Accept": "*/*"}
+
+
+def test_the_create_budget_holds_with_eight_requests_in_flight():
+    result = run_against(concurrency=8, max_creates=5, phases=("examples", "coverage", "fuzzing", "rules"),
+                         **{k: v for k, v in QUICK.items() if k != "seed"})
+    answered_201 = sum(1 for r in result.records if r.status == 201)
+    assert answered_201 <= 5 and any("MAX_CREATES (5) was reached" in note for note in result.notes)
