@@ -30,8 +30,9 @@ RATE_LIMIT ?=
 FAULT ?=
 VARIANT ?=
 SOAK_SECONDS ?= 600
-CONCURRENCY ?= 8
+CONCURRENCY ?= 16
 NO_CACHE ?=
+LATENCY ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help contract cleanup serve fixtures pack publish check lint test bench clean
@@ -78,8 +79,8 @@ cleanup: $(PY_OK) ## delete what killed contract runs left on TARGET=url [TOKEN=
 	@test -n "$(TARGET)" || { echo "make cleanup: give TARGET=url (the server the runs were pointed at)"; exit 2; }
 	$(BIN)/vpnconn cleanup --target $(TARGET) $(if $(RATE_LIMIT),--rate-limit $(RATE_LIMIT))
 
-serve: $(PY_OK) ## run the reference server on 127.0.0.1 [PORT=8080] [WORLD=file.yaml] [TOKEN=..] [AK=.. SK=..] [FAULT=name] [VARIANT=name]
-	$(BIN)/vpnconn serve --port $(PORT) $(if $(WORLD),--world $(WORLD)) $(if $(FAULT),--fault $(FAULT)) $(if $(VARIANT),--variant $(VARIANT))
+serve: $(PY_OK) ## run the reference server on 127.0.0.1 [PORT=8080] [WORLD=file.yaml] [TOKEN=..] [AK=.. SK=..] [FAULT=name] [VARIANT=name] [LATENCY=ms]
+	$(BIN)/vpnconn serve --port $(PORT) $(if $(WORLD),--world $(WORLD)) $(if $(FAULT),--fault $(FAULT)) $(if $(VARIANT),--variant $(VARIANT)) $(if $(LATENCY),--latency $(LATENCY))
 
 fixtures: $(PY_OK) ## write fixtures/ (every style and rule) from the spec
 	$(BIN)/vpnconn fixtures

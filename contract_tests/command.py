@@ -46,7 +46,7 @@ PROJECT_ID, that the credentials are accepted (else exit 2 with a hint) and that
 
 safety: against a TARGET that is not on loopback, requests that a correct server would accept (and so
 create a connection) are sent only with --allow-create (ALLOW_CREATE=1); otherwise the run is negative-only.
-There a run also sends at most --max-creates creating requests (default {REMOTE_MAX_CREATES}, half the published
+There a run also sends at most --max-creates requests that could create (default {REMOTE_MAX_CREATES}, half the published
 quota of 100 connections per gateway) at --rate-limit requests a second (default {REMOTE_RATE_LIMIT:g}), and waits as
 long as a 429's Retry-After asks.
 
@@ -56,6 +56,12 @@ with its URL. `vpnconn cleanup --target URL` deletes what a killed run left behi
 
 phases: examples, coverage, fuzzing (schemathesis, on create), rules (our targeted cases, on create) and
 lifecycle (each style through create, show, list, update and delete, with the checks a schema cannot state).
+
+speed: schemathesis' cases are generated before anything is sent (from the spec, seed and options only) and
+kept in .vpnconn-cache/plans/, so a repeat run sends without generating (--no-cache: neither read nor kept;
+`make clean` empties it). Requests go --concurrency at a time; which requests are sent, in which order
+they are reported and every verdict are the same for any concurrency. The rate limit and MAX_CREATES hold
+for all requests in flight.
 
 exit status: 0 no violation (enough answers judged); 1 violations; 2 the run could not judge (usage error,
 broken spec, unusable REPORT, target unreachable or not this API, credentials refused, too few answers);

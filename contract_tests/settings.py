@@ -14,7 +14,7 @@ MODES = ("all", "positive", "negative")
 PHASES = ("examples", "coverage", "fuzzing", "rules", "lifecycle")  # in the order a run starts them
 REMOTE_MAX_CREATES = 50  # half the published quota of 100 connection groups per VPN gateway
 REMOTE_RATE_LIMIT = 10.0  # requests per second to a target that is not on loopback
-DEFAULT_CONCURRENCY = 8  # requests in flight: hides a distant target's round trip (the rate limit still holds)
+DEFAULT_CONCURRENCY = 16  # requests in flight: hides a distant target's round trip (the rate limit still holds)
 MAX_CONCURRENCY = 64
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$")
 

@@ -40,7 +40,8 @@ def test_usage_mistakes_are_one_line_and_exit_2():
                         (["--target", "http://user:pass@127.0.0.1:1"], "must not carry credentials"),
                         (["--target", "http://ALIAS:R\\@127.0.0.1:1"], "backslash"),
                         (["--max-failures", "0"], "MAX_FAILURES"),
-                        (["--request-timeout", "0"], "REQUEST_TIMEOUT")]:
+                        (["--request-timeout", "0"], "REQUEST_TIMEOUT"),
+                        (["--concurrency", "0"], "CONCURRENCY must be between 1 and 64")]:
         result = contract(*args)
         assert result.returncode == 2 and words in result.stderr and "Traceback" not in result.stderr
 
@@ -49,7 +50,7 @@ def test_help_explains_each_option():
     out = contract("--help").stdout
     for option in ("--target", "--token", "--ak", "--sk", "--vgw-id", "--mode", "--examples", "--seed", "--report",
                    "--allow-create", "--strict", "--max-failures", "--request-timeout", "--max-time", "divergence",
-                   "exit status", "130", "143"):
+                   "--concurrency", "--no-cache", ".vpnconn-cache/plans", "exit status", "130", "143"):
         assert option in out
 
 

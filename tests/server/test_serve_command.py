@@ -72,3 +72,39 @@ def test_ak_without_secret_in_the_environment_is_refused():
 def test_a_bad_port_is_a_usage_error():
     result = run_serve("--port", "http")
     assert result.returncode == 2 and "not a port number" in result.stderr
+
+
+def test_latency_waits_before_each_answer_and_changes_nothing_else(monkeypatch):
+    """`vpnconn serve --latency MS`: the app's answer, after an awaited sleep of MS (recorded, not timed)."""
+    import asyncio
+
+    from reference_server import ReferenceServer
+    from reference_server import latency as module
+    from reference_server.embedded import running_server
+
+    slept: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recorded(seconds: float) -> None:
+        slept.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(module.asyncio, "sleep", recorded)
+    with running_server(module.Delayed(ReferenceServer(token="t"), 0.05)) as url:
+        answer = httpx.get(url + PATH, headers={"X-Auth-Token": "t"})
+    assert answer.status_code == 200 and "vpn_connections" in answer.json()
+    assert slept.count(0.05) == 1  # (the server's own loop sleeps too, other lengths)
+
+
+def test_the_asgi_factory_takes_the_token_from_the_environment(monkeypatch):
+    from reference_server.asgi import create_app
+
+    monkeypatch.setenv("VPNCONN_TOKEN", "env-token")
+    assert create_app().token == "env-token"
+    monkeypatch.delenv("VPNCONN_TOKEN")
+    assert create_app().token is None
+
+
+def test_a_bad_latency_is_a_usage_error():
+    result = subprocess.run([sys.executable, "-m", "commands.cli", "serve", "--latency", "-5"], capture_output=True, text=True)
+    assert result.returncode == 2 and "between 0 and 60000 milliseconds" in result.stderr and "Traceback" not in result.stderr
