@@ -115,7 +115,22 @@ class Repairer:
         missing = [chars[0] for name, chars in self.psk_classes.items() if name not in present]
         need = self.psk_min_classes - len(present)
         if need > 0:
-            conn["psk"] = "".join(missing[:need]) + psk[need:]
+            conn["psk"] = self._with_classes(psk, missing[:need])
+
+    def _with_classes(self, psk: str, additions: list[str]) -> str:
+        """``psk`` with each of ``additions`` written over a character whose class occurs more than once (or that
+        is in no class), so that no class it has is lost: 'A0000000' becomes 'Aa000000', not 'a0000000'."""
+        def class_of(char: str) -> str | None:
+            return next((name for name, chars in self.psk_classes.items() if char in chars), None)
+
+        chars = list(psk)
+        for addition in additions:
+            counts = {name: sum(1 for c in chars if class_of(c) == name) for name in self.psk_classes}
+            spare = next((i for i, c in enumerate(chars) if class_of(c) is None or counts[class_of(c) or ""] > 1), None)
+            if spare is None:
+                return FALLBACK_PSK  # every character is the only one of its class: too short to repair in place
+            chars[spare] = addition
+        return "".join(chars)
 
     def _v4_networks(self, cidrs: list[str], avoid_reserved: bool) -> list[str]:
         out: list[str] = []

@@ -79,3 +79,12 @@ def test_a_run_gives_every_tunnel_pair_once_across_its_processes_and_avoids_the_
     assert all(check_request({"vpn_connection": p}, OPEN_WORLD) == [] for p in pairs[::37])
     plain = Repairer(spec, RunSettings())  # fixtures: the pair given is kept (no run, nothing to collide with)
     assert plain.repair(copy.deepcopy(example)) == example
+
+
+@pytest.mark.parametrize("psk", ["A0000000", "aaaaaaaa", "12345678", "AAAAAAAA", "~~~~~~~~", "A0aaaaaa"])
+def test_repair_gives_the_psk_its_classes_without_losing_one(repairer, spec, psk):
+    """Found by seed 41017 in CI: 'A0000000' (upper, digit) was mended to 'a0000000' (lower, digit), still two."""
+    body = copy.deepcopy(read_case(case_files("pass")[0]))
+    body["vpn_connection"]["psk"] = psk
+    repairer.repair(body)
+    assert not [v for v in check_request(body, OPEN_WORLD) if "psk" in v.rule], body["vpn_connection"]["psk"]
