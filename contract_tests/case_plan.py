@@ -193,10 +193,6 @@ def _fuzzing(operation: Any, ctx: EngineContext, override: Any, settings: RunSet
     return cases
 
 
-def without_fuzzing(phases: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(p for p in phases if p != "fuzzing")
-
-
 def settings_for_plan(settings: RunSettings) -> RunSettings:
     """The settings a plan is generated with: the token's value never enters it (a placeholder does)."""
     return replace(settings, token=TOKEN_PLACEHOLDER if settings.token else None, sk="" if settings.ak else None)

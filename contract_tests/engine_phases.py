@@ -63,8 +63,6 @@ def _failures(check: str, failure: Any, labels: list[str], response: Any) -> lis
     return [Failure(check, failure.title, failure.message, provenance=check_provenance(check))]
 
 
-# What schemathesis calls an error that the target caused (no HTTP answer), as opposed to a bug of ours.
-TARGET_ERRORS = ("Network Error", "Unhealthy API", "Unresponsive Operation", "Server Unavailable")
 
 
 def unanswered(phase: str, url: str, what: str, mode: str = "negative") -> CaseRecord:

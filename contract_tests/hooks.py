@@ -2,7 +2,7 @@
 the pace, count, sign, and note every connection created.
 
 Schemathesis hooks are process-wide, so a hook acts only for the run that :func:`activated` it (one run at a
-time per process; the forked fuzzing process inherits it).
+time per process; the requests in flight, in the sender's threads, share it).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,13 +35,12 @@ class ActiveRun:
     progress: Progress
     deadline: float  # time.monotonic() after which nothing more is sent
     disarmed: int = 0  # negative-only runs: cases whose body was valid and was made invalid before sending
-    stops: list[Callable[[], None]] = field(default_factory=list)  # stop functions of the running engines
     ledger: Ledger | None = None  # where every connection the run creates is noted, to delete it at the end
-    pace: Pace | None = None  # the run's request rate, shared with the fuzzing process
+    pace: Pace | None = None  # the run's request rate, shared by every request in flight
     reserve: int = 0  # creates kept back from the budget for the lifecycle phase
     taken: int = 0  # creating requests sent so far by the sender and the rules phase (each takes one at dispatch)
-    # Ctrl-C or SIGTERM: finish the requests in flight (and note what they created), send no more. An event in
-    # shared memory, so that the forked fuzzing process sees it at its next request.
+    # Ctrl-C or SIGTERM: finish the requests in flight (and note what they created), send no more; the fuzzing
+    # planner's process stops too.
     stop_event: Any = field(default_factory=lambda: multiprocessing.get_context("fork").Event())
 
     @property
@@ -107,14 +106,8 @@ def request_stop() -> bool:
     run = _ACTIVE
     if run is None or run.interrupted:
         return False  # a second signal: stop at once
-    stop_sending(run)
+    run.stop_event.set()  # the sender, the rules and lifecycle phases and the planner read it before each step
     return True
-
-
-def stop_sending(run: ActiveRun) -> None:
-    run.stop_event.set()
-    for stop in run.stops:
-        stop()
 
 
 def is_positive(case: Any) -> bool:
@@ -122,24 +115,19 @@ def is_positive(case: Any) -> bool:
     return meta is not None and meta.generation.mode == GenerationMode.POSITIVE
 
 
-def may_create(case: Any) -> bool:
-    """Could a correct server create a connection from this case? A positive case, or any case whose body keeps
-    the documented constraints (schemathesis calls a case negative when only a header or the path is off, and a
-    lenient server may still create from it). Such a case counts against MAX_CREATES before it is sent."""
-    if is_positive(case):
-        return True
-    conn = case.body.get("vpn_connection") if isinstance(case.body, dict) else None
-    return isinstance(conn, dict) and bool(request_check(documented_only(load_spec())).fast.is_valid(case.body))
+def acceptable(body: Any) -> bool:
+    """Could a correct server accept (and so create from) this body? Judged by the documented constraints
+    only, since a correct server may accept what the spec only infers. schemathesis calls a case negative when
+    only a header or the path is off, so a "negative" case may carry such a body."""
+    conn = body.get("vpn_connection") if isinstance(body, dict) else None
+    return isinstance(conn, dict) and bool(request_check(documented_only(load_spec())).fast.is_valid(body))
 
 
 def disarm(run: ActiveRun, case: Any) -> None:
-    """Safety for negative-only runs: schemathesis counts a case as negative when anything (a header, the path)
-    is off, and such a case may carry a valid body; its request could then create a connection. Drop a
-    required field so that no body that a server could accept leaves this process: judged by the schema of
-    the documented constraints only, since a correct server may accept what the spec only infers."""
-    conn = case.body.get("vpn_connection") if isinstance(case.body, dict) else None
-    if isinstance(conn, dict) and request_check(documented_only(load_spec())).fast.is_valid(case.body):
-        conn.pop("vgw_id", None)
+    """Safety for negative-only runs: a negative case whose body a correct server could accept (see
+    :func:`acceptable`) would create a connection. Drop a required field so that no such body leaves."""
+    if acceptable(case.body):
+        case.body["vpn_connection"].pop("vgw_id", None)
         run.disarmed += 1
 
 

@@ -1,9 +1,9 @@
-"""How fast a run may send: a request rate shared by every process of the run, and throttling honoured.
+"""How fast a run may send: a request rate shared by every request of the run, and throttling honoured.
 
 A real cloud account throttles (429) and bills what is created, so against a target that is not on loopback a
-run sends at most ``RunSettings.requests_per_second`` (``--rate-limit``); after a 429 every process of the run
-waits for its ``Retry-After`` before the next request. The slot is kept in shared memory, so the fuzzing
-process (forked) and the main process together keep the rate. On loopback there is no limit by default.
+run sends at most ``RunSettings.requests_per_second`` (``--rate-limit``); after a 429 every request of the run
+waits for its ``Retry-After`` before the next request. The slot is shared by every request in flight (one
+lock, in shared memory so that it would hold across processes too). On loopback there is no limit by default.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class Pace:
             time.sleep(slot - now)
 
     def hold(self, seconds: float) -> None:
-        """No request from any process of the run for ``seconds`` (a 429's Retry-After)."""
+        """No request of the run for ``seconds`` (a 429's Retry-After)."""
         with self._next.get_lock():
             self._next.value = max(self._next.value, time.monotonic() + seconds)
 

@@ -1,6 +1,6 @@
 """Live progress of a run: cases sent so far and the rate, while a phase works.
 
-Both processes of a run (the fuzzing one is forked) count into one shared counter. On a terminal one line is
+Every request in flight counts into one counter. On a terminal one line is
 rewritten every second; otherwise a plain line is printed every 10 seconds, so a log never goes quiet.
 """
 

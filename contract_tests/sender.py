@@ -55,24 +55,26 @@ class CaseSender:
         """Send ``planned`` (one phase's cases), ``settings.concurrency`` at a time; their records in order."""
         run = hooks.active()
         concurrency = max(1, self.settings.concurrency)
+        checking = collect_check_context_data(operation=self.operation, ctx=self.ctx, phase=phase)  # once a phase
         results: list[concurrent.futures.Future[list[CaseRecord]]] = []
         with concurrent.futures.ThreadPoolExecutor(concurrency, thread_name_prefix="vpnconn-send") as pool:
             pending: set[concurrent.futures.Future[list[CaseRecord]]] = set()
             try:
                 for item in planned:
-                    if self._stop_before(run, item):
+                    if self._stopped(run):
                         break
-                    case = self._prepare(run, item)
-                    if case is None:
+                    case = item.to_case(self.operation, self.settings.token)
+                    positive = hooks.is_positive(case)  # as schemathesis judges it, revalidated
+                    if not self._prepare(run, case, positive):
                         continue
-                    if not self.settled and hooks.is_positive(case):
-                        results.append(_done(self._exchange(phase, case, self.enforced)))
+                    if not self.settled and positive:
+                        results.append(_done(self._exchange(phase, case, checking, self.enforced)))
                         self.settled = True
                         continue
                     if len(pending) >= concurrency * 2:  # keep the pool fed, never the whole plan in flight
                         done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
                         self.failing += sum(1 for future in done if any(r.failures for r in future.result()))
-                    future = pool.submit(self._exchange, phase, case, set(self.enforced))
+                    future = pool.submit(self._exchange, phase, case, checking, set(self.enforced))
                     pending.add(future)
                     results.append(future)
             except BaseException:
@@ -83,38 +85,35 @@ class CaseSender:
         self.progress(f"  {phase:9} {len(records):5} cases  {failed:4} with failures  ({time.monotonic() - started:.1f} s)")
         return records
 
-    def _stop_before(self, run: hooks.ActiveRun | None, item: PlannedCase) -> bool:
+    def _stopped(self, run: hooks.ActiveRun | None) -> bool:
         if run is not None and run.halted:
             return True  # Ctrl-C, SIGTERM or MAX_TIME: what is in flight finishes, nothing more goes
         return bool(self.settings.max_failures and self.failing >= self.settings.max_failures)
 
-    def _prepare(self, run: hooks.ActiveRun | None, item: PlannedCase) -> Any:
-        """The schemathesis case to send for ``item``, made safe and valid in plan order; None: not sent."""
-        case = item.to_case(self.operation, self.settings.token)
+    def _prepare(self, run: hooks.ActiveRun | None, case: Any, positive: bool) -> bool:
+        """Make ``case`` safe and valid, in plan order; False: it is not sent (MAX_CREATES)."""
         if run is None:
-            return case
+            return True
         if not self.settings.creates:
-            if not hooks.is_positive(case):
+            if not positive:
                 hooks.disarm(run, case)  # (a run that may not create has only negative cases)
-            return case
-        may_create = hooks.may_create(case)
-        if may_create and not run.take_create():
-            return None  # MAX_CREATES: no more requests that could create (the others still go)
-        if hooks.is_positive(case):  # as schemathesis judges it, revalidated (a "negative" case may be valid)
+            return True
+        acceptable = positive or hooks.acceptable(case.body)
+        if acceptable and not run.take_create():
+            return False  # MAX_CREATES: no more requests that could create (the others still go)
+        if positive:
             run.repairer.repair(case.body)
-        elif may_create:
+        elif acceptable:
             # negative only in a header or the path: a lenient server creates it with the tunnel pair it names,
             # so no later positive case may be given that /30
             conn = case.body["vpn_connection"]
             run.repairer.avoid_tunnels([a for a in (conn.get("tunnel_local_address"), conn.get("tunnel_peer_address"))
                                         if isinstance(a, str)])
-        return case
+        return True
 
-    def _exchange(self, phase: str, case: Any, enforced: set[str]) -> list[CaseRecord]:
+    def _exchange(self, phase: str, case: Any, checking: Any, enforced: set[str]) -> list[CaseRecord]:
         """One request and its checks, in a pool thread: the records of the case and of the checks' own requests."""
         recorder = ScenarioRecorder(label=self.operation.label, config=self.ctx.config.output)
-        name = PhaseName.from_str(phase)
-        check_data = collect_check_context_data(operation=self.operation, ctx=self.ctx, phase=name.value)
         recorder.record_case(case=case)
         transport = self.ctx.get_transport_kwargs(operation=self.operation)
         _without_netrc(transport["session"], self.base_url)
@@ -125,9 +124,10 @@ class CaseSender:
             return [unanswered(phase, self.base_url, f"{exc.__class__.__name__}: {first[:300]}",
                                "positive" if hooks.is_positive(case) else "negative")]
         recorder.record_response(case_id=case.id, response=response)
-        check_ctx = CheckContext(override=check_data.override, auth=check_data.auth, headers=check_data.headers,
-                                 config=check_data.config, transport_kwargs=check_data.transport_kwargs, recorder=recorder,
-                                 response_checks=self.ctx.checks.for_responses(), phase=name, auth_enforced_operations=enforced)
+        check_ctx = CheckContext(override=checking.override, auth=checking.auth, headers=checking.headers,
+                                 config=checking.config, transport_kwargs=checking.transport_kwargs, recorder=recorder,
+                                 response_checks=self.ctx.checks.for_responses(), phase=PhaseName.from_str(phase),
+                                 auth_enforced_operations=enforced)
         validate_response(case=case, ctx=check_ctx, response=response, continue_on_failure=True, recorder=recorder)
         return [record_of(phase, node.value, recorder.interactions[case_id], recorder.checks.get(case_id, []))
                 for case_id, node in recorder.cases.items() if case_id in recorder.interactions]
