@@ -32,9 +32,10 @@ from schemathesis.core.result import Ok
 from schemathesis.engine.context import EngineContext
 from schemathesis.engine.run import PhaseName
 from schemathesis.engine.run.unit import _build_coverage_generator, _build_examples_generator
-from schemathesis.generation import overrides
+from schemathesis.generation import GenerationMode, overrides
 from schemathesis.generation.meta import content_type_probes_first
 
+from contract_tests import verdicts
 from contract_tests.aksk_auth import AkSkMarker
 from contract_tests.settings import RunSettings
 from vpnconn.spec import SPEC_PATH, load_spec
@@ -65,13 +66,22 @@ class PlannedCase:
     meta: Any  # schemathesis' CaseMetadata: how it was generated (mode, scenario), which its checks read
     has_body: bool = True
     explicit_auth: bool = False  # credentials set by the run (the AK/SK marker), not generated: ignored_auth reads it
+    # a negative body's canonical text and what the spec refuses in it, worked out at generation (on the planning
+    # core, and kept in the cache) so that sending does not; see verdicts.remember
+    judged: tuple[str, tuple[Any, ...]] | None = None
 
     @classmethod
     def of(cls, phase: str, case: Any) -> PlannedCase:
         has_body = case.body is not NOT_SET
+        negative = case.meta is not None and case.meta.generation.mode != GenerationMode.POSITIVE
         return cls(phase, case.method, dict(case.path_parameters), dict(case.headers or {}), dict(case.cookies or {}),
                    dict(case.query or {}), case.body if has_body else None, case.media_type, case.meta, has_body,
-                   bool(case._has_explicit_auth))
+                   bool(case._has_explicit_auth), verdicts.judged(case.body) if has_body and negative else None)
+
+    @property
+    def positive(self) -> bool:
+        """As schemathesis generated it (a repaired positive case stays positive: repair keeps it valid)."""
+        return self.meta is not None and self.meta.generation.mode == GenerationMode.POSITIVE
 
     def to_case(self, operation: Any, token: str | None) -> Any:
         """The schemathesis case for ``operation``, with the run's token put in. Its data is a copy (generated
@@ -81,6 +91,8 @@ class PlannedCase:
                               query=copy.deepcopy(self.query), body=copy.deepcopy(self.body) if self.has_body else NOT_SET,
                               media_type=self.media_type, _meta=self.meta)
         case._has_explicit_auth = self.explicit_auth  # as schemathesis' auth provider left it at generation
+        if self.judged is not None:
+            verdicts.remember(*self.judged)
         return case
 
 

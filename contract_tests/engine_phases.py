@@ -1,16 +1,16 @@
 """The schemathesis part of a run: the examples, coverage and fuzzing phases with every built-in check
 and ours, each case turned into a :class:`~contract_tests.records.CaseRecord`.
 
-Their cases are planned first (``case_plan``; read from ``case_cache`` when a run with the same key made
-them before), the fuzzing phase's in a forked process on the second core while this process plans the
-others; then ``sender`` sends them with several requests in flight."""
+Their cases are planned (``case_plan``; read from ``case_cache`` when a run with the same key made them
+before), the fuzzing phase's in a forked process on the second core while this process plans the others and
+then sends them; ``sender`` sends each phase with several requests in flight as soon as it is planned."""
 
 from __future__ import annotations
 
 import multiprocessing
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from contract_tests import case_cache, hooks
@@ -30,8 +30,9 @@ def _decode(data: bytes | None) -> str | None:
     return None if data is None else data.decode("utf-8", "replace")
 
 
-def record_of(phase: str, case: Any, interaction: Any, check_nodes: list[Any]) -> CaseRecord:
-    mode = "positive" if hooks.is_positive(case) else "negative"
+def record_of(phase: str, case: Any, interaction: Any, check_nodes: list[Any], positive: bool | None = None) -> CaseRecord:
+    """``positive``: the case's mode when the caller knows it (else read from schemathesis' metadata)."""
+    mode = "positive" if (hooks.is_positive(case) if positive is None else positive) else "negative"
     request, response = interaction.request, interaction.response
     body = case.body if isinstance(case.body, (dict, list, str, int, float, bool)) or case.body is None else None
     labels = []
@@ -80,51 +81,68 @@ class EngineError(RuntimeError):
 
 def run_engine(base_url: str, settings: RunSettings, progress: Callable[[str], None],
                phases: tuple[str, ...] = PHASES, started: float | None = None) -> list[CaseRecord]:
-    """Plan (or read the plan of) ``phases`` and send it; the records in the plan's order. Progress lines give
-    the seconds since ``started`` (the run's start; default now)."""
+    """Plan (or read the plan of) ``phases`` and send it; the records in the plan's order. A phase is sent as
+    soon as its cases are planned: the examples and coverage while the fuzzing cases are still being generated
+    in the second process. Progress lines give the seconds since ``started`` (the run's start; default now)."""
     from contract_tests.sender import CaseSender
 
     started = time.monotonic() if started is None else started
-    try:
-        plan = plan_for(settings, phases, progress)
-    except PlanningStopped:
-        progress("  plan      stopped before its cases were all generated: nothing of these phases is sent")
-        return []
-    sender = CaseSender(base_url, settings, progress)
+    sender: CaseSender | None = None
     records: list[CaseRecord] = []
-    for phase in (p for p in PHASES if p in phases):
-        cases = plan.phase(phase)
-        if cases:
-            records += sender.send(phase, cases, started)
+    try:
+        for phase, cases in planned_phases(settings, phases, progress):
+            if cases:
+                sender = sender or CaseSender(base_url, settings, progress)
+                records += sender.send(phase, cases, started)
+    except PlanningStopped:
+        progress("  plan      stopped before its cases were all generated: the rest of these phases is not sent")
     return records
 
 
 def plan_for(settings: RunSettings, phases: tuple[str, ...], progress: Callable[[str], None]) -> Plan:
-    """The run's plan: from the cache when a run with the same key made it, else generated (and kept)."""
+    """The run's whole plan: from the cache when a run with the same key made it, else generated (and kept)."""
+    return Plan(plan_key(settings, phases), [c for _, cases in planned_phases(settings, phases, progress) for c in cases])
+
+
+def planned_phases(settings: RunSettings, phases: tuple[str, ...],
+                   progress: Callable[[str], None]) -> Iterator[tuple[str, list[PlannedCase]]]:
+    """(phase, its cases) in schemathesis' order, each as soon as it is planned: read from the cache when a run
+    with the same key made the plan, else generated (the fuzzing cases in a forked process) and, once every
+    phase is planned, kept. Raises :class:`PlanningStopped` when the run halts while generating."""
     started = time.monotonic()
     key = plan_key(settings, phases)
+    wanted = tuple(p for p in PHASES if p in phases)
     if settings.use_cache:
         cached = case_cache.load(key)
         if cached is not None:
             progress(f"  plan      {len(cached.cases):5} cases read from the case cache ({time.monotonic() - started:.1f} s; "
                      f"--no-cache generates them afresh)")
-            return cached
-    wanted = tuple(p for p in PHASES if p in phases)
+            for phase in wanted:
+                yield phase, cached.phase(phase)
+            return
     fuzzing = FuzzingPlanner(settings) if "fuzzing" in wanted else None
     run = hooks.active()
+
+    def halted() -> bool:
+        return run is not None and run.halted
+
+    cases: list[PlannedCase] = []
     try:
-        cases = generate(settings, tuple(p for p in wanted if p != "fuzzing"), lambda: run is not None and run.halted)
+        cases += generate(settings, tuple(p for p in wanted if p != "fuzzing"), halted)
         if fuzzing is not None:
-            cases += fuzzing.result(lambda: run is not None and run.halted)
+            progress(f"  plan      {len(cases):5} cases generated ({time.monotonic() - started:.1f} s); sent while the "
+                     f"fuzzing cases are generated in a second process")
+        for phase in wanted:
+            if phase == "fuzzing" and fuzzing is not None:
+                cases += fuzzing.result(halted)
+            yield phase, [case for case in cases if case.phase == phase]
     finally:
         if fuzzing is not None:
             fuzzing.stop()
-    plan = Plan(key, cases)
     if settings.use_cache:
-        case_cache.store(plan)
+        case_cache.store(Plan(key, cases))
     progress(f"  plan      {len(cases):5} cases generated ({time.monotonic() - started:.1f} s"
              f"{'; kept in the case cache' if settings.use_cache else ''})")
-    return plan
 
 
 def _plan_worker(settings: RunSettings, conn: Any) -> None:

@@ -64,17 +64,17 @@ class CaseSender:
                     if self._stopped(run):
                         break
                     case = item.to_case(self.operation, self.settings.token)
-                    positive = hooks.is_positive(case)  # as schemathesis judges it, revalidated
+                    positive = item.positive  # as generated (reading case.meta would revalidate a copy with the token in)
                     if not self._prepare(run, case, positive):
                         continue
                     if not self.settled and positive:
-                        results.append(_done(self._exchange(phase, case, checking, self.enforced)))
+                        results.append(_done(self._exchange(phase, case, positive, checking, self.enforced)))
                         self.settled = True
                         continue
                     if len(pending) >= concurrency * 2:  # keep the pool fed, never the whole plan in flight
                         done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
                         self.failing += sum(1 for future in done if any(r.failures for r in future.result()))
-                    future = pool.submit(self._exchange, phase, case, checking, set(self.enforced))
+                    future = pool.submit(self._exchange, phase, case, positive, checking, set(self.enforced))
                     pending.add(future)
                     results.append(future)
             except BaseException:
@@ -111,7 +111,7 @@ class CaseSender:
                                         if isinstance(a, str)])
         return True
 
-    def _exchange(self, phase: str, case: Any, checking: Any, enforced: set[str]) -> list[CaseRecord]:
+    def _exchange(self, phase: str, case: Any, positive: bool, checking: Any, enforced: set[str]) -> list[CaseRecord]:
         """One request and its checks, in a pool thread: the records of the case and of the checks' own requests."""
         recorder = ScenarioRecorder(label=self.operation.label, config=self.ctx.config.output)
         recorder.record_case(case=case)
@@ -122,14 +122,15 @@ class CaseSender:
         except TRANSPORT_ERRORS as exc:
             first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
             return [unanswered(phase, self.base_url, f"{exc.__class__.__name__}: {first[:300]}",
-                               "positive" if hooks.is_positive(case) else "negative")]
+                               "positive" if positive else "negative")]
         recorder.record_response(case_id=case.id, response=response)
         check_ctx = CheckContext(override=checking.override, auth=checking.auth, headers=checking.headers,
                                  config=checking.config, transport_kwargs=checking.transport_kwargs, recorder=recorder,
                                  response_checks=self.ctx.checks.for_responses(), phase=PhaseName.from_str(phase),
                                  auth_enforced_operations=enforced)
         validate_response(case=case, ctx=check_ctx, response=response, continue_on_failure=True, recorder=recorder)
-        return [record_of(phase, node.value, recorder.interactions[case_id], recorder.checks.get(case_id, []))
+        return [record_of(phase, node.value, recorder.interactions[case_id], recorder.checks.get(case_id, []),
+                          positive if node.value is case else None)
                 for case_id, node in recorder.cases.items() if case_id in recorder.interactions]
 
 
@@ -142,9 +143,12 @@ def _done(records: list[CaseRecord]) -> concurrent.futures.Future[list[CaseRecor
 def _without_netrc(session: requests.Session, base_url: str) -> None:
     """requests reads ~/.netrc for every request of a session that trusts the environment (a tenth of a run's
     time, measured with py-spy). The run's credentials are explicit, so the session takes the environment's
-    proxies once and stops reading it, unless a CA bundle is set there (which only the environment carries)."""
-    if getattr(session, "_vpnconn_quiet", False) or any(os.environ.get(name) for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")):
+    proxies once and stops reading it, unless an HTTPS target's CA bundle is set there (which only the environment
+    carries)."""
+    if getattr(session, "_vpnconn_quiet", False):
         return
+    if base_url.startswith("https:") and any(os.environ.get(name) for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")):
+        return  # (a plain-HTTP target needs no CA bundle)
     session.proxies.update(requests.utils.get_environ_proxies(base_url))
     session.trust_env = False
     session._vpnconn_quiet = True  # type: ignore[attr-defined]

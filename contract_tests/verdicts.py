@@ -8,7 +8,6 @@ spec gives for that kind of failure.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -19,21 +18,42 @@ from vpnconn.documented import documented_only
 from vpnconn.spec import Provenance
 from vpnconn.validation import Violation, request_check, schema_errors
 
-
-@functools.lru_cache(maxsize=1024)
-def _violations_of(text: str) -> tuple[Violation, ...]:
-    return tuple(request_check(load_spec()).violations(json.loads(text), world=None))
+_KNOWN: dict[str, tuple[Violation, ...]] = {}  # a body's canonical JSON text -> its violations
+_KNOWN_MAX = 4096
 
 
 def body_violations(body: Any) -> tuple[Violation, ...]:
-    """What the spec (schema and body rules; no world) refuses in a request body; empty for a valid one."""
+    """What the spec (schema and body rules; no world) refuses in a request body; empty for a valid one.
+    Remembered per body text: a case's record and the error check ask for the same body."""
     try:
         text = json.dumps(body, sort_keys=True, allow_nan=False)
     except TypeError:  # not a JSON value at all (no body was sent): nothing to judge
         return ()
-    except ValueError:  # a JSON value that is not JSON text (NaN, say): judged as it is, without the cache
+    except ValueError:  # a JSON value that is not JSON text (NaN, say): judged as it is, not remembered
         return tuple(request_check(load_spec()).violations(body, world=None))
-    return _violations_of(text)
+    found = _KNOWN.get(text)
+    if found is None:
+        found = tuple(request_check(load_spec()).violations(json.loads(text), world=None))
+        remember(text, found)
+    return found
+
+
+def judged(body: Any) -> tuple[str, tuple[Violation, ...]] | None:
+    """(canonical text, violations) of a body, for :func:`remember` in another process or run; None when the
+    body is not JSON text."""
+    try:
+        text = json.dumps(body, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    return text, body_violations(body)
+
+
+def remember(text: str, violations: tuple[Violation, ...]) -> None:
+    """Keep what :func:`body_violations` says of the body whose canonical text is ``text``. A plan's cases carry
+    it, worked out when they were generated, so a run with a cached plan does not work it out again."""
+    if len(_KNOWN) >= _KNOWN_MAX:
+        _KNOWN.clear()
+    _KNOWN[text] = violations
 
 
 def combined(provenances: Iterable[Provenance]) -> Provenance | None:

@@ -17,7 +17,6 @@ import re
 import sys
 import time
 import traceback
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,7 @@ from urllib.parse import parse_qsl
 
 import jsonschema
 
-from reference_server.connection import RANDOM_IDENTITY, ConnectionBuilder, Identity, deep_merge
+from reference_server.connection import RANDOM_IDENTITY, ConnectionBuilder, Identity, deep_merge, new_uuid
 from reference_server.store import ConnectionStore, TunnelPairInUse, TunnelPoolExhausted, later_than
 from vpnconn import aksk
 from vpnconn.errors import SpecError
@@ -60,6 +59,9 @@ def printable(text: str, limit: int = 300) -> str:
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constants, parse_float=parse_float)  # built once, not per request
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ class ReferenceServer:
         if scope["type"] != "http":
             return
         started = time.perf_counter()
-        request_id = str(uuid.uuid4())
+        request_id = new_uuid()
         headers: list[tuple[bytes, bytes]] = []
         payload: dict[str, Any] = {}
         try:
@@ -370,7 +372,10 @@ class ReferenceServer:
         if not raw.strip():
             raise Reject(malformed, "the body is empty; send {\"vpn_connection\": {...}}")
         try:
-            body = json.loads(raw.decode("utf-8"), parse_constant=_no_constants, parse_float=parse_float)
+            text = raw.decode("utf-8")
+            if text.startswith("\ufeff"):  # as json.loads says it
+                raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+            body = _DECODER.decode(text)
             if _SURROGATE_ESCAPE.search(raw):  # paired surrogates are fine, lone ones are not Unicode
                 json.dumps(body, ensure_ascii=False).encode("utf-8")
             return body

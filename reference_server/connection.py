@@ -8,15 +8,14 @@ Everything here is read from the spec: plain defaults from the request schema's 
 
 from __future__ import annotations
 
-import json
+import os
 import secrets
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from reference_server.store import ConnectionStore
+from reference_server.store import ConnectionStore, stamp_text
 from vpnconn.spec import ANSWER_CONNECTION, Spec
 from vpnconn.world import CustomerGateway, Gateway
 
@@ -38,12 +37,22 @@ def deep_merge(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any
     return defaults
 
 
+def _fresh(value: Any) -> Any:
+    """A copy of a JSON value whose objects and arrays are new (its scalars are immutable): twice as fast as
+    ``json.loads(json.dumps(...))`` and ``copy.deepcopy``, and it runs on every create."""
+    if type(value) is dict:
+        return {k: _fresh(v) if type(v) in (dict, list) else v for k, v in value.items()}
+    if type(value) is list:
+        return [_fresh(v) if type(v) in (dict, list) else v for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class Identity:
     """Where a new connection's volatile values come from: random and now for the server, derived from a
     scenario's name for fixtures."""
 
-    new_id: Callable[[], str] = lambda: str(uuid.uuid4())
+    new_id: Callable[[], str] = lambda: new_uuid()
     now: Callable[[], str] = lambda: timestamp()
     auto_name: Callable[[], str] = lambda: f"vpn-{secrets.token_hex(2)}"
 
@@ -53,8 +62,14 @@ RANDOM_IDENTITY = Identity()
 
 def timestamp(now: datetime | None = None) -> str:
     """UTC with milliseconds and Z, as the spec's Timestamp pattern demands."""
-    now = now or datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return stamp_text(now or datetime.now(UTC))
+
+
+def new_uuid() -> str:
+    """A random (version 4, RFC 4122 variant) UUID as text, as ``str(uuid.uuid4())`` gives it at less than half
+    the cost (two per request: the request id and the new connection's id)."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
 class ConnectionBuilder:
@@ -64,7 +79,7 @@ class ConnectionBuilder:
         request = spec.schema("CreateVpnConnectionRequestBodyContent")
         response = spec.schema(ANSWER_CONNECTION)
         defaults = spec.request_defaults()
-        self.defaults_json = json.dumps(defaults)  # json.loads of this is the cheapest fresh copy
+        self.defaults = defaults  # never changed: build() merges into a fresh copy
         self.default_style: str = defaults["style"]
         self.write_only = {k for k, v in request["properties"].items() if spec.resolve(v).get("writeOnly")}
         self.order = list(response["properties"])
@@ -87,7 +102,7 @@ class ConnectionBuilder:
         """The 201 ``vpn_connection`` for ``conn``; it takes ownership of ``conn`` (parts of it are reused)."""
         style = conn.get("style", self.default_style)
         connection_id = identity.new_id()
-        out = deep_merge(json.loads(self.defaults_json), conn)
+        out = deep_merge(_fresh(self.defaults), conn)
         for name in self.write_only:
             out.pop(name, None)
         out["style"] = style.upper()

@@ -44,12 +44,16 @@ PENDING_TO_ACTIVE = {"PENDING_CREATE": "ACTIVE", "PENDING_UPDATE": "ACTIVE"}
 _MS = timedelta(milliseconds=1)
 
 
+def stamp_text(moment: datetime) -> str:
+    """The spec's Timestamp: UTC to the millisecond with a Z (``2026-11-28T13:41:45.123Z``)."""
+    return moment.isoformat(timespec="milliseconds")[:23] + "Z"
+
+
 def later_than(stamp: str, last: str | None) -> str:
     """``stamp``, or one millisecond after ``last`` when ``stamp`` is not later (the Timestamp format)."""
     if last is None or stamp > last:
         return stamp
-    later = datetime.strptime(last, "%Y-%m-%dT%H:%M:%S.%fZ") + _MS
-    return later.strftime("%Y-%m-%dT%H:%M:%S.") + f"{later.microsecond // 1000:03d}Z"
+    return stamp_text(datetime.fromisoformat(last[:-1]) + _MS)
 
 
 class ConnectionStore:
@@ -64,7 +68,7 @@ class ConnectionStore:
         self._used: dict[str, dict[int, int]] = {}
         self._next: dict[str, int] = {}
         self._within = ipaddress.IPv4Network(within)
-        self._excluded = [ipaddress.IPv4Network(n) for n in excluded]
+        self._excluded = [ipv4.cidr(n) for n in excluded]
         self._size = 2 ** (32 - prefix)
         self._prefix = prefix
 
@@ -167,15 +171,15 @@ class ConnectionStore:
     def claim_tunnel(self, gateway_id: str, address: str, owner: str | None = None) -> None:
         """Mark the /30 of a tunnel address given by a request as used on this gateway; raises
         :class:`TunnelPairInUse` when another connection than ``owner`` (the one being updated) uses it."""
-        net = ipaddress.IPv4Interface(address).network
+        addr, prefix = ipv4.cidr(address)  # schema-valid: a dotted quad and its /30
+        base = ipv4.network(addr, prefix)
         with self._lock:
             used = self._used.setdefault(gateway_id, {})
-            base = int(net.network_address)
             own = 1 if owner is not None and self._tunnels.get(owner) == (gateway_id, base) else 0
             if used.get(base, 0) - own > 0:
                 if not used:
                     self._used.pop(gateway_id, None)
-                raise TunnelPairInUse(f"{net} is used by another connection of gateway {gateway_id}")
+                raise TunnelPairInUse(f"{ipv4.text(base)}/{prefix} is used by another connection of gateway {gateway_id}")
             used[base] = used.get(base, 0) + 1
 
     def allocate_tunnel(self, gateway_id: str) -> tuple[str, str]:
@@ -187,10 +191,9 @@ class ConnectionStore:
             for step in range(count):
                 offset = (self._next.get(gateway_id, 0) + step) % count
                 base = start + offset * self._size
-                if base in used or any(ipaddress.IPv4Address(base) in n for n in self._excluded):
+                if base in used or any(ipv4.overlaps((base, 32), n) for n in self._excluded):
                     continue
                 used[base] = 1
                 self._next[gateway_id] = offset + 1
-                local, peer = ipaddress.IPv4Address(base + 1), ipaddress.IPv4Address(base + 2)
-                return f"{local}/{self._prefix}", f"{peer}/{self._prefix}"
+                return f"{ipv4.text(base + 1)}/{self._prefix}", f"{ipv4.text(base + 2)}/{self._prefix}"
         raise TunnelPoolExhausted(f"no free /{self._prefix} left in {self._within} on gateway {gateway_id}")

@@ -8,8 +8,8 @@ The test suite checks that the spec's rule ids and this registry are the same se
 
 from __future__ import annotations
 
+import functools
 import ipaddress
-from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -36,6 +36,12 @@ def rule(rule_id: str) -> Callable[[RuleFunction], RuleFunction]:
 
 def _pointer(*parts: object) -> str:
     return "/vpn_connection/" + "/".join(str(p) for p in parts)
+
+
+@functools.lru_cache(maxsize=64)
+def _networks(texts: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    """A rule parameter's CIDRs (spec constants, the same on every request), parsed once."""
+    return tuple(ipv4.cidr(text) for text in texts)
 
 
 def _interfaces(conn: dict[str, Any]) -> Iterator[tuple[str, int]]:
@@ -75,8 +81,8 @@ def tunnel_address_usable_host(conn: dict[str, Any], params: dict[str, Any]) -> 
 
 @rule("tunnel-address-not-reserved")
 def tunnel_address_not_reserved(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
-    within = ipv4.cidr(params["within"])
-    excluded = [ipv4.cidr(n) for n in params["excluded"]]
+    (within,) = _networks((params["within"],))
+    excluded = _networks(tuple(params["excluded"]))
     for name, addr in _interfaces(conn):
         if not ipv4.overlaps((addr, 32), within):
             yield _pointer(name), f"{conn[name]} is outside {params['within']}"
@@ -106,7 +112,8 @@ def psk_character_classes(conn: dict[str, Any], params: dict[str, Any]) -> Itera
     psk = conn.get("psk")
     if not isinstance(psk, str):
         return
-    present = [name for name, chars in params["classes"].items() if any(c in chars for c in psk)]
+    used = set(psk)
+    present = [name for name, chars in params["classes"].items() if not used.isdisjoint(chars)]
     if len(present) < params["min_classes"]:
         # The psk itself is never put into a message.
         yield _pointer("psk"), (
@@ -117,7 +124,7 @@ def psk_character_classes(conn: dict[str, Any], params: dict[str, Any]) -> Itera
 
 @rule("peer-subnets-not-reserved")
 def peer_subnets_not_reserved(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
-    reserved = [(ipv4.cidr(n), n) for n in params["reserved"]]
+    reserved = list(zip(_networks(tuple(params["reserved"])), params["reserved"], strict=True))
     for i, cidr in enumerate(conn.get("peer_subnets") or []):
         net = ipv4.cidr(cidr)
         for bad, text in reserved:
@@ -125,17 +132,18 @@ def peer_subnets_not_reserved(conn: dict[str, Any], params: dict[str, Any]) -> I
                 yield _pointer("peer_subnets", i), f"{cidr} overlaps the reserved range {text}"
 
 
-def _cidrs(conn: dict[str, Any]) -> Iterator[tuple[str, str, int]]:
-    """Every CIDR of the body, with its pointer and the IP version its field takes."""
+def _cidrs(conn: dict[str, Any]) -> Iterator[tuple[tuple[Any, ...], str, int]]:
+    """Every CIDR of the body, with the parts of its pointer (joined only for a breach) and the IP version its
+    field takes."""
     for field_name, version in (("peer_subnets", 4), ("peer_subnets_v6", 6)):
         for i, cidr in enumerate(conn.get(field_name) or []):
-            yield _pointer(field_name, i), cidr, version
+            yield (field_name, i), cidr, version
     for field_name, version in (("policy_rules", 4), ("policy_rules_v6", 6)):
         for i, item in enumerate(conn.get(field_name) or []):
             if "source" in item:
-                yield _pointer(field_name, i, "source"), item["source"], version
+                yield (field_name, i, "source"), item["source"], version
             for j, cidr in enumerate(item.get("destination") or []):
-                yield _pointer(field_name, i, "destination", j), cidr, version
+                yield (field_name, i, "destination", j), cidr, version
 
 
 @rule("cidr-canonical")
@@ -144,30 +152,29 @@ def cidr_canonical(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Bre
         if version == 4 and "." in cidr:  # the schema's IPv4 pattern has matched: the fast path is safe
             addr, prefix = ipv4.cidr(cidr)
             if ipv4.network(addr, prefix) != addr:
-                yield where, f"{cidr} has host bits set; the network is {ipv4.text(ipv4.network(addr, prefix))}/{prefix}"
+                yield _pointer(*where), f"{cidr} has host bits set; the network is {ipv4.text(ipv4.network(addr, prefix))}/{prefix}"
             continue
         try:
             iface = ipaddress.ip_interface(cidr)
         except ValueError:
-            yield where, f"{cidr} is not an IPv{version} CIDR"
+            yield _pointer(*where), f"{cidr} is not an IPv{version} CIDR"
             continue
         if iface.version != version:
-            yield where, f"{cidr} is not an IPv{version} CIDR"
+            yield _pointer(*where), f"{cidr} is not an IPv{version} CIDR"
         elif iface.ip != iface.network.network_address:
-            yield where, f"{cidr} has host bits set; the network is {iface.network}"
+            yield _pointer(*where), f"{cidr} has host bits set; the network is {iface.network}"
 
 
 @rule("policy-rule-sources-unique")
 def policy_rule_sources_unique(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
     for field_name in ("policy_rules", "policy_rules_v6"):
-        items = conn.get(field_name) or []
-        counts = Counter(item.get("source") for item in items if "source" in item)
         seen = set()
-        for i, item in enumerate(items):
-            source = item.get("source")
-            if counts.get(source, 0) > 1 and source in seen:
-                yield _pointer(field_name, i, "source"), f"source {source} is used by more than one policy rule"
-            seen.add(source)
+        for i, item in enumerate(conn.get(field_name) or []):
+            if "source" not in item:
+                continue
+            if item["source"] in seen:  # the second and each later rule with a source already used
+                yield _pointer(field_name, i, "source"), f"source {item['source']} is used by more than one policy rule"
+            seen.add(item["source"])
 
 
 @rule("policy-rule-indexes-unique")

@@ -229,9 +229,9 @@ class Spec:
         """The request's style names, in the order of the style enum."""
         return tuple(self.resolve(self.schema("CreateVpnConnectionRequestBodyContent")["properties"]["style"])["enum"])
 
-    @property
+    @functools.cached_property
     def default_style(self) -> str:
-        return self.request_defaults()["style"]
+        return self._request_defaults["style"]
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:
@@ -272,7 +272,11 @@ class Spec:
         return {"example": media["example"]} if "example" in media else {}
 
     def request_defaults(self) -> dict[str, Any]:
-        """The request schema's ``default`` keywords as a nested dict (objects merged field by field)."""
+        """The request schema's ``default`` keywords as a nested dict (objects merged field by field); a fresh copy."""
+        return copy.deepcopy(self._request_defaults)
+
+    @functools.cached_property
+    def _request_defaults(self) -> dict[str, Any]:  # read on every request (the style rules): computed once
         return _defaults_of(self, self.schema("CreateVpnConnectionRequestBodyContent"))
 
 

@@ -121,3 +121,47 @@ def test_the_create_budget_holds_with_eight_requests_in_flight():
                          **{k: v for k, v in QUICK.items() if k != "seed"})
     answered_201 = sum(1 for r in result.records if r.status == 201)
     assert answered_201 <= 5 and any("MAX_CREATES (5) was reached" in note for note in result.notes)
+
+
+def test_a_planned_negative_case_carries_what_the_spec_refuses_in_its_body_and_the_send_uses_it():
+    from contract_tests import verdicts
+
+    cases = generate(RunSettings(seed=SEED, examples=10), ("coverage",))
+    negative = [c for c in cases if not c.positive and c.has_body and isinstance(c.body, dict)]
+    assert negative and all(c.judged is None for c in cases if c.positive)
+    judged = [c for c in negative if c.judged is not None and c.judged[1]]
+    assert len(judged) > len(negative) // 2
+    for case in judged[:20]:  # worked out at generation: what a fresh look at the body says
+        text, violations = case.judged
+        verdicts._KNOWN.clear()
+        assert verdicts.body_violations(case.body) == violations
+    # sending a case hands its judgement to the checks: a made-up one stands in for it until the body changes
+    case = judged[0]
+    made_up = (replace(case.judged[1][0], rule="made-up.rule"),)
+    case.judged = (case.judged[0], made_up)
+    sent = case.to_case(case_plan.create_operation("http://127.0.0.1:9", RunSettings(seed=SEED)), "tok")
+    assert verdicts.body_violations(sent.body) == made_up
+    sent.body["vpn_connection"] = {}
+    assert verdicts.body_violations(sent.body) != made_up
+
+
+def test_the_examples_and_coverage_are_handed_out_before_the_run_waits_for_the_fuzzing_cases(monkeypatch):
+    from contract_tests import engine_phases
+
+    events: list[str] = []
+    result = engine_phases.FuzzingPlanner.result
+
+    def waited(self, halted):
+        events.append("waits for the fuzzing cases")
+        return result(self, halted)
+
+    monkeypatch.setattr(engine_phases.FuzzingPlanner, "result", waited)
+    lines: list[str] = []
+    settings = RunSettings(seed=SEED, examples=5, use_cache=False)
+    for phase, cases in engine_phases.planned_phases(settings, ("examples", "coverage", "fuzzing"), lines.append):
+        events.append(f"{phase} handed out ({len(cases)} cases)")
+    assert [e.split(" (")[0] for e in events] == ["examples handed out", "coverage handed out",
+                                                  "waits for the fuzzing cases", "fuzzing handed out"]
+    assert all(not e.endswith("(0 cases)") for e in events if "handed out" in e)
+    assert "sent while the fuzzing cases are generated in a second process" in lines[0]
+    assert "cases generated" in lines[-1]

@@ -131,3 +131,28 @@ def test_an_integer_written_with_a_fraction_is_answered_as_an_integer(client, sp
     answer = client.post(PATH, content=raw, headers={"Content-Type": "application/json"})
     assert answer.status_code == 201, answer.text
     assert '"lifetime_seconds":1358,' in answer.text or '"lifetime_seconds":1358}' in answer.text
+
+
+def test_new_ids_are_distinct_random_version_4_uuids_in_their_text_form():
+    import uuid
+
+    from reference_server.connection import new_uuid
+
+    ids = [new_uuid() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    assert {text[19] for text in ids} == set("89ab")  # the variant nibble takes each of its four values
+
+
+def test_a_created_connection_shares_nothing_with_the_server_defaults_or_the_next_connection(spec):
+    from reference_server import ReferenceServer
+
+    server = ReferenceServer()
+    first = server.respond(fresh_tunnel_pair(copy.deepcopy(spec.examples("request")["static"])))
+    first["ikepolicy"]["ike_version"] = "changed"
+    first["ipsecpolicy"]["pfs"] = "changed"
+    second = server.respond(fresh_tunnel_pair(copy.deepcopy(spec.examples("request")["static"])))
+    assert "changed" not in (second["ikepolicy"].get("ike_version"), second["ipsecpolicy"].get("pfs"))
+    assert server.builder.defaults == spec.request_defaults()

@@ -52,3 +52,23 @@ def test_bookkeeping_is_bounded_by_the_store_when_every_connection_is_on_a_new_g
         local, peer = store.allocate_tunnel(f"gw-{n}")
         store.add({"id": str(n), "vgw_id": f"gw-{n}", "tunnel_local_address": local, "tunnel_peer_address": peer})
     assert len(store) == 5 and store.bookkeeping_size() <= 10
+
+
+def test_a_connection_made_in_the_same_millisecond_as_the_last_gets_the_next_one_across_every_boundary():
+    from reference_server.store import later_than
+
+    assert later_than("2026-11-28T10:00:00.124Z", "2026-11-28T10:00:00.123Z") == "2026-11-28T10:00:00.124Z"
+    assert later_than("2026-11-28T10:00:00.123Z", "2026-11-28T10:00:00.123Z") == "2026-11-28T10:00:00.124Z"
+    assert later_than("2026-11-28T10:00:00.100Z", "2026-11-28T10:00:00.999Z") == "2026-11-28T10:00:01.000Z"
+    assert later_than("2026-12-31T23:59:59.000Z", "2026-12-31T23:59:59.999Z") == "2027-01-01T00:00:00.000Z"
+    assert later_than("2026-11-28T10:00:00.000Z", None) == "2026-11-28T10:00:00.000Z"
+
+
+def test_the_timestamp_keeps_milliseconds_without_rounding_up_and_ends_in_z():
+    from datetime import UTC, datetime
+
+    from reference_server.store import stamp_text
+
+    assert stamp_text(datetime(2026, 11, 28, 13, 41, 45, 999_999, tzinfo=UTC)) == "2026-11-28T13:41:45.999Z"
+    assert stamp_text(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000Z"
+    assert stamp_text(datetime(2026, 1, 2, 3, 4, 5, 7_000)) == "2026-01-02T03:04:05.007Z"  # naive: taken as UTC
