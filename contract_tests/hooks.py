@@ -8,7 +8,7 @@ time per process; the requests in flight, in the sender's threads, share it).
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,8 +40,8 @@ class ActiveRun:
     reserve: int = 0  # creates kept back from the budget for the lifecycle phase
     taken: int = 0  # creating requests sent so far by the sender and the rules phase (each takes one at dispatch)
     # Ctrl-C or SIGTERM: finish the requests in flight (and note what they created), send no more; the fuzzing
-    # planner's process stops too.
-    stop_event: Any = field(default_factory=lambda: multiprocessing.get_context("fork").Event())
+    # planner's process is stopped too.
+    stop_event: threading.Event = field(default_factory=threading.Event)
 
     @property
     def out_of_time(self) -> bool:

@@ -3,12 +3,12 @@
 A real cloud account throttles (429) and bills what is created, so against a target that is not on loopback a
 run sends at most ``RunSettings.requests_per_second`` (``--rate-limit``); after a 429 every request of the run
 waits for its ``Retry-After`` before the next request. The slot is shared by every request in flight (one
-lock, in shared memory so that it would hold across processes too). On loopback there is no limit by default.
+lock; every request of a run leaves from this process). On loopback there is no limit by default.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import threading
 import time
 from collections.abc import Mapping
 
@@ -30,22 +30,23 @@ def retry_after(headers: Mapping[str, str]) -> float:
 class Pace:
     def __init__(self, rate: float | None) -> None:
         self.interval = 1.0 / rate if rate else 0.0
-        self._next = multiprocessing.get_context("fork").Value("d", 0.0)  # time.monotonic() of the next free slot
+        self._next = 0.0  # time.monotonic() of the next free slot
+        self._lock = threading.Lock()
 
     def wait(self) -> None:
         """Take the next slot, sleeping until it comes (returns at once without a rate or a pause)."""
-        with self._next.get_lock():
+        with self._lock:
             now = time.monotonic()
-            slot = max(now, self._next.value)
+            slot = max(now, self._next)
             if self.interval or slot > now:
-                self._next.value = slot + self.interval
+                self._next = slot + self.interval
         if slot > now:
             time.sleep(slot - now)
 
     def hold(self, seconds: float) -> None:
         """No request of the run for ``seconds`` (a 429's Retry-After)."""
-        with self._next.get_lock():
-            self._next.value = max(self._next.value, time.monotonic() + seconds)
+        with self._lock:
+            self._next = max(self._next, time.monotonic() + seconds)
 
 
 def send(client: httpx.Client, pace: Pace | None, method: str, url: str, content: bytes | None,

@@ -6,7 +6,6 @@ rewritten every second; otherwise a plain line is printed every 10 seconds, so a
 
 from __future__ import annotations
 
-import multiprocessing
 import sys
 import threading
 import time
@@ -16,7 +15,8 @@ from typing import Any
 
 class Progress:
     def __init__(self, emit: Callable[[str], None], enabled: bool = True, stream: Any = None) -> None:
-        self.sent = multiprocessing.get_context("fork").Value("i", 0, lock=True)
+        self._sent = 0
+        self._lock = threading.Lock()
         self.emit, self.enabled = emit, enabled
         self.stream = stream or sys.stdout
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
@@ -25,12 +25,12 @@ class Progress:
         self._started = time.monotonic()
 
     def count(self, n: int = 1) -> None:
-        with self.sent.get_lock():
-            self.sent.value += n
+        with self._lock:
+            self._sent += n
 
     @property
     def total(self) -> int:
-        return int(self.sent.value)
+        return self._sent
 
     def line(self) -> str:
         seconds = time.monotonic() - self._started

@@ -57,12 +57,12 @@ FALLBACK_SUBNET = "192.168.44.0/24"
 class Repairer:
     """``unique_tunnels``: every repaired body that gives tunnel addresses gets a /30 no other body of the run
     got (taken from the top of the range downwards, away from the pairs a server assigns from the bottom), so
-    that a correct server never refuses it as in use (VPN.0012). Processes of one run take separate lanes."""
+    that a correct server never refuses it as in use (VPN.0012). One repairer repairs every case of a run."""
 
     def __init__(self, spec: Spec, resources: HasResources = Resources(), unique_tunnels: bool = False) -> None:
         self.spec, self.resources = spec, resources
         self.unique_tunnels = unique_tunnels
-        self.lane, self.lanes, self._taken = 0, 1, 0
+        self._taken = 0
         self.avoided: set[int] = set()  # /30 bases the target already uses
         self.reserved = [ipv4.cidr(n) for n in spec.rule("peer-subnets-not-reserved").params["reserved"]]
         tunnel = spec.rule("tunnel-address-not-reserved").params
@@ -176,10 +176,6 @@ class Repairer:
                     indexes.add(rule["rule_index"])
         return rules
 
-    def use_lane(self, lane: int, lanes: int) -> None:
-        """Take every ``lanes``-th fresh /30, starting at ``lane`` (one lane per process of a run)."""
-        self.lane, self.lanes = lane, lanes
-
     def avoid_tunnels(self, addresses: list[str]) -> None:
         """Never hand out the /30s of these tunnel addresses (the target's existing connections use them)."""
         for address in addresses:
@@ -192,7 +188,7 @@ class Repairer:
         size = 2 ** (32 - self.prefix)
         top = self.within[0] + 2 ** (32 - self.within[1]) - size
         while True:
-            base = top - size * (self._taken * self.lanes + self.lane)
+            base = top - size * self._taken
             self._taken += 1
             if base < self.within[0]:
                 raise ValueError("no fresh tunnel /30 is left for this run")

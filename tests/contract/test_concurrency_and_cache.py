@@ -165,3 +165,65 @@ def test_the_examples_and_coverage_are_handed_out_before_the_run_waits_for_the_f
     assert all(not e.endswith("(0 cases)") for e in events if "handed out" in e)
     assert "sent while the fuzzing cases are generated in a second process" in lines[0]
     assert "cases generated" in lines[-1]
+
+
+PLAN_DIGEST = """
+import hashlib, json, sys
+from contract_tests import case_plan, regex_memo
+from contract_tests.settings import RunSettings
+if sys.argv[1] == "plain":
+    regex_memo.install = lambda: False  # hypothesis as it is
+cases = case_plan.generate(RunSettings(seed=int(sys.argv[2]), examples=15), ("coverage", "fuzzing"))
+drawn = repr([(c.phase, c.headers, c.query, c.body) for c in cases]).encode()
+print(json.dumps({"cases": len(cases), "shared": len(regex_memo._built), "digest": hashlib.sha256(drawn).hexdigest()}))
+"""
+
+
+def test_sharing_built_regex_strategies_draws_the_same_cases():
+    """Each in a fresh process (hypothesis' own caches would otherwise carry over from one to the other)."""
+    import json
+    import subprocess
+    import sys
+
+    from vpnconn.spec import REPO_ROOT
+
+    runs = {how: subprocess.Popen([sys.executable, "-c", PLAN_DIGEST, how, str(SEED)], cwd=REPO_ROOT,
+                                  stdout=subprocess.PIPE, text=True) for how in ("plain", "shared")}
+    out = {how: json.loads(proc.communicate(timeout=300)[0].strip().splitlines()[-1]) for how, proc in runs.items()}
+    assert out["plain"]["shared"] == 0 and out["shared"]["shared"] > 0  # the second built its strategies once
+    assert out["plain"]["cases"] > 100
+    assert out["plain"]["digest"] == out["shared"]["digest"]
+
+
+OTHER_CALLER = """
+import hashlib, sys
+junk = [str(i) * 7 for i in range(50_000)]  # a process in another state than the test's
+from contract_tests.engine_phases import FuzzingPlanner
+from contract_tests.settings import RunSettings
+planner = FuzzingPlanner(RunSettings(seed=int(sys.argv[1]), examples=10, token="".join(["an", "other-token"]),
+                                     request_timeout=3, target="http://127.0.0.1:9"))
+cases = planner.result(lambda: False)
+planner.stop()
+print(hashlib.sha256(repr([(c.headers, c.query, c.body) for c in cases]).encode()).hexdigest())
+"""
+
+
+def test_the_fuzzing_cases_of_a_key_are_the_same_whoever_asks_for_them():
+    """schemathesis' fuzzing draws depend on the state of the process drawing them; the planner's worker is
+    always the same program given only the plan's inputs, so a test, a run and a script get the same cases."""
+    import hashlib
+    import subprocess
+    import sys
+
+    from contract_tests.engine_phases import FuzzingPlanner
+    from vpnconn.spec import REPO_ROOT
+
+    other = subprocess.Popen([sys.executable, "-c", OTHER_CALLER, str(SEED)], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    planner = FuzzingPlanner(RunSettings(seed=SEED, examples=10, token="token-one"))
+    try:
+        cases = planner.result(lambda: False)
+    finally:
+        planner.stop()
+    assert len(cases) >= 10
+    mine = hashlib.sha256(repr([(c.headers, c.query, c.body) for c in cases]).encode()).hexdigest()
+    assert other.communicate(timeout=300)[0].strip() == mine
