@@ -7,13 +7,15 @@ plans the others and then sends them; ``sender`` sends each phase with several r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pickle
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from contract_tests import case_cache, hooks
@@ -94,10 +96,11 @@ def run_engine(base_url: str, settings: RunSettings, progress: Callable[[str], N
     sender: CaseSender | None = None
     records: list[CaseRecord] = []
     try:
-        for phase, cases in planned_phases(settings, phases, progress):
-            if cases:
-                sender = sender or CaseSender(base_url, settings, progress)
-                records += sender.send(phase, cases, started)
+        with contextlib.closing(planned_phases(settings, phases, progress)) as planned:  # closed: the worker stops
+            for phase, cases in planned:
+                if cases:
+                    sender = sender or CaseSender(base_url, settings, progress)
+                    records += sender.send(phase, cases, started)
     except PlanningStopped:
         progress("  plan      stopped before its cases were all generated: the rest of these phases is not sent")
     return records
@@ -109,7 +112,7 @@ def plan_for(settings: RunSettings, phases: tuple[str, ...], progress: Callable[
 
 
 def planned_phases(settings: RunSettings, phases: tuple[str, ...],
-                   progress: Callable[[str], None]) -> Iterator[tuple[str, list[PlannedCase]]]:
+                   progress: Callable[[str], None]) -> Generator[tuple[str, list[PlannedCase]], None, None]:
     """(phase, its cases) in schemathesis' order, each as soon as it is planned: read from the cache when a run
     with the same key made the plan, else generated (the fuzzing cases by ``plan_worker``) and, once every
     phase is planned, kept. Raises :class:`PlanningStopped` when the run halts while generating."""
@@ -157,8 +160,9 @@ class FuzzingPlanner:
     def __init__(self, settings: RunSettings) -> None:
         from contract_tests.plan_worker import request_for
 
+        self._errors = tempfile.TemporaryFile()  # a file, not a pipe: warnings written there never block it
         self._worker = subprocess.Popen([sys.executable, "-m", "contract_tests.plan_worker"], cwd=REPO_ROOT,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors)
         assert self._worker.stdin is not None
         self._worker.stdin.write(json.dumps(request_for(settings, ("fuzzing",))).encode() + b"\n")
         self._worker.stdin.close()
@@ -182,7 +186,8 @@ class FuzzingPlanner:
         except (pickle.UnpicklingError, EOFError, ValueError):
             status, payload = "died", None
         if status == "died":
-            error = (self._worker.stderr.read().decode("utf-8", "replace") if self._worker.stderr else "").strip()
+            self._errors.seek(0)
+            error = self._errors.read().decode("utf-8", "replace").strip()
             raise EngineError(f"the fuzzing planner died (exit code {code}){': ' + error[-300:] if error else ''}")
         if status != "ok" or not isinstance(payload, list):
             raise EngineError(f"generating the fuzzing cases failed: {payload}")
@@ -198,6 +203,6 @@ class FuzzingPlanner:
                 self._worker.kill()
                 self._worker.wait(timeout=5)
         self._reader.join(timeout=5)
-        for stream in (self._worker.stdout, self._worker.stderr):
-            if stream is not None:
-                stream.close()
+        if self._worker.stdout is not None:
+            self._worker.stdout.close()
+        self._errors.close()

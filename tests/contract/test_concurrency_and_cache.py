@@ -227,3 +227,29 @@ def test_the_fuzzing_cases_of_a_key_are_the_same_whoever_asks_for_them():
     assert len(cases) >= 10
     mine = hashlib.sha256(repr([(c.headers, c.query, c.body) for c in cases]).encode()).hexdigest()
     assert other.communicate(timeout=300)[0].strip() == mine
+
+
+def test_a_fuzzing_worker_that_dies_is_reported_not_waited_for():
+    import signal
+
+    from contract_tests.engine_phases import EngineError, FuzzingPlanner
+
+    planner = FuzzingPlanner(RunSettings(seed=SEED, examples=10))
+    planner._worker.send_signal(signal.SIGKILL)
+    try:
+        with pytest.raises(EngineError, match=r"the fuzzing planner died \(exit code -9\)"):
+            planner.result(lambda: False)
+    finally:
+        planner.stop()
+    assert planner._worker.poll() is not None
+
+
+def test_a_halted_run_stops_the_fuzzing_worker_at_once():
+    from contract_tests.case_plan import PlanningStopped
+    from contract_tests.engine_phases import FuzzingPlanner
+
+    planner = FuzzingPlanner(RunSettings(seed=SEED, examples=100))
+    with pytest.raises(PlanningStopped):
+        planner.result(lambda: True)
+    planner.stop()
+    assert planner._worker.poll() is not None  # ended, not left drawing
