@@ -83,7 +83,8 @@ class PlannedCase:
 
     @property
     def positive(self) -> bool:
-        """As schemathesis generated it (a repaired positive case stays positive: repair keeps it valid)."""
+        """As schemathesis generated it (the sender reads the mode of the case it sends, which schemathesis
+        revalidates once the token is in; see ``sender``)."""
         return self.meta is not None and self.meta.generation.mode == GenerationMode.POSITIVE
 
     def to_case(self, operation: Any, token: str | None) -> Any:
