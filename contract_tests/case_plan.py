@@ -76,7 +76,7 @@ class PlannedCase:
     @classmethod
     def of(cls, phase: str, case: Any) -> PlannedCase:
         has_body = case.body is not NOT_SET
-        negative = case.meta is not None and case.meta.generation.mode != GenerationMode.POSITIVE
+        negative = not _generated_positive(case.meta)
         return cls(phase, case.method, dict(case.path_parameters), dict(case.headers or {}), dict(case.cookies or {}),
                    dict(case.query or {}), case.body if has_body else None, case.media_type, case.meta, has_body,
                    bool(case._has_explicit_auth), verdicts.judged(case.body) if has_body and negative else None)
@@ -85,7 +85,7 @@ class PlannedCase:
     def positive(self) -> bool:
         """As schemathesis generated it (the sender reads the mode of the case it sends, which schemathesis
         revalidates once the token is in; see ``sender``)."""
-        return self.meta is not None and self.meta.generation.mode == GenerationMode.POSITIVE
+        return _generated_positive(self.meta)
 
     def to_case(self, operation: Any, token: str | None) -> Any:
         """The schemathesis case for ``operation``, with the run's token put in. Its data is a copy (generated
@@ -98,6 +98,10 @@ class PlannedCase:
         if self.judged is not None:
             verdicts.remember(*self.judged)
         return case
+
+
+def _generated_positive(meta: Any) -> bool:
+    return meta is not None and meta.generation.mode == GenerationMode.POSITIVE
 
 
 @dataclass
