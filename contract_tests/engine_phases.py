@@ -133,23 +133,28 @@ def planned_phases(settings: RunSettings, phases: tuple[str, ...],
     def halted() -> bool:
         return run is not None and run.halted
 
+    def planned(cases: list[PlannedCase]) -> None:  # every phase is planned: keep the plan, say so
+        if settings.use_cache:
+            case_cache.store(Plan(key, cases))
+        progress(f"  plan      {len(cases):5} cases generated ({time.monotonic() - started:.1f} s"
+                 f"{'; kept in the case cache' if settings.use_cache else ''})")
+
     cases: list[PlannedCase] = []
     try:
         cases += generate(settings, tuple(p for p in wanted if p != "fuzzing"), halted)
-        if fuzzing is not None:
+        if fuzzing is None:
+            planned(cases)
+        else:
             progress(f"  plan      {len(cases):5} cases generated ({time.monotonic() - started:.1f} s); sent while the "
                      f"fuzzing cases are generated in a second process")
         for phase in wanted:
             if phase == "fuzzing" and fuzzing is not None:
                 cases += fuzzing.result(halted)
+                planned(cases)
             yield phase, [case for case in cases if case.phase == phase]
     finally:
         if fuzzing is not None:
             fuzzing.stop()
-    if settings.use_cache:
-        case_cache.store(Plan(key, cases))
-    progress(f"  plan      {len(cases):5} cases generated ({time.monotonic() - started:.1f} s"
-             f"{'; kept in the case cache' if settings.use_cache else ''})")
 
 
 class FuzzingPlanner:
