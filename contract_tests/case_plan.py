@@ -75,17 +75,17 @@ class PlannedCase:
 
     @classmethod
     def of(cls, phase: str, case: Any) -> PlannedCase:
-        has_body = case.body is not NOT_SET
-        negative = not _generated_positive(case.meta)
+        has_body, meta = case.body is not NOT_SET, case.meta  # (reading case.meta may revalidate: once)
         return cls(phase, case.method, dict(case.path_parameters), dict(case.headers or {}), dict(case.cookies or {}),
-                   dict(case.query or {}), case.body if has_body else None, case.media_type, case.meta, has_body,
-                   bool(case._has_explicit_auth), verdicts.judged(case.body) if has_body and negative else None)
+                   dict(case.query or {}), case.body if has_body else None, case.media_type, meta, has_body,
+                   bool(case._has_explicit_auth),
+                   verdicts.judged(case.body) if has_body and not generated_positive(meta) else None)
 
     @property
     def positive(self) -> bool:
         """As schemathesis generated it (the sender reads the mode of the case it sends, which schemathesis
         revalidates once the token is in; see ``sender``)."""
-        return _generated_positive(self.meta)
+        return generated_positive(self.meta)
 
     def to_case(self, operation: Any, token: str | None) -> Any:
         """The schemathesis case for ``operation``, with the run's token put in. Its data is a copy (generated
@@ -100,7 +100,8 @@ class PlannedCase:
         return case
 
 
-def _generated_positive(meta: Any) -> bool:
+def generated_positive(meta: Any) -> bool:
+    """Was a case with schemathesis' metadata ``meta`` generated as positive (valid) data?"""
     return meta is not None and meta.generation.mode == GenerationMode.POSITIVE
 
 

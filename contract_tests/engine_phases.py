@@ -21,7 +21,7 @@ from typing import Any
 from contract_tests import case_cache, hooks
 from contract_tests.case_plan import ENGINE_PHASES, Plan, PlannedCase, PlanningStopped, generate, plan_key
 from contract_tests.records import CaseRecord, Failure, Finding
-from contract_tests.settings import RunSettings
+from contract_tests.settings import RunSettings, environment_without_secrets
 from contract_tests.verdicts import body_violations, check_provenance, not_rejected, response_provenance
 from vpnconn.spec import REPO_ROOT
 
@@ -167,6 +167,7 @@ class FuzzingPlanner:
 
         self._errors = tempfile.TemporaryFile()  # a file, not a pipe: warnings written there never block it
         self._worker = subprocess.Popen([sys.executable, "-m", "contract_tests.plan_worker"], cwd=REPO_ROOT,
+                                        env=environment_without_secrets(),  # it is told no credential either
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors)
         assert self._worker.stdin is not None
         self._worker.stdin.write(json.dumps(request_for(settings, ("fuzzing",))).encode() + b"\n")

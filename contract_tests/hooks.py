@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import schemathesis
-from schemathesis import GenerationMode
 
 from contract_tests.aksk_auth import AkSkAuth
+from contract_tests.case_plan import generated_positive
 from contract_tests.cleanup import Ledger
 from contract_tests.pacing import THROTTLED, Pace, retry_after
 from contract_tests.progress import Progress
@@ -111,8 +111,8 @@ def request_stop() -> bool:
 
 
 def is_positive(case: Any) -> bool:
-    meta = getattr(case, "meta", None)
-    return meta is not None and meta.generation.mode == GenerationMode.POSITIVE
+    """Is ``case`` positive as schemathesis now judges it (reading ``case.meta`` revalidates an edited case)?"""
+    return generated_positive(getattr(case, "meta", None))
 
 
 def acceptable(body: Any) -> bool:

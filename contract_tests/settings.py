@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -42,6 +43,14 @@ def _check_target(target: str) -> None:
         raise SettingsError(f"TARGET has an invalid port; use a number from 1 to 65535, {example}") from None
 _ID = re.compile(r"^[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{12}$")
 
+
+
+SECRET_VARIABLES = ("VPNCONN_TOKEN", "VPNCONN_AK", "VPNCONN_SK")  # how a user hands over credentials
+
+
+def environment_without_secrets() -> dict[str, str]:
+    """This process's environment for a child process, without the credentials the user passed in it."""
+    return {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
 
-from contract_tests.settings import RunSettings
+from contract_tests.settings import RunSettings, environment_without_secrets
 from vpnconn.errors import TargetError
 from vpnconn.spec import REPO_ROOT
 
@@ -28,7 +27,7 @@ def embedded_server(settings: RunSettings, serve_options: tuple[str, ...] = ()) 
     token = None if settings.ak else server_token
     # Secrets go to the child by environment, never on its command line (ps would show them).
     command = [sys.executable, "-m", "commands.cli", "serve", "--port", "0", "--quiet", *serve_options]
-    env = {k: v for k, v in os.environ.items() if k not in ("VPNCONN_TOKEN", "VPNCONN_AK", "VPNCONN_SK")}
+    env = environment_without_secrets()
     env["VPNCONN_TOKEN"] = server_token
     if settings.ak:
         env["VPNCONN_AK"], env["VPNCONN_SK"] = settings.ak, settings.sk or ""

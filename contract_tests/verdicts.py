@@ -31,6 +31,10 @@ def body_violations(body: Any) -> tuple[Violation, ...]:
         return ()
     except ValueError:  # a JSON value that is not JSON text (NaN, say): judged as it is, not remembered
         return tuple(request_check(load_spec()).violations(body, world=None))
+    return _violations_of(text)
+
+
+def _violations_of(text: str) -> tuple[Violation, ...]:
     found = _KNOWN.get(text)
     if found is None:
         found = tuple(request_check(load_spec()).violations(json.loads(text), world=None))
@@ -45,7 +49,7 @@ def judged(body: Any) -> tuple[str, tuple[Violation, ...]] | None:
         text = json.dumps(body, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError):
         return None
-    return text, body_violations(body)
+    return text, _violations_of(text)
 
 
 def remember(text: str, violations: tuple[Violation, ...]) -> None:

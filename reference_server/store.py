@@ -14,7 +14,6 @@ dicts made every full collection walk hundreds of thousands of objects and halve
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import threading
 from datetime import datetime, timedelta
@@ -67,7 +66,7 @@ class ConnectionStore:
         # without connections is forgotten, so the bookkeeping is bounded by the store's capacity
         self._used: dict[str, dict[int, int]] = {}
         self._next: dict[str, int] = {}
-        self._within = ipaddress.IPv4Network(within)
+        self._within, self._within_text = ipv4.cidr(within), within
         self._excluded = [ipv4.cidr(n) for n in excluded]
         self._size = 2 ** (32 - prefix)
         self._prefix = prefix
@@ -186,8 +185,8 @@ class ConnectionStore:
         """The next free /30 of the gateway: (local, peer) as its first and second host."""
         with self._lock:
             used = self._used.setdefault(gateway_id, {})
-            start = int(self._within.network_address)
-            count = self._within.num_addresses // self._size
+            start = self._within[0]
+            count = 2 ** (32 - self._within[1]) // self._size
             for step in range(count):
                 offset = (self._next.get(gateway_id, 0) + step) % count
                 base = start + offset * self._size
@@ -196,4 +195,4 @@ class ConnectionStore:
                 used[base] = 1
                 self._next[gateway_id] = offset + 1
                 return f"{ipv4.text(base + 1)}/{self._prefix}", f"{ipv4.text(base + 2)}/{self._prefix}"
-        raise TunnelPoolExhausted(f"no free /{self._prefix} left in {self._within} on gateway {gateway_id}")
+        raise TunnelPoolExhausted(f"no free /{self._prefix} left in {self._within_text} on gateway {gateway_id}")

@@ -28,6 +28,13 @@ def fresh_tunnel_pair(body):
     return body
 
 
+def drawn(cases) -> str:
+    """A digest of what planned cases would send (phase, headers, query, body): equal digests, equal cases."""
+    import hashlib
+
+    return hashlib.sha256(repr([(c.phase, c.headers, c.query, c.body) for c in cases]).encode()).hexdigest()
+
+
 def case_files(folder: str) -> list[Path]:
     return sorted((CASES / folder).glob("*.json"))
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import replace
 
 import pytest
-from support import QUICK, run_against
+from support import QUICK, drawn, run_against
 
 from contract_tests import case_cache, case_plan
 from contract_tests.case_plan import Plan, generate, plan_key
@@ -168,14 +168,15 @@ def test_the_examples_and_coverage_are_handed_out_before_the_run_waits_for_the_f
 
 
 PLAN_DIGEST = """
-import hashlib, json, sys
+import json, sys
+sys.path.insert(0, "tests")
+from support import drawn
 from contract_tests import case_plan, regex_memo
 from contract_tests.settings import RunSettings
 if sys.argv[1] == "plain":
     regex_memo.install = lambda: False  # hypothesis as it is
 cases = case_plan.generate(RunSettings(seed=int(sys.argv[2]), examples=15), ("coverage", "fuzzing"))
-drawn = repr([(c.phase, c.headers, c.query, c.body) for c in cases]).encode()
-print(json.dumps({"cases": len(cases), "shared": len(regex_memo._built), "digest": hashlib.sha256(drawn).hexdigest()}))
+print(json.dumps({"cases": len(cases), "shared": len(regex_memo._built), "digest": drawn(cases)}))
 """
 
 
@@ -196,7 +197,9 @@ def test_sharing_built_regex_strategies_draws_the_same_cases():
 
 
 OTHER_CALLER = """
-import hashlib, sys
+import sys
+sys.path.insert(0, "tests")
+from support import drawn
 junk = [str(i) * 7 for i in range(50_000)]  # a process in another state than the test's
 from contract_tests.engine_phases import FuzzingPlanner
 from contract_tests.settings import RunSettings
@@ -204,14 +207,13 @@ planner = FuzzingPlanner(RunSettings(seed=int(sys.argv[1]), examples=10, token="
                                      request_timeout=3, target="http://127.0.0.1:9"))
 cases = planner.result(lambda: False)
 planner.stop()
-print(hashlib.sha256(repr([(c.headers, c.query, c.body) for c in cases]).encode()).hexdigest())
+print(drawn(cases))
 """
 
 
 def test_the_fuzzing_cases_of_a_key_are_the_same_whoever_asks_for_them():
     """schemathesis' fuzzing draws depend on the state of the process drawing them; the planner's worker is
     always the same program given only the plan's inputs, so a test, a run and a script get the same cases."""
-    import hashlib
     import subprocess
     import sys
 
@@ -225,8 +227,7 @@ def test_the_fuzzing_cases_of_a_key_are_the_same_whoever_asks_for_them():
     finally:
         planner.stop()
     assert len(cases) >= 10
-    mine = hashlib.sha256(repr([(c.headers, c.query, c.body) for c in cases]).encode()).hexdigest()
-    assert other.communicate(timeout=300)[0].strip() == mine
+    assert other.communicate(timeout=300)[0].strip() == drawn(cases)
 
 
 def test_a_fuzzing_worker_that_dies_is_reported_not_waited_for():
