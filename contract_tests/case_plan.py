@@ -28,12 +28,14 @@ from pathlib import Path
 from typing import Any
 
 import schemathesis
+from requests.structures import CaseInsensitiveDict
 from schemathesis.core import NOT_SET
 from schemathesis.core.result import Ok
 from schemathesis.engine.context import EngineContext
 from schemathesis.engine.run import PhaseName
 from schemathesis.engine.run.unit import _build_coverage_generator, _build_examples_generator
 from schemathesis.generation import GenerationMode, overrides
+from schemathesis.generation.meta import CaseMetadata
 from schemathesis.generation.meta import content_type_probes_first
 
 from contract_tests import regex_memo, verdicts
@@ -89,11 +91,20 @@ class PlannedCase:
 
     def to_case(self, operation: Any, token: str | None) -> Any:
         """The schemathesis case for ``operation``, with the run's token put in. Its data is a copy (generated
-        cases may share parts, and sending repairs a body in place); its metadata is this object's own."""
+        cases may share parts, and sending repairs a body in place), and so is its metadata.
+
+        The headers are judged again as sent (the token in; see ``sender``), nothing else: the generated body,
+        path and query keep the mode they were generated with, in every process. (The metadata carries hashes
+        of the generated containers, and Python salts string hashes per process: kept, they would have called
+        every container of a cached plan edited, and revalidated all of it, in one run but not in another.
+        schemathesis' own cross-process copy, ``to_dict``/``from_dict``, leaves them behind.)"""
+        meta = CaseMetadata.from_dict(self.meta.to_dict()) if self.meta is not None else None
         case = operation.Case(method=self.method, path_parameters=copy.deepcopy(self.path_parameters),
-                              headers=with_credentials(self.headers, token), cookies=copy.deepcopy(self.cookies),
+                              headers=dict(self.headers), cookies=copy.deepcopy(self.cookies),
                               query=copy.deepcopy(self.query), body=copy.deepcopy(self.body) if self.has_body else NOT_SET,
-                              media_type=self.media_type, _meta=self.meta)
+                              media_type=self.media_type, _meta=meta)
+        # built as generated, then the credentials go in: schemathesis sees an edit of the headers (alone)
+        case.headers = CaseInsensitiveDict(with_credentials(self.headers, token))
         case._has_explicit_auth = self.explicit_auth  # as schemathesis' auth provider left it at generation
         if self.judged is not None:
             verdicts.remember(*self.judged)

@@ -5,6 +5,7 @@ run's token."""
 
 from __future__ import annotations
 
+import copy
 import pickle
 import re
 from dataclasses import replace
@@ -143,6 +144,31 @@ def test_a_planned_negative_case_carries_what_the_spec_refuses_in_its_body_and_t
     assert verdicts.body_violations(sent.body) == made_up
     sent.body["vpn_connection"] = {}
     assert verdicts.body_violations(sent.body) != made_up
+
+
+def test_sending_judges_only_the_headers_again_and_leaves_the_plan_as_generated():
+    from schemathesis.core.parameters import ParameterLocation
+
+    from contract_tests.hooks import is_positive
+
+    cases = generate(RunSettings(seed=SEED, examples=10, token="tok"), ("coverage",))
+    operation = case_plan.create_operation("http://127.0.0.1:9", RunSettings(seed=SEED))
+    generated = [(c.meta.generation.mode, dict(c.meta.components)) for c in cases]
+    sent = [is_positive(c.to_case(operation, "tok")) for c in cases]
+    # the token put in makes schemathesis judge the headers again: an unexpected header it generated as a
+    # negative case is not refused by OpenAPI, so the case as sent is positive
+    assert any(mode != case.positive for mode, case in zip(sent, cases, strict=True))
+    # ... and the plan (which the cache keeps) still holds what was generated
+    assert [(c.meta.generation.mode, dict(c.meta.components)) for c in cases] == generated
+    assert [is_positive(c.to_case(operation, "tok")) for c in cases] == sent
+    # hashes another process wrote into the metadata (Python salts them per process) change nothing: a case
+    # whose body was generated negative stays negative even when every container looks edited
+    case = next(c for c in cases if c.has_body and c.meta.is_negative_at(ParameterLocation.BODY))
+    valid = cases[[m for m, _ in generated].index(next(m for m, _ in generated if m.is_positive))]
+    case.body, case.judged = copy.deepcopy(valid.body), None  # a body the spec accepts, labelled negative
+    for location in case.meta.components:
+        case.meta._initial_hashes[location] = case.meta._last_validated_hashes[location] = 12345
+    assert is_positive(case.to_case(operation, "tok")) is False
 
 
 def test_the_examples_and_coverage_are_handed_out_before_the_run_waits_for_the_fuzzing_cases(monkeypatch):
