@@ -35,8 +35,7 @@ from schemathesis.engine.context import EngineContext
 from schemathesis.engine.run import PhaseName
 from schemathesis.engine.run.unit import _build_coverage_generator, _build_examples_generator
 from schemathesis.generation import GenerationMode, overrides
-from schemathesis.generation.meta import CaseMetadata
-from schemathesis.generation.meta import content_type_probes_first
+from schemathesis.generation.meta import CaseMetadata, content_type_probes_first
 
 from contract_tests import regex_memo, verdicts
 from contract_tests.aksk_auth import AkSkMarker
