@@ -125,13 +125,20 @@ class Plan:
 
 
 def with_credentials(headers: dict[str, Any], token: str | None) -> dict[str, Any]:
-    """The plan's headers with the placeholder replaced by the run's token (or removed without one)."""
+    """The plan's headers with the placeholder replaced by the run's token (or removed without one).
+
+    Beside a token no ``Authorization`` header goes: schemathesis fills in the spec's other security scheme
+    (AK/SK) for most cases, often empty, and a gateway may take it for a signature and refuse the request.
+    The sources describe a token *or* a signature, never both, so such a refusal would not be a violation,
+    and the suite would have reported it as one (a correct request refused)."""
     out = {}
     for name, value in headers.items():
         if value == TOKEN_PLACEHOLDER:
             if token is None:
                 continue
             value = token
+        elif token is not None and name.lower() == "authorization":
+            continue
         out[name] = value
     return out
 

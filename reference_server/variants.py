@@ -10,7 +10,10 @@ against one must end with exit 0, its differences listed as divergences (and fai
 - an update that names a field the update does not cover (``vgw_id``, ``style``, ...) is carried out with
   that field ignored, where the reference server refuses it (VPN.0013);
 - a body with several failures is refused for the *last* one found (the reference server names the first),
-  so an unsupported attribute beside a schema violation may get VPN.0001 instead of VPN.0013.
+  so an unsupported attribute beside a schema violation may get VPN.0001 instead of VPN.0013;
+- a request that carries an ``Authorization`` header beside its ``X-Auth-Token`` (even an empty one) is
+  refused as unauthenticated (401), where the reference server takes the valid token: the sources describe
+  a token or a signature, never both.
 """
 
 from __future__ import annotations
@@ -42,6 +45,11 @@ class OtherChoicesServer(ReferenceServer):
             pass  # not an object with a vpn_connection: the reference server says what is wrong with it
         return await super()._update_vpn_connection(params, headers, raw, request_id)
 
+    def _authenticate(self, scope: dict[str, Any], headers: dict[str, str], raw: bytes) -> None:
+        if "x-auth-token" in headers and "authorization" in headers:
+            raise Reject(self.errors["unauthenticated"], "an X-Auth-Token and an Authorization header together: send one")
+        super()._authenticate(scope, headers, raw)
+
     def respond(self, body: Any, identity: Identity = RANDOM_IDENTITY, store: ConnectionStore | None = None) -> dict[str, Any]:
         found = self.check.violations(body, self.world)
         if len(found) > 1:  # name the last failure found, where the reference server names the first
@@ -51,5 +59,6 @@ class OtherChoicesServer(ReferenceServer):
 
 VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
     "other-choices": ("makes the other choice wherever the documentation is silent (accepts what the spec only "
-                      "infers, ignores what an update may not change, names the last of several failures)", OtherChoicesServer),
+                      "infers, ignores what an update may not change, names the last of several failures, refuses "
+                      "a token and an Authorization header together)", OtherChoicesServer),
 }

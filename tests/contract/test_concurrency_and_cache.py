@@ -117,6 +117,20 @@ def test_the_token_is_put_in_at_send_time():
     assert case_plan.with_credentials(headers, None) == {"Accept": "*/*"}
 
 
+def test_a_token_goes_alone_without_the_authorization_header_schemathesis_fills_in():
+    # schemathesis gives most cases an Authorization header (the spec's other scheme, AK/SK), often empty
+    plan = generate(RunSettings(seed=SEED, examples=10, token="tok"), ("examples", "coverage"))
+    assert sum("Authorization" in c.headers for c in plan) > len(plan) // 2
+    operation = case_plan.create_operation("http://127.0.0.1:9", RunSettings(seed=SEED))
+    sent = [dict(c.to_case(operation, "tok").headers) for c in plan]
+    assert not [h for h in sent if any(name.lower() == "authorization" for name in h)]
+    assert all(h.get("X-Auth-Token") == "tok" for h in sent if "X-Auth-Token" in h)
+    # without a token the headers go as generated (a run without credentials tests a mock)
+    headers = {"X-Auth-Token": case_plan.TOKEN_PLACEHOLDER, "authorization": ""}
+    assert case_plan.with_credentials(headers, None) == {"authorization": ""}
+    assert case_plan.with_credentials(headers, "tok") == {"X-Auth-Token": "tok"}
+
+
 def test_the_create_budget_holds_with_eight_requests_in_flight():
     result = run_against(concurrency=8, max_creates=5, phases=("examples", "coverage", "fuzzing", "rules"),
                          **{k: v for k, v in QUICK.items() if k != "seed"})

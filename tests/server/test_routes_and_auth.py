@@ -90,6 +90,21 @@ def test_with_keys_only_a_valid_signature_authenticates(spec):
     assert (token_only.status_code, bad_signature_and_token.status_code, good.status_code) == (401, 401, 201)
 
 
+def test_a_token_with_an_authorization_header_beside_it_is_the_servers_choice(spec):
+    """The sources describe a token or a signature, never both: the reference server takes the valid token,
+    the correct-but-different server refuses the pair (and the suite never sends one: see case_plan)."""
+    from reference_server.variants import VARIANTS
+
+    both = {**TOKEN, "Authorization": ""}
+    with running_server(ReferenceServer(token=TOKEN["X-Auth-Token"])) as url:
+        reference = httpx.post(url + PATH, json=spec.examples("request")["static"], headers=both)
+    with running_server(VARIANTS["other-choices"][1](token=TOKEN["X-Auth-Token"])) as url:
+        other = httpx.post(url + PATH, json=spec.examples("request")["static"], headers=both)
+        alone = httpx.post(url + PATH, json=spec.examples("request")["static"], headers=TOKEN)
+    assert (reference.status_code, other.status_code, alone.status_code) == (201, 401, 201)
+    assert other.json()["error_code"] == "APIG.0301"
+
+
 def test_log_lines_escape_control_characters(spec):
     lines = []
     with running_server(ReferenceServer(log=lines.append)) as url:
