@@ -129,8 +129,8 @@ def with_credentials(headers: dict[str, Any], token: str | None) -> dict[str, An
 
     Beside a token no ``Authorization`` header goes: schemathesis fills in the spec's other security scheme
     (AK/SK) for most cases, often empty, and a gateway may take it for a signature and refuse the request.
-    The sources describe a token *or* a signature, never both, so such a refusal would not be a violation,
-    and the suite would have reported it as one (a correct request refused)."""
+    The sources describe a token *or* a signature, never both: such a refusal is no violation, yet the suite
+    would report one (a valid request refused, or the wrong error for an invalid one)."""
     out = {}
     for name, value in headers.items():
         if value == TOKEN_PLACEHOLDER:

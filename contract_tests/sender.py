@@ -64,8 +64,9 @@ class CaseSender:
                     if self._stopped(run):
                         break
                     case = item.to_case(self.operation, self.settings.token)
-                    # as schemathesis judges the case it sends (the token put in makes it revalidate the headers:
-                    # an unexpected header it generated as positive is then negative); read once
+                    # as schemathesis judges the case it sends (the token put in makes it judge the headers again:
+                    # a case generated negative for an unexpected header, which OpenAPI does not refuse, is then
+                    # positive); read once
                     positive = hooks.is_positive(case)
                     if not self._prepare(run, case, positive):
                         continue
