@@ -25,6 +25,17 @@ SEED = 7  # named: the seed of the plan-level tests
 ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d{4}-\d\d-\d\dT[0-9%A:.]+Z")
 
 
+@pytest.fixture(scope="module")
+def _planned() -> list:
+    return generate(RunSettings(seed=SEED, examples=10, token="tok"), ("examples", "coverage"))
+
+
+@pytest.fixture
+def planned(_planned) -> list:
+    """The examples and coverage cases of seed SEED with a token (generated once; each test gets a copy)."""
+    return copy.deepcopy(_planned)
+
+
 def _sent_and_judged(result) -> list[tuple]:
     """What a run sent, in order, and what it found: what the server made up masked, answers' bodies left out."""
     return [(r.phase, r.mode, r.method, ID.sub("<id>", r.url.split("://", 1)[-1].split("/", 1)[-1]),
@@ -117,9 +128,9 @@ def test_the_token_is_put_in_at_send_time():
     assert case_plan.with_credentials(headers, None) == {"Accept": "*/*"}
 
 
-def test_a_token_goes_alone_without_the_authorization_header_schemathesis_fills_in():
+def test_a_token_goes_alone_without_the_authorization_header_schemathesis_fills_in(planned):
     # schemathesis gives most cases an Authorization header (the spec's other scheme, AK/SK), often empty
-    plan = generate(RunSettings(seed=SEED, examples=10, token="tok"), ("examples", "coverage"))
+    plan = planned
     assert sum("Authorization" in c.headers for c in plan) > len(plan) // 2
     operation = case_plan.create_operation("http://127.0.0.1:9", RunSettings(seed=SEED))
     sent = [dict(c.to_case(operation, "tok").headers) for c in plan]
@@ -138,10 +149,10 @@ def test_the_create_budget_holds_with_eight_requests_in_flight():
     assert answered_201 <= 5 and any("MAX_CREATES (5) was reached" in note for note in result.notes)
 
 
-def test_a_planned_negative_case_carries_what_the_spec_refuses_in_its_body_and_the_send_uses_it():
+def test_a_planned_negative_case_carries_what_the_spec_refuses_in_its_body_and_the_send_uses_it(planned):
     from contract_tests import verdicts
 
-    cases = generate(RunSettings(seed=SEED, examples=10), ("coverage",))
+    cases = planned
     negative = [c for c in cases if not c.positive and c.has_body and isinstance(c.body, dict)]
     assert negative and all(c.judged is None for c in cases if c.positive)
     judged = [c for c in negative if c.judged is not None and c.judged[1]]
@@ -160,12 +171,12 @@ def test_a_planned_negative_case_carries_what_the_spec_refuses_in_its_body_and_t
     assert verdicts.body_violations(sent.body) != made_up
 
 
-def test_sending_judges_only_the_headers_again_and_leaves_the_plan_as_generated():
+def test_sending_judges_only_the_headers_again_and_leaves_the_plan_as_generated(planned):
     from schemathesis.core.parameters import ParameterLocation
 
     from contract_tests.hooks import is_positive
 
-    cases = generate(RunSettings(seed=SEED, examples=10, token="tok"), ("coverage",))
+    cases = planned
     operation = case_plan.create_operation("http://127.0.0.1:9", RunSettings(seed=SEED))
     generated = [(c.meta.generation.mode, dict(c.meta.components)) for c in cases]
     sent = [is_positive(c.to_case(operation, "tok")) for c in cases]
