@@ -2,7 +2,7 @@
 runs it, and the same app under granian) and of Stoplight Prism mocking the same spec, at 1, 8 and 32
 concurrent clients on loopback, side by side in one run.
 
-    make bench            (or: .venv/bin/python benchmarks/server_vs_prism.py [--seconds 5])
+    make bench            (or: .venv/bin/python benchmarks/server_vs_prism.py [--rounds 3] [--seconds 2] [--no-prism])
 
 Each server runs in its own process; the load generator runs in this one. Requests cycle through the spec's
 request examples with an X-Auth-Token. Only 127.0.0.1 is ever contacted.
