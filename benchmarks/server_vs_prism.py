@@ -132,6 +132,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds, each measuring every server in turn (default 3)")
     parser.add_argument("--no-prism", action="store_true", help="measure the reference server (and granian) only")
     args = parser.parse_args()
+    if args.rounds < 1 or args.seconds <= 0:
+        parser.error("--rounds must be at least 1 and --seconds above 0")
     servers: dict[str, Callable[[int], subprocess.Popen]] = {"reference": start_reference}
     if (Path(sys.executable).parent / "granian").exists():
         servers["granian"] = start_granian
