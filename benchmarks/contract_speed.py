@@ -91,6 +91,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs of each near measurement; medians are printed (default 3)")
     parser.add_argument("--latency", type=float, default=50, help="milliseconds the far server waits per answer (default 50)")
     args = parser.parse_args()
+    if args.runs < 1 or args.latency < 0:
+        parser.error("--runs must be at least 1 and --latency not below 0")
 
     from contract_tests import RunSettings
     from vpnconn import load_spec
