@@ -50,12 +50,6 @@ def timed_run(settings, label: str, log: Path | None = None) -> tuple[int, int, 
     return len(result.records), requests, seconds, result.exit_code
 
 
-def near_concurrency() -> int:
-    from contract_tests import RunSettings
-
-    return RunSettings(seed=0).concurrency
-
-
 def requests_alone(port: int, bodies: list[bytes], threads: int, count: int = 1080) -> float:
     """Requests per second of `count` creates sent by requests (the client schemathesis sends with: one session
     per thread, as the suite's sender has) from `threads` threads, no check: the most a warm run could send."""
@@ -97,6 +91,8 @@ def main() -> int:
     from contract_tests import RunSettings
     from vpnconn import load_spec
 
+    default = RunSettings(seed=0).concurrency  # the default run's requests in flight
+
     # The raw rate on a server of its own: the thousands of connections it creates would otherwise be listed,
     # page by page, by every run's lifecycle phase.
     raw_port = free_port()
@@ -107,7 +103,7 @@ def main() -> int:
         raw = loadgen.run(raw_port, [loadgen.encode_post(raw_port, PATH, b, {"X-Auth-Token": TOKEN}) for b in bodies], 8,
                           seconds=3)
         print(f"reference server, raw creates (8 clients): {raw.rate:7.0f} requests/s", flush=True)
-        alone = requests_alone(raw_port, bodies, threads=near_concurrency())
+        alone = requests_alone(raw_port, bodies, threads=default)
         print(f"the same server, creates sent with requests (schemathesis' HTTP client), nothing checked: {alone:7.0f} requests/s",
               flush=True)
     finally:
@@ -144,7 +140,6 @@ def main() -> int:
 
         print(f"\nfar (the same server answering {args.latency:g} ms late), default run, seed 0, cached plan:")
         timed_run(replace(near, target=far_url), "warm-up (plan kept in the cache)")
-        default = near.concurrency
         far_runs = {n: timed_run(replace(near, target=far_url, concurrency=n), f"--concurrency {n}")
                     for n in sorted({1, 8, default})}
     finally:

@@ -108,12 +108,13 @@ def measure(servers: dict[str, Callable[[int], subprocess.Popen]], seconds: floa
             procs[name] = start(ports[name])
             print(f"{name}: listening after {wait_for(ports[name], procs[name], name):.2f} s", flush=True)
         bodies = [json.dumps(ex).encode() for ex in load_spec().examples("request").values()]
+        payloads = {name: [loadgen.encode_post(port, PATH, b, {"X-Auth-Token": "bench-token"}) for b in bodies]
+                    for name, port in ports.items()}
         results: dict[str, dict[int, Level]] = {name: {level: Level([]) for level in LEVELS} for name in servers}
         for round_ in range(1, rounds + 1):
             for level in LEVELS:
                 for name in servers:
-                    payloads = [loadgen.encode_post(ports[name], PATH, b, {"X-Auth-Token": "bench-token"}) for b in bodies]
-                    result = loadgen.run(ports[name], payloads, level, seconds=seconds)
+                    result = loadgen.run(ports[name], payloads[name], level, seconds=seconds)
                     results[name][level].rounds.append(result)
                     print(f"  round {round_}  {name:9} c={level:<3} {loadgen.summary(result)}", flush=True)
         return results

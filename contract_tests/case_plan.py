@@ -43,6 +43,7 @@ from contract_tests.settings import RunSettings
 from vpnconn.spec import SPEC_PATH, load_spec
 
 ENGINE_PHASES = ("examples", "coverage", "fuzzing")
+TOKEN_SCHEME = "token"  # the spec's security scheme a run's token is sent with (its header: the spec's)
 TOKEN_PLACEHOLDER = "vpnconn-token-placeholder"  # stands for the run's token in a plan; replaced at send time
 AK_PLACEHOLDER = "vpnconn-ak-placeholder"  # a signing run's access key while planning (requests are signed at send time)
 # Which settings shape the cases (and so key a plan). The target, credentials' values, the concurrency,
@@ -127,17 +128,18 @@ class Plan:
 def with_credentials(headers: dict[str, Any], token: str | None) -> dict[str, Any]:
     """The plan's headers with the placeholder replaced by the run's token (or removed without one).
 
-    Beside a token no ``Authorization`` header goes: schemathesis fills in the spec's other security scheme
-    (AK/SK) for most cases, often empty, and a gateway may take it for a signature and refuse the request.
+    Beside a token no header of the spec's other security schemes goes: schemathesis fills in the AK/SK
+    scheme's ``Authorization`` for most cases, often empty, and a gateway may take it for a signature and refuse the request.
     The sources describe a token *or* a signature, never both: such a refusal is no violation, yet the suite
     would report one (a valid request refused, or the wrong error for an invalid one)."""
+    others = {h.lower() for scheme, h in load_spec().credential_headers.items() if scheme != TOKEN_SCHEME} if token is not None else ()
     out = {}
     for name, value in headers.items():
         if value == TOKEN_PLACEHOLDER:
             if token is None:
                 continue
             value = token
-        elif token is not None and name.lower() == "authorization":
+        elif name.lower() in others:
             continue
         out[name] = value
     return out
@@ -159,7 +161,7 @@ def plan_key(settings: RunSettings, phases: tuple[str, ...]) -> str:
 
 
 def engine_config(base_url: str, settings: RunSettings, phases: tuple[str, ...] = ENGINE_PHASES) -> schemathesis.Config:
-    headers = {"X-Auth-Token": settings.token} if settings.token else {}
+    headers = {load_spec().credential_headers[TOKEN_SCHEME]: settings.token} if settings.token else {}
     return schemathesis.Config.from_dict({
         "base-url": base_url,
         "seed": settings.seed,

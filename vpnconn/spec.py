@@ -181,6 +181,12 @@ class Spec:
         """``x-vpnconn-errors``: failure kind -> {status, error_code, message}, shared by every operation."""
         return {k: v for k, v in _error_table(self.document).items() if isinstance(v, dict)}
 
+    @functools.cached_property
+    def credential_headers(self) -> dict[str, str]:
+        """The headers that carry credentials, by security scheme (``token`` -> ``X-Auth-Token``, ...)."""
+        schemes = self.document.get("components", {}).get("securitySchemes", {})
+        return {name: scheme["name"] for name, scheme in schemes.items() if scheme.get("in") == "header"}
+
     @property
     def server_defaults(self) -> dict[str, dict[str, Any]]:
         """``x-vpnconn-server-defaults`` by id."""

@@ -189,7 +189,7 @@ def test_sending_judges_only_the_headers_again_and_leaves_the_plan_as_generated(
     # hashes another process wrote into the metadata (Python salts them per process) change nothing: a case
     # whose body was generated negative stays negative even when every container looks edited
     case = next(c for c in cases if c.has_body and c.meta.is_negative_at(ParameterLocation.BODY))
-    valid = cases[[m for m, _ in generated].index(next(m for m, _ in generated if m.is_positive))]
+    valid = next(c for c in cases if c.positive)
     case.body, case.judged = copy.deepcopy(valid.body), None  # a body the spec accepts, labelled negative
     for location in case.meta.components:
         case.meta._initial_hashes[location] = case.meta._last_validated_hashes[location] = 12345
