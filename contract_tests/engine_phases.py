@@ -22,7 +22,14 @@ from contract_tests import case_cache, hooks
 from contract_tests.case_plan import ENGINE_PHASES, Plan, PlannedCase, PlanningStopped, generate, plan_key
 from contract_tests.records import CaseRecord, Failure, Finding
 from contract_tests.settings import RunSettings, environment_without_secrets
-from contract_tests.verdicts import body_violations, check_provenance, not_rejected, response_provenance
+from contract_tests.verdicts import (
+    UNDECLARED_HEADER,
+    body_violations,
+    check_provenance,
+    not_rejected,
+    response_provenance,
+    undeclared_headers,
+)
 from vpnconn.spec import REPO_ROOT
 
 PHASES = ENGINE_PHASES
@@ -45,8 +52,9 @@ def record_of(phase: str, case: Any, interaction: Any, check_nodes: list[Any], p
     if mode == "negative":
         labels = sorted({v.rule for v in body_violations(body)}) if body is not None else []
         labels = labels or ["headers-or-path"]
+    undeclared = undeclared_headers(case.headers)
     failures = [f for node in check_nodes if node.failure_info is not None
-                for f in _failures(node.name, node.failure_info.failure, labels, response)]
+                for f in _failures(node.name, node.failure_info.failure, labels, response, undeclared)]
     return CaseRecord(
         phase=phase, mode=mode, method=request.method, url=request.uri, request_headers=_headers(request.headers),
         request_body=_decode(request.body), status=response.status_code if response else None,
@@ -55,15 +63,19 @@ def record_of(phase: str, case: Any, interaction: Any, check_nodes: list[Any], p
     )
 
 
-def _failures(check: str, failure: Any, labels: list[str], response: Any) -> list[Failure]:
+def _failures(check: str, failure: Any, labels: list[str], response: Any, undeclared: list[str]) -> list[Failure]:
     """A schemathesis failure as ours: our checks' findings keep their rule and provenance; a built-in check
     takes the provenance of what it expects. An accepted invalid body is one finding per constraint it
-    breaks (none of them was enforced), each with that constraint's provenance."""
+    breaks (none of them was enforced), each with that constraint's provenance. A valid request refused while
+    it carries a header the spec does not declare rests on that header being ignored, which no source says."""
     finding = getattr(failure, "exception", None)
     if isinstance(finding, Finding):
         return [Failure(check, finding.title or check.replace("_", " "), str(finding), finding.rule, finding.provenance)]
     if check == "negative_data_rejection" and labels:
         return not_rejected(labels, failure.title, failure.message)
+    if check == "positive_data_acceptance" and undeclared:
+        return [Failure(check, failure.title, f"{failure.message}\n\nThe request carries {', '.join(undeclared)}, "
+                        "a header the spec does not declare.", provenance=check_provenance(UNDECLARED_HEADER))]
     if check == "response_schema_conformance" and response is not None:
         return [Failure(check, failure.title, failure.message,
                         provenance=response_provenance(response.status_code, bytes(response.content or b"")))]

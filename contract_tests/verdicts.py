@@ -101,6 +101,16 @@ def error_provenance(violations: Iterable[Violation], part: str) -> Provenance |
     return combined(pairs)
 
 
+UNDECLARED_HEADER = "undeclared_header_ignored"  # the spec's name for what a valid case with such a header expects
+
+
+def undeclared_headers(headers: Any) -> list[str]:
+    """The request headers the spec does not declare (neither a credential of its security schemes nor the body's
+    Content-Type), lower-cased: schemathesis adds one to a few cases to see whether the server refuses it."""
+    declared = {h.lower() for h in load_spec().credential_headers.values()} | {"content-type"}
+    return sorted({str(name).lower() for name in dict(headers or {})} - declared)
+
+
 def check_provenance(check: str) -> Provenance:
     """The provenance of a schemathesis built-in check's expectation."""
     return load_spec().check_provenance(check)

@@ -13,20 +13,26 @@ against one must end with exit 0, its differences listed as divergences (and fai
   so an unsupported attribute beside a schema violation may get VPN.0001 instead of VPN.0013;
 - a request that carries an ``Authorization`` header beside its ``X-Auth-Token`` (even an empty one) is
   refused as unauthenticated (401), where the reference server takes the valid token: the sources describe
-  a token or a signature, never both.
+  a token or a signature, never both;
+- a request that carries an ``x-`` header it does not know (neither a credential, nor the AK/SK signature's
+  date, nor a tracing header) is refused as malformed (400 APIG.0101), where the reference server ignores it:
+  no source says which, HTTP only that a recipient SHOULD ignore it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
 
-from reference_server.app import ReferenceServer, Reject
+from reference_server.app import ReferenceServer, Reject, printable
 from reference_server.connection import RANDOM_IDENTITY, Identity
 from reference_server.store import ConnectionStore
-from vpnconn import load_spec
+from vpnconn import aksk, load_spec
 from vpnconn.documented import documented_only
+
+TRACING_HEADERS = ("x-request-id", "x-schemathesis-testcaseid")  # a client's correlation ids, which it lets through
 
 
 class OtherChoicesServer(ReferenceServer):
@@ -46,9 +52,17 @@ class OtherChoicesServer(ReferenceServer):
         return await super()._update_vpn_connection(params, headers, raw, request_id)
 
     def _authenticate(self, scope: dict[str, Any], headers: dict[str, str], raw: bytes) -> None:
+        unknown = sorted(h for h in headers if h.startswith("x-") and h not in self._known_headers)
+        if unknown:
+            raise Reject(self.errors["malformed-request"], f"unknown header {printable(unknown[0])[:80]}")
         if "x-auth-token" in headers and "authorization" in headers:
             raise Reject(self.errors["unauthenticated"], "an X-Auth-Token and an Authorization header together: send one")
         super()._authenticate(scope, headers, raw)
+
+    @functools.cached_property
+    def _known_headers(self) -> frozenset[str]:
+        credentials = {h.lower() for h in self.spec.credential_headers.values()}
+        return frozenset(credentials | {aksk.DATE_HEADER, *TRACING_HEADERS})
 
     def respond(self, body: Any, identity: Identity = RANDOM_IDENTITY, store: ConnectionStore | None = None) -> dict[str, Any]:
         found = self.check.violations(body, self.world)
@@ -60,5 +74,5 @@ class OtherChoicesServer(ReferenceServer):
 VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
     "other-choices": ("makes the other choice wherever the documentation is silent (accepts what the spec only "
                       "infers, ignores what an update may not change, names the last of several failures, refuses "
-                      "a token and an Authorization header together)", OtherChoicesServer),
+                      "a token and an Authorization header together, refuses unknown x- headers)", OtherChoicesServer),
 }

@@ -91,9 +91,30 @@ def test_a_correct_but_different_server_passes_and_lists_its_divergences(other_c
     assert {"x-cidr-canonical", "x-tag-keys-unique", "peer_subnets.uniqueItems"} <= causes, causes
     # it ignores what an update may not change, where the reference server refuses it: the other choice
     assert "update_refuses_fixed_fields" in {f.check for r in result.divergences for f in r.failures}
+    # it refuses the header schemathesis adds to a few valid cases, where the reference server ignores it
+    refused = [f for r in result.divergences for f in r.failures if f.check == "positive_data_acceptance"]
+    assert refused and all("x-schemathesis-unknown-property" in f.message for f in refused), refused
     assert all(not f.provenance.documented for r in result.divergences for f in r.failures)
     summary = render_summary(result)
     assert "DIVERGENCES" in summary and "VIOLATIONS" not in summary and "PASSED" in summary
+
+
+def test_a_valid_request_refused_is_a_violation_unless_it_carries_an_undeclared_header():
+    """Refusing a valid request breaks the documented contract; refusing one that carries a header the spec
+    does not declare may be the server's choice about that header, which no source settles."""
+    from types import SimpleNamespace
+
+    from contract_tests.engine_phases import _failures
+    from contract_tests.verdicts import undeclared_headers
+
+    refused = SimpleNamespace(title="Rejected positive data", message="Expected 2xx, got 400")
+    plain = undeclared_headers({"X-Auth-Token": "t", "Content-Type": "application/json"})
+    extra = undeclared_headers({"X-Auth-Token": "t", "x-schemathesis-unknown-property": "42"})
+    assert (plain, extra) == ([], ["x-schemathesis-unknown-property"])
+    [documented] = _failures("positive_data_acceptance", refused, [], None, plain)
+    [inferred] = _failures("positive_data_acceptance", refused, [], None, extra)
+    assert (documented.severity, inferred.severity) == (VIOLATION, DIVERGENCE)
+    assert "RFC 9110" in inferred.provenance.why and "x-schemathesis-unknown-property" in inferred.message
 
 
 def test_strict_turns_divergences_into_a_failing_verdict(other_choices_run):

@@ -105,6 +105,22 @@ def test_a_token_with_an_authorization_header_beside_it_is_the_servers_choice(sp
     assert other.json()["error_code"] == "APIG.0301"
 
 
+def test_an_unknown_x_header_is_the_servers_choice(spec):
+    """No source says whether the API ignores a header it does not define: the reference server ignores it,
+    the correct-but-different server refuses it (400 APIG.0101) and lets a client's tracing header through."""
+    from reference_server.variants import VARIANTS
+
+    unknown = {**TOKEN, "x-schemathesis-unknown-property": "42"}
+    traced = {**TOKEN, "X-Schemathesis-TestCaseId": "abc", "X-Request-Id": "r-1"}
+    with running_server(ReferenceServer(token=TOKEN["X-Auth-Token"])) as url:
+        reference = httpx.post(url + PATH, json=spec.examples("request")["static"], headers=unknown)
+    with running_server(VARIANTS["other-choices"][1](token=TOKEN["X-Auth-Token"])) as url:
+        other = httpx.post(url + PATH, json=spec.examples("request")["static"], headers=unknown)
+        tracing = httpx.post(url + PATH, json=spec.examples("request")["static"], headers=traced)
+    assert (reference.status_code, other.status_code, tracing.status_code) == (201, 400, 201)
+    assert other.json()["error_code"] == "APIG.0101" and "x-schemathesis-unknown-property" in other.json()["error_msg"]
+
+
 def test_log_lines_escape_control_characters(spec):
     lines = []
     with running_server(ReferenceServer(log=lines.append)) as url:
