@@ -6,6 +6,7 @@ flight, beside the server's raw request rate and a plain `schemathesis run` of t
 
 One reference server (its own process, logging a line per request to a file) serves all three. Requests
 are counted from that log, so the two tools are measured the same way; the suite also reports its cases.
+The CPU a warm run takes, in this process and in the server, is printed with the ceiling each puts on it.
 Only 127.0.0.1 is contacted.
 """
 
@@ -48,6 +49,21 @@ def timed_run(settings, label: str, log: Path | None = None) -> tuple[int, int, 
           + (f", {requests / seconds:6.1f} requests/s" if log else "")
           + f" ({'passed' if result.exit_code == 0 else 'FAILED'})", flush=True)
     return len(result.records), requests, seconds, result.exit_code
+
+
+def process_cpu() -> float:
+    """CPU seconds this process has used (all its threads: a contract run's senders and checks)."""
+    times = os.times()
+    return times.user + times.system
+
+
+def server_cpu(pid: int) -> float | None:
+    """CPU seconds the server process has used, from /proc (None where there is no /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def requests_alone(port: int, bodies: list[bytes], threads: int, count: int = 1080) -> float:
@@ -124,7 +140,11 @@ def main() -> int:
         print("\nnear (the reference server on loopback), default run, seed 0:")
         cold = [timed_run(replace(near, use_cache=False), f"cold (--no-cache)     run {n + 1}", log) for n in range(args.runs)]
         timed_run(near, "warm-up (plan kept in the cache)", log)
+        client_before, server_before = process_cpu(), server_cpu(server.pid)
         warm = [timed_run(near, f"warm (cached plan)    run {n + 1}", log) for n in range(args.runs)]
+        client_after, server_after = process_cpu(), server_cpu(server.pid)
+        warm_cpu = ((client_after - client_before) / args.runs,
+                    (server_after - server_before) / args.runs if server_after is not None and server_before is not None else None)
         plain = []
         for n in range(args.runs):
             before, started = count_lines(log), time.monotonic()
@@ -169,6 +189,12 @@ def main() -> int:
     print(f"  near warm >= 1000 cases/s: {'met' if rate(warm) >= 1000 else 'NOT met'} ({rate(warm):.0f}; requests alone, "
           f"unchecked, would send {alone:.0f} requests/s = {alone / warm_requests_per_case:.0f} cases/s at this run's "
           f"{warm_requests_per_case:.2f} requests per case)")
+    cases = statistics.median(c for c, *_ in warm)
+    client_seconds, server_seconds = warm_cpu
+    print(f"  a warm run's CPU: this process {client_seconds:.2f} s ({client_seconds / cases * 1000:.2f} ms per case; its "
+          f"threads share one interpreter lock: about one core, so about {cases / client_seconds:.0f} cases/s at most)"
+          + (f", the server {server_seconds:.2f} s (one process: at most {cases / server_seconds:.0f} cases/s)"
+             if server_seconds else ""))
     print(f"  far ({args.latency:g} ms) default run (--concurrency {default}) under 10 s: "
           f"{'met' if far_runs[default][2] < 10 else 'NOT met'} ({far_runs[default][2]:.1f} s)")
     verdicts = {code for *_, code in cold + warm} | {code for *_, code in far_runs.values()}
