@@ -90,17 +90,20 @@ def test_with_keys_only_a_valid_signature_authenticates(spec):
     assert (token_only.status_code, bad_signature_and_token.status_code, good.status_code) == (401, 401, 201)
 
 
+def creates_with(server: ReferenceServer, spec, *header_sets: dict[str, str]) -> list[httpx.Response]:
+    """The answers of ``server`` to the static create example, sent once with each set of headers."""
+    with running_server(server) as url:
+        return [httpx.post(url + PATH, json=spec.examples("request")["static"], headers=h) for h in header_sets]
+
+
 def test_a_token_with_an_authorization_header_beside_it_is_the_servers_choice(spec):
     """The sources describe a token or a signature, never both: the reference server takes the valid token,
     the correct-but-different server refuses the pair (and the suite never sends one: see case_plan)."""
     from reference_server.variants import VARIANTS
 
     both = {**TOKEN, "Authorization": ""}
-    with running_server(ReferenceServer(token=TOKEN["X-Auth-Token"])) as url:
-        reference = httpx.post(url + PATH, json=spec.examples("request")["static"], headers=both)
-    with running_server(VARIANTS["other-choices"][1](token=TOKEN["X-Auth-Token"])) as url:
-        other = httpx.post(url + PATH, json=spec.examples("request")["static"], headers=both)
-        alone = httpx.post(url + PATH, json=spec.examples("request")["static"], headers=TOKEN)
+    [reference] = creates_with(ReferenceServer(token=TOKEN["X-Auth-Token"]), spec, both)
+    other, alone = creates_with(VARIANTS["other-choices"][1](token=TOKEN["X-Auth-Token"]), spec, both, TOKEN)
     assert (reference.status_code, other.status_code, alone.status_code) == (201, 401, 201)
     assert other.json()["error_code"] == "APIG.0301"
 
@@ -112,11 +115,8 @@ def test_an_unknown_x_header_is_the_servers_choice(spec):
 
     unknown = {**TOKEN, "x-schemathesis-unknown-property": "42"}
     traced = {**TOKEN, "X-Schemathesis-TestCaseId": "abc", "X-Request-Id": "r-1"}
-    with running_server(ReferenceServer(token=TOKEN["X-Auth-Token"])) as url:
-        reference = httpx.post(url + PATH, json=spec.examples("request")["static"], headers=unknown)
-    with running_server(VARIANTS["other-choices"][1](token=TOKEN["X-Auth-Token"])) as url:
-        other = httpx.post(url + PATH, json=spec.examples("request")["static"], headers=unknown)
-        tracing = httpx.post(url + PATH, json=spec.examples("request")["static"], headers=traced)
+    [reference] = creates_with(ReferenceServer(token=TOKEN["X-Auth-Token"]), spec, unknown)
+    other, tracing = creates_with(VARIANTS["other-choices"][1](token=TOKEN["X-Auth-Token"]), spec, unknown, traced)
     assert (reference.status_code, other.status_code, tracing.status_code) == (201, 400, 201)
     assert other.json()["error_code"] == "APIG.0101" and "x-schemathesis-unknown-property" in other.json()["error_msg"]
 
