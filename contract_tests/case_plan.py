@@ -40,10 +40,9 @@ from schemathesis.generation.meta import CaseMetadata, content_type_probes_first
 from contract_tests import regex_memo, verdicts
 from contract_tests.aksk_auth import AkSkMarker
 from contract_tests.settings import RunSettings
-from vpnconn.spec import SPEC_PATH, load_spec
+from vpnconn.spec import SPEC_PATH, TOKEN_SCHEME, load_spec
 
 ENGINE_PHASES = ("examples", "coverage", "fuzzing")
-TOKEN_SCHEME = "token"  # the spec's security scheme a run's token is sent with (its header: the spec's)
 TOKEN_PLACEHOLDER = "vpnconn-token-placeholder"  # stands for the run's token in a plan; replaced at send time
 AK_PLACEHOLDER = "vpnconn-ak-placeholder"  # a signing run's access key while planning (requests are signed at send time)
 # Which settings shape the cases (and so key a plan). The target, credentials' values, the concurrency,
@@ -161,7 +160,7 @@ def plan_key(settings: RunSettings, phases: tuple[str, ...]) -> str:
 
 
 def engine_config(base_url: str, settings: RunSettings, phases: tuple[str, ...] = ENGINE_PHASES) -> schemathesis.Config:
-    headers = {load_spec().credential_headers[TOKEN_SCHEME]: settings.token} if settings.token else {}
+    headers = {load_spec().token_header: settings.token} if settings.token else {}
     return schemathesis.Config.from_dict({
         "base-url": base_url,
         "seed": settings.seed,

@@ -110,6 +110,7 @@ class ReferenceServer:
         self.builder = ConnectionBuilder(self.spec)
         self.store = self.new_store()
         self.errors = self.spec.errors
+        self.token_header, self.signature_header = self.spec.token_header.lower(), self.spec.signature_header.lower()
         project = self.spec.resolve(self.spec.document["components"]["parameters"]["project_id"])["schema"]
         self.project_re = re.compile(project["pattern"])
         self.project_len = (project["minLength"], project["maxLength"])
@@ -338,8 +339,8 @@ class ReferenceServer:
         ``keys`` set (and no token configured) only a valid signature does, whatever token comes beside it;
         with neither, any non-empty token or well-formed signature header (a mock for client developers)."""
         error = self.errors["unauthenticated"]
-        token = headers.get("x-auth-token", "").strip()
-        authorization = headers.get("authorization", "").strip()
+        token = headers.get(self.token_header, "").strip()
+        authorization = headers.get(self.signature_header, "").strip()
         if token and self.token is not None:
             if not hmac.compare_digest(token.encode(), self.token.encode()):
                 raise Reject(error, "the X-Auth-Token is not valid")

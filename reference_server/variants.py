@@ -55,7 +55,7 @@ class OtherChoicesServer(ReferenceServer):
         unknown = sorted(h for h in headers if h.startswith("x-") and h not in self._known_headers)
         if unknown:
             raise Reject(self.errors["malformed-request"], f"unknown header {printable(unknown[0])[:80]}")
-        if "x-auth-token" in headers and "authorization" in headers:
+        if self.token_header in headers and self.signature_header in headers:
             raise Reject(self.errors["unauthenticated"], "an X-Auth-Token and an Authorization header together: send one")
         super()._authenticate(scope, headers, raw)
 

@@ -26,6 +26,7 @@ SPEC_PATH = REPO_ROOT / "spec" / "openapi.yaml"
 CREATE = "CreateVpnConnection"  # the operationId whose request the named rules and constraints describe
 ANSWER_CONNECTION = "CreateResponseVpnConnection"  # the connection as answered: its fields, their order, its style variants
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+TOKEN_SCHEME, SIGNATURE_SCHEME = "token", "aksk"  # the spec's security schemes: an IAM token, an AK/SK signature
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,16 @@ class Spec:
         """The headers that carry credentials, by security scheme (``token`` -> ``X-Auth-Token``, ...)."""
         schemes = self.document.get("components", {}).get("securitySchemes", {})
         return {name: scheme["name"] for name, scheme in schemes.items() if scheme.get("in") == "header"}
+
+    @property
+    def token_header(self) -> str:
+        """The header of the token scheme (``X-Auth-Token``)."""
+        return self.credential_headers[TOKEN_SCHEME]
+
+    @property
+    def signature_header(self) -> str:
+        """The header of the AK/SK signature scheme (``Authorization``)."""
+        return self.credential_headers[SIGNATURE_SCHEME]
 
     @property
     def server_defaults(self) -> dict[str, dict[str, Any]]:
