@@ -52,9 +52,8 @@ def record_of(phase: str, case: Any, interaction: Any, check_nodes: list[Any], p
     if mode == "negative":
         labels = sorted({v.rule for v in body_violations(body)}) if body is not None else []
         labels = labels or ["headers-or-path"]
-    undeclared = undeclared_headers(case.headers)
     failures = [f for node in check_nodes if node.failure_info is not None
-                for f in _failures(node.name, node.failure_info.failure, labels, response, undeclared)]
+                for f in _failures(node.name, node.failure_info.failure, labels, response, case.headers)]
     return CaseRecord(
         phase=phase, mode=mode, method=request.method, url=request.uri, request_headers=_headers(request.headers),
         request_body=_decode(request.body), status=response.status_code if response else None,
@@ -63,7 +62,7 @@ def record_of(phase: str, case: Any, interaction: Any, check_nodes: list[Any], p
     )
 
 
-def _failures(check: str, failure: Any, labels: list[str], response: Any, undeclared: list[str]) -> list[Failure]:
+def _failures(check: str, failure: Any, labels: list[str], response: Any, headers: Any) -> list[Failure]:
     """A schemathesis failure as ours: our checks' findings keep their rule and provenance; a built-in check
     takes the provenance of what it expects. An accepted invalid body is one finding per constraint it
     breaks (none of them was enforced), each with that constraint's provenance. A valid request refused while
@@ -73,7 +72,7 @@ def _failures(check: str, failure: Any, labels: list[str], response: Any, undecl
         return [Failure(check, finding.title or check.replace("_", " "), str(finding), finding.rule, finding.provenance)]
     if check == "negative_data_rejection" and labels:
         return not_rejected(labels, failure.title, failure.message)
-    if check == "positive_data_acceptance" and undeclared:
+    if check == "positive_data_acceptance" and (undeclared := undeclared_headers(headers)):
         return [Failure(check, failure.title, f"{failure.message}\n\nThe request carries {', '.join(undeclared)}, "
                         "a header the spec does not declare.", provenance=check_provenance(UNDECLARED_HEADER))]
     if check == "response_schema_conformance" and response is not None:

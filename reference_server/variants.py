@@ -61,8 +61,7 @@ class OtherChoicesServer(ReferenceServer):
 
     @functools.cached_property
     def _known_headers(self) -> frozenset[str]:
-        credentials = {h.lower() for h in self.spec.credential_headers.values()}
-        return frozenset(credentials | {aksk.DATE_HEADER, *TRACING_HEADERS})
+        return self.spec.credential_header_names | {aksk.DATE_HEADER, *TRACING_HEADERS}
 
     def respond(self, body: Any, identity: Identity = RANDOM_IDENTITY, store: ConnectionStore | None = None) -> dict[str, Any]:
         found = self.check.violations(body, self.world)

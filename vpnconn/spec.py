@@ -188,6 +188,11 @@ class Spec:
         schemes = self.document.get("components", {}).get("securitySchemes", {})
         return {name: scheme["name"] for name, scheme in schemes.items() if scheme.get("in") == "header"}
 
+    @functools.cached_property
+    def credential_header_names(self) -> frozenset[str]:
+        """The credential headers of every security scheme, lower-cased (as servers and checks compare them)."""
+        return frozenset(h.lower() for h in self.credential_headers.values())
+
     @property
     def token_header(self) -> str:
         """The header of the token scheme (``X-Auth-Token``)."""
