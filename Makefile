@@ -105,5 +105,5 @@ bench: $(PY_OK) $(NODE_OK) ## benchmarks: server vs Prism, contract suite speed,
 	$(BIN)/python benchmarks/soak.py --seconds $(SOAK_SECONDS)
 
 clean: ## remove the virtual environment, node_modules, build output and the case cache
-	rm -rf $(VENV) node_modules dist reports .pytest_cache .hypothesis .vpnconn-cache/plans
+	rm -rf $(VENV) node_modules dist reports .pytest_cache .hypothesis .vpnconn-cache/plans .vpnconn-cache/valid-specs
 	@if ls .vpnconn-cache/created/run-*.jsonl >/dev/null 2>&1; then echo "kept .vpnconn-cache/created/: ledgers of killed runs (run make cleanup TARGET=... first)"; fi

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 
 import pytest
 
@@ -51,6 +52,47 @@ def test_an_invalid_spec_file_gives_one_clear_error(tmp_path):
     bad.write_text("openapi: 3.1.0\ninfo: {title: x}\npaths: {}\n")
     with pytest.raises(SpecError, match="not a valid OpenAPI 3.1 document"):
         load_spec(bad)
+
+
+def test_bytes_that_passed_validation_once_are_not_validated_again(tmp_path, monkeypatch, spec):
+    """Every process of a run loads the spec; the OpenAPI validation (a second and more) runs once per spec bytes."""
+    import openapi_spec_validator
+
+    from vpnconn import spec as spec_module
+
+    monkeypatch.setattr(spec_module, "VALIDATED_DIR", tmp_path / "valid-specs")
+    calls: list[int] = []
+    real = openapi_spec_validator.validate
+    monkeypatch.setattr(openapi_spec_validator, "validate", lambda document: calls.append(1) or real(document))
+    raw = spec.path.read_bytes()
+    for n, text in enumerate((raw, raw, raw + b"\n# one more line\n")):  # (load_spec caches per path: a path each)
+        (tmp_path / str(n)).mkdir()
+        (tmp_path / str(n) / "openapi.yaml").write_bytes(text)
+        assert load_spec(tmp_path / str(n) / "openapi.yaml").sha256 == hashlib.sha256(text).hexdigest()
+    assert len(calls) == 2  # the first bytes once, the changed bytes once
+    assert len(list((tmp_path / "valid-specs").iterdir())) == 2
+
+
+def test_an_invalid_spec_is_refused_however_often_it_is_loaded(tmp_path, monkeypatch):
+    from vpnconn import spec as spec_module
+
+    monkeypatch.setattr(spec_module, "VALIDATED_DIR", tmp_path / "valid-specs")
+    for n in range(2):
+        bad = tmp_path / f"openapi-{n}.yaml"
+        bad.write_text("openapi: 3.1.0\ninfo: {title: x}\npaths: {}\n")
+        with pytest.raises(SpecError, match="not a valid OpenAPI 3.1 document"):
+            load_spec(bad)
+    assert not (tmp_path / "valid-specs").exists()
+
+
+def test_libyaml_and_pyyaml_read_the_same_spec(spec):
+    """The spec is read with libyaml where PyYAML has it; the document is the one the pure-Python loader reads."""
+    import yaml
+
+    from vpnconn.spec import YAML_LOADER
+
+    for path in (spec.path, spec.path.parent / "published" / "openapi.yaml"):
+        assert yaml.load(path.read_bytes(), Loader=YAML_LOADER) == yaml.load(path.read_bytes(), Loader=yaml.SafeLoader)
 
 
 def test_a_missing_spec_file_is_named(tmp_path):

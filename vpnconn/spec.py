@@ -3,6 +3,10 @@
 The spec lives in ``spec/openapi.yaml`` at the repository root; the path is anchored to this file, not to
 the current directory. Loading validates the document with openapi-spec-validator, so every consumer works
 from a spec that is known to be well-formed.
+
+Loading is on the way of every process that reads the spec (a contract run, its reference server and its
+fuzzing worker each read it): the YAML is read with libyaml where PyYAML has it (the same document, a tenth of
+the time), and bytes that passed openapi-spec-validator once are not validated again (:func:`_validate_openapi`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ CREATE = "CreateVpnConnection"  # the operationId whose request the named rules 
 ANSWER_CONNECTION = "CreateResponseVpnConnection"  # the connection as answered: its fields, their order, its style variants
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 TOKEN_SCHEME, SIGNATURE_SCHEME = "token", "aksk"  # the spec's security schemes: an IAM token, an AK/SK signature
+# where the bytes of specs that passed openapi-spec-validator are noted (beside the case cache; `make clean` empties it)
+VALIDATED_DIR = Path(".vpnconn-cache") / "valid-specs"
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML was built with it: the same document
 
 
 @dataclass(frozen=True)
@@ -316,7 +323,17 @@ def _defaults_of(spec: Spec, node: Any) -> Any:
     return None
 
 
-def _validate_openapi(document: dict[str, Any], path: Path) -> None:
+def _validate_openapi(document: dict[str, Any], path: Path, raw: bytes) -> None:
+    """Validate ``document`` (read from ``raw``) with openapi-spec-validator, unless these very bytes passed
+    the same validator version before: the result depends on nothing else, and validating costs about a second
+    and a third in every process that loads the spec (importing the validator and running it). A pass is noted
+    as an empty file named by the bytes' and the version's hash in :data:`VALIDATED_DIR`; where it cannot be
+    written, every load validates."""
+    from importlib.metadata import version
+
+    marker = VALIDATED_DIR / hashlib.sha256(raw + f"\0openapi-spec-validator {version('openapi-spec-validator')}".encode()).hexdigest()
+    if marker.is_file():
+        return
     from openapi_spec_validator import validate
     from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
@@ -327,6 +344,11 @@ def _validate_openapi(document: dict[str, Any], path: Path) -> None:
         raise SpecError(f"{path}: not a valid OpenAPI 3.1 document at {where}: {exc.message}") from None
     except (TypeError, ValueError) as exc:  # the validator crashes on some malformed values
         raise SpecError(f"{path}: openapi-spec-validator could not read it: {exc}") from None
+    try:
+        VALIDATED_DIR.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass
 
 
 UNRECORDED = Provenance(True, None, "(not recorded: an older spec read as a baseline)", "")
@@ -367,12 +389,12 @@ def load_spec(path: Path | str | None = None, baseline: bool = False) -> Spec:
     except OSError as exc:
         raise SpecError(f"cannot read the spec at {spec_path}: {exc.strerror}") from None
     try:
-        document = yaml.safe_load(raw)
+        document = yaml.load(raw, Loader=YAML_LOADER)
     except yaml.YAMLError as exc:
         raise SpecError(f"{spec_path}: not YAML: {exc}") from None
     if not isinstance(document, dict):
         raise SpecError(f"{spec_path}: expected a mapping at the top level")
-    _validate_openapi(document, spec_path)
+    _validate_openapi(document, spec_path, raw)
     # Round-trip through JSON so that YAML-only types (dates, ...) cannot leak into validators.
     try:
         document = json.loads(json.dumps(document))

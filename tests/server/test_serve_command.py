@@ -108,3 +108,25 @@ def test_the_asgi_factory_takes_the_token_from_the_environment(monkeypatch):
 def test_a_bad_latency_is_a_usage_error():
     result = subprocess.run([sys.executable, "-m", "commands.cli", "serve", "--latency", "-5"], capture_output=True, text=True)
     assert result.returncode == 2 and "between 0 and 60000 milliseconds" in result.stderr and "Traceback" not in result.stderr
+
+
+WHAT_SERVE_LOADS = """
+import sys
+from commands.cli import build_parser
+args = build_parser().parse_args(["serve", "--port", "0"])
+from reference_server.app import ReferenceServer
+from reference_server.serve import serve
+ReferenceServer()
+print(sorted(name for name in ("schemathesis", "hypothesis", "requests", "openapi_spec_validator") if name in sys.modules))
+"""
+
+
+def test_serve_loads_only_what_a_server_needs():
+    """Every run without TARGET waits for its `vpnconn serve` to start: it parses the same options as every command
+    but loads neither the contract harness (schemathesis, hypothesis, requests) nor, for a spec validated before,
+    the OpenAPI validator (together about a second and a half of every start, measured)."""
+    from vpnconn.spec import REPO_ROOT
+
+    subprocess.run([sys.executable, "-c", "from vpnconn import load_spec; load_spec()"], cwd=REPO_ROOT, check=True)
+    out = subprocess.run([sys.executable, "-c", WHAT_SERVE_LOADS], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
