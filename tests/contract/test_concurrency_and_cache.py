@@ -222,17 +222,20 @@ PLAN_DIGEST = """
 import json, sys
 sys.path.insert(0, "tests")
 from support import drawn
-from contract_tests import case_plan, regex_memo
+from contract_tests import case_plan, format_probes, regex_memo
 from contract_tests.settings import RunSettings
 if sys.argv[1] == "plain":
-    regex_memo.install = lambda: False  # hypothesis as it is
+    regex_memo.install = format_probes.install = lambda: False  # schemathesis and hypothesis as they are
 cases = case_plan.generate(RunSettings(seed=int(sys.argv[2]), examples=15), ("coverage", "fuzzing"))
-print(json.dumps({"cases": len(cases), "shared": len(regex_memo._built), "digest": drawn(cases)}))
+from schemathesis.specs.openapi.coverage import _schema
+print(json.dumps({"cases": len(cases), "shared": len(regex_memo._built), "ipv4_probed": "ipv4" in _schema._FORMAT_PROBES,
+                  "digest": drawn(cases)}))
 """
 
 
-def test_sharing_built_regex_strategies_draws_the_same_cases():
-    """Each in a fresh process (hypothesis' own caches would otherwise carry over from one to the other)."""
+def test_the_generation_shortcuts_draw_the_same_cases():
+    """Sharing built regex strategies and probing IPv4 patterns change how fast the cases are drawn, never which.
+    Each in a fresh process (hypothesis' own caches would otherwise carry over from one to the other)."""
     import json
     import subprocess
     import sys
@@ -240,11 +243,25 @@ def test_sharing_built_regex_strategies_draws_the_same_cases():
     from vpnconn.spec import REPO_ROOT
 
     runs = {how: subprocess.Popen([sys.executable, "-c", PLAN_DIGEST, how, str(SEED)], cwd=REPO_ROOT,
-                                  stdout=subprocess.PIPE, text=True) for how in ("plain", "shared")}
+                                  stdout=subprocess.PIPE, text=True) for how in ("plain", "shortcuts")}
     out = {how: json.loads(proc.communicate(timeout=300)[0].strip().splitlines()[-1]) for how, proc in runs.items()}
-    assert out["plain"]["shared"] == 0 and out["shared"]["shared"] > 0  # the second built its strategies once
+    assert out["plain"]["shared"] == 0 and out["shortcuts"]["shared"] > 0  # the second built its strategies once
+    assert not out["plain"]["ipv4_probed"] and out["shortcuts"]["ipv4_probed"]
     assert out["plain"]["cases"] > 100
-    assert out["plain"]["digest"] == out["shared"]["digest"]
+    assert out["plain"]["digest"] == out["shortcuts"]["digest"]
+
+
+def test_the_ipv4_probes_spare_only_patterns_that_imply_the_format(spec):
+    """The spec's Ipv4Address pattern admits no invalid address, so its invalid-format search is skipped; a looser
+    pattern still gets it (an invalid-format value exists for it), as does every other format."""
+    from schemathesis.specs.openapi.coverage._schema import _pattern_implies_format
+
+    from contract_tests import format_probes
+
+    assert format_probes.install()
+    assert _pattern_implies_format(spec.schema("Ipv4Address")["pattern"], "ipv4")
+    for looser in (r"^[0-9.]+$", r"^(\d{1,3}\.){3}\d{1,3}$", r"^([0-9]{1,3}\.){3}[0-9]{1,3}$", r"^(1\.2\.3\.4|1\.2\.3)$"):
+        assert not _pattern_implies_format(looser, "ipv4"), looser
 
 
 OTHER_CALLER = """
