@@ -7,14 +7,16 @@ flight, beside the server's raw request rate and a plain `schemathesis run` of t
 One reference server (its own process, logging a line per request to a file) serves all three. Requests
 are counted from that log, so the two tools are measured the same way; the suite also reports its cases.
 The CPU a warm run takes, in this process and in the server, is printed with the ceiling each puts on it.
+Last, `make contract` as a user runs it: the `vpnconn contract` command with no TARGET, timed from its start to
+its exit (its imports and its embedded server's start included), cold and warm.
 Only 127.0.0.1 is contacted.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -28,7 +30,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import loadgen  # noqa: E402
-from server_vs_prism import PATH, free_port, wait_for  # noqa: E402
+from server_vs_prism import PATH, create_bodies, free_port, wait_for  # noqa: E402
 
 TOKEN = "bench-token"
 
@@ -91,6 +93,20 @@ def requests_alone(port: int, bodies: list[bytes], threads: int, count: int = 10
     return count / (time.monotonic() - started)
 
 
+def cli_run(label: str, *options: str) -> tuple[int, float, int]:
+    """`make contract` as a user runs it: `vpnconn contract` in a process of its own, with no TARGET (so it
+    starts its embedded reference server), timed from the process's start to its exit; (cases, seconds, exit code)."""
+    started = time.monotonic()
+    done = subprocess.run([str(REPO / ".venv" / "bin" / "vpnconn"), "contract", *options], cwd=REPO,
+                          capture_output=True, text=True, env=os.environ | {"NO_COLOR": "1"})
+    seconds = time.monotonic() - started
+    found = re.search(r"^(\d+) cases in ", done.stdout, re.MULTILINE)
+    cases = int(found.group(1)) if found else 0
+    print(f"  {label:34} {cases:5} cases in {seconds:5.1f} s = {cases / seconds:6.1f} cases/s, process start to exit "
+          f"({'passed' if done.returncode == 0 else f'exit {done.returncode}'})", flush=True)
+    return cases, seconds, done.returncode
+
+
 def start_server(port: int, out, *options: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "commands.cli", "serve", "--port", str(port), "--token", TOKEN, *options],
                             cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
@@ -105,7 +121,6 @@ def main() -> int:
         parser.error("--runs must be at least 1 and --latency not below 0")
 
     from contract_tests import RunSettings
-    from vpnconn import load_spec
 
     default = RunSettings(seed=0).concurrency  # the default run's requests in flight
 
@@ -115,7 +130,7 @@ def main() -> int:
     raw_server = start_server(raw_port, subprocess.DEVNULL, "--quiet")
     try:
         wait_for(raw_port, raw_server, "reference server")
-        bodies = [json.dumps(ex).encode() for ex in load_spec().examples("request").values()]
+        bodies = create_bodies()
         raw = loadgen.run(raw_port, [loadgen.encode_post(raw_port, PATH, b, {"X-Auth-Token": TOKEN}) for b in bodies], 8,
                           seconds=3)
         print(f"reference server, raw creates (8 clients): {raw.rate:7.0f} requests/s", flush=True)
@@ -167,8 +182,16 @@ def main() -> int:
             proc.terminate()
             proc.wait(timeout=10)
 
+    print("\nmake contract as a user runs it (`vpnconn contract`, no TARGET: its embedded server), seed 0:")
+    cli_cold = [cli_run(f"cold (--no-cache)     run {n + 1}", "--no-cache") for n in range(args.runs)]
+    cli_run("warm-up (plan kept in the cache)")
+    cli_warm = [cli_run(f"warm (cached plan)    run {n + 1}") for n in range(args.runs)]
+
     def rate(runs):
         return statistics.median(c / s for c, _, s, _ in runs)
+
+    def cli(runs):
+        return f"{statistics.median(c / s for c, s, _ in runs):7.0f} cases/s  {statistics.median(s for _, s, _ in runs):5.1f} s per run"
 
     plain_rate = statistics.median(r / s for r, s in plain)
     cold_requests = statistics.median(r / s for _, r, s, _ in cold)
@@ -177,6 +200,8 @@ def main() -> int:
           f"{statistics.median(s for *_, s, _ in cold):5.1f} s per run")
     print(f"  near, warm      {rate(warm):7.0f} cases/s  {statistics.median(r / s for _, r, s, _ in warm):7.0f} requests/s  "
           f"{statistics.median(s for *_, s, _ in warm):5.1f} s per run")
+    print(f"  make contract, cold {cli(cli_cold)} (process start to exit: imports, its server's start)")
+    print(f"  make contract, warm {cli(cli_warm)}")
     print(f"  plain schemathesis            {plain_rate:7.0f} requests/s")
     print(f"  raw server                    {raw.rate:7.0f} requests/s")
     print(f"  requests alone, unchecked     {alone:7.0f} requests/s")
@@ -197,7 +222,7 @@ def main() -> int:
              if server_seconds else ""))
     print(f"  far ({args.latency:g} ms) default run (--concurrency {default}) under 10 s: "
           f"{'met' if far_runs[default][2] < 10 else 'NOT met'} ({far_runs[default][2]:.1f} s)")
-    verdicts = {code for *_, code in cold + warm} | {code for *_, code in far_runs.values()}
+    verdicts = {code for *_, code in cold + warm} | {code for *_, code in far_runs.values()} | {c for *_, c in cli_cold + cli_warm}
     print(f"  every run passed: {'yes' if verdicts == {0} else 'NO'}")
     return 0
 
