@@ -145,13 +145,13 @@ def _interrupted() -> int | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from contract_tests.report import check_report_dir, render_summary, write_reports
-    from contract_tests.runner import run_contract
     from contract_tests.settings import RunSettings
+    from contract_tests.target import EmbeddedServer
     from vpnconn.errors import VpnconnError
 
     _RECEIVED.clear()
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    server: EmbeddedServer | None = None
     try:
         settings = RunSettings(
             target=args.target, project_id=args.project_id, token=args.token, ak=args.ak, sk=args.sk,
@@ -161,10 +161,15 @@ def run(args: argparse.Namespace) -> int:
             phases=args.phases, max_creates=args.max_creates, rate_limit=args.rate_limit, ledger_dir=args.ledger_dir,
             concurrency=args.concurrency, use_cache=not args.no_cache,
         )
+        # without TARGET the embedded server starts now, while the runner and schemathesis load (0.7 s saved)
+        server = None if settings.target else EmbeddedServer(settings)
+        from contract_tests.report import check_report_dir, render_summary, write_reports
+        from contract_tests.runner import run_contract
+
         if args.report:
             check_report_dir(args.report)
         progress = (lambda _: None) if args.quiet else (lambda line: print(line, flush=True))
-        result = run_contract(settings, progress, live=not args.quiet)
+        result = run_contract(settings, progress, live=not args.quiet, server=server)
         if _RECEIVED:
             return _interrupted() or 130
         print(render_summary(result), flush=True)
@@ -186,6 +191,8 @@ def run(args: argparse.Namespace) -> int:
         traceback.print_exc()
         return 3
     finally:
+        if server is not None:
+            server.stop()  # (stopped already, unless the run never began)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

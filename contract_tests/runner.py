@@ -28,7 +28,7 @@ from contract_tests.progress import Progress
 from contract_tests.records import DIVERGENCE, VIOLATION, CaseRecord
 from contract_tests.rules_phase import RulesPhase
 from contract_tests.settings import RunSettings
-from contract_tests.target import embedded_server
+from contract_tests.target import EmbeddedServer, embedded_server
 from vpnconn import load_spec
 from vpnconn.errors import TargetError
 from vpnconn.repair import Repairer
@@ -73,11 +73,11 @@ def _accepted(records: list[CaseRecord]) -> list[dict]:
 
 
 @contextlib.contextmanager
-def _target(settings: RunSettings) -> Iterator[tuple[str, RunSettings]]:
+def _target(settings: RunSettings, server: EmbeddedServer | None) -> Iterator[tuple[str, RunSettings]]:
     if settings.target:
         yield settings.base_url or settings.target, settings
     else:
-        with embedded_server(settings) as (url, run_settings):
+        with embedded_server(settings, started=server) as (url, run_settings):
             yield url, run_settings
 
 
@@ -125,12 +125,14 @@ def _clean_up(ledger: Ledger, settings: RunSettings, client: httpx.Client, progr
         progress("  " + done.summary())
 
 
-def run_contract(settings: RunSettings, progress: Callable[[str], None] = print, live: bool = True) -> RunResult:
-    """Run the whole suite; raises :class:`TargetError` when the target cannot be judged."""
+def run_contract(settings: RunSettings, progress: Callable[[str], None] = print, live: bool = True,
+                 server: EmbeddedServer | None = None) -> RunResult:
+    """Run the whole suite; raises :class:`TargetError` when the target cannot be judged. Without a TARGET it
+    starts the embedded server, or takes ``server``, started already for these settings (it stops it)."""
     started = time.monotonic()
     notes: list[str] = []
     spec = load_spec()
-    with _target(settings) as (base_url, settings), httpx.Client(timeout=settings.request_timeout) as client:
+    with _target(settings, server) as (base_url, settings), httpx.Client(timeout=settings.request_timeout) as client:
         preflight = run_preflight(base_url, settings, spec, client)
         where = base_url if settings.target else f"{base_url} (embedded reference server)"
         progress(f"contract run against {where}: mode {settings.effective_mode}, seed {settings.seed}, "

@@ -14,36 +14,58 @@ from vpnconn.errors import TargetError
 from vpnconn.spec import REPO_ROOT
 
 
-@contextlib.contextmanager
-def embedded_server(settings: RunSettings, serve_options: tuple[str, ...] = ()) -> Iterator[tuple[str, RunSettings]]:
-    """Start `vpnconn serve` on a free loopback port in a process of its own (so it does not share this
-    process's GIL with generation); yield its URL and the settings the run must use, then stop it.
+class EmbeddedServer:
+    """`vpnconn serve` on a free loopback port in a process of its own (so it does not share this process's GIL
+    with generation), started when made: `vpnconn contract` starts it before it loads the runner, so that the
+    two starts overlap. :meth:`ready` waits for its URL; :meth:`stop` ends it (again: nothing).
 
     The server always requires one token (TOKEN, or a fresh random one) so that schemathesis'
     ``ignored_auth`` check can tell a real credential from a wrong one; the run sends it unless it signs
-    with AK/SK, which the server then verifies.
+    with AK/SK, which the server then verifies (:attr:`run_settings`).
     """
-    server_token = settings.token or f"run-{secrets.token_hex(8)}"
-    token = None if settings.ak else server_token
-    # Secrets go to the child by environment, never on its command line (ps would show them).
-    command = [sys.executable, "-m", "commands.cli", "serve", "--port", "0", "--quiet", *serve_options]
-    env = environment_without_secrets()
-    env["VPNCONN_TOKEN"] = server_token
-    if settings.ak:
-        env["VPNCONN_AK"], env["VPNCONN_SK"] = settings.ak, settings.sk or ""
-    proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        if "http://127.0.0.1:" not in line:
-            proc.kill()
-            _, err = proc.communicate(timeout=5)
-            raise TargetError(f"the embedded reference server did not start: {(err or line).strip()[-300:]}")
-        url = line.split("http://127.0.0.1:", 1)[1].split()[0]
-        yield f"http://127.0.0.1:{url}", replace(settings, token=token)
-    finally:
-        proc.terminate()
+
+    def __init__(self, settings: RunSettings, serve_options: tuple[str, ...] = ()) -> None:
+        server_token = settings.token or f"run-{secrets.token_hex(8)}"
+        self.run_settings = replace(settings, token=None if settings.ak else server_token)
+        # Secrets go to the child by environment, never on its command line (ps would show them).
+        command = [sys.executable, "-m", "commands.cli", "serve", "--port", "0", "--quiet", *serve_options]
+        env = environment_without_secrets()
+        env["VPNCONN_TOKEN"] = server_token
+        if settings.ak:
+            env["VPNCONN_AK"], env["VPNCONN_SK"] = settings.ak, settings.sk or ""
+        self._proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True)
+        self._url: str | None = None
+
+    def ready(self) -> str:
+        """The server's base URL, once it listens; :class:`TargetError` when it did not start."""
+        if self._url is None:
+            line = self._proc.stdout.readline() if self._proc.stdout else ""
+            if "http://127.0.0.1:" not in line:
+                self._proc.kill()
+                _, err = self._proc.communicate(timeout=5)
+                raise TargetError(f"the embedded reference server did not start: {(err or line).strip()[-300:]}")
+            self._url = "http://127.0.0.1:" + line.split("http://127.0.0.1:", 1)[1].split()[0]
+        return self._url
+
+    def stop(self) -> None:
+        if self._proc.returncode is not None:
+            return
+        self._proc.terminate()
         try:
-            proc.communicate(timeout=5)  # also closes the pipes
+            self._proc.communicate(timeout=5)  # also closes the pipes
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+            self._proc.kill()
+            self._proc.communicate()
+
+
+@contextlib.contextmanager
+def embedded_server(settings: RunSettings, serve_options: tuple[str, ...] = (),
+                    started: EmbeddedServer | None = None) -> Iterator[tuple[str, RunSettings]]:
+    """Start the embedded server (or take the one ``started`` for these settings); yield its URL and the
+    settings the run must use, then stop it."""
+    server = started or EmbeddedServer(settings, serve_options)
+    try:
+        yield server.ready(), server.run_settings
+    finally:
+        server.stop()
