@@ -50,8 +50,12 @@ AK_PLACEHOLDER = "vpnconn-ak-placeholder"  # a signing run's access key while pl
 # Which settings shape the cases (and so key a plan). The target, credentials' values, the concurrency,
 # budgets and timeouts do not.
 PLAN_FIELDS = ("project_id", "effective_mode", "examples", "seed")
-PLANNER_SOURCES = tuple(Path(__file__).with_name(name) for name in ("case_plan.py", "plan_worker.py", "regex_memo.py",
-                                                                    "format_probes.py"))
+# The code of the processes that draw the cases: what hypothesis draws depends even on which modules a process
+# has imported (a worker that no longer imported the runner and the OpenAPI validator drew 94 of the default
+# plan's 100 fuzzing cases otherwise; with those imports put back, 3), so every module of the harness and of the
+# core keys the plan, not the planner's alone.
+PLANNER_SOURCES = tuple(sorted(p for package in (Path(__file__).parent, Path(__file__).parent.parent / "vpnconn")
+                               for p in package.glob("*.py")))
 
 
 class PlanningStopped(Exception):
@@ -156,7 +160,7 @@ def plan_key(settings: RunSettings, phases: tuple[str, ...]) -> str:
         **plan_inputs(settings),
         "phases": [p for p in ENGINE_PHASES if p in phases],
         "versions": {name: version(name) for name in ("vpnconn-contract", "schemathesis", "hypothesis")},
-        # the planner's code (a changed planner): this module and the worker that generates the fuzzing cases
+        # the code that draws (a changed harness or core): PLANNER_SOURCES
         "planner": hashlib.sha256(b"".join(p.read_bytes() for p in PLANNER_SOURCES)).hexdigest(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]

@@ -93,6 +93,21 @@ def test_the_key_follows_what_the_cases_depend_on_and_nothing_else(monkeypatch):
     assert plan_key(base, phases) != key  # an edited spec is another key: its stale plan is never read
 
 
+def test_a_change_to_the_code_that_draws_is_another_key(tmp_path, monkeypatch):
+    """What hypothesis draws depends on the state of the drawing process, even on which modules it has imported:
+    an edit to any module of the harness or the core is another key, so a plan drawn by other code is not read."""
+    assert {"case_plan.py", "plan_worker.py", "regex_memo.py", "format_probes.py", "engine_phases.py", "spec.py",
+            "validation.py"} <= {p.name for p in case_plan.PLANNER_SOURCES}
+    base, phases = RunSettings(seed=SEED), case_plan.ENGINE_PHASES
+    module = tmp_path / "a_module.py"
+    module.write_text("X = 1\n")
+    monkeypatch.setattr(case_plan, "PLANNER_SOURCES", (*case_plan.PLANNER_SOURCES, module))
+    key = plan_key(base, phases)
+    assert plan_key(base, phases) == key
+    module.write_text("X = 2\n")
+    assert plan_key(base, phases) != key
+
+
 def test_the_cache_never_returns_a_stale_or_broken_plan(tmp_path):
     plan = Plan("key-a", [])
     assert case_cache.store(plan, tmp_path) == tmp_path / "key-a.pickle"
