@@ -1,9 +1,10 @@
 """Plans kept between runs, under ``.vpnconn-cache/plans/``, keyed by everything the cases depend on.
 
 The key (:func:`contract_tests.case_plan.plan_key`) hashes the spec's bytes, the seed, the mode, the number of
-fuzzing examples, the project id, the phases, the kind of credentials and the versions of the toolkit,
-schemathesis and hypothesis. A changed spec or option is another key, so a stale plan is never read; a file
-that does not load (truncated, another Python) is ignored and replaced. ``--no-cache`` neither reads nor
+fuzzing examples, the project id, the phases, the kind of credentials, the versions of the toolkit,
+schemathesis and hypothesis and the code of the harness and the core. A changed spec, option or code is
+another key, so a stale plan is never read; a file that does not load (truncated, another Python) is ignored
+and replaced. ``--no-cache`` neither reads nor
 writes; ``make clean`` removes the folder.
 
 A plan holds schemathesis' case metadata, which is Python objects, so it is stored with pickle: the folder
