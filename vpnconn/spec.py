@@ -31,8 +31,9 @@ CREATE = "CreateVpnConnection"  # the operationId whose request the named rules 
 ANSWER_CONNECTION = "CreateResponseVpnConnection"  # the connection as answered: its fields, their order, its style variants
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 TOKEN_SCHEME, SIGNATURE_SCHEME = "token", "aksk"  # the spec's security schemes: an IAM token, an AK/SK signature
-# where the bytes of specs that passed openapi-spec-validator are noted (beside the case cache; `make clean` empties it)
-VALIDATED_DIR = Path(".vpnconn-cache") / "valid-specs"
+# where the bytes of specs that passed openapi-spec-validator are noted: in the checkout the spec belongs to, whatever
+# the current folder (`make clean` empties it)
+VALIDATED_DIR = REPO_ROOT / ".vpnconn-cache" / "valid-specs"
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML was built with it: the same document
 
 
