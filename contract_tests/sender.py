@@ -29,7 +29,7 @@ from schemathesis.engine.recorder import ScenarioRecorder
 from schemathesis.engine.run import PhaseName
 
 from contract_tests import checks as _registers_checks  # noqa: F401  (registers the semantic checks)
-from contract_tests import hooks
+from contract_tests import hooks, tool_headers
 from contract_tests.case_plan import PlannedCase, create_operation
 from contract_tests.engine_phases import record_of, unanswered
 from contract_tests.records import CaseRecord
@@ -43,6 +43,7 @@ class CaseSender:
     def __init__(self, base_url: str, settings: RunSettings, progress: Callable[[str], None]) -> None:
         self.base_url, self.settings, self.progress = base_url, settings, progress
         self.operation = create_operation(base_url, settings)
+        tool_headers.install()  # no request goes with schemathesis' own X-Schemathesis-TestCaseId (see the module)
         self.ctx = EngineContext(schema=self.operation.schema, stop_event=threading.Event())
         self.failing = 0
         # schemathesis' ignored_auth probes an operation's credentials once per run and then trusts them. Shared

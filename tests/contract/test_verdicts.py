@@ -94,6 +94,10 @@ def test_a_correct_but_different_server_passes_and_lists_its_divergences(other_c
     # it refuses the header schemathesis adds to a few valid cases, where the reference server ignores it
     refused = [f for r in result.divergences for f in r.failures if f.check == "positive_data_acceptance"]
     assert refused and all("x-schemathesis-unknown-property" in f.message for f in refused), refused
+    # it refuses schemathesis' own X-Schemathesis-TestCaseId too: the suite sends it with no request, its checks'
+    # probes included (else every valid case, and ignored_auth's probes, would be refused: violations)
+    sent = {name.lower() for r in result.records for name in r.request_headers}
+    assert "x-auth-token" in sent and "x-schemathesis-testcaseid" not in sent
     assert all(not f.provenance.documented for r in result.divergences for f in r.failures)
     summary = render_summary(result)
     assert "DIVERGENCES" in summary and "VIOLATIONS" not in summary and "PASSED" in summary

@@ -110,14 +110,17 @@ def test_a_token_with_an_authorization_header_beside_it_is_the_servers_choice(sp
 
 def test_an_unknown_x_header_is_the_servers_choice(spec):
     """No source says whether the API ignores a header it does not define: the reference server ignores it,
-    the correct-but-different server refuses it (400 APIG.0101) and lets a client's tracing header through."""
+    the correct-but-different server refuses it (400 APIG.0101), a test tool's own header too, and lets a
+    client's tracing header through."""
     from reference_server.variants import VARIANTS
 
     unknown = {**TOKEN, "x-schemathesis-unknown-property": "42"}
-    traced = {**TOKEN, "X-Schemathesis-TestCaseId": "abc", "X-Request-Id": "r-1"}
-    [reference] = creates_with(ReferenceServer(token=TOKEN["X-Auth-Token"]), spec, unknown)
-    other, tracing = creates_with(VARIANTS["other-choices"][1](token=TOKEN["X-Auth-Token"]), spec, unknown, traced)
-    assert (reference.status_code, other.status_code, tracing.status_code) == (201, 400, 201)
+    tool = {**TOKEN, "X-Schemathesis-TestCaseId": "abc"}
+    traced = {**TOKEN, "X-Request-Id": "r-1"}
+    [reference, reference_tool] = creates_with(ReferenceServer(token=TOKEN["X-Auth-Token"]), spec, unknown, tool)
+    other, other_tool, tracing = creates_with(VARIANTS["other-choices"][1](token=TOKEN["X-Auth-Token"]), spec,
+                                              unknown, tool, traced)
+    assert [r.status_code for r in (reference, reference_tool, other, other_tool, tracing)] == [201, 201, 400, 400, 201]
     assert other.json()["error_code"] == "APIG.0101" and "x-schemathesis-unknown-property" in other.json()["error_msg"]
 
 
