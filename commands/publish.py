@@ -13,6 +13,7 @@ that was already published.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -40,7 +41,10 @@ BADGE = ("data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' width=
 def _redocly(*args: str) -> None:
     if not REDOCLY.exists():
         raise PublishError(f"Redocly CLI is not installed at {REDOCLY}: run 'make publish' (it installs node_modules)")
-    result = subprocess.run([str(REDOCLY), *args], capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
+    # REDOCLY_TELEMETRY=off: the CLI sends no usage data about its runs (every command, not only those that read
+    # spec/redocly.yaml); tests and `make publish` contact no host
+    result = subprocess.run([str(REDOCLY), *args], capture_output=True, text=True, timeout=300, cwd=REPO_ROOT,
+                            env={**os.environ, "REDOCLY_TELEMETRY": "off"})
     if result.returncode != 0:
         raise PublishError(f"redocly {args[0]} failed: {(result.stderr or result.stdout).strip()[-500:]}")
 

@@ -46,6 +46,13 @@ def test_the_page_has_no_cdn_link(site):
     assert "cdn.redoc" not in html and "<script src=\"http" not in html
 
 
+def test_the_page_sends_no_telemetry(site):
+    """Redoc 3 sends its readers' page views to otel.cloud.redocly.com unless the page is built with telemetry
+    off (a run of the offline-page checks once caught such a request); spec/redocly.yaml turns it off."""
+    html = (site / "index.html").read_text()
+    assert '"disableTelemetry":true' in html
+
+
 def test_the_page_renders_offline_with_its_fields_and_the_three_examples(site):
     with offline_page(site / "index.html") as (page, blocked):
         assert page.get_by_text("Create a VPN connection").count() >= 1
