@@ -77,7 +77,7 @@ def _target(settings: RunSettings, server: EmbeddedServer | None) -> Iterator[tu
     if settings.target:
         yield settings.base_url or settings.target, settings
     else:
-        with embedded_server(settings, started=server) as (url, run_settings):
+        with server or embedded_server(settings) as (url, run_settings):
             yield url, run_settings
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 
 from contract_tests.settings import RunSettings, environment_without_secrets
@@ -17,7 +15,8 @@ from vpnconn.spec import REPO_ROOT
 class EmbeddedServer:
     """`vpnconn serve` on a free loopback port in a process of its own (so it does not share this process's GIL
     with generation), started when made: `vpnconn contract` starts it before it loads the runner, so that the
-    two starts overlap. :meth:`ready` waits for its URL; :meth:`stop` ends it (again: nothing).
+    two starts overlap. :meth:`ready` waits for its URL; :meth:`stop` ends it (again: nothing). As a context
+    manager it gives its URL and the settings the run must use, and stops it at the end.
 
     The server always requires one token (TOKEN, or a fresh random one) so that schemathesis'
     ``ignored_auth`` check can tell a real credential from a wrong one; the run sends it unless it signs
@@ -48,6 +47,16 @@ class EmbeddedServer:
             self._url = "http://127.0.0.1:" + line.split("http://127.0.0.1:", 1)[1].split()[0]
         return self._url
 
+    def __enter__(self) -> tuple[str, RunSettings]:
+        try:
+            return self.ready(), self.run_settings
+        except BaseException:  # (Ctrl-C while it starts: __exit__ would not run)
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         if self._proc.returncode is not None:
             return
@@ -59,13 +68,6 @@ class EmbeddedServer:
             self._proc.communicate()
 
 
-@contextlib.contextmanager
-def embedded_server(settings: RunSettings, serve_options: tuple[str, ...] = (),
-                    started: EmbeddedServer | None = None) -> Iterator[tuple[str, RunSettings]]:
-    """Start the embedded server (or take the one ``started`` for these settings); yield its URL and the
-    settings the run must use, then stop it."""
-    server = started or EmbeddedServer(settings, serve_options)
-    try:
-        yield server.ready(), server.run_settings
-    finally:
-        server.stop()
+def embedded_server(settings: RunSettings, serve_options: tuple[str, ...] = ()) -> EmbeddedServer:
+    """``with embedded_server(settings) as (url, run_settings):`` -- started now, stopped when the block ends."""
+    return EmbeddedServer(settings, serve_options)
