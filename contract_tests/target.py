@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 import subprocess
 import sys
+import tempfile
+import threading
 from dataclasses import replace
 
 from contract_tests.settings import RunSettings, environment_without_secrets
@@ -32,19 +34,28 @@ class EmbeddedServer:
         env["VPNCONN_TOKEN"] = server_token
         if settings.ak:
             env["VPNCONN_AK"], env["VPNCONN_SK"] = settings.ak, settings.sk or ""
-        self._proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # Its errors go to a file, not a pipe: a pipe nobody reads fills and then stops the server mid-run.
+        self._errors = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=self._errors,
                                       text=True)
         self._url: str | None = None
+        self._drain: threading.Thread | None = None
 
     def ready(self) -> str:
         """The server's base URL, once it listens; :class:`TargetError` when it did not start."""
         if self._url is None:
-            line = self._proc.stdout.readline() if self._proc.stdout else ""
+            assert self._proc.stdout is not None
+            line = self._proc.stdout.readline()
             if "http://127.0.0.1:" not in line:
-                self._proc.kill()
-                _, err = self._proc.communicate(timeout=5)
-                raise TargetError(f"the embedded reference server did not start: {(err or line).strip()[-300:]}")
+                self._end()
+                self._errors.seek(0)
+                why = self._errors.read().decode("utf-8", "replace").strip() or line.strip() or "it said nothing"
+                self.stop()
+                raise TargetError(f"the embedded reference server did not start: {why[-300:]}")
             self._url = "http://127.0.0.1:" + line.split("http://127.0.0.1:", 1)[1].split()[0]
+            # What it prints after that line is read and dropped, so that it never fills the pipe either.
+            self._drain = threading.Thread(target=self._proc.stdout.read, name="vpnconn-server-output", daemon=True)
+            self._drain.start()
         return self._url
 
     def __enter__(self) -> tuple[str, RunSettings]:
@@ -58,14 +69,21 @@ class EmbeddedServer:
         self.stop()
 
     def stop(self) -> None:
-        if self._proc.returncode is not None:
-            return
-        self._proc.terminate()
-        try:
-            self._proc.communicate(timeout=5)  # also closes the pipes
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.communicate()
+        self._end()
+        if self._drain is not None:
+            self._drain.join(timeout=5)  # its read ends once the process has
+        if self._proc.stdout is not None and not (self._drain and self._drain.is_alive()):
+            self._proc.stdout.close()
+        self._errors.close()
+
+    def _end(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
 
 
 def embedded_server(settings: RunSettings, serve_options: tuple[str, ...] = ()) -> EmbeddedServer:

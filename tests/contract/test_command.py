@@ -10,9 +10,13 @@ import subprocess
 import sys
 from dataclasses import replace
 
+import pytest
+import requests
+
 from contract_tests import RunSettings, run_contract
 from contract_tests.report import render_summary, write_reports
 from contract_tests.target import embedded_server
+from vpnconn.errors import TargetError
 
 VPNCONN = [sys.executable, "-m", "commands.cli", "contract"]
 
@@ -31,6 +35,24 @@ def test_an_unreachable_target_is_one_line_and_exit_2():
     result = contract("--target", f"http://127.0.0.1:{closed_port()}")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "unreachable" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_embedded_server_that_cannot_start_says_why(tmp_path):
+    server = embedded_server(RunSettings(), ("--world", str(tmp_path / "no-such-world.json")))
+    with pytest.raises(TargetError, match="did not start: .*no-such-world.json"):
+        with server:
+            pass
+    server.stop()  # (again: nothing)
+
+
+def test_an_embedded_server_that_prints_tracebacks_keeps_answering():
+    """Its errors go to a file, not to a pipe nobody reads: such a pipe filled after 88 tracebacks of this fault (a
+    500 and a traceback for each unknown id shown) and the server stopped answering in the middle of the run."""
+    with embedded_server(RunSettings(), ("--fault", "unknown-id-500")) as (url, run_settings):
+        with requests.Session() as session:
+            statuses = {session.get(f"{url}/v5/{'0' * 32}/vpn-connection/{i:08d}-0000-4000-8000-000000000000",
+                                    headers={"X-Auth-Token": run_settings.token}, timeout=5).status_code for i in range(300)}
+    assert statuses == {500}
 
 
 def test_usage_mistakes_are_one_line_and_exit_2():
