@@ -145,7 +145,7 @@ def _interrupted() -> int | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from contract_tests.settings import RunSettings
+    from contract_tests.settings import RunSettings, check_report_dir
     from contract_tests.target import EmbeddedServer
     from vpnconn.errors import VpnconnError
 
@@ -161,13 +161,13 @@ def run(args: argparse.Namespace) -> int:
             phases=args.phases, max_creates=args.max_creates, rate_limit=args.rate_limit, ledger_dir=args.ledger_dir,
             concurrency=args.concurrency, use_cache=not args.no_cache,
         )
-        # without TARGET the embedded server starts now, while the runner and schemathesis load (0.7 s saved)
-        server = None if settings.target else EmbeddedServer(settings)
-        from contract_tests.report import check_report_dir, render_summary, write_reports
-        from contract_tests.runner import run_contract
-
         if args.report:
             check_report_dir(args.report)
+        # without TARGET the embedded server starts now, while the runner and schemathesis load (0.7 s saved)
+        server = None if settings.target else EmbeddedServer(settings)
+        from contract_tests.report import render_summary, write_reports
+        from contract_tests.runner import run_contract
+
         progress = (lambda _: None) if args.quiet else (lambda line: print(line, flush=True))
         result = run_contract(settings, progress, live=not args.quiet, server=server)
         if _RECEIVED:

@@ -15,6 +15,7 @@ from contract_tests.coverage import SpecCoverage, spec_coverage
 from contract_tests.masking import mask_headers, mask_text
 from contract_tests.records import DIVERGENCE, VIOLATION, CaseRecord, Failure
 from contract_tests.runner import RunResult
+from contract_tests.settings import check_report_dir
 from contract_tests.verdicts import check_provenance
 from vpnconn import load_spec
 from vpnconn.errors import SettingsError
@@ -154,22 +155,6 @@ def _record_json(record: CaseRecord, secrets: list[str]) -> dict:
                      "body": mask_text(record.response_body, secrets)},
         "curl": curl(record, secrets) if record.request_body is not None else None,
     }
-
-
-def check_report_dir(directory: Path) -> None:
-    """Refuse, before the run, a report directory that cannot take the files (checked again on writing)."""
-    if directory.exists() and not directory.is_dir():
-        raise SettingsError(f"REPORT {directory} exists and is not a directory")
-    probe = directory
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        raise SettingsError(f"REPORT {directory} lies under {probe}, which is not a directory")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise SettingsError(f"REPORT {directory}: {probe} is not writable")
-    for name in ("junit.xml", "failures.json"):
-        if (directory / name).is_symlink():
-            raise SettingsError(f"REPORT {directory / name} is a symbolic link; remove it (reports never follow links)")
 
 
 def _write(path: Path, data: bytes) -> None:

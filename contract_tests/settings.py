@@ -6,6 +6,7 @@ import ipaddress
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from vpnconn.errors import SettingsError  # noqa: F401  (re-exported)
@@ -151,3 +152,19 @@ class RunSettings:
     def secrets(self) -> list[str]:
         """Values that must never appear unmasked in any output."""
         return [s for s in (self.token, self.ak, self.sk) if s]
+
+
+def check_report_dir(directory: Path) -> None:
+    """Refuse, before the run, a report directory that cannot take the files (checked again on writing)."""
+    if directory.exists() and not directory.is_dir():
+        raise SettingsError(f"REPORT {directory} exists and is not a directory")
+    probe = directory
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise SettingsError(f"REPORT {directory} lies under {probe}, which is not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise SettingsError(f"REPORT {directory}: {probe} is not writable")
+    for name in ("junit.xml", "failures.json"):
+        if (directory / name).is_symlink():
+            raise SettingsError(f"REPORT {directory / name} is a symbolic link; remove it (reports never follow links)")

@@ -117,6 +117,17 @@ def test_an_unusable_report_directory_stops_the_run_before_it_starts(tmp_path):
     assert result.returncode == 2 and "symbolic link" in result.stderr and afile.read_text() == "x"
 
 
+def test_an_unusable_report_directory_starts_no_server(tmp_path, monkeypatch):
+    import contract_tests.target
+    from commands.cli import main
+
+    started = []
+    monkeypatch.setattr(contract_tests.target, "EmbeddedServer", lambda *args: started.append(args))
+    (tmp_path / "a-file").write_text("x")
+    assert main(["contract", "--report", str(tmp_path / "a-file")]) == 2
+    assert started == []
+
+
 def test_a_broken_spec_is_one_line_and_exit_2(tmp_path, monkeypatch):
     import vpnconn.spec
     from commands.cli import main
