@@ -23,6 +23,7 @@ import schemathesis
 from contract_tests.records import Failure, Finding
 from contract_tests.verdicts import body_violations, error_provenance
 from vpnconn import load_spec
+from vpnconn.json_schema import matches
 from vpnconn.rules import RULES
 from vpnconn.spec import ANSWER_CONNECTION
 
@@ -91,7 +92,7 @@ def _expected() -> dict[str, Any]:
         "defaults": spec.request_defaults(),
         # statuses that may answer any request: the body-size limit (its limit is not documented) and throttling
         "any_time_statuses": {spec.errors["body-too-large"]["status"], 429},
-        "auto_name": re.compile(named["auto-name"]["pattern"]),
+        "auto_name": named["auto-name"]["pattern"],
         "auto_tunnel_styles": {s.upper() for s in named["auto-tunnel-pair"]["styles"]},
         "forbidden": {style: {k for k, s in v["properties"].items() if s is False} for style, v in variants.items()},
         "required": {style: set(v.get("required", [])) for style, v in variants.items()},
@@ -270,8 +271,8 @@ def documented_defaults(answer: Answer, sent: Any) -> None:
 def auto_name_format(answer: Answer, sent: Any) -> None:
     """A connection created without a name is named vpn- and 4 lower-case hex digits."""
     pair = _created(answer, sent)
-    if pair and "name" not in pair[0] and not _expected()["auto_name"].match(str(pair[1].get("name"))):
-        raise Finding(f"auto-assigned name {pair[1].get('name')!r} does not match {_expected()['auto_name'].pattern}")
+    if pair and "name" not in pair[0] and not matches(_expected()["auto_name"], str(pair[1].get("name"))):
+        raise Finding(f"auto-assigned name {pair[1].get('name')!r} does not match {_expected()['auto_name']}")
 
 
 @semantic_check

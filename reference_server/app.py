@@ -28,6 +28,7 @@ from reference_server.connection import RANDOM_IDENTITY, ConnectionBuilder, Iden
 from reference_server.store import ConnectionStore, TunnelPairInUse, TunnelPoolExhausted, later_than
 from vpnconn import aksk
 from vpnconn.errors import SpecError
+from vpnconn.json_schema import SpecValidator, matches
 from vpnconn.numbers import parse_float
 from vpnconn.spec import Operation, Spec, load_spec
 from vpnconn.validation import Violation, request_check
@@ -112,7 +113,7 @@ class ReferenceServer:
         self.errors = self.spec.errors
         self.token_header, self.signature_header = self.spec.token_header.lower(), self.spec.signature_header.lower()
         project = self.spec.resolve(self.spec.document["components"]["parameters"]["project_id"])["schema"]
-        self.project_re = re.compile(project["pattern"])
+        self.project_pattern = project["pattern"]
         self.project_len = (project["minLength"], project["maxLength"])
         self.routes = Route.table(self.spec)
         self.handlers: dict[str, Handler] = {}
@@ -286,7 +287,7 @@ class ReferenceServer:
             value: Any = values if schema.get("type") == "array" else values[-1]
             if schema.get("type") == "integer":
                 value = int(value) if re.fullmatch(r"-?[0-9]{1,12}", value) else value
-            error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(value))
+            error = jsonschema.exceptions.best_match(SpecValidator(schema).iter_errors(value))
             if error is not None:
                 raise Reject(self.errors["schema-violation"], f"query {name}: {str(error.message)[:120]}")
             out[name] = value
@@ -362,7 +363,7 @@ class ReferenceServer:
 
     def _check_project(self, project_id: str) -> None:
         low, high = self.project_len
-        if not (low <= len(project_id) <= high and self.project_re.search(project_id)):
+        if not (low <= len(project_id) <= high and matches(self.project_pattern, project_id)):
             raise Reject(self.errors["schema-violation"], f"/project_id: {project_id[:80]!r} is not a project id")
 
     def _parse(self, headers: dict[str, str], raw: bytes) -> Any:

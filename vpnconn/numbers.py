@@ -13,6 +13,8 @@ from typing import Any
 
 import jsonschema
 
+from vpnconn.json_schema import SpecValidator
+
 
 def _integral(value: float) -> float | int:
     return int(value) if value.is_integer() and abs(value) < 2**63 else value
@@ -36,7 +38,7 @@ def whole_floats_as_integers(value: Any) -> Any:
 
 _STRICT_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
     "integer", lambda _checker, instance: isinstance(instance, int) and not isinstance(instance, bool))
-StrictValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=_STRICT_TYPES)
+StrictValidator = jsonschema.validators.extend(SpecValidator, type_checker=_STRICT_TYPES)
 
 
 def strict_validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:

@@ -18,6 +18,7 @@ import jsonschema
 import jsonschema_rs
 
 from vpnconn.constraints import rule_path
+from vpnconn.json_schema import SpecValidator
 from vpnconn.rules import RULES
 from vpnconn.spec import Spec, load_spec
 from vpnconn.world import OPEN_WORLD, World
@@ -50,7 +51,7 @@ class RequestCheck:
 
     spec: Spec
     fast: Any
-    explain: jsonschema.Draft202012Validator
+    explain: Any  # a SpecValidator
 
     def violations(self, body: Any, world: World | None = OPEN_WORLD) -> list[Violation]:
         """All violations of ``body``; schema failures first, then body rules, then world rules.
@@ -59,7 +60,10 @@ class RequestCheck:
         body rules pass and ``world`` is given.
         """
         if not self.fast.is_valid(body):
-            return self._schema_violations(body)
+            found = self._schema_violations(body)
+            if found:
+                return found
+            # (both read patterns alike; should they still disagree, the body does not skip the rules)
         conn = body["vpn_connection"]
         found = self._rule_violations(conn, "body", None)
         if not found and world is not None:
@@ -184,7 +188,7 @@ def request_check(spec: Spec, schema_name: str | None = None) -> RequestCheck:
     return RequestCheck(
         spec=spec,
         fast=jsonschema_rs.Draft202012Validator(schema, validate_formats=False),
-        explain=jsonschema.Draft202012Validator(schema),
+        explain=SpecValidator(schema),
     )
 
 
@@ -194,9 +198,9 @@ def check_request(body: Any, world: World | None = OPEN_WORLD, spec: Spec | None
 
 
 @functools.cache
-def _component_validator(spec: Spec, name: str) -> tuple[Any, jsonschema.Draft202012Validator]:
+def _component_validator(spec: Spec, name: str) -> tuple[Any, Any]:
     schema = spec.standalone_schema(name)
-    return jsonschema_rs.Draft202012Validator(schema, validate_formats=False), jsonschema.Draft202012Validator(schema)
+    return jsonschema_rs.Draft202012Validator(schema, validate_formats=False), SpecValidator(schema)
 
 
 def schema_errors(name: str, instance: Any, spec: Spec | None = None) -> list[str]:

@@ -1,0 +1,81 @@
+"""The spec's patterns are read as JSON Schema reads them (ECMA-262), by every validator and check of the
+toolkit: Python's ``re`` reads some of them otherwise (its ``$`` also matches before a final newline, its
+``\\s`` is another set), which let the reference server create a connection whose subnet ended in a newline."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import jsonschema
+import jsonschema_rs
+import pytest
+
+from contract_tests.checks import Answer, auto_name_format
+from vpnconn.constraints import request_constraints
+from vpnconn.json_schema import SpecValidator, matches
+from vpnconn.numbers import strict_validator
+
+FQDN = r"^[^\s&<>\[\]\\?]*$"
+# where Python's re and ECMA-262 part: a final newline, U+FEFF (ECMA whitespace, not Python's), and the
+# separators and NEL that Python counts as whitespace and ECMA-262 does not
+AWKWARD = ["\n", "\r\n", "\ufeff", "\x1c", "\x1f", "\x85", "\u2028", "\u00a0", "\t"]
+
+
+def test_a_final_newline_breaks_an_anchored_pattern():
+    assert re.search("^vpn-[0-9a-f]{4}$", "vpn-00af\n"), "Python's reading, which the toolkit does not use"
+    assert not matches("^vpn-[0-9a-f]{4}$", "vpn-00af\n") and matches("^vpn-[0-9a-f]{4}$", "vpn-00af")
+
+
+def test_whitespace_is_ecma_whitespace():
+    assert not matches(FQDN, "vpn\ufeff.example.com")  # whitespace in ECMA-262; Python's re lets it through
+    for separator in ("\x1c", "\x1f", "\x85"):  # whitespace to Python's re, not in ECMA-262: a valid fqdn here
+        assert re.search(FQDN, f"vpn{separator}.example.com") is None
+        assert matches(FQDN, f"vpn{separator}.example.com")
+
+
+@pytest.mark.parametrize("make", [SpecValidator, strict_validator], ids=["explaining", "strict"])
+def test_the_python_validators_agree_with_the_compiled_one_on_every_pattern_of_the_spec(spec, make):
+    patterns = sorted(set(_patterns(spec.document)))
+    assert {c.value for c in request_constraints(spec) if c.keyword == "pattern"} < set(patterns)
+    for pattern in patterns:
+        schema = {"type": "string", "pattern": pattern}
+        compiled, python = jsonschema_rs.Draft202012Validator(schema), make(schema)
+        for text in ["", "a", "192.168.44.0/24", "vpn-00af", "Fake-Psk-1234", "::1/128", "169.254.1.1/30",
+                     "aaaaaaaa-0000-4000-8000-000000000001", "vpn.example.com", "\u4e2d\u6587"]:
+            for value in [text, *(text + c for c in AWKWARD), *(c + text for c in AWKWARD)]:
+                assert python.is_valid(value) == compiled.is_valid(value), (pattern, value)
+
+
+def _patterns(node):
+    """Every ``pattern`` of the document: the schemas' (requests, answers, parameters) and the extensions'."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield value
+            else:
+                yield from _patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _patterns(value)
+
+
+def test_a_refusal_still_says_which_value_and_pattern():
+    error = jsonschema.exceptions.best_match(SpecValidator({"type": "string", "pattern": "^a$"}).iter_errors("a\n"))
+    assert error is not None and error.validator == "pattern" and error.message == "'a\\n' does not match '^a$'"
+
+
+def test_an_auto_name_with_a_final_newline_is_reported():
+    sent = {"vpn_connection": {"vgw_id": "x"}}
+
+    def created(name: str) -> Answer:
+        return Answer(201, {"X-Request-Id": "r"}, json.dumps({"vpn_connection": {"name": name}}).encode())
+
+    auto_name_format(created("vpn-00af"), sent)
+    with pytest.raises(Exception, match="does not match"):
+        auto_name_format(created("vpn-00af\n"), sent)
+
+
+def test_a_project_id_with_a_final_newline_is_refused(client, spec):
+    response = client.post("/v5/0123456789abcdef0123456789abcdef%0A/vpn-connection", json=spec.examples("request")["static"])
+    assert response.status_code == 400 and response.json()["error_code"] == "VPN.0001"
