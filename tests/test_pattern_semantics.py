@@ -79,3 +79,20 @@ def test_an_auto_name_with_a_final_newline_is_reported():
 def test_a_project_id_with_a_final_newline_is_refused(client, spec):
     response = client.post("/v5/0123456789abcdef0123456789abcdef%0A/vpn-connection", json=spec.examples("request")["static"])
     assert response.status_code == 400 and response.json()["error_code"] == "VPN.0001"
+
+
+def test_should_the_two_validators_still_disagree_the_rules_run(spec):
+    """A body the compiled validator refuses and the explaining one cannot fault does not skip the named rules."""
+    from dataclasses import replace
+
+    from support import CASES, read_case
+
+    from vpnconn.validation import request_check
+
+    class RefusesEverything:
+        def is_valid(self, _body) -> bool:
+            return False
+
+    disagreeing = replace(request_check(spec), fast=RefusesEverything())
+    breaks_a_rule = read_case(CASES / "fail" / "x-cidr-canonical.json")
+    assert [v.rule for v in disagreeing.violations(breaks_a_rule)] == ["x-cidr-canonical"]
