@@ -1,6 +1,6 @@
 """Plans kept between runs, under ``.vpnconn-cache/plans/``, keyed by everything the cases depend on.
 
-The key (:func:`contract_tests.plan_key.plan_key`) hashes the spec's bytes, the seed, the mode, the number of
+The key (:func:`contract_tests.case_plan.plan_key`) hashes the spec's bytes, the seed, the mode, the number of
 fuzzing examples, the project id, the phases, the kind of credentials, the versions of the toolkit,
 schemathesis and hypothesis and the code of the harness and the core. A changed spec, option or code is
 another key, so a stale plan is never read; a file that does not load (truncated, another Python) is ignored
@@ -18,24 +18,15 @@ import os
 import pickle
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # (a plan's classes load schemathesis: imported when a plan is read, not to ask whether one is kept)
-    from contract_tests.case_plan import Plan
+from contract_tests.case_plan import Plan
 
 CACHE_DIR = Path(".vpnconn-cache") / "plans"  # beside the ledgers of created connections, in the working folder
 FORMAT = 1
 
 
-def holds(key: str, folder: Path = CACHE_DIR) -> bool:
-    """Is a plan stored under ``key``? (It may still not load: :func:`load` says.)"""
-    return (folder / f"{key}.pickle").is_file()
-
-
 def load(key: str, folder: Path = CACHE_DIR) -> Plan | None:
     """The plan stored under ``key``, or None (absent, unreadable or of another format)."""
-    from contract_tests.case_plan import Plan
-
     try:
         with open(folder / f"{key}.pickle", "rb") as stored:
             data = pickle.load(stored)

@@ -20,9 +20,13 @@ Secrets never enter a plan: the token is generated as a placeholder and put in a
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import schemathesis
@@ -37,13 +41,27 @@ from schemathesis.generation.meta import CaseMetadata, content_type_probes_first
 
 from contract_tests import format_probes, regex_memo, verdicts
 from contract_tests.aksk_auth import AkSkMarker
-from contract_tests.fuzzing_planner import PlanningStopped
-from contract_tests.plan_key import ENGINE_PHASES, PLAN_FIELDS, PLANNER_SOURCES, plan_inputs, plan_key  # noqa: F401  (re-exported)
 from contract_tests.settings import RunSettings
 from vpnconn.spec import SPEC_PATH, TOKEN_SCHEME, load_spec
 
+ENGINE_PHASES = ("examples", "coverage", "fuzzing")
 TOKEN_PLACEHOLDER = "vpnconn-token-placeholder"  # stands for the run's token in a plan; replaced at send time
 AK_PLACEHOLDER = "vpnconn-ak-placeholder"  # a signing run's access key while planning (requests are signed at send time)
+# Which settings shape the cases (and so key a plan). The target, credentials' values, the concurrency,
+# budgets and timeouts do not.
+PLAN_FIELDS = ("project_id", "effective_mode", "examples", "seed")
+# The code of the processes that draw the cases: what hypothesis draws depends even on which modules a process
+# has imported (a worker that no longer imported the runner and the OpenAPI validator drew 94 of the default
+# plan's 100 fuzzing cases otherwise; with those imports put back, 3), so every module of the harness and of the
+# core keys the plan, not the planner's alone.
+PLANNER_SOURCES = tuple(sorted(p for package in (Path(__file__).parent, Path(__file__).parent.parent / "vpnconn")
+                               for p in package.glob("*.py")))
+
+
+class PlanningStopped(Exception):
+    """The run halted (Ctrl-C, SIGTERM, MAX_TIME) while its cases were being generated."""
+
+
 @dataclass
 class PlannedCase:
     """One request of a plan, as data: what schemathesis generated, without the operation it belongs to."""
@@ -133,6 +151,21 @@ def with_credentials(headers: dict[str, Any], token: str | None) -> dict[str, An
     return out
 
 
+def plan_key(settings: RunSettings, phases: tuple[str, ...]) -> str:
+    """What the cases depend on, hashed: the spec's bytes, the settings that shape generation, the phases,
+    whether a token or a signature is sent, the versions of everything that generates and this module's code."""
+    spec = load_spec()
+    parts = {
+        "spec": spec.sha256,
+        **plan_inputs(settings),
+        "phases": [p for p in ENGINE_PHASES if p in phases],
+        "versions": {name: version(name) for name in ("vpnconn-contract", "schemathesis", "hypothesis")},
+        # the code that draws (a changed harness or core): PLANNER_SOURCES
+        "planner": hashlib.sha256(b"".join(p.read_bytes() for p in PLANNER_SOURCES)).hexdigest(),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+
+
 def engine_config(base_url: str, settings: RunSettings, phases: tuple[str, ...] = ENGINE_PHASES) -> schemathesis.Config:
     headers = {load_spec().token_header: settings.token} if settings.token else {}
     return schemathesis.Config.from_dict({
@@ -207,6 +240,12 @@ def _fuzzing(operation: Any, ctx: EngineContext, override: Any, settings: RunSet
         override=override, feedback=ctx.feedback_for(operation=operation, phase=PhaseName.FUZZING)))
     test()
     return cases
+
+
+def plan_inputs(settings: RunSettings) -> dict[str, Any]:
+    """Of a run's settings, what its plan depends on (JSON, no secret): PLAN_FIELDS and the kind of credentials."""
+    return {"settings": {name: getattr(settings, name) for name in PLAN_FIELDS},
+            "credentials": "token" if settings.token else "aksk" if settings.ak else "none"}
 
 
 def settings_for_plan(settings: RunSettings) -> RunSettings:

@@ -145,8 +145,6 @@ def _interrupted() -> int | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from contract_tests.fuzzing_planner import FuzzingPlanner, plan_ahead
-    from contract_tests.plan_key import ENGINE_PHASES
     from contract_tests.settings import RunSettings, check_report_dir
     from contract_tests.target import EmbeddedServer
     from vpnconn.errors import VpnconnError
@@ -154,7 +152,6 @@ def run(args: argparse.Namespace) -> int:
     _RECEIVED.clear()
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     server: EmbeddedServer | None = None
-    ahead: FuzzingPlanner | None = None
     try:
         settings = RunSettings(
             target=args.target, project_id=args.project_id, token=args.token, ak=args.ak, sk=args.sk,
@@ -166,15 +163,13 @@ def run(args: argparse.Namespace) -> int:
         )
         if args.report:
             check_report_dir(args.report)
-        # Without TARGET the embedded server starts now, and (unless the case cache holds them) so does the
-        # generation of the fuzzing cases, while the runner and schemathesis load.
+        # without TARGET the embedded server starts now, while the runner and schemathesis load (0.7 s saved)
         server = None if settings.target else EmbeddedServer(settings)
-        ahead = plan_ahead(server.run_settings if server else settings, tuple(p for p in ENGINE_PHASES if p in settings.phases))
         from contract_tests.report import render_summary, write_reports
         from contract_tests.runner import run_contract
 
         progress = (lambda _: None) if args.quiet else (lambda line: print(line, flush=True))
-        result = run_contract(settings, progress, live=not args.quiet, server=server, ahead=ahead)
+        result = run_contract(settings, progress, live=not args.quiet, server=server)
         if _RECEIVED:
             return _interrupted() or 130
         print(render_summary(result), flush=True)
@@ -196,9 +191,8 @@ def run(args: argparse.Namespace) -> int:
         traceback.print_exc()
         return 3
     finally:
-        for started in (ahead, server):
-            if started is not None:
-                started.stop()  # (stopped already, unless the run never began)
+        if server is not None:
+            server.stop()  # (stopped already, unless the run never began)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

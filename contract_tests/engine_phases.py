@@ -8,16 +8,20 @@ plans the others and then sends them; ``sender`` sends each phase with several r
 from __future__ import annotations
 
 import contextlib
+import json
+import pickle
+import subprocess
+import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Generator
 from typing import Any
 
 from contract_tests import case_cache, hooks
-from contract_tests.case_plan import Plan, PlannedCase, generate
-from contract_tests.fuzzing_planner import EngineError, FuzzingPlanner, PlanningStopped  # noqa: F401  (EngineError re-exported)
-from contract_tests.plan_key import ENGINE_PHASES, plan_key
+from contract_tests.case_plan import ENGINE_PHASES, Plan, PlannedCase, PlanningStopped, generate, plan_key
 from contract_tests.records import CaseRecord, Failure, Finding
-from contract_tests.settings import RunSettings
+from contract_tests.settings import RunSettings, environment_without_secrets
 from contract_tests.verdicts import (
     UNDECLARED_HEADER,
     body_violations,
@@ -26,6 +30,7 @@ from contract_tests.verdicts import (
     response_provenance,
     undeclared_headers,
 )
+from vpnconn.spec import REPO_ROOT
 
 PHASES = ENGINE_PHASES
 
@@ -76,6 +81,8 @@ def _failures(check: str, failure: Any, labels: list[str], response: Any, header
     return [Failure(check, failure.title, failure.message, provenance=check_provenance(check))]
 
 
+
+
 def unanswered(phase: str, url: str, what: str, mode: str = "negative") -> CaseRecord:
     """A request that got no HTTP answer (refused, reset, timed out): a finding, never dropped."""
     return CaseRecord(phase=phase, mode=mode, method="POST", url=url, request_headers={}, request_body=None,
@@ -83,20 +90,24 @@ def unanswered(phase: str, url: str, what: str, mode: str = "negative") -> CaseR
                       failures=[Failure("request_error", "No answer from the target", what, "no HTTP answer")])
 
 
+
+
+class EngineError(RuntimeError):
+    """Schemathesis could not run a phase for a reason of ours (a bug, not the target): exit 3."""
+
+
 def run_engine(base_url: str, settings: RunSettings, progress: Callable[[str], None],
-               phases: tuple[str, ...] = PHASES, started: float | None = None,
-               ahead: FuzzingPlanner | None = None) -> list[CaseRecord]:
+               phases: tuple[str, ...] = PHASES, started: float | None = None) -> list[CaseRecord]:
     """Plan (or read the plan of) ``phases`` and send it; the records in the plan's order. A phase is sent as
     soon as its cases are planned: the examples and coverage while the fuzzing cases are still being generated
-    in the second process (``ahead``: one started already, see :func:`~contract_tests.fuzzing_planner.plan_ahead`).
-    Progress lines give the seconds since ``started`` (the run's start; default now)."""
+    in the second process. Progress lines give the seconds since ``started`` (the run's start; default now)."""
     from contract_tests.sender import CaseSender
 
     started = time.monotonic() if started is None else started
     sender: CaseSender | None = None
     records: list[CaseRecord] = []
     try:
-        with contextlib.closing(planned_phases(settings, phases, progress, ahead)) as planned:  # closed: the worker stops
+        with contextlib.closing(planned_phases(settings, phases, progress)) as planned:  # closed: the worker stops
             for phase, cases in planned:
                 if cases:
                     sender = sender or CaseSender(base_url, settings, progress)
@@ -111,29 +122,23 @@ def plan_for(settings: RunSettings, phases: tuple[str, ...], progress: Callable[
     return Plan(plan_key(settings, phases), [c for _, cases in planned_phases(settings, phases, progress) for c in cases])
 
 
-def planned_phases(settings: RunSettings, phases: tuple[str, ...], progress: Callable[[str], None],
-                   ahead: FuzzingPlanner | None = None) -> Generator[tuple[str, list[PlannedCase]], None, None]:
+def planned_phases(settings: RunSettings, phases: tuple[str, ...],
+                   progress: Callable[[str], None]) -> Generator[tuple[str, list[PlannedCase]], None, None]:
     """(phase, its cases) in schemathesis' order, each as soon as it is planned: read from the cache when a run
-    with the same key made the plan, else generated (the fuzzing cases by ``plan_worker``: ``ahead`` when it was
-    started for this plan) and, once every phase is planned, kept. ``ahead`` is stopped in every other case.
-    Raises :class:`PlanningStopped` when the run halts while generating."""
+    with the same key made the plan, else generated (the fuzzing cases by ``plan_worker``) and, once every
+    phase is planned, kept. Raises :class:`PlanningStopped` when the run halts while generating."""
     started = time.monotonic()
     key = plan_key(settings, phases)
     wanted = tuple(p for p in PHASES if p in phases)
-    if ahead is not None and ahead.key != key:  # started for another plan (not by vpnconn contract): not ours
-        ahead.stop()
-        ahead = None
     if settings.use_cache:
         cached = case_cache.load(key)
         if cached is not None:
-            if ahead is not None:
-                ahead.stop()
             progress(f"  plan      {len(cached.cases):5} cases read from the case cache ({time.monotonic() - started:.1f} s; "
                      f"--no-cache generates them afresh)")
             for phase in wanted:
                 yield phase, cached.phase(phase)
             return
-    fuzzing = (ahead or FuzzingPlanner(settings, key)) if "fuzzing" in wanted else None
+    fuzzing = FuzzingPlanner(settings) if "fuzzing" in wanted else None
     run = hooks.active()
 
     def halted() -> bool:
@@ -161,3 +166,60 @@ def planned_phases(settings: RunSettings, phases: tuple[str, ...], progress: Cal
     finally:
         if fuzzing is not None:
             fuzzing.stop()
+
+
+class FuzzingPlanner:
+    """The fuzzing phase's cases, generated by ``python -m contract_tests.plan_worker`` on the second core while
+    this process generates the others (generation, not sending, is what costs). Always the same program given
+    only the plan's inputs: the same key gives the same cases, whichever process asks."""
+
+    def __init__(self, settings: RunSettings) -> None:
+        from contract_tests.plan_worker import request_for
+
+        self._errors = tempfile.TemporaryFile()  # a file, not a pipe: warnings written there never block it
+        self._worker = subprocess.Popen([sys.executable, "-m", "contract_tests.plan_worker"], cwd=REPO_ROOT,
+                                        env=environment_without_secrets(),  # it is told no credential either
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors)
+        assert self._worker.stdin is not None
+        self._worker.stdin.write(json.dumps(request_for(settings, ("fuzzing",))).encode() + b"\n")
+        self._worker.stdin.close()
+        self._out: list[bytes] = []
+        self._reader = threading.Thread(target=self._read, name="vpnconn-plan-reader", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self._worker.stdout is not None
+        self._out.append(self._worker.stdout.read())
+
+    def result(self, halted: Callable[[], bool]) -> list[PlannedCase]:
+        """The cases, once generated; PlanningStopped when the run halts first (Ctrl-C, SIGTERM, MAX_TIME)."""
+        while self._reader.is_alive():
+            self._reader.join(0.2)
+            if halted():
+                raise PlanningStopped()
+        code = self._worker.wait()
+        try:
+            status, payload = pickle.loads(self._out[0]) if self._out and self._out[0] else ("died", None)
+        except (pickle.UnpicklingError, EOFError, ValueError):
+            status, payload = "died", None
+        if status == "died":
+            self._errors.seek(0)
+            error = self._errors.read().decode("utf-8", "replace").strip()
+            raise EngineError(f"the fuzzing planner died (exit code {code}){': ' + error[-300:] if error else ''}")
+        if status != "ok" or not isinstance(payload, list):
+            raise EngineError(f"generating the fuzzing cases failed: {payload}")
+        return payload
+
+    def stop(self) -> None:
+        """End the process if it still runs (Ctrl-C, an error, the deadline); never leaves it behind."""
+        if self._worker.poll() is None:
+            self._worker.terminate()
+            try:
+                self._worker.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._worker.kill()
+                self._worker.wait(timeout=5)
+        self._reader.join(timeout=5)
+        if self._worker.stdout is not None:
+            self._worker.stdout.close()
+        self._errors.close()

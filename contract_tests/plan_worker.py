@@ -3,7 +3,7 @@
 schemathesis' fuzzing draws depend on the state of the process that draws them (a forked child of a run drew
 other cases than a fresh interpreter did for the same seed, and two scripts that built the same settings in
 different ways drew different cases). This worker is always the same program started the same way, and it
-is given nothing but what keys a plan (:data:`~contract_tests.plan_key.PLAN_FIELDS`, the phases and the
+is given nothing but what keys a plan (:data:`~contract_tests.case_plan.PLAN_FIELDS`, the phases and the
 kind of credentials; never a credential: the plan holds placeholders), so the same key gives the same cases
 whoever asks: a run, a test or the benchmark.
 
@@ -22,7 +22,7 @@ from typing import Any
 
 def request_for(settings: Any, phases: tuple[str, ...]) -> dict[str, Any]:
     """What the worker is told: the plan's inputs and the phases, no secret."""
-    from contract_tests.plan_key import plan_inputs
+    from contract_tests.case_plan import plan_inputs
 
     return {**plan_inputs(settings), "phases": list(phases)}
 

@@ -18,12 +18,11 @@ from pathlib import Path
 import httpx
 
 from contract_tests import hooks
+from contract_tests.case_plan import ENGINE_PHASES
 from contract_tests.cleanup import Ledger, delete_connections
 from contract_tests.engine_phases import run_engine
-from contract_tests.fuzzing_planner import FuzzingPlanner
 from contract_tests.lifecycle_phase import LifecyclePhase, existing_tunnels
 from contract_tests.pacing import Pace
-from contract_tests.plan_key import ENGINE_PHASES
 from contract_tests.preflight import Preflight, run_preflight
 from contract_tests.progress import Progress
 from contract_tests.records import DIVERGENCE, VIOLATION, CaseRecord
@@ -127,16 +126,13 @@ def _clean_up(ledger: Ledger, settings: RunSettings, client: httpx.Client, progr
 
 
 def run_contract(settings: RunSettings, progress: Callable[[str], None] = print, live: bool = True,
-                 server: EmbeddedServer | None = None, ahead: FuzzingPlanner | None = None) -> RunResult:
+                 server: EmbeddedServer | None = None) -> RunResult:
     """Run the whole suite; raises :class:`TargetError` when the target cannot be judged. Without a TARGET it
-    starts the embedded server, or takes ``server``, started already for these settings (it stops it).
-    ``ahead``: the fuzzing planner started already (:func:`~contract_tests.fuzzing_planner.plan_ahead`); taken
-    when it plans this run's cases, stopped otherwise."""
+    starts the embedded server, or takes ``server``, started already for these settings (it stops it)."""
     started = time.monotonic()
     notes: list[str] = []
     spec = load_spec()
-    with ahead or contextlib.nullcontext(), _target(settings, server) as (base_url, settings), \
-            httpx.Client(timeout=settings.request_timeout) as client:
+    with _target(settings, server) as (base_url, settings), httpx.Client(timeout=settings.request_timeout) as client:
         preflight = run_preflight(base_url, settings, spec, client)
         where = base_url if settings.target else f"{base_url} (embedded reference server)"
         progress(f"contract run against {where}: mode {settings.effective_mode}, seed {settings.seed}, "
@@ -169,7 +165,7 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
         try:
             with hooks.activated(run), run.progress:
                 engine = tuple(p for p in ENGINE_PHASES if p in settings.phases)
-                records = run_engine(base_url, settings, progress, engine, started, ahead) if engine else []
+                records = run_engine(base_url, settings, progress, engine, started) if engine else []
                 phase = RulesPhase(base_url, settings, client, run) if settings.creates and "rules" in settings.phases else None
                 if phase and not run.halted:
                     try:

@@ -13,12 +13,9 @@ from dataclasses import replace
 import pytest
 from support import QUICK, drawn, run_against
 
-import contract_tests.plan_key as keying
 from contract_tests import case_cache, case_plan
-from contract_tests.case_plan import Plan, generate
+from contract_tests.case_plan import Plan, generate, plan_key
 from contract_tests.engine_phases import plan_for
-from contract_tests.fuzzing_planner import EngineError, FuzzingPlanner, PlanningStopped, plan_ahead
-from contract_tests.plan_key import ENGINE_PHASES, plan_key
 from contract_tests.records import VIOLATION
 from contract_tests.settings import RunSettings
 from reference_server.faults import FAULTS
@@ -79,7 +76,7 @@ def test_a_plan_is_the_same_each_time_it_is_generated():
 
 def test_the_key_follows_what_the_cases_depend_on_and_nothing_else(monkeypatch):
     base = RunSettings(seed=SEED)
-    phases = ENGINE_PHASES
+    phases = case_plan.ENGINE_PHASES
     key = plan_key(base, phases)
     for changed in (replace(base, seed=SEED + 1), replace(base, examples=99), replace(base, mode="negative"),
                     replace(base, project_id="f" * 32), replace(base, token="a-token")):
@@ -92,7 +89,7 @@ def test_the_key_follows_what_the_cases_depend_on_and_nothing_else(monkeypatch):
     class EditedSpec:
         sha256 = "0" * 64
 
-    monkeypatch.setattr(keying, "load_spec", lambda: EditedSpec())
+    monkeypatch.setattr(case_plan, "load_spec", lambda: EditedSpec())
     assert plan_key(base, phases) != key  # an edited spec is another key: its stale plan is never read
 
 
@@ -100,11 +97,11 @@ def test_a_change_to_the_code_that_draws_is_another_key(tmp_path, monkeypatch):
     """What hypothesis draws depends on the state of the drawing process, even on which modules it has imported:
     an edit to any module of the harness or the core is another key, so a plan drawn by other code is not read."""
     assert {"case_plan.py", "plan_worker.py", "regex_memo.py", "format_probes.py", "engine_phases.py", "spec.py",
-            "validation.py", "fuzzing_planner.py", "plan_key.py"} <= {p.name for p in keying.PLANNER_SOURCES}
-    base, phases = RunSettings(seed=SEED), ENGINE_PHASES
+            "validation.py"} <= {p.name for p in case_plan.PLANNER_SOURCES}
+    base, phases = RunSettings(seed=SEED), case_plan.ENGINE_PHASES
     module = tmp_path / "a_module.py"
     module.write_text("X = 1\n")
-    monkeypatch.setattr(keying, "PLANNER_SOURCES", (*keying.PLANNER_SOURCES, module))
+    monkeypatch.setattr(case_plan, "PLANNER_SOURCES", (*case_plan.PLANNER_SOURCES, module))
     key = plan_key(base, phases)
     assert plan_key(base, phases) == key
     module.write_text("X = 2\n")
@@ -218,13 +215,13 @@ def test_the_examples_and_coverage_are_handed_out_before_the_run_waits_for_the_f
     from contract_tests import engine_phases
 
     events: list[str] = []
-    result = FuzzingPlanner.result
+    result = engine_phases.FuzzingPlanner.result
 
     def waited(self, halted):
         events.append("waits for the fuzzing cases")
         return result(self, halted)
 
-    monkeypatch.setattr(FuzzingPlanner, "result", waited)
+    monkeypatch.setattr(engine_phases.FuzzingPlanner, "result", waited)
     lines: list[str] = []
     settings = RunSettings(seed=SEED, examples=5, use_cache=False)
     for phase, cases in engine_phases.planned_phases(settings, ("examples", "coverage", "fuzzing"), lines.append):
@@ -287,10 +284,10 @@ import sys
 sys.path.insert(0, "tests")
 from support import drawn
 junk = [str(i) * 7 for i in range(50_000)]  # a process in another state than the test's
-from contract_tests.fuzzing_planner import FuzzingPlanner
+from contract_tests.engine_phases import FuzzingPlanner
 from contract_tests.settings import RunSettings
 planner = FuzzingPlanner(RunSettings(seed=int(sys.argv[1]), examples=10, token="".join(["an", "other-token"]),
-                                     request_timeout=3, target="http://127.0.0.1:9"), "any-key")
+                                     request_timeout=3, target="http://127.0.0.1:9"))
 cases = planner.result(lambda: False)
 planner.stop()
 print(drawn(cases))
@@ -303,10 +300,11 @@ def test_the_fuzzing_cases_of_a_key_are_the_same_whoever_asks_for_them():
     import subprocess
     import sys
 
+    from contract_tests.engine_phases import FuzzingPlanner
     from vpnconn.spec import REPO_ROOT
 
     other = subprocess.Popen([sys.executable, "-c", OTHER_CALLER, str(SEED)], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
-    planner = FuzzingPlanner(RunSettings(seed=SEED, examples=10, token="token-one"), "any-key")
+    planner = FuzzingPlanner(RunSettings(seed=SEED, examples=10, token="token-one"))
     try:
         cases = planner.result(lambda: False)
     finally:
@@ -318,7 +316,9 @@ def test_the_fuzzing_cases_of_a_key_are_the_same_whoever_asks_for_them():
 def test_a_fuzzing_worker_that_dies_is_reported_not_waited_for():
     import signal
 
-    planner = FuzzingPlanner(RunSettings(seed=SEED, examples=10), "any-key")
+    from contract_tests.engine_phases import EngineError, FuzzingPlanner
+
+    planner = FuzzingPlanner(RunSettings(seed=SEED, examples=10))
     planner._worker.send_signal(signal.SIGKILL)
     try:
         with pytest.raises(EngineError, match=r"the fuzzing planner died \(exit code -9\)"):
@@ -329,62 +329,11 @@ def test_a_fuzzing_worker_that_dies_is_reported_not_waited_for():
 
 
 def test_a_halted_run_stops_the_fuzzing_worker_at_once():
-    planner = FuzzingPlanner(RunSettings(seed=SEED, examples=100), "any-key")
+    from contract_tests.case_plan import PlanningStopped
+    from contract_tests.engine_phases import FuzzingPlanner
+
+    planner = FuzzingPlanner(RunSettings(seed=SEED, examples=100))
     with pytest.raises(PlanningStopped):
         planner.result(lambda: True)
     planner.stop()
     assert planner._worker.poll() is not None  # ended, not left drawing
-
-
-AHEAD_CALLER = """
-import json, sys
-from contract_tests import fuzzing_planner
-made, taken = [], []
-start, result = fuzzing_planner.FuzzingPlanner.__init__, fuzzing_planner.FuzzingPlanner.result
-def started(self, *args):
-    made.append(sorted(m for m in ("schemathesis", "hypothesis", "contract_tests.runner") if m in sys.modules))
-    start(self, *args)
-def waited(self, halted):
-    taken.append(len(made))
-    return result(self, halted)
-fuzzing_planner.FuzzingPlanner.__init__, fuzzing_planner.FuzzingPlanner.result = started, waited
-from commands.cli import main
-code = main(["contract", "--no-cache", "--examples", "5", "--phases", "examples,fuzzing", "--quiet"])
-print(json.dumps({"code": code, "made": made, "taken": taken}))
-"""
-
-
-def test_a_run_starts_generating_its_fuzzing_cases_before_it_loads_schemathesis_and_sends_those():
-    """`vpnconn contract` starts the fuzzing worker as it starts the embedded server, before the runner and
-    schemathesis load, and the engine takes that worker's cases: one worker, not a second for the same plan."""
-    import json
-    import subprocess
-    import sys
-
-    from vpnconn.spec import REPO_ROOT
-
-    out = subprocess.run([sys.executable, "-c", AHEAD_CALLER], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
-    report = json.loads(out.stdout.strip().splitlines()[-1])
-    assert report == {"code": 0, "made": [[]], "taken": [1]}
-
-
-def test_no_worker_is_started_ahead_when_the_cache_holds_the_plan_or_no_fuzzing_is_wanted(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # the case cache is .vpnconn-cache/plans/ in the working folder
-    settings = RunSettings(seed=SEED, examples=5)
-    assert plan_ahead(settings, ("examples", "coverage")) is None
-    case_cache.store(Plan(plan_key(settings, ENGINE_PHASES), []))
-    assert case_cache.holds(plan_key(settings, ENGINE_PHASES))
-    assert plan_ahead(settings, ENGINE_PHASES) is None
-    with plan_ahead(replace(settings, use_cache=False), ENGINE_PHASES) as planner:  # --no-cache: generated again
-        assert isinstance(planner, FuzzingPlanner) and planner.key == plan_key(settings, ENGINE_PHASES)
-    assert planner._worker.poll() is not None  # stopped when the block ends
-
-
-def test_a_worker_started_for_another_plan_is_stopped_not_taken():
-    from contract_tests.engine_phases import planned_phases
-
-    settings = RunSettings(seed=SEED, examples=5, use_cache=False)
-    stray = FuzzingPlanner(settings, "another-plan")
-    handed = dict(planned_phases(settings, ("examples", "fuzzing"), lambda _: None, stray))
-    assert stray._worker.poll() is not None
-    assert handed["fuzzing"] and all(case.phase == "fuzzing" for case in handed["fuzzing"])
