@@ -16,7 +16,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jsonschema
 import pydantic
 import pytest
 import referencing
@@ -25,6 +24,7 @@ from referencing.jsonschema import DRAFT202012
 
 from commands.codegen_document import codegen_document
 from generators.fixture_files import FIXTURES
+from vpnconn.json_schema import SpecValidator
 from vpnconn.spec import load_spec
 
 BIN = Path(sys.executable).parent
@@ -111,7 +111,7 @@ def _bodies(document):
 
 def _judge(document):
     registry = referencing.Registry().with_resource("urn:codegen", DRAFT202012.create_resource(document))
-    return lambda name, body: {error.validator for error in jsonschema.Draft202012Validator(
+    return lambda name, body: {error.validator for error in SpecValidator(
         {"$ref": f"urn:codegen#/components/schemas/{name}"}, registry=registry).iter_errors(body)}
 
 
