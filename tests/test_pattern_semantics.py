@@ -96,3 +96,29 @@ def test_should_the_two_validators_still_disagree_the_rules_run(spec):
     disagreeing = replace(request_check(spec), fast=RefusesEverything())
     breaks_a_rule = read_case(CASES / "fail" / "x-cidr-canonical.json")
     assert [v.rule for v in disagreeing.violations(breaks_a_rule)] == ["x-cidr-canonical"]
+
+
+def test_a_world_file_id_with_a_final_newline_is_refused(tmp_path):
+    """World files are checked by the same reading: a YAML block scalar leaves a final newline in an id."""
+    from vpnconn.world import WorldError, load_world
+
+    path = tmp_path / "world.yaml"
+    path.write_text("gateways:\n  - id: |\n      aaaaaaaa-0000-4000-8000-000000000001\n    eips: []\n")
+    with pytest.raises(WorldError, match="does not match"):
+        load_world(path)
+    path.write_text("gateways:\n  - id: aaaaaaaa-0000-4000-8000-000000000001\n    eips: []\n")
+    assert load_world(path).gateway("aaaaaaaa-0000-4000-8000-000000000001") is not None
+
+
+def test_a_rule_id_with_a_final_newline_is_a_malformed_extension(spec):
+    """The spec's own extensions are checked by the same reading (a YAML block scalar leaves a final newline)."""
+    import copy
+
+    from vpnconn.errors import SpecError
+    from vpnconn.extensions import check_extensions
+
+    document = copy.deepcopy(spec.document)
+    check_extensions(document, "openapi.yaml")
+    document["paths"]["/v5/{project_id}/vpn-connection"]["post"]["x-vpnconn-rules"][0]["id"] += "\n"
+    with pytest.raises(SpecError, match="malformed extension at .*x-vpnconn-rules/0/id"):
+        check_extensions(document, "openapi.yaml")

@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 
 from vpnconn.errors import SpecError
+from vpnconn.json_schema import SpecValidator
 
 _PROVENANCE: dict[str, Any] = {
     "oneOf": [
@@ -88,7 +89,7 @@ ROOT_EXTENSIONS: dict[str, Any] = {
 
 
 def _first_error(schema: dict[str, Any], instance: Any, where: str) -> str | None:
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(instance))
+    error = jsonschema.exceptions.best_match(SpecValidator(schema).iter_errors(instance))
     if error is None:
         return None
     place = "/".join(str(p) for p in error.absolute_path)

@@ -6,6 +6,8 @@ from typing import Any
 
 import jsonschema
 
+from vpnconn.json_schema import SpecValidator
+
 _ID = {"type": "string", "pattern": "^[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{12}$"}
 _IPV4 = {"type": "string", "format": "ipv4"}
 _ROLE = {"enum": ["active", "standby"]}
@@ -64,7 +66,7 @@ WORLD_SCHEMA: dict[str, Any] = {
 
 
 def validate_world_document(document: Any) -> list[str]:
-    validator = jsonschema.Draft202012Validator(WORLD_SCHEMA, format_checker=jsonschema.FormatChecker())
+    validator = SpecValidator(WORLD_SCHEMA, format_checker=jsonschema.FormatChecker())
     problems = []
     for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
