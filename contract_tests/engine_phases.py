@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Generator
 from typing import Any
 
-from contract_tests import case_cache, hooks
+from contract_tests import case_cache, child_process, hooks
 from contract_tests.case_plan import ENGINE_PHASES, Plan, PlannedCase, PlanningStopped, generate, plan_key
 from contract_tests.records import CaseRecord, Failure, Finding
 from contract_tests.settings import RunSettings, environment_without_secrets
@@ -212,13 +212,7 @@ class FuzzingPlanner:
 
     def stop(self) -> None:
         """End the process if it still runs (Ctrl-C, an error, the deadline); never leaves it behind."""
-        if self._worker.poll() is None:
-            self._worker.terminate()
-            try:
-                self._worker.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._worker.kill()
-                self._worker.wait(timeout=5)
+        child_process.end(self._worker)
         self._reader.join(timeout=5)
         if self._worker.stdout is not None:
             self._worker.stdout.close()

@@ -9,6 +9,7 @@ import tempfile
 import threading
 from dataclasses import replace
 
+from contract_tests import child_process
 from contract_tests.settings import RunSettings, environment_without_secrets
 from vpnconn.errors import TargetError
 from vpnconn.spec import REPO_ROOT
@@ -47,7 +48,7 @@ class EmbeddedServer:
             assert self._proc.stdout is not None
             line = self._proc.stdout.readline()
             if "http://127.0.0.1:" not in line:
-                self._end()
+                child_process.end(self._proc)
                 self._errors.seek(0)
                 why = self._errors.read().decode("utf-8", "replace").strip() or line.strip() or "it said nothing"
                 self.stop()
@@ -69,21 +70,12 @@ class EmbeddedServer:
         self.stop()
 
     def stop(self) -> None:
-        self._end()
+        child_process.end(self._proc)
         if self._drain is not None:
             self._drain.join(timeout=5)  # its read ends once the process has
         if self._proc.stdout is not None and not (self._drain and self._drain.is_alive()):
             self._proc.stdout.close()
         self._errors.close()
-
-    def _end(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
 
 
 def embedded_server(settings: RunSettings, serve_options: tuple[str, ...] = ()) -> EmbeddedServer:

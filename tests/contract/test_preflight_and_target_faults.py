@@ -179,3 +179,17 @@ def test_signals_end_the_run_with_130_or_143_and_leave_no_child(tmp_path):
         assert "Traceback" not in err
         time.sleep(0.5)
         assert [p for p in children if _alive(p)] == []
+
+
+def test_a_child_process_that_ignores_sigterm_is_killed_after_its_grace():
+    import signal
+
+    from contract_tests import child_process
+
+    stubborn = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                                 "print('ready', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    assert stubborn.stdout is not None and stubborn.stdout.readline() == "ready\n"
+    child_process.end(stubborn, grace=0.5)
+    assert stubborn.returncode == -signal.SIGKILL
+    stubborn.stdout.close()
+    child_process.end(stubborn)  # (ended: nothing)
