@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_cleanup_arguments(cleanup)
     cleanup.set_defaults(run=_cleanup)
 
-    from generators.fixture_files import DEFAULT_PER_STYLE, DEFAULT_SEED
+    from generators import DEFAULT_PER_STYLE, DEFAULT_SEED
 
     fixtures = sub.add_parser("fixtures", help="write fixtures/ from the spec (or --check it, never writing)",
                               description="Generate the request/response/error fixtures of every style into "

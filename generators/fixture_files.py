@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from generators import DEFAULT_PER_STYLE, DEFAULT_SEED
 from generators.render import render_all
 from generators.scenarios import ScenarioBuilder
 from vpnconn import load_spec
 from vpnconn.spec import REPO_ROOT
 
 FIXTURES = REPO_ROOT / "fixtures"
-DEFAULT_SEED = 20251127
-DEFAULT_PER_STYLE = 5
 
 
 def generate(seed: int = DEFAULT_SEED, per_style: int = DEFAULT_PER_STYLE) -> dict[str, bytes]:

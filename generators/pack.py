@@ -17,7 +17,8 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from generators.fixture_files import DEFAULT_PER_STYLE, DEFAULT_SEED, generate
+from generators import DEFAULT_PER_STYLE, DEFAULT_SEED
+from generators.fixture_files import generate
 from vpnconn import __version__, load_spec
 from vpnconn.spec import REPO_ROOT
 

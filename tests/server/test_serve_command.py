@@ -117,14 +117,16 @@ args = build_parser().parse_args(["serve", "--port", "0"])
 from reference_server.app import ReferenceServer
 from reference_server.serve import serve
 ReferenceServer()
-print(sorted(name for name in ("schemathesis", "hypothesis", "requests", "openapi_spec_validator") if name in sys.modules))
+print(sorted(name for name in ("schemathesis", "hypothesis", "requests", "openapi_spec_validator", "jinja2",
+                               "generators.scenarios") if name in sys.modules))
 """
 
 
 def test_serve_loads_only_what_a_server_needs():
     """Every run without TARGET waits for its `vpnconn serve` to start: it parses the same options as every command
-    but loads neither the contract harness (schemathesis, hypothesis, requests) nor, for a spec validated before,
-    the OpenAPI validator (together about a second and a half of every start, measured)."""
+    but loads neither the contract harness (schemathesis, hypothesis, requests), nor the fixture generators
+    (jinja2, the scenarios), nor, for a spec validated before, the OpenAPI validator (together about a second
+    and a half of every start, measured)."""
     from vpnconn.spec import REPO_ROOT
 
     subprocess.run([sys.executable, "-c", "from vpnconn import load_spec; load_spec()"], cwd=REPO_ROOT, check=True)
