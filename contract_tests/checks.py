@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +94,7 @@ def _expected() -> dict[str, Any]:
         "any_time_statuses": {spec.errors["body-too-large"]["status"], 429},
         "auto_name": named["auto-name"]["pattern"],
         "auto_tunnel_styles": {s.upper() for s in named["auto-tunnel-pair"]["styles"]},
+        "integer_fields": spec.integer_fields,
         "forbidden": {style: {k for k, s in v["properties"].items() if s is False} for style, v in variants.items()},
         "required": {style: set(v.get("required", [])) for style, v in variants.items()},
         "tunnel_rules": [(RULES[r.id], r.params) for r in spec.rules
@@ -162,6 +163,32 @@ def psk_never_returned(answer: Answer, sent: Any) -> None:
         value = conn.get(name) if isinstance(conn, dict) else None
         if f'"{name}"' in text or (isinstance(value, str) and len(value) >= 6 and value in text):
             raise Finding(f"the answer contains the {name} (it must never be returned)")
+
+
+@semantic_check
+def integers_without_fraction(answer: Answer, sent: Any) -> None:
+    """An integer field is written as an integer: ``86400``, not ``86400.0`` or ``8.64e4``. JSON Schema counts
+    86400.0 an integer (the schema checks pass it); a typed client (Go's encoding/json) refuses it. Only inferred:
+    a divergence. (A fraction that is not whole, ``86400.5``, breaks the schema itself: its check reports it.)"""
+    written = sorted(_whole_floats(answer.json, "", _expected()["integer_fields"]))
+    if written:
+        listed = ", ".join(f"{at} is {value!r}" for at, value in written[:6])
+        raise Finding(f"integer fields written with a fraction: {listed}; a typed client (Go's encoding/json) refuses "
+                      f"{written[0][1]!r} for an integer, and takes {int(written[0][1])}",
+                      title="Integer written with a fraction", provenance=load_spec().check_provenance("integers_without_fraction"))
+
+
+def _whole_floats(node: Any, at: str, names: frozenset[str]) -> Iterator[tuple[str, float]]:
+    """(pointer, value) of every whole-number float held by a field named in ``names``, at any depth."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, float) and key in names and value.is_integer():
+                yield f"{at}/{key}", value
+            elif isinstance(value, (dict, list)):
+                yield from _whole_floats(value, f"{at}/{key}", names)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _whole_floats(value, f"{at}/{index}", names)
 
 
 # ------------------------------------------------------------------------------------------- 201 answers

@@ -16,7 +16,9 @@ against one must end with exit 0, its differences listed as divergences (and fai
   a token or a signature, never both;
 - a request that carries an ``x-`` header it does not know (neither a credential, nor the AK/SK signature's
   date, nor a tracing header) is refused as malformed (400 APIG.0101), where the reference server ignores it:
-  no source says which, HTTP only that a recipient SHOULD ignore it.
+  no source says which, HTTP only that a recipient SHOULD ignore it;
+- it writes every integer of an answer with a fraction (``"lifetime_seconds": 86400.0``, ``"total_count": 3.0``),
+  which JSON Schema counts an integer and a typed decoder refuses: no source says how the API writes numbers.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from reference_server.app import ReferenceServer, Reject, printable
+from reference_server.app import Answer, Handler, ReferenceServer, Reject, printable
 from reference_server.connection import RANDOM_IDENTITY, Identity
 from reference_server.store import ConnectionStore
 from vpnconn import aksk, load_spec
@@ -40,6 +42,7 @@ TRACING_HEADERS = ("x-request-id",)
 class OtherChoicesServer(ReferenceServer):
     def __init__(self, **options: Any) -> None:
         super().__init__(**{**options, "spec": documented_only(load_spec())})
+        self.handlers = {operation: _with_fractions(handler) for operation, handler in self.handlers.items()}
 
     async def _update_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes,
                                      request_id: str) -> tuple[int, bytes]:
@@ -72,8 +75,25 @@ class OtherChoicesServer(ReferenceServer):
         return super().respond(body, identity, store)
 
 
+def _with_fractions(handler: Handler) -> Handler:
+    """``handler`` answering with every integer written as a whole-number float (``86400`` as ``86400.0``)."""
+    async def answer(params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Answer:
+        status, body = await handler(params, headers, raw, request_id)
+        return status, (json.dumps(_as_floats(json.loads(body)), ensure_ascii=False).encode() if body else body)
+    return answer
+
+
+def _as_floats(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _as_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_floats(v) for v in value]
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
     "other-choices": ("makes the other choice wherever the documentation is silent (accepts what the spec only "
                       "infers, ignores what an update may not change, names the last of several failures, refuses "
-                      "a token and an Authorization header together, refuses unknown x- headers)", OtherChoicesServer),
+                      "a token and an Authorization header together, refuses unknown x- headers, writes integers with a fraction)",
+                      OtherChoicesServer),
 }

@@ -201,6 +201,29 @@ class Spec:
         """The credential headers of every security scheme, lower-cased (as servers and checks compare them)."""
         return frozenset(h.lower() for h in self.credential_headers.values())
 
+    @functools.cached_property
+    def integer_fields(self) -> frozenset[str]:
+        """The names of the properties the schemas type ``integer`` (``lifetime_seconds``, ``total_count``, ...):
+        where a typed client wants a number written without a fraction (see :mod:`vpnconn.numbers`)."""
+        names: set[str] = set()
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                properties = node.get("properties")
+                for name, schema in properties.items() if isinstance(properties, dict) else ():
+                    resolved = self.resolve(schema)
+                    declared = resolved.get("type") if isinstance(resolved, dict) else None
+                    if "integer" in (declared if isinstance(declared, list) else [declared]):
+                        names.add(name)
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+
+        walk(self.document["components"]["schemas"])
+        return frozenset(names)
+
     @property
     def token_header(self) -> str:
         """The header of the token scheme (``X-Auth-Token``)."""
