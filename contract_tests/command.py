@@ -88,7 +88,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="divergences (findings against inferred constraints) count as violations (env STRICT=1)")
     parser.add_argument("--max-failures", type=int, metavar="N", help="stop sending after about N failing cases (default: no limit)")
     parser.add_argument("--request-timeout", type=float, default=10.0, metavar="SECONDS",
-                        help="seconds to wait for one answer; a request that times out is a finding (default 10)")
+                        help="seconds for one whole answer, counted from its request (an answer that trickles in is cut then); "
+                             "a request that times out is a finding (default 10)")
     parser.add_argument("--max-time", type=float, default=600.0, metavar="SECONDS",
                         help="deadline of the whole run; when reached it stops sending and judges what it has (default 600)")
     parser.add_argument("--allow-create", action="store_true", default=env("ALLOW_CREATE") == "1",
@@ -211,8 +212,7 @@ def add_cleanup_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_cleanup(args: argparse.Namespace) -> int:
     """`vpnconn cleanup`: 0 nothing left, 1 some connection could not be deleted, 2 a usage mistake."""
-    import httpx
-
+    from contract_tests.answer_limits import limited_client
     from contract_tests.cleanup import clean_leftovers
     from contract_tests.masking import mask_text
     from contract_tests.settings import RunSettings
@@ -222,7 +222,7 @@ def run_cleanup(args: argparse.Namespace) -> int:
     def mask(text: str) -> str:
         return mask_text(text, settings.secrets)
 
-    with httpx.Client(timeout=settings.request_timeout) as client:
+    with limited_client(settings.request_timeout) as client:
         done = clean_leftovers(settings, settings.base_url or args.target, client, Path(args.ledger_dir),
                                progress=lambda line: print(mask(line), flush=True))
     if not done.deleted and not done.left:

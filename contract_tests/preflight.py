@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from contract_tests.aksk_auth import json_post_headers
+from contract_tests.answer_limits import AnswerCut
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
 from contract_tests.verdicts import check_provenance
@@ -60,9 +61,9 @@ def _reach(client: httpx.Client, url: str, raw: bytes, settings: RunSettings, wa
             if time.monotonic() >= deadline:
                 raise TargetError(f"{_origin(url)} is unreachable: connection refused or no route ({exc})") from None
             time.sleep(0.25)
-        except httpx.TimeoutException:
-            raise TargetError(f"{_origin(url)} is unreachable: no answer within {settings.request_timeout:g} s "
-                              f"(REQUEST_TIMEOUT=... to wait longer)") from None
+        except httpx.TimeoutException as exc:
+            why = str(exc) if isinstance(exc, AnswerCut) else f"no answer within {settings.request_timeout:g} s"
+            raise TargetError(f"{_origin(url)} is unreachable: {why} (REQUEST_TIMEOUT=... to wait longer)") from None
         except httpx.HTTPError as exc:
             raise TargetError(f"{_origin(url)} is unreachable: {exc.__class__.__name__}: {str(exc)[:200]}") from None
 

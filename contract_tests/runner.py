@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from contract_tests import hooks
+from contract_tests.answer_limits import limited_client
 from contract_tests.case_plan import ENGINE_PHASES
 from contract_tests.cleanup import Ledger, delete_connections
 from contract_tests.engine_phases import run_engine
@@ -132,7 +133,7 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
     started = time.monotonic()
     notes: list[str] = []
     spec = load_spec()
-    with _target(settings, server) as (base_url, settings), httpx.Client(timeout=settings.request_timeout) as client:
+    with _target(settings, server) as (base_url, settings), limited_client(settings.request_timeout) as client:
         preflight = run_preflight(base_url, settings, spec, client)
         where = base_url if settings.target else f"{base_url} (embedded reference server)"
         progress(f"contract run against {where}: mode {settings.effective_mode}, seed {settings.seed}, "

@@ -30,6 +30,7 @@ from schemathesis.engine.run import PhaseName
 
 from contract_tests import checks as _registers_checks  # noqa: F401  (registers the semantic checks)
 from contract_tests import hooks, tool_headers
+from contract_tests.answer_limits import limit_session
 from contract_tests.case_plan import PlannedCase, create_operation
 from contract_tests.engine_phases import record_of, unanswered
 from contract_tests.records import CaseRecord
@@ -121,6 +122,7 @@ class CaseSender:
         recorder.record_case(case=case)
         transport = self.ctx.get_transport_kwargs(operation=self.operation)
         _without_netrc(transport["session"], self.base_url)
+        limit_session(transport["session"], self.settings.request_timeout)
         try:
             response = case.call(**transport)
         except TRANSPORT_ERRORS as exc:

@@ -31,7 +31,8 @@ def contract(*args: str, env: dict | None = None, timeout: float = 120) -> subpr
 @contextlib.contextmanager
 def scripted_target(answers: int, html: bool = False, then: str = "hang") -> Iterator[str]:
     """A raw HTTP target: the first ``answers`` requests get a Huawei 400 (or an HTML 404); later ones hang, or
-    (``then="reset"``) have their connection closed without an answer, as a target that died mid-run."""
+    (``then="reset"``) have their connection closed without an answer, as a target that died mid-run, or
+    (``then="trickle"``) get a head and then a body a byte every 0.2 s, each byte sooner than any read timeout."""
     server = socket.create_server(("127.0.0.1", 0))
     stop, served = threading.Event(), [0]
 
@@ -46,6 +47,11 @@ def scripted_target(answers: int, html: bool = False, then: str = "hang") -> Ite
             if served[0] > answers:
                 if then == "hang":
                     stop.wait()  # never answer
+                if then == "trickle":
+                    with contextlib.suppress(OSError):
+                        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+                        while not stop.wait(0.2):
+                            conn.sendall(b" ")
                 return  # reset: the connection closes with no answer
             status, kind, body = (b"404 Not Found", b"text/html", b"<html>nope</html>") if html else \
                 (b"400 Bad Request", b"application/json", ERROR)
@@ -95,6 +101,18 @@ def test_a_target_that_hangs_after_the_preflight_ends_in_a_clear_message_and_exi
                           env={"VPNCONN_TOKEN": "x"}, timeout=120)
     assert result.returncode == 2, result.stdout[-1500:] + result.stderr[-1500:]
     assert "too few to judge" in result.stderr and "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_target_that_trickles_its_answers_ends_in_a_clear_message_and_exit_2():
+    """Each byte comes sooner than the read timeout, so only the answer's own deadline ends the wait: in the
+    preflight (httpx) and, once the preflight has its answers, in schemathesis' cases (requests)."""
+    for answers, where in ((0, "is unreachable: the answer did not arrive whole within 1 s"),
+                           (2, "too few to judge; no verdict (last: ReadTimeout: the answer did not arrive whole within 1 s")):
+        with scripted_target(answers=answers, then="trickle") as url:
+            result = contract("--target", url, "--request-timeout", "1", "--max-time", "20", "--examples", "5",
+                              env={"VPNCONN_TOKEN": "x"}, timeout=120)
+        assert result.returncode == 2, result.stdout[-1500:] + result.stderr[-1500:]
+        assert where in result.stderr and "Traceback" not in result.stderr + result.stdout, result.stderr[-1500:]
 
 
 def test_a_target_that_dies_after_the_preflight_ends_in_a_clear_message_and_exit_2():
