@@ -11,6 +11,7 @@ request names the method, path, status, time and request id, and never a header 
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import re
@@ -277,21 +278,28 @@ class ReferenceServer:
         """The operation's query parameters, typed and checked against their schemas (unknown ones ignored)."""
         pairs = parse_qsl(text, keep_blank_values=True)
         out: dict[str, Any] = {}
-        for parameter in (self.spec.resolve(p) for p in operation.node.get("parameters", [])):
-            if parameter["in"] != "query":
-                continue
-            name, schema = parameter["name"], self.spec.resolve(parameter["schema"])
+        for name, schema, validator in self._query_parameters[operation.id]:
             values = [v for k, v in pairs if k == name]
             if not values:
                 continue
             value: Any = values if schema.get("type") == "array" else values[-1]
             if schema.get("type") == "integer":
                 value = int(value) if re.fullmatch(r"-?[0-9]{1,12}", value) else value
-            error = jsonschema.exceptions.best_match(SpecValidator(schema).iter_errors(value))
+            error = jsonschema.exceptions.best_match(validator.iter_errors(value))
             if error is not None:
                 raise Reject(self.errors["schema-violation"], f"query {name}: {str(error.message)[:120]}")
             out[name] = value
         return out
+
+    @functools.cached_property
+    def _query_parameters(self) -> dict[str, list[tuple[str, dict[str, Any], SpecValidator]]]:
+        """Each operation's query parameters as (name, schema, validator), the validators built once."""
+        table: dict[str, list[tuple[str, dict[str, Any], SpecValidator]]] = {}
+        for operation in self.spec.operations:
+            parameters = [self.spec.resolve(p) for p in operation.node.get("parameters", [])]
+            table[operation.id] = [(p["name"], self.spec.resolve(p["schema"]), SpecValidator(self.spec.resolve(p["schema"])))
+                                   for p in parameters if p["in"] == "query"]
+        return table
 
     def respond(self, body: Any, identity: Identity = RANDOM_IDENTITY, store: ConnectionStore | None = None) -> dict[str, Any]:
         """The created ``vpn_connection`` for a parsed body, or :class:`Reject` with the documented error.
