@@ -184,12 +184,8 @@ def _short(message: str, limit: int = 160) -> str:
 @functools.cache
 def request_check(spec: Spec, schema_name: str | None = None) -> RequestCheck:
     """The validators of a request schema (by component name; default: the create request's)."""
-    schema = spec.standalone_schema(schema_name or spec.create.request_schema or "")
-    return RequestCheck(
-        spec=spec,
-        fast=jsonschema_rs.Draft202012Validator(schema, validate_formats=False),
-        explain=SpecValidator(schema),
-    )
+    fast, explain = _component_validator(spec, schema_name or spec.create.request_schema or "")
+    return RequestCheck(spec=spec, fast=fast, explain=explain)
 
 
 def check_request(body: Any, world: World | None = OPEN_WORLD, spec: Spec | None = None) -> list[Violation]:
@@ -199,6 +195,8 @@ def check_request(body: Any, world: World | None = OPEN_WORLD, spec: Spec | None
 
 @functools.cache
 def _component_validator(spec: Spec, name: str) -> tuple[Any, Any]:
+    """The pair every check uses for component ``name``: the compiled validator (is it valid?) and the explaining
+    one (what is wrong?); both read ``pattern`` as JSON Schema does (:mod:`vpnconn.json_schema`)."""
     schema = spec.standalone_schema(name)
     return jsonschema_rs.Draft202012Validator(schema, validate_formats=False), SpecValidator(schema)
 
