@@ -11,6 +11,7 @@ spec, never from constants here.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import json
 import re
@@ -163,6 +164,24 @@ def psk_never_returned(answer: Answer, sent: Any) -> None:
         value = conn.get(name) if isinstance(conn, dict) else None
         if f'"{name}"' in text or (isinstance(value, str) and len(value) >= 6 and value in text):
             raise Finding(f"the answer contains the {name} (it must never be returned)")
+
+
+@semantic_check
+def json_in_utf8_without_bom(answer: Answer, sent: Any) -> None:
+    """A JSON answer is UTF-8 without a byte order mark (RFC 8259, section 8.1). Python's json, and so schemathesis,
+    also reads a BOM and UTF-16 or UTF-32 text (the other checks see such an answer as JSON); Go's encoding/json
+    refuses all three."""
+    head = answer.content[:4]
+    if head.startswith(codecs.BOM_UTF8):
+        why = "starts with a UTF-8 byte order mark"
+    elif b"\x00" in head:  # as json.detect_encoding tells UTF-16 and UTF-32 (JSON text starts with ASCII)
+        why = f"is not UTF-8 (its first bytes {head!r} are UTF-16 or UTF-32)"
+    else:
+        return
+    if answer.json is not None:  # (not JSON at all is the schema checks' finding)
+        raise Finding(f"the {answer.status} answer's JSON {why}: RFC 8259 wants UTF-8 without a byte order mark, and a "
+                      "typed client (Go's encoding/json) cannot read it", title="JSON not in plain UTF-8",
+                      provenance=load_spec().check_provenance("json_in_utf8_without_bom"))
 
 
 @semantic_check

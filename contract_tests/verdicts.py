@@ -133,8 +133,9 @@ def response_provenance(status: int, content: bytes) -> Provenance:
     """The provenance of a create answer's response-schema failure (see :func:`answer_schema_provenance`)."""
     create = load_spec().create
     schema = create.response_schema(status) if status == create.success_status else None
+    # read as schemathesis reads it, as UTF-8 text: a body it could not read (a BOM, UTF-16) is no JSON here either
     try:
-        body = json.loads(content) if schema else None
+        body = json.loads(content.decode("utf-8")) if schema else None
     except ValueError:
         body = None
     if schema is None or body is None:

@@ -7,6 +7,7 @@ A fault wraps the correct app: it edits the request before it, or the answer aft
 
 from __future__ import annotations
 
+import codecs
 import ipaddress
 import json
 from collections.abc import Callable
@@ -323,6 +324,8 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           edit_request=_public_reserved),
     Fault("ignores-credentials", "accepts any token: creates connections for requests without valid credentials",
           ("ignored_auth",), edit_answer=lambda a, r: a, server_options={"token": None}),
+    Fault("json-with-byte-order-mark", "starts every JSON answer with a UTF-8 byte order mark", ("json_in_utf8_without_bom",),
+          edit_answer=lambda a, r: (a[0], a[1], codecs.BOM_UTF8 + json.dumps(a[2], ensure_ascii=False).encode()) if a[2] != b"" else a),
     Fault("non-json-201", "answers 201 with a body that is not JSON", ("response_schema_conformance",),
           edit_answer=lambda a, r: (a[0], a[1], b"<created/>") if a[0] == 201 else a),
     Fault("conflict-409-for-schema-violations", "answers 409 instead of 400 to every schema or rule violation",

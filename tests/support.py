@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 QUICK = {"examples": 30, "seed": 0}  # the named seed and size of the shared contract runs
@@ -56,3 +60,26 @@ def run_against(serve_options: tuple[str, ...] = (), **options):
     settings = RunSettings(**{**QUICK, **options})
     with embedded_server(settings, serve_options) as (url, run_settings):
         return run_contract(replace(run_settings, target=url), progress=lambda _: None, live=False)
+
+
+@contextlib.contextmanager
+def raw_http_server(handle: Callable[[socket.socket, threading.Event], None]) -> Iterator[str]:
+    """A loopback TCP server that gives each connection to ``handle(conn, stop)`` in a thread of its own (for targets
+    that misbehave below HTTP); yields its ``http://127.0.0.1:port``; ``stop`` is set as the block ends."""
+    server, stop = socket.create_server(("127.0.0.1", 0)), threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError, OSError):
+                conn, _ = server.accept()
+                threading.Thread(target=handle, args=(conn, stop), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        server.close()

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from support import raw_http_server
 
 from contract_tests import answer_limits
 from contract_tests.answer_limits import AnswerCut, limit_session, limited_client
@@ -24,9 +25,7 @@ BODY = b'{"error_code": "VPN.0001", "error_msg": "x", "request_id": "r-1"}'
 def raw_target(how: str) -> Iterator[str]:
     """A loopback HTTP target whose every answer is ``whole``, a ``trickle`` (a byte every 0.1 s, for ever) or a
     ``flood`` (64 KiB chunks, for ever); ``chunked-trickle`` trickles one chunk of a chunked body."""
-    server, stop = socket.create_server(("127.0.0.1", 0)), threading.Event()
-
-    def handle(conn: socket.socket) -> None:
+    def handle(conn: socket.socket, stop: threading.Event) -> None:
         with conn, contextlib.suppress(OSError):
             head = b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nX-Request-Id: r-1\r\n"
             while True:  # a whole answer keeps the connection for the next request
@@ -50,21 +49,8 @@ def raw_target(how: str) -> Iterator[str]:
                     conn.sendall(b" ")
                     time.sleep(0.1)
 
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError, OSError):
-                conn, _ = server.accept()
-                threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}/v5/p/vpn-connection"
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        server.close()
+    with raw_http_server(handle) as base:
+        yield f"{base}/v5/p/vpn-connection"
 
 
 def limited_session(seconds: float) -> requests.Session:

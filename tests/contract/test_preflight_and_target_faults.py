@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from support import run_against
+from support import raw_http_server, run_against
 
 from reference_server import ReferenceServer, running_server
 
@@ -33,10 +33,9 @@ def scripted_target(answers: int, html: bool = False, then: str = "hang") -> Ite
     """A raw HTTP target: the first ``answers`` requests get a Huawei 400 (or an HTML 404); later ones hang, or
     (``then="reset"``) have their connection closed without an answer, as a target that died mid-run, or
     (``then="trickle"``) get a head and then a body a byte every 0.2 s, each byte sooner than any read timeout."""
-    server = socket.create_server(("127.0.0.1", 0))
-    stop, served = threading.Event(), [0]
+    served = [0]
 
-    def handle(conn: socket.socket) -> None:
+    def handle(conn: socket.socket, stop: threading.Event) -> None:
         with conn:
             conn.settimeout(0.2)
             data = b""
@@ -58,21 +57,8 @@ def scripted_target(answers: int, html: bool = False, then: str = "hang") -> Ite
             conn.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Type: " + kind + b"\r\nX-Request-Id: r-1\r\n"
                          b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
 
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError, OSError):
-                conn, _ = server.accept()
-                threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        server.close()
+    with raw_http_server(handle) as url:
+        yield url
 
 
 def test_refused_credentials_stop_the_run_with_the_option_to_pass():

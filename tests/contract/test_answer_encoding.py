@@ -1,16 +1,22 @@
-"""Integers in answers: ``86400`` passes, ``86400.0`` (or ``8.64e4``) is a divergence. JSON Schema counts a
-whole-number float an integer, so the schema checks pass it; a typed client (Go's encoding/json) refuses it, and
-no source says how the API writes its numbers. The correct-but-different server writes them so end to end
-(tests/contract/test_verdicts.py)."""
+"""How an answer is written, beyond what its schema says; what Python reads leniently and a typed client does not.
+
+- Its JSON text is UTF-8 without a byte order mark (RFC 8259): a BOM, UTF-16 or UTF-32 is a violation (Python's
+  json reads all three; Go's encoding/json none). The fault ``json-with-byte-order-mark`` proves it end to end.
+- Its integers are written as integers: ``86400`` passes, ``86400.0`` (or ``8.64e4``) is a divergence. JSON
+  Schema counts a whole-number float an integer, so the schema checks pass it; a typed client refuses it, and
+  no source says how the API writes its numbers. The correct-but-different server writes them so end to end
+  (tests/contract/test_verdicts.py)."""
 
 from __future__ import annotations
 
+import codecs
 import json
 
 import pytest
 
-from contract_tests.checks import Answer, integers_without_fraction, run_checks
-from contract_tests.records import DIVERGENCE
+from contract_tests.checks import Answer, integers_without_fraction, json_in_utf8_without_bom, run_checks
+from contract_tests.records import DIVERGENCE, VIOLATION
+from contract_tests.verdicts import response_provenance
 from vpnconn import load_spec
 from vpnconn.json_schema import SpecValidator
 
@@ -28,6 +34,39 @@ def created_with_lifetime(written: str) -> Answer:
     """The create answer above with the IKE lifetime written as ``written`` (JSON number text)."""
     return answer_with(json.dumps(CREATED).replace('"lifetime_seconds": 86400', f'"lifetime_seconds": {written}'))
 
+
+# ------------------------------------------------------------------------------------------ the encoding
+
+@pytest.mark.parametrize("encode", [
+    lambda text: codecs.BOM_UTF8 + text.encode(),
+    lambda text: text.encode("utf-16-le"),
+    lambda text: text.encode("utf-16"),  # with its own byte order mark
+    lambda text: text.encode("utf-32-be"),
+], ids=["utf-8 with bom", "utf-16-le", "utf-16 with bom", "utf-32-be"])
+def test_json_that_is_not_plain_utf8_is_a_violation(encode):
+    answer = Answer(201, {"X-Request-Id": "r"}, encode(json.dumps(CREATED, ensure_ascii=False)))
+    assert answer.json == CREATED  # what Python reads, and so every other check
+    [failure] = run_checks(answer, {}, only=("json_in_utf8_without_bom",))
+    assert failure.severity == VIOLATION and failure.provenance.documented and failure.provenance.source == "rfc-8259"
+    assert failure.title == "JSON not in plain UTF-8" and "201 answer's JSON" in failure.message
+
+
+def test_plain_utf8_json_passes_whatever_its_characters():
+    json_in_utf8_without_bom(answer_with(json.dumps({**CREATED, "name": "连接-ä-😀"}, ensure_ascii=False)), {})
+    json_in_utf8_without_bom(Answer(204, {}, b""), {})
+    json_in_utf8_without_bom(answer_with("\ufeffnot json at all"), {})  # no JSON: the schema checks' finding
+
+
+def test_an_answer_schemathesis_cannot_read_is_held_to_the_documented_schema():
+    """schemathesis reads an answer as UTF-8 text, so a BOM is a deserialization error to it; that finding rests on
+    the documented schema, whatever Python's bytes reader makes of the body."""
+    spec = load_spec()
+    example = json.dumps(next(iter(spec.examples("201").values())))
+    assert response_provenance(201, codecs.BOM_UTF8 + example.encode()).documented
+    assert response_provenance(201, example.encode("utf-16")).documented
+
+
+# ------------------------------------------------------------------------------------------ the integers
 
 @pytest.mark.parametrize("written", ["86400.0", "8.64e4", "86400E0", "86400.000"])
 def test_an_integer_written_with_a_fraction_or_an_exponent_is_a_divergence(written):
