@@ -1,9 +1,9 @@
 """The lifecycle phase: one connection of each style taken through the whole resource, in sequence.
 
 create → show → list (filtered, then page by page) → update → show → update of a field that may not change →
-show → delete → show (404) → delete (404), plus a show of an id that never existed and a list filtered on a
-gateway the run does not use. Each step is one :class:`~contract_tests.records.CaseRecord` (phase
-``lifecycle``) with the findings that a schema cannot state:
+show → delete → show (404, perhaps after ``PENDING_DELETE`` for a while) → delete (404), plus a show of an id
+that never existed and a list filtered on a gateway the run does not use. Each step is one
+:class:`~contract_tests.records.CaseRecord` (phase ``lifecycle``) with the findings that a schema cannot state:
 
 - ``show_matches_create``: show (and each list item) answers the connection as created or last updated,
   except the fields documented to differ (``status``, ``connection_monitor_id``, ``bgp_peer``; ``updated_at``
@@ -14,7 +14,10 @@ gateway the run does not use. Each step is one :class:`~contract_tests.records.C
   ``updated_at``;
 - ``update_refuses_fixed_fields``: a field the update table leaves out is refused; if the target accepts it
   instead, it must not change it (accepting is a divergence, changing it a violation);
-- ``deleted_connection_gone``: after delete, show and delete answer 404;
+- ``deleted_connection_gone``: after delete, show and delete answer 404. A deletion may take a while (the
+  show status ``PENDING_DELETE``; the Terraform provider polls the show after a delete until it answers 404):
+  a show that answers the connection with that status is asked again, at growing intervals, for up to
+  DELETION_WAIT seconds; ``deletion_finishes`` (inferred: no source says how long) reports one that never ends;
 - ``lifecycle_status``: each step gets the status its operation documents; ``lifecycle_response_schema``: the
   answer keeps its operation's response schema; and the checks of every answer (Huawei error body,
   request id, the psk never returned, by any operation).
@@ -29,6 +32,7 @@ import concurrent.futures
 import json
 import math
 import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,10 +58,13 @@ from vpnconn.validation import schema_errors
 SHOW_ONLY = ("status", "connection_monitor_id", "bgp_peer")
 CHECKS = ("lifecycle_status", "lifecycle_response_schema", "show_matches_create", "list_contains_connection",
           "list_filter_holds", "list_paging_complete", "update_applies_changes", "update_refuses_fixed_fields",
-          "update_changed_fixed_field", "deleted_connection_gone", "tunnel_pair_in_use")  # the checks of this phase
+          "update_changed_fixed_field", "deleted_connection_gone", "deletion_finishes", "tunnel_pair_in_use")  # this phase's
 ANY_ANSWER_CHECKS = ("huawei_error_body", "request_id_in_body_and_header", "psk_never_returned", "json_in_utf8_without_bom",
                      "integers_without_fraction")
 MAX_PAGES = 12  # a paged walk takes at most this many requests (the page size follows the total)
+PENDING_DELETE = "PENDING_DELETE"  # the show status of a connection being deleted (the spec's status enum)
+DELETION_WAIT = 60.0  # seconds a deletion may stay PENDING_DELETE before deletion_finishes reports it
+FIRST_PAUSE, LONGEST_PAUSE = 0.1, 5.0  # seconds between the shows that wait for a deletion: doubling, capped
 
 
 @dataclass
@@ -339,11 +346,41 @@ class LifecyclePhase:
         if answer.content:
             record.failures.append(self._failure("lifecycle_status", delete.id, "Body on a 204",
                                                  f"delete answers 204 with no body; got {answer.content[:80]!r}"))
-        for operation_id, step in (("ShowVpnConnection", "show after delete"), (delete.id, "delete after delete")):
-            record, answer = self._send(operation_id, self._url(operation_id, connection_id), None, seen, step)
-            if answer is not None and answer.status != 404:
-                record.failures.append(self._failure("deleted_connection_gone", operation_id, "Deleted connection still there",
-                                                     f"{step} must get 404; got {answer.status}"))
+        if not self._gone(seen, connection_id):
+            return
+        record, answer = self._send(delete.id, self._url(delete.id, connection_id), None, seen, "delete after delete")
+        if answer is not None and answer.status != 404:
+            record.failures.append(self._failure("deleted_connection_gone", delete.id, "Deleted connection still there",
+                                                 f"delete after delete must get 404; got {answer.status}"))
+
+    def _gone(self, seen: Seen, connection_id: str) -> bool:
+        """Show the deleted connection until the show answers 404 (True). While it answers the connection with status
+        PENDING_DELETE (kept to the show's schema), it is asked again, for up to DELETION_WAIT seconds."""
+        show, delete = "ShowVpnConnection", self.ops["DeleteVpnConnection"].id
+        started, pause = time.monotonic(), FIRST_PAUSE
+        while True:
+            record, answer = self._send(show, self._url(show, connection_id), None, seen, "show after delete")
+            if answer is None or answer.status == 404:
+                return answer is not None
+            conn = answer.json.get("vpn_connection") if isinstance(answer.json, dict) else None
+            status = conn.get("status") if isinstance(conn, dict) else None
+            if answer.status != 200 or status != PENDING_DELETE:
+                record.failures.append(self._failure(
+                    "deleted_connection_gone", show, "Deleted connection still there",
+                    f"show after delete must get 404 (or, while the deletion lasts, the connection with status "
+                    f"{PENDING_DELETE}); got {answer.status}" + (f" with status {status!r}" if answer.status == 200 else "")))
+                return False
+            if not self._expect(record, answer, show, 200, "show after delete"):
+                return False
+            waited = time.monotonic() - started
+            if waited >= DELETION_WAIT or self.stopped():
+                if waited >= DELETION_WAIT:
+                    record.failures.append(self._failure(
+                        "deletion_finishes", delete, "Deletion not finished",
+                        f"the show still answers status {PENDING_DELETE} {waited:.0f} s after the delete"))
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, LONGEST_PAUSE)
 
     def _reused_tunnel_pair(self, live: list[tuple[Seen, str]]) -> list[CaseRecord]:
         """A create that gives the tunnel pair a live connection of the gateway uses gets 400 VPN.0012."""

@@ -17,6 +17,9 @@ against one must end with exit 0, its differences listed as divergences (and fai
 - a request that carries an ``x-`` header it does not know (neither a credential, nor the AK/SK signature's
   date, nor a tracing header) is refused as malformed (400 APIG.0101), where the reference server ignores it:
   no source says which, HTTP only that a recipient SHOULD ignore it;
+- a deletion takes a while: after a 204, the next PENDING_SHOWS shows (and lists) answer the connection with
+  status ``PENDING_DELETE``, then it is gone (404), where the reference server deletes at once; the sources give
+  the status and the Terraform provider waits for the 404, nothing says how long;
 - it writes every integer of an answer with a fraction (``"lifetime_seconds": 86400.0``, ``"total_count": 3.0``),
   which JSON Schema counts an integer and a typed decoder refuses: no source says how the API writes numbers.
 """
@@ -34,6 +37,8 @@ from reference_server.store import ConnectionStore
 from vpnconn import aksk, load_spec
 from vpnconn.documented import documented_only
 
+PENDING_SHOWS = 2  # shows of a deleted connection that still find it (PENDING_DELETE) before it is gone
+
 # a client's correlation id, which it lets through; a tool's own header (X-Schemathesis-TestCaseId) is as unknown
 # to it as any other, and the suite sends none (contract_tests.tool_headers)
 TRACING_HEADERS = ("x-request-id",)
@@ -43,6 +48,38 @@ class OtherChoicesServer(ReferenceServer):
     def __init__(self, **options: Any) -> None:
         super().__init__(**{**options, "spec": documented_only(load_spec())})
         self.handlers = {operation: _with_fractions(handler) for operation, handler in self.handlers.items()}
+        self.deleting: dict[tuple[str, str], int] = {}  # (project, id) -> shows left before the deletion is done
+
+    def delete(self, project: str, connection_id: str, store: ConnectionStore | None = None) -> None:
+        if store is not None:  # (the fixture generator's own store: as the reference server)
+            return super().delete(project, connection_id, store)
+        if (project, connection_id) in self.deleting or self.store.find(project, connection_id) is None:
+            raise Reject(self.errors["not-found"], f"VPN connection {connection_id[:80]}")
+        self.deleting[(project, connection_id)] = PENDING_SHOWS
+        while len(self.deleting) > self.store.capacity:  # bounded: the oldest deletion ends now
+            self._finish_deletion(*next(iter(self.deleting)))
+
+    def show(self, project: str, connection_id: str, store: ConnectionStore | None = None) -> dict[str, Any]:
+        key = (project, connection_id)
+        if store is None and key in self.deleting:
+            if self.deleting[key] == 0:
+                self._finish_deletion(project, connection_id)
+            else:
+                self.deleting[key] -= 1
+                return {**super().show(project, connection_id), "status": "PENDING_DELETE"}
+        return super().show(project, connection_id, store)
+
+    def list_page(self, project: str, query: dict[str, Any], store: ConnectionStore | None = None) -> dict[str, Any]:
+        page = super().list_page(project, query, store)
+        if store is None:
+            for connection in page["vpn_connections"]:
+                if (project, connection["id"]) in self.deleting:
+                    connection["status"] = "PENDING_DELETE"
+        return page
+
+    def _finish_deletion(self, project: str, connection_id: str) -> None:
+        del self.deleting[(project, connection_id)]
+        super().delete(project, connection_id)
 
     async def _update_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes,
                                      request_id: str) -> tuple[int, bytes]:
@@ -94,6 +131,7 @@ def _as_floats(value: Any) -> Any:
 VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
     "other-choices": ("makes the other choice wherever the documentation is silent (accepts what the spec only "
                       "infers, ignores what an update may not change, names the last of several failures, refuses "
-                      "a token and an Authorization header together, refuses unknown x- headers, writes integers with a fraction)",
+                      "a token and an Authorization header together, refuses unknown x- headers, deletes in a while, writes integers "
+                      "with a fraction)",
                       OtherChoicesServer),
 }
