@@ -372,12 +372,13 @@ class LifecyclePhase:
                 return False
             if not self._expect(record, answer, show, 200, "show after delete"):
                 return False
+            if self.stopped():
+                return False
             waited = time.monotonic() - started
-            if waited >= DELETION_WAIT or self.stopped():
-                if waited >= DELETION_WAIT:
-                    record.failures.append(self._failure(
-                        "deletion_finishes", delete, "Deletion not finished",
-                        f"the show still answers status {PENDING_DELETE} {waited:.0f} s after the delete"))
+            if waited >= DELETION_WAIT:
+                record.failures.append(self._failure(
+                    "deletion_finishes", delete, "Deletion not finished",
+                    f"the show still answers status {PENDING_DELETE} {waited:.0f} s after the delete"))
                 return False
             time.sleep(pause)
             pause = min(pause * 2, LONGEST_PAUSE)

@@ -294,11 +294,12 @@ class ReferenceServer:
     @functools.cached_property
     def _query_parameters(self) -> dict[str, list[tuple[str, dict[str, Any], SpecValidator]]]:
         """Each operation's query parameters as (name, schema, validator), the validators built once."""
-        table: dict[str, list[tuple[str, dict[str, Any], SpecValidator]]] = {}
+        table: dict[str, list[tuple[str, dict[str, Any], SpecValidator]]] = {o.id: [] for o in self.spec.operations}
         for operation in self.spec.operations:
-            parameters = [self.spec.resolve(p) for p in operation.node.get("parameters", [])]
-            table[operation.id] = [(p["name"], self.spec.resolve(p["schema"]), SpecValidator(self.spec.resolve(p["schema"])))
-                                   for p in parameters if p["in"] == "query"]
+            for parameter in (self.spec.resolve(p) for p in operation.node.get("parameters", [])):
+                if parameter["in"] == "query":
+                    schema = self.spec.resolve(parameter["schema"])
+                    table[operation.id].append((parameter["name"], schema, SpecValidator(schema)))
         return table
 
     def respond(self, body: Any, identity: Identity = RANDOM_IDENTITY, store: ConnectionStore | None = None) -> dict[str, Any]:
