@@ -14,7 +14,7 @@ from typing import Any
 
 from contract_tests.records import Failure
 from vpnconn import load_spec
-from vpnconn.documented import documented_only
+from vpnconn.documented import UNLISTED_FIELDS, documented_only, open_answers
 from vpnconn.spec import Provenance
 from vpnconn.validation import Violation, request_check, schema_errors
 
@@ -117,14 +117,18 @@ def check_provenance(check: str) -> Provenance:
 
 
 INFERRED_RESPONSE = ("the answer keeps every documented constraint of the response schema and breaks only ones "
-                     "the spec infers (shared with the request, e.g. a policy rule without a destination)")
+                     "the spec infers (shared with the request, e.g. a policy rule without a destination; or the "
+                     "answer's list of fields, when it also carries a field the spec does not list)")
 
 
 def answer_schema_provenance(schema: str, body: Any, operation_id: str) -> Provenance:
     """The provenance of an answer's failure of its ``schema``: documented if it also fails the documented-only
-    schema, inferred if only the inferred constraints reject it."""
+    schema, inferred if only the inferred constraints reject it (with the spec's own why when all that is wrong
+    is a field the spec does not list)."""
     spec = load_spec()
     if body is not None and not schema_errors(schema, body, documented_only(spec)):
+        if not schema_errors(schema, body, open_answers(spec)):
+            return spec.check_provenance(UNLISTED_FIELDS)
         return Provenance(False, why=INFERRED_RESPONSE)
     return spec.check_provenance("response_schema_conformance", operation_id)
 

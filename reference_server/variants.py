@@ -21,7 +21,10 @@ against one must end with exit 0, its differences listed as divergences (and fai
   status ``PENDING_DELETE``, then it is gone (404), where the reference server deletes at once; the sources give
   the status and the Terraform provider waits for the 404, nothing says how long;
 - it writes every integer of an answer with a fraction (``"lifetime_seconds": 86400.0``, ``"total_count": 3.0``),
-  which JSON Schema counts an integer and a typed decoder refuses: no source says how the API writes numbers.
+  which JSON Schema counts an integer and a typed decoder refuses: no source says how the API writes numbers;
+- every answer carries a field no source lists (:data:`UNLISTED`: beside the request id, in each connection
+  and in its IKE policy), as a later version of the API may: the sources list each answer's fields, none
+  says that no other comes.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ TRACING_HEADERS = ("x-request-id",)
 class OtherChoicesServer(ReferenceServer):
     def __init__(self, **options: Any) -> None:
         super().__init__(**{**options, "spec": documented_only(load_spec())})
-        self.handlers = {operation: _with_fractions(handler) for operation, handler in self.handlers.items()}
+        self.handlers = {operation: _with_fractions(_with_unlisted_fields(handler)) for operation, handler in self.handlers.items()}
         self.deleting: dict[tuple[str, str], int] = {}  # (project, id) -> shows left before the deletion is done
 
     def delete(self, project: str, connection_id: str, store: ConnectionStore | None = None) -> None:
@@ -112,6 +115,23 @@ class OtherChoicesServer(ReferenceServer):
         return super().respond(body, identity, store)
 
 
+UNLISTED = "added_in_a_later_version"  # a field of every answer that no source lists
+
+
+def _with_unlisted_fields(handler: Handler) -> Handler:
+    """``handler`` answering with :data:`UNLISTED` beside the request id, in each connection and its IKE policy."""
+    async def answer(params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Answer:
+        status, body = await handler(params, headers, raw, request_id)
+        if not body:
+            return status, body
+        document = json.loads(body)
+        connections = [document["vpn_connection"]] if "vpn_connection" in document else document.get("vpn_connections", [])
+        for node in [document, *connections, *(c["ikepolicy"] for c in connections if "ikepolicy" in c)]:
+            node[UNLISTED] = True
+        return status, json.dumps(document, ensure_ascii=False).encode()
+    return answer
+
+
 def _with_fractions(handler: Handler) -> Handler:
     """``handler`` answering with every integer written as a whole-number float (``86400`` as ``86400.0``)."""
     async def answer(params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Answer:
@@ -132,6 +152,6 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
     "other-choices": ("makes the other choice wherever the documentation is silent (accepts what the spec only "
                       "infers, ignores what an update may not change, names the last of several failures, refuses "
                       "a token and an Authorization header together, refuses unknown x- headers, deletes in a while, writes integers "
-                      "with a fraction)",
+                      "with a fraction, answers a field no source lists)",
                       OtherChoicesServer),
 }

@@ -8,6 +8,7 @@ import hashlib
 import pytest
 
 from commands.check import example_problems, lint_problems, rule_registry_problems
+from vpnconn.documented import documented_only
 from vpnconn.spec import Spec, SpecError, load_spec
 from vpnconn.validation import schema_errors
 
@@ -100,10 +101,24 @@ def test_a_missing_spec_file_is_named(tmp_path):
         load_spec(tmp_path / "nope.yaml")
 
 
-def test_response_schema_rejects_a_psk(spec):
+def test_every_answer_schema_refuses_a_psk_by_name_without_its_value(spec):
     answer = copy.deepcopy(spec.examples("201")["static"])
     answer["vpn_connection"]["psk"] = "Fake-Psk-1234"
-    assert any("psk" in p for p in schema_errors("CreateVpnConnectionResponse", answer))
+    assert schema_errors("CreateVpnConnectionResponse", answer) == ["/vpn_connection/psk: 'psk' must not be present"]
+    shown = {"vpn_connection": {**answer["vpn_connection"], "status": "ACTIVE"}, "request_id": "r"}
+    assert schema_errors("ShowVpnConnectionResponse", shown) == ["/vpn_connection/psk: 'psk' must not be present"]
+
+
+def test_the_create_answer_refuses_the_show_only_fields_by_name(spec):
+    """The create page says status, connection_monitor_id and bgp_peer are not in its answer; the update answer,
+    which shares the connection's schema, is not held to that (no source says)."""
+    for name, value in (("status", "ACTIVE"), ("connection_monitor_id", "m"), ("bgp_peer", {})):
+        answer = copy.deepcopy(spec.examples("201")["static"])
+        answer["vpn_connection"][name] = value
+        refused = f"/vpn_connection/{name}: '{name}' must not be present"
+        assert refused in schema_errors("CreateVpnConnectionResponse", answer)
+        assert schema_errors("CreateVpnConnectionResponse", answer, documented_only(spec)) == [refused]
+        assert schema_errors("UpdateVpnConnectionResponse", answer, documented_only(spec)) == []
 
 
 @pytest.mark.parametrize("style,forbidden", [("STATIC", "enable_hub"), ("POLICY", "enable_nqa"), ("BGP", "policy_rules")])
@@ -126,7 +141,8 @@ def test_the_show_answer_is_the_create_answer_field_by_field_plus_status(spec):
     own = {"status", "connection_monitor_id", "bgp_peer"}
     assert set(show["properties"]) == set(create["properties"]) | own
     for name in create["properties"]:
-        assert show["properties"][name] == {"$ref": f"#/components/schemas/CreateResponseVpnConnection/properties/{name}"}
+        expected = False if name == "psk" else {"$ref": f"#/components/schemas/CreateResponseVpnConnection/properties/{name}"}
+        assert show["properties"][name] == expected  # (psk: false in both, so that a leak is named without its value)
     assert show["required"] == create["required"] + ["status"]
     assert show["oneOf"] == [{"$ref": f"#/components/schemas/CreateResponseVpnConnection/oneOf/{n}"}
                              for n in range(len(create["oneOf"]))]

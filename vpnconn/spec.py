@@ -301,7 +301,7 @@ class Spec:
         while isinstance(node, dict) and "$ref" in node:
             target: Any = self.document
             for part in node["$ref"].removeprefix("#/").split("/"):
-                target = target[part]
+                target = target[int(part)] if isinstance(target, list) else target[part]
             node = target
         return node
 

@@ -12,7 +12,10 @@ import pytest
 from contract_tests.checks import Answer, error_contract
 from contract_tests.records import DIVERGENCE, VIOLATION, Finding
 from contract_tests.report import render_summary, write_reports
-from vpnconn.documented import documented_only
+from contract_tests.verdicts import INFERRED_RESPONSE
+from reference_server.variants import UNLISTED
+from vpnconn import load_spec
+from vpnconn.documented import UNLISTED_FIELDS, documented_only
 from vpnconn.validation import check_request
 
 CANONICAL = {"vpn_connection": {"vgw_id": "b32d91a4-52c8-4b17-a8df-e907174eb11d", "vgw_ip": "0c464dad-7f31-4a6e-9c84-c22bb0eb0bde",
@@ -94,12 +97,23 @@ def test_a_correct_but_different_server_passes_and_lists_its_divergences(other_c
     # it deletes in a while: shows after a delete find the connection PENDING_DELETE, then 404; nothing reported
     after_delete = [r for r in result.records if r.labels and r.labels[0].endswith(": show after delete")]
     assert {r.status for r in after_delete} == {200, 404}
-    assert {f.check for r in after_delete for f in r.failures} <= {"integers_without_fraction"}  # (its other choice)
+    assert {f.check for r in after_delete for f in r.failures} <= {"integers_without_fraction", "lifecycle_response_schema"}
     assert all(json.loads(r.response_body)["vpn_connection"]["status"] == "PENDING_DELETE" for r in after_delete if r.status == 200)
     # it writes integers with a fraction: JSON Schema passes 86400.0, a typed client does not; in every kind of answer
     fractions = [r for r in result.divergences for f in r.failures if f.check == "integers_without_fraction"]
     assert {r.phase for r in fractions} >= {"lifecycle", "rules"}, {r.phase for r in fractions}
     assert any("/ikepolicy/lifetime_seconds is 86400.0" in f.message for r in fractions for f in r.failures)
+    # every answer carries a field no source lists: a divergence with the spec's why, in every phase and every
+    # operation's answer; the lifecycle goes on with such answers (each style reaches its delete)
+    unlisted = [(r, f) for r in result.divergences for f in r.failures if UNLISTED in f.message]
+    assert {f.check for _, f in unlisted} == {"response_schema_conformance", "lifecycle_response_schema"}
+    whys = {f.provenance.why for _, f in unlisted}  # (the general why where an answer also breaks another inference)
+    assert load_spec().check_provenance(UNLISTED_FIELDS).why in whys
+    assert whys <= {load_spec().check_provenance(UNLISTED_FIELDS).why, INFERRED_RESPONSE}
+    assert {r.phase for r, _ in unlisted} >= {"examples", "coverage", "fuzzing", "rules", "lifecycle"}
+    steps = {r.labels[0].split(": ", 1)[1] for r, _ in unlisted if r.phase == "lifecycle"}
+    assert {"create", "show", "list", "update"} <= steps, steps
+    assert len({r.labels[0] for r in after_delete}) == 3  # one per style: every sequence went on to its delete
     # it refuses the header schemathesis adds to a few valid cases, where the reference server ignores it
     refused = [f for r in result.divergences for f in r.failures if f.check == "positive_data_acceptance"]
     assert refused and all("x-schemathesis-unknown-property" in f.message for f in refused), refused
