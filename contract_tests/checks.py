@@ -91,8 +91,8 @@ def _expected() -> dict[str, Any]:
     variants = spec.style_variants(ANSWER_CONNECTION)
     return {
         "defaults": spec.request_defaults(),
-        # statuses that may answer any request: the body-size limit (its limit is not documented) and throttling
-        "any_time_statuses": {spec.errors["body-too-large"]["status"], 429},
+        # statuses that may answer any request: the body-size limit (its limit is not documented) and busy answers
+        "any_time_statuses": {spec.errors["body-too-large"]["status"], *spec.transient_statuses},
         "auto_name": named["auto-name"]["pattern"],
         "auto_tunnel_styles": {s.upper() for s in named["auto-tunnel-pair"]["styles"]},
         "integer_fields": spec.integer_fields,

@@ -50,6 +50,9 @@ There a run also sends at most --max-creates requests that could create (default
 quota of 100 connections per gateway) at --rate-limit requests a second (default {REMOTE_RATE_LIMIT:g}), and waits as
 long as a 429's Retry-After asks.
 
+busy answers: a 429, 503 or 504 (504 VPN.0014: system busy) is asked again after its Retry-After (1 s without
+one), three times in all; a request still busy then is not judged (a target_busy divergence).
+
 cleanup: every connection a run creates is noted the moment it is created (in .vpnconn-cache/created/) and
 deleted before the run ends, also after failures, MAX_TIME and Ctrl-C; what could not be deleted is listed
 with its URL. `vpnconn cleanup --target URL` deletes what a killed run left behind.

@@ -19,7 +19,7 @@ import schemathesis
 from contract_tests.aksk_auth import AkSkAuth
 from contract_tests.case_plan import generated_positive
 from contract_tests.cleanup import Ledger
-from contract_tests.pacing import THROTTLED, Pace, retry_after
+from contract_tests.pacing import Pace, is_busy, retry_after
 from contract_tests.progress import Progress
 from contract_tests.settings import RunSettings
 from vpnconn import load_spec
@@ -152,6 +152,5 @@ def after_call(context, case, response):
         return
     if run.ledger is not None:
         run.ledger.note_answer(response.status_code, bytes(response.content or b""))
-    if response.status_code == THROTTLED and run.pace is not None:  # everyone waits, as the target asked
-        headers = {k: (v[0] if isinstance(v, list) and v else str(v)) for k, v in dict(response.headers or {}).items()}
-        run.pace.hold(retry_after(headers))
+    if is_busy(response.status_code) and run.pace is not None:  # everyone waits, as the target asked
+        run.pace.hold(retry_after(dict(response.headers or {})))

@@ -47,7 +47,7 @@ from contract_tests.checks import Answer, run_checks
 from contract_tests.cleanup import Ledger
 from contract_tests.engine_phases import unanswered
 from contract_tests.hooks import ActiveRun
-from contract_tests.pacing import send
+from contract_tests.pacing import busy_failure, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
 from contract_tests.verdicts import answer_schema_provenance
@@ -156,8 +156,11 @@ class LifecyclePhase:
                             request_body=raw.decode() or None, status=response.status_code,
                             response_headers=dict(response.headers), response_body=response.text, body=body,
                             labels=[f"{seen.style}: {step}"])
-        record.failures = run_checks(answer, seen.sent, only=ANY_ANSWER_CHECKS)
         seen.records.append(record)
+        if is_busy(response.status_code):  # still busy after its attempts: not judged, and the sequence ends here
+            record.failures = [busy_failure(response.status_code, response.content)]
+            return record, None
+        record.failures = run_checks(answer, seen.sent, only=ANY_ANSWER_CHECKS)
         return record, answer
 
     def _expect(self, record: CaseRecord, answer: Answer, operation_id: str, status: int, step: str) -> bool:

@@ -1,9 +1,13 @@
-"""How fast a run may send: a request rate shared by every request of the run, and throttling honoured.
+"""How fast a run may send: a request rate shared by every request of the run, and busy answers honoured.
 
 A real cloud account throttles (429) and bills what is created, so against a target that is not on loopback a
-run sends at most ``RunSettings.requests_per_second`` (``--rate-limit``); after a 429 every request of the run
-waits for its ``Retry-After`` before the next request. The slot is shared by every request in flight (one
-lock; every request of a run leaves from this process). On loopback there is no limit by default.
+run sends at most ``RunSettings.requests_per_second`` (``--rate-limit``). A busy answer (the status of an error
+kind the spec marks ``transient``: 429 throttled, 503, 504 ``VPN.0014`` system busy) says the target is busy,
+not that the request is wrong: every request of the run waits for its ``Retry-After`` (1 s without one) before
+the next, and the busy request is asked again, up to BUSY_ATTEMPTS times in all. An answer still busy then is not
+judged: :func:`busy_failure` is its only finding (``target_busy``, inferred: no source says how long a busy
+spell lasts). The slot is shared by every request in flight (one lock; every request of a run leaves from this
+process). On loopback there is no limit by default.
 """
 
 from __future__ import annotations
@@ -11,16 +15,35 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
-THROTTLED = 429
+from contract_tests.records import BUSY, Failure
+from vpnconn import load_spec
+
 MAX_RETRY_AFTER = 60.0  # seconds: a longer Retry-After is cut to this (the run's deadline still holds)
+BUSY_ATTEMPTS = 3  # a busy request is sent this many times in all before its answer is left unjudged
 
 
-def retry_after(headers: Mapping[str, str]) -> float:
-    """Seconds a 429 asks to wait (``Retry-After`` in seconds; 1 when absent or a date)."""
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), "1").strip()
+def is_busy(status: int | None) -> bool:
+    """Is ``status`` a busy answer (an error kind the spec marks ``transient``)?"""
+    return status in load_spec().transient_statuses
+
+
+def busy_failure(status: int, content: bytes) -> Failure:
+    """The one finding of a request whose answer stayed busy: not judged, a divergence."""
+    spec = load_spec()
+    text = content[:120].decode("utf-8", "replace")
+    return Failure(BUSY, "Target busy", f"the target answered {status} ({text}) {BUSY_ATTEMPTS} times in a row, "
+                   "asked again after each Retry-After; the request is not judged", provenance=spec.check_provenance(BUSY))
+
+
+def retry_after(headers: Mapping[str, Any]) -> float:
+    """Seconds a busy answer asks to wait (``Retry-After`` in seconds; 1 when absent or a date). ``headers``: any
+    mapping, its values strings or lists of strings (as schemathesis keeps them)."""
+    found: Any = next((v for k, v in headers.items() if k.lower() == "retry-after"), "1")
+    value = str(found[0] if isinstance(found, list) and found else found).strip()
     try:
         return min(max(float(value), 0.0), MAX_RETRY_AFTER)
     except ValueError:
@@ -44,23 +67,29 @@ class Pace:
             time.sleep(slot - now)
 
     def hold(self, seconds: float) -> None:
-        """No request of the run for ``seconds`` (a 429's Retry-After)."""
+        """No request of the run for ``seconds`` (a busy answer's Retry-After)."""
         with self._lock:
             self._next = max(self._next, time.monotonic() + seconds)
 
 
+def wait_out(pace: Pace | None, headers: Mapping[str, Any]) -> None:
+    """After a busy answer: the whole run holds for its Retry-After (with a pace: the next request's slot waits),
+    or this request sleeps it."""
+    if pace is not None:
+        pace.hold(retry_after(headers))
+    else:
+        time.sleep(retry_after(headers))
+
+
 def send(client: httpx.Client, pace: Pace | None, method: str, url: str, content: bytes | None,
-         headers: dict[str, str], attempts: int = 3) -> httpx.Response:
-    """One request at the run's pace; a 429 is retried after its Retry-After, up to ``attempts`` times."""
+         headers: dict[str, str], attempts: int = BUSY_ATTEMPTS) -> httpx.Response:
+    """One request at the run's pace; a busy answer is asked again after its Retry-After, ``attempts`` times in all
+    (the last answer is returned, busy or not)."""
     for attempt in range(attempts):
         if pace is not None:
             pace.wait()
         response = client.request(method, url, content=content, headers=headers)
-        if response.status_code != THROTTLED or attempt == attempts - 1:
+        if not is_busy(response.status_code) or attempt == attempts - 1:
             return response
-        wait = retry_after(response.headers)
-        if pace is not None:
-            pace.hold(wait)
-        else:
-            time.sleep(wait)
+        wait_out(pace, response.headers)
     raise AssertionError("unreachable")  # the loop returns on its last attempt

@@ -23,6 +23,7 @@ import httpx
 
 from contract_tests.aksk_auth import json_post_headers
 from contract_tests.answer_limits import AnswerCut
+from contract_tests.pacing import BUSY_ATTEMPTS, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
 from contract_tests.verdicts import check_provenance
@@ -49,7 +50,8 @@ def canonical_invalid_body(spec: Spec) -> dict[str, Any]:
 
 
 def _send(client: httpx.Client, url: str, raw: bytes, settings: RunSettings, token: str | None) -> httpx.Response:
-    return client.post(url, content=raw, headers=json_post_headers(url, raw, token, settings.ak, settings.sk))
+    """A POST of ``raw``; a busy answer is asked again after its Retry-After (contract_tests.pacing)."""
+    return send(client, None, "POST", url, raw, json_post_headers(url, raw, token, settings.ak, settings.sk))
 
 
 def _reach(client: httpx.Client, url: str, raw: bytes, settings: RunSettings, wait: float) -> httpx.Response:
@@ -86,6 +88,9 @@ def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: http
     url = spec.create.url(base_url, project_id=settings.project_id)
     raw = json.dumps(canonical_invalid_body(spec)).encode()
     first = _reach(client, url, raw, settings, wait)
+    if is_busy(first.status_code):
+        raise TargetError(f"POST {url} answered {_describe(first)}, busy, each of the {BUSY_ATTEMPTS} times it was asked: "
+                          "the target cannot be judged now; try again later")
     media = first.headers.get("content-type", "").split(";")[0].strip().lower()
     if first.status_code in (404, 405) or media == "text/html":
         raise TargetError(f"POST {url} answered {_describe(first)}: this URL does not serve the VPN connection API; "
@@ -104,7 +109,7 @@ def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: http
     except httpx.HTTPError as exc:
         raise TargetError(f"{_origin(url)} stopped answering during the preflight: {exc.__class__.__name__}") from None
     result.answers.append((refused.status_code, refused.content))
-    if refused.status_code not in (401, 403):
+    if refused.status_code not in (401, 403) and not is_busy(refused.status_code):  # (busy every time: not judged)
         accepted = refused.status_code < 300
         title = "The target accepts any token" if accepted else "The target does not refuse a made-up token first"
         why = ("the target does not check credentials" if accepted else "it judged the body instead: the target checks "

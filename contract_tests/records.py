@@ -43,6 +43,9 @@ class Finding(AssertionError):
         self.title, self.rule, self.provenance = title, rule, provenance
 
 
+BUSY = "target_busy"  # the one finding of a request whose answer stayed busy (contract_tests.pacing)
+
+
 @dataclass
 class CaseRecord:
     phase: str  # preflight, examples, coverage, fuzzing (schemathesis) or rules (ours)
@@ -61,6 +64,11 @@ class CaseRecord:
     @property
     def answered(self) -> bool:
         return self.status is not None
+
+    @property
+    def busy(self) -> bool:
+        """Answered, but busy every time it was asked (contract_tests.pacing): not judged."""
+        return any(f.check == BUSY for f in self.failures)
 
     @property
     def style(self) -> str | None:

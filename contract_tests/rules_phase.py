@@ -26,7 +26,7 @@ from contract_tests.breakers import BREAKERS
 from contract_tests.checks import Answer, run_checks
 from contract_tests.engine_phases import unanswered
 from contract_tests.hooks import ActiveRun
-from contract_tests.pacing import send
+from contract_tests.pacing import busy_failure, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
 from contract_tests.verdicts import not_rejected, response_provenance
@@ -203,7 +203,10 @@ class RulesPhase:
             request_body=raw.decode(), status=response.status_code, response_headers=dict(response.headers),
             response_body=response.text, body=body, labels=labels,
         )
-        record.failures = self._check(record, response, body, labels)
+        if is_busy(response.status_code):  # still busy after its attempts: not judged
+            record.failures = [busy_failure(response.status_code, response.content)]
+        else:
+            record.failures = self._check(record, response, body, labels)
         return record
 
     def _check(self, record: CaseRecord, response: httpx.Response, body: Any, labels: list[str]) -> list[Failure]:

@@ -83,11 +83,14 @@ def _target(settings: RunSettings, server: EmbeddedServer | None) -> Iterator[tu
 
 
 def _judgeable(records: list[CaseRecord]) -> None:
-    answered = sum(1 for r in records if r.answered)
-    if answered < MIN_ANSWERED or answered * 2 < len(records):
-        unanswered = next((f.message for r in records if not r.answered for f in r.failures), "")
-        raise TargetError(f"the target answered only {answered} of {len(records)} requests, too few to judge; no verdict"
-                          + (f" (last: {unanswered[:160]})" if unanswered else ""))
+    """Enough answers to judge: answered, and not busy every time (a target busy for good gets no verdict)."""
+    judged = sum(1 for r in records if r.answered and not r.busy)
+    if judged < MIN_ANSWERED or judged * 2 < len(records):
+        unanswered = next((f.message for r in records if not r.answered or r.busy for f in r.failures), "")
+        busy = sum(1 for r in records if r.busy)
+        raise TargetError(f"the target answered only {judged} of {len(records)} requests"
+                          + (f" ({busy} more busy every time they were asked)" if busy else "")
+                          + ", too few to judge; no verdict" + (f" (last: {unanswered[:160]})" if unanswered else ""))
 
 
 def _one_any_token_finding(records: list[CaseRecord], preflight: Preflight) -> None:

@@ -33,6 +33,7 @@ from contract_tests import hooks, tool_headers
 from contract_tests.answer_limits import limit_session
 from contract_tests.case_plan import PlannedCase, create_operation
 from contract_tests.engine_phases import record_of, unanswered
+from contract_tests.pacing import BUSY_ATTEMPTS, busy_failure, is_busy, retry_after
 from contract_tests.records import CaseRecord
 from contract_tests.settings import RunSettings
 
@@ -124,12 +125,16 @@ class CaseSender:
         _without_netrc(transport["session"], self.base_url)
         limit_session(transport["session"], self.settings.request_timeout)
         try:
-            response = case.call(**transport)
+            response = self._call(case, transport)
         except TRANSPORT_ERRORS as exc:
             first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
             return [unanswered(phase, self.base_url, f"{exc.__class__.__name__}: {first[:300]}",
                                "positive" if positive else "negative")]
         recorder.record_response(case_id=case.id, response=response)
+        if is_busy(response.status_code):  # still busy: the case is not judged
+            record = record_of(phase, case, recorder.interactions[case.id], [], positive)
+            record.failures = [busy_failure(response.status_code, bytes(response.content or b""))]
+            return [record]
         check_ctx = CheckContext(override=checking.override, auth=checking.auth, headers=checking.headers,
                                  config=checking.config, transport_kwargs=checking.transport_kwargs, recorder=recorder,
                                  response_checks=self.ctx.checks.for_responses(), phase=PhaseName.from_str(phase),
@@ -138,6 +143,20 @@ class CaseSender:
         return [record_of(phase, node.value, recorder.interactions[case_id], recorder.checks.get(case_id, []),
                           positive if node.value is case else None)
                 for case_id, node in recorder.cases.items() if case_id in recorder.interactions]
+
+
+    @staticmethod
+    def _call(case: Any, transport: dict[str, Any]) -> Any:
+        """Send ``case``; a busy answer is asked again after its Retry-After (BUSY_ATTEMPTS in all). With a pace,
+        the answer held it (hooks.after_call) and the next call's slot waits; without one, this thread sleeps."""
+        for attempt in range(1, BUSY_ATTEMPTS + 1):
+            response = case.call(**transport)
+            if not is_busy(response.status_code) or attempt == BUSY_ATTEMPTS:
+                return response
+            run = hooks.active()
+            if run is None or run.pace is None:
+                time.sleep(retry_after(dict(response.headers or {})))
+        raise AssertionError("unreachable")  # the loop returns on its last attempt
 
 
 def _done(records: list[CaseRecord]) -> concurrent.futures.Future[list[CaseRecord]]:

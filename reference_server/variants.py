@@ -24,12 +24,16 @@ against one must end with exit 0, its differences listed as divergences (and fai
   which JSON Schema counts an integer and a typed decoder refuses: no source says how the API writes numbers;
 - every answer carries a field no source lists (:data:`UNLISTED`: beside the request id, in each connection
   and in its IKE policy), as a later version of the API may: the sources list each answer's fields, none
-  says that no other comes.
+  says that no other comes;
+- it is busy now and then, as a loaded service is: about one request in BUSY_ONE_IN (chosen by
+  :func:`busy_at_first`, so the same ones whatever the timing) is answered 504 ``VPN.0014`` (system busy,
+  documented) with ``Retry-After: 0`` the first time it comes, and served when it is asked again.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -50,7 +54,9 @@ TRACING_HEADERS = ("x-request-id",)
 class OtherChoicesServer(ReferenceServer):
     def __init__(self, **options: Any) -> None:
         super().__init__(**{**options, "spec": documented_only(load_spec())})
-        self.handlers = {operation: _with_fractions(_with_unlisted_fields(handler)) for operation, handler in self.handlers.items()}
+        self.handlers = {operation: self._busy_at_first(operation, _with_fractions(_with_unlisted_fields(handler)))
+                         for operation, handler in self.handlers.items()}
+        self.asked: set[bytes] = set()  # the requests answered busy once
         self.deleting: dict[tuple[str, str], int] = {}  # (project, id) -> shows left before the deletion is done
 
     def delete(self, project: str, connection_id: str, store: ConnectionStore | None = None) -> None:
@@ -104,6 +110,15 @@ class OtherChoicesServer(ReferenceServer):
             raise Reject(self.errors["unauthenticated"], "an X-Auth-Token and an Authorization header together: send one")
         super()._authenticate(scope, headers, raw)
 
+    def _busy_at_first(self, operation_id: str, handler: Handler) -> Handler:
+        async def answer(params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Answer:
+            key = _request_key(operation_id, params, raw)
+            if key[0] % BUSY_ONE_IN == 0 and key not in self.asked and len(self.asked) < 100_000:
+                self.asked.add(key)
+                raise Reject(self.errors["system-busy"], "try again later", [(b"retry-after", b"0")])
+            return await handler(params, headers, raw, request_id)
+        return answer
+
     @functools.cached_property
     def _known_headers(self) -> frozenset[str]:
         return self.spec.credential_header_names | {aksk.DATE_HEADER, *TRACING_HEADERS}
@@ -116,6 +131,17 @@ class OtherChoicesServer(ReferenceServer):
 
 
 UNLISTED = "added_in_a_later_version"  # a field of every answer that no source lists
+BUSY_ONE_IN = 16  # about one request in this many is answered busy the first time it comes
+
+
+def _request_key(operation_id: str, params: dict[str, str], raw: bytes) -> bytes:
+    return hashlib.sha256(json.dumps([operation_id, sorted(params.items()), raw.hex()]).encode()).digest()
+
+
+def busy_at_first(operation_id: str, params: dict[str, str], raw: bytes) -> bool:
+    """Is this request (its operation, path parameters and ``query``, body) one the server answers busy the first
+    time it comes?"""
+    return _request_key(operation_id, params, raw)[0] % BUSY_ONE_IN == 0
 
 
 def _with_unlisted_fields(handler: Handler) -> Handler:
@@ -152,6 +178,6 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
     "other-choices": ("makes the other choice wherever the documentation is silent (accepts what the spec only "
                       "infers, ignores what an update may not change, names the last of several failures, refuses "
                       "a token and an Authorization header together, refuses unknown x- headers, deletes in a while, writes integers "
-                      "with a fraction, answers a field no source lists)",
+                      "with a fraction, answers a field no source lists, is busy now and then)",
                       OtherChoicesServer),
 }

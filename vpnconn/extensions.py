@@ -31,7 +31,8 @@ _ERROR = {
     "properties": {"status": {"type": "integer", "minimum": 400, "maximum": 599},
                    "error_code": {"type": "string", "pattern": r"^[A-Z]+\.[0-9]{4}$"},
                    "message": {"type": "string", "pattern": r"\{detail\}"},
-                   "provenance": {"oneOf": [_PROVENANCE, _SPLIT_PROVENANCE]}},
+                   "provenance": {"oneOf": [_PROVENANCE, _SPLIT_PROVENANCE]},
+                   "transient": {"type": "boolean"}},
 }
 _INLINE_RULE_ERROR = {**_ERROR, "required": ["status", "error_code", "message"]}
 

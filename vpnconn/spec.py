@@ -191,6 +191,12 @@ class Spec:
         return {k: v for k, v in _error_table(self.document).items() if isinstance(v, dict)}
 
     @functools.cached_property
+    def transient_statuses(self) -> frozenset[int]:
+        """The statuses of the error kinds marked ``transient`` (429, 503, 504): the target is busy, not the
+        request wrong; asked again, it may answer."""
+        return frozenset(kind["status"] for kind in self.errors.values() if kind.get("transient"))
+
+    @functools.cached_property
     def credential_headers(self) -> dict[str, str]:
         """The headers that carry credentials, by security scheme (``token`` -> ``X-Auth-Token``, ...)."""
         schemes = self.document.get("components", {}).get("securitySchemes", {})
