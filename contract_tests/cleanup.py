@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from contract_tests.aksk_auth import signed_headers
-from contract_tests.pacing import Pace, send
+from contract_tests.pacing import BUSY_ATTEMPTS, Pace, is_busy, send
 from contract_tests.settings import RunSettings
 from vpnconn.spec import load_spec
 
@@ -136,8 +136,8 @@ def delete_connections(urls: list[str], settings: RunSettings, client: httpx.Cli
                        progress: Callable[[str], None] = lambda _: None,
                        deleted: Callable[[str], None] = lambda _: None, pace: Pace | None = None) -> Cleanup:
     """DELETE each URL, ``settings.concurrency`` at a time (at the run's pace): 204 (deleted) or 404 (already
-    gone) count as done; 429 is retried after its ``Retry-After``; anything else, or no answer, is reported
-    with the URL."""
+    gone) count as done; a busy answer is asked again after its ``Retry-After`` (contract_tests.pacing); anything
+    else, or no answer, is reported with the URL."""
     result = Cleanup()
     shown = time.monotonic()
     silent = 0  # unanswered deletes in a row: after 3 the target is gone, and the rest is not tried
@@ -170,7 +170,8 @@ def _delete(url: str, settings: RunSettings, client: httpx.Client, pace: Pace | 
         return f"no answer: {exc.__class__.__name__}"
     if response.status_code in (load_spec().operation_by_id("DeleteVpnConnection").success_status, 404):
         return None
-    return f"DELETE answered {response.status_code}" + (" (still throttled after 3 attempts)" if response.status_code == 429 else "")
+    busy = f" (still busy after {BUSY_ATTEMPTS} attempts)" if is_busy(response.status_code) else ""
+    return f"DELETE answered {response.status_code}{busy}"
 
 
 def leftover_ledgers(folder: Path = LEDGER_DIR) -> Iterator[Path]:

@@ -14,6 +14,10 @@ that never existed and a list filtered on a gateway the run does not use. Each s
   ``updated_at``;
 - ``update_refuses_fixed_fields``: a field the update table leaves out is refused; if the target accepts it
   instead, it must not change it (accepting is a divergence, changing it a violation);
+- ``connection_settles``: before an update and before the delete, a connection the last show or list found
+  ``PENDING_CREATE`` or ``PENDING_UPDATE`` is shown again at growing intervals until it has another status, as
+  the Terraform provider waits for ``ACTIVE`` or ``DOWN`` after a create and an update, for up to SETTLE_WAIT
+  seconds; one still pending then is reported (inferred: no source says how long) and its sequence ends;
 - ``deleted_connection_gone``: after delete, show and delete answer 404. A deletion may take a while (the
   show status ``PENDING_DELETE``; the Terraform provider polls the show after a delete until it answers 404):
   a show that answers the connection with that status is asked again, at growing intervals, for up to
@@ -55,16 +59,18 @@ from vpnconn import load_spec
 from vpnconn.repair import Repairer
 from vpnconn.validation import schema_errors
 
-# Fields a show or list answer has that the create and update answers have not (companion pages, SDK).
 CHECKS = ("lifecycle_status", "lifecycle_response_schema", "show_matches_create", "list_contains_connection",
           "list_filter_holds", "list_paging_complete", "update_applies_changes", "update_refuses_fixed_fields",
-          "update_changed_fixed_field", "deleted_connection_gone", "deletion_finishes", "tunnel_pair_in_use")  # this phase's
+          "update_changed_fixed_field", "connection_settles", "deleted_connection_gone", "deletion_finishes",
+          "tunnel_pair_in_use")  # this phase's
 ANY_ANSWER_CHECKS = ("huawei_error_body", "request_id_in_body_and_header", "psk_never_returned", "json_in_utf8_without_bom",
                      "integers_without_fraction")
 MAX_PAGES = 12  # a paged walk takes at most this many requests (the page size follows the total)
 PENDING_DELETE = "PENDING_DELETE"  # the show status of a connection being deleted (the spec's status enum)
 DELETION_WAIT = 60.0  # seconds a deletion may stay PENDING_DELETE before deletion_finishes reports it
-FIRST_PAUSE, LONGEST_PAUSE = 0.1, 5.0  # seconds between the shows that wait for a deletion: doubling, capped
+SETTLING = ("PENDING_CREATE", "PENDING_UPDATE")  # the show statuses of a connection a create or an update is changing
+SETTLE_WAIT = 120.0  # seconds a connection may stay SETTLING before connection_settles reports it
+FIRST_PAUSE, LONGEST_PAUSE = 0.1, 5.0  # seconds between the shows that wait for a change to end: doubling, capped
 
 
 @dataclass
@@ -75,6 +81,7 @@ class Seen:
     sent: dict[str, Any]  # the create body (its psk must never come back)
     connection: dict[str, Any] | None = None  # as created, then as last updated
     records: list[CaseRecord] = field(default_factory=list)
+    status: Any = None  # the status the last show or list answered
 
 
 class LifecyclePhase:
@@ -204,6 +211,7 @@ class LifecyclePhase:
         if answer is None or not self._expect(record, answer, "ShowVpnConnection", 200, "show"):
             return answer is not None
         self._same_connection(record, seen.connection or {}, answer.json["vpn_connection"], "ShowVpnConnection", "show")
+        seen.status = answer.json["vpn_connection"].get("status")
         return True
 
     def _same_connection(self, record: CaseRecord, expected: dict[str, Any], got: dict[str, Any], operation_id: str,
@@ -247,6 +255,7 @@ class LifecyclePhase:
                                                  f"({len(items)} items)"))
         else:
             self._same_connection(record, conn, mine[0], "ListVpnConnections", "list")
+            seen.status = mine[0].get("status")
         return True
 
     def _filter_holds(self, record: CaseRecord, items: list[dict[str, Any]], query: dict[str, Any]) -> None:
@@ -308,6 +317,8 @@ class LifecyclePhase:
         return seen.records
 
     def _update(self, seen: Seen, connection_id: str) -> bool:
+        if not self._settled(seen, connection_id):
+            return False
         conn = seen.connection or {}
         changes = {"name": f"vpnconn-upd-{seen.style}"[:64],
                    "peer_subnets": ["192.168.201.0/24"] if conn.get("peer_subnets") != ["192.168.201.0/24"] else ["192.168.202.0/24"]}
@@ -330,6 +341,8 @@ class LifecyclePhase:
 
     def _update_fixed(self, seen: Seen, connection_id: str) -> bool:
         """A field the update table leaves out (ha_role): refused, or at least not changed."""
+        if not self._settled(seen, connection_id):
+            return False
         conn = seen.connection or {}
         other = "slave" if conn.get("ha_role") != "slave" else "master"
         body = {"vpn_connection": {"ha_role": other}}
@@ -354,6 +367,7 @@ class LifecyclePhase:
 
     def _delete(self, seen: Seen, connection_id: str) -> None:
         delete = self.ops["DeleteVpnConnection"]
+        self._settled(seen, connection_id)  # (deleted all the same: the run deletes what it creates)
         record, answer = self._send(delete.id, self._url(delete.id, connection_id), None, seen, "delete")
         if answer is None:
             return
@@ -370,6 +384,32 @@ class LifecyclePhase:
         if answer is not None and answer.status != 404:
             record.failures.append(self._failure("deleted_connection_gone", delete.id, "Deleted connection still there",
                                                  f"delete after delete must get 404; got {answer.status}"))
+
+    def _settled(self, seen: Seen, connection_id: str) -> bool:
+        """True unless the last show or list found the connection SETTLING (a create or an update still under way)
+        and it stays so: then it is shown again at growing intervals until it has another status, for up to
+        SETTLE_WAIT seconds (connection_settles). Its status is unknown after that, so that it is not waited for
+        twice."""
+        show, started, pause = "ShowVpnConnection", time.monotonic(), FIRST_PAUSE
+        while seen.status in SETTLING:
+            record, answer = self._send(show, self._url(show, connection_id), None, seen, "show until settled")
+            if answer is None or not self._expect(record, answer, show, 200, "show until settled"):
+                seen.status = None
+                return False
+            seen.status = answer.json["vpn_connection"].get("status")
+            if seen.status not in SETTLING:
+                return True
+            waited = time.monotonic() - started
+            if self.stopped() or waited >= SETTLE_WAIT:
+                if waited >= SETTLE_WAIT:
+                    record.failures.append(self._failure("connection_settles", show, "Connection not settled",
+                                                         f"the show still answers status {seen.status} after {waited:.0f} s "
+                                                         "of waiting for the create or the update to end"))
+                seen.status = None
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, LONGEST_PAUSE)
+        return True
 
     def _gone(self, seen: Seen, connection_id: str) -> bool:
         """Show the deleted connection until the show answers 404 (True). While it answers the connection with status

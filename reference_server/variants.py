@@ -25,6 +25,11 @@ against one must end with exit 0, its differences listed as divergences (and fai
 - every answer carries a field no source lists (:data:`UNLISTED`: beside the request id, in each connection
   and in its IKE policy), as a later version of the API may: the sources list each answer's fields, none
   says that no other comes;
+- a create or an update takes a while: the connection stays ``PENDING_CREATE`` or ``PENDING_UPDATE`` for
+  SETTLING_READS more shows than on the reference server (which moves it on at the first read), and an
+  update meanwhile is refused (409, the spec's "not ready" code), where the reference server takes it: the sources
+  give the statuses and the Terraform provider waits for ``ACTIVE`` or ``DOWN``; none says how long, nor whether
+  an update is refused meanwhile;
 - it is busy now and then, as a loaded service is: about one request in BUSY_ONE_IN (chosen by
   :func:`busy_at_first`, so the same ones whatever the timing) is answered 504 ``VPN.0014`` (system busy,
   documented) with ``Retry-After: 0`` the first time it comes, and served when it is asked again.
@@ -45,6 +50,8 @@ from vpnconn import aksk, load_spec
 from vpnconn.documented import documented_only
 
 PENDING_SHOWS = 2  # shows of a deleted connection that still find it (PENDING_DELETE) before it is gone
+SETTLING = ("PENDING_CREATE", "PENDING_UPDATE")
+SETTLING_READS = 1  # shows after the first that still find a created or updated connection pending
 
 # a client's correlation id, which it lets through; a tool's own header (X-Schemathesis-TestCaseId) is as unknown
 # to it as any other, and the suite sends none (contract_tests.tool_headers)
@@ -54,10 +61,13 @@ TRACING_HEADERS = ("x-request-id",)
 class OtherChoicesServer(ReferenceServer):
     def __init__(self, **options: Any) -> None:
         super().__init__(**{**options, "spec": documented_only(load_spec())})
-        self.handlers = {operation: self._busy_at_first(operation, _with_fractions(_with_unlisted_fields(handler)))
-                         for operation, handler in self.handlers.items()}
+        self.handlers = {operation: self._busy_at_first(operation, _with_fractions(_with_unlisted_fields(
+                             self._settles_in_a_while(operation, handler)))) for operation, handler in self.handlers.items()}
         self.asked: set[bytes] = set()  # the requests answered busy once
         self.deleting: dict[tuple[str, str], int] = {}  # (project, id) -> shows left before the deletion is done
+        self.settling: dict[tuple[str, str], tuple[str, int]] = {}  # (project, id) -> (its status, reads left)
+        conflict = self.spec.document["components"]["responses"]["Conflict"]["content"]["application/json"]["example"]
+        self.not_ready = {"status": 409, "error_code": conflict["error_code"], "message": "not ready: {detail}"}
 
     def delete(self, project: str, connection_id: str, store: ConnectionStore | None = None) -> None:
         if store is not None:  # (the fixture generator's own store: as the reference server)
@@ -76,15 +86,52 @@ class OtherChoicesServer(ReferenceServer):
             else:
                 self.deleting[key] -= 1
                 return {**super().show(project, connection_id), "status": "PENDING_DELETE"}
-        return super().show(project, connection_id, store)
+        shown = super().show(project, connection_id, store)
+        return self._still_settling(project, shown, counts=True) if store is None else shown
 
     def list_page(self, project: str, query: dict[str, Any], store: ConnectionStore | None = None) -> dict[str, Any]:
         page = super().list_page(project, query, store)
         if store is None:
+            page["vpn_connections"] = [self._still_settling(project, c) for c in page["vpn_connections"]]
             for connection in page["vpn_connections"]:
                 if (project, connection["id"]) in self.deleting:
                     connection["status"] = "PENDING_DELETE"
         return page
+
+    def _settles_in_a_while(self, operation_id: str, handler: Handler) -> Handler:
+        """``handler`` (create or update) after which the connection is pending for SETTLING_READS + 1 shows."""
+        status = {self.spec.create.id: SETTLING[0], "UpdateVpnConnection": SETTLING[1]}.get(operation_id)
+        if status is None:
+            return handler
+
+        async def answer(params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Answer:
+            code, body = await handler(params, headers, raw, request_id)
+            self.settling[(params["project_id"], json.loads(body)["vpn_connection"]["id"])] = (status, SETTLING_READS + 1)
+            while len(self.settling) > self.store.capacity:  # bounded: the oldest change ends now
+                del self.settling[next(iter(self.settling))]
+            return code, body
+        return answer
+
+    def _still_settling(self, project: str, connection: dict[str, Any], counts: bool = False) -> dict[str, Any]:
+        """``connection`` as read, with the pending status it keeps for SETTLING_READS + 1 shows after its create or
+        update (the reference server's store moves it on at the first). A list shows the status and does not count
+        (so that what one sequence sees does not depend on the lists of the others)."""
+        key = (project, connection["id"])
+        if key not in self.settling:
+            return connection
+        status, left = self.settling[key]
+        if left == 0 and counts:
+            del self.settling[key]
+            return connection
+        if counts:
+            self.settling[key] = (status, left - 1)
+        return {**connection, "status": status}
+
+    def update(self, project: str, connection_id: str, body: Any, identity: Identity = RANDOM_IDENTITY,
+               store: ConnectionStore | None = None) -> dict[str, Any]:
+        if store is None and (project, connection_id) in self.settling:
+            raise Reject(self.not_ready, f"VPN connection {connection_id[:80]} is {self.settling[(project, connection_id)][0]}")
+        return super().update(project, connection_id, body, identity, store)
 
     def _finish_deletion(self, project: str, connection_id: str) -> None:
         del self.deleting[(project, connection_id)]
@@ -178,6 +225,7 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
     "other-choices": ("makes the other choice wherever the documentation is silent (accepts what the spec only "
                       "infers, ignores what an update may not change, names the last of several failures, refuses "
                       "a token and an Authorization header together, refuses unknown x- headers, deletes in a while, writes integers "
-                      "with a fraction, answers a field no source lists, is busy now and then)",
+                      "with a fraction, answers a field no source lists, settles a create or an update in a while and refuses an "
+                      "update meanwhile, is busy now and then)",
                       OtherChoicesServer),
 }

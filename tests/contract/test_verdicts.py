@@ -114,6 +114,11 @@ def test_a_correct_but_different_server_passes_and_lists_its_divergences(other_c
     steps = {r.labels[0].split(": ", 1)[1] for r, _ in unlisted if r.phase == "lifecycle"}
     assert {"create", "show", "list", "update"} <= steps, steps
     assert len({r.labels[0] for r in after_delete}) == 3  # one per style: every sequence went on to its delete
+    # a create and an update take a while, and it refuses an update meanwhile: the lifecycle waited each time
+    waits = [r for r in result.records if r.labels and r.labels[0].endswith(": show until settled")]
+    assert {json.loads(r.response_body)["vpn_connection"]["status"] for r in waits} == {"PENDING_CREATE", "PENDING_UPDATE", "ACTIVE"}
+    updates = [r for r in result.records if r.labels and r.labels[0].endswith(": update")]
+    assert len(updates) == 3 and {r.status for r in updates} == {200}
     # it is busy the first time for some requests (504 VPN.0014): each was asked again and judged, none stayed busy
     created = {"project_id": result.settings.project_id, "query": ""}
     asked_again = [r for r in result.records if r.phase != "lifecycle" and r.status == 201

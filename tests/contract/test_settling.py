@@ -1,0 +1,115 @@
+"""A create or an update may take a while: the show answers PENDING_CREATE or PENDING_UPDATE until the connection is
+ACTIVE or DOWN, and the Terraform provider waits for that after each before anything else. Before an update and
+before the delete, the lifecycle phase shows a connection the last show or list found pending again, at growing
+intervals, until it has another status; one pending after SETTLE_WAIT is a divergence (connection_settles: no
+source says how long) and its sequence ends. Each case here is a scripted target (an httpx mock transport); end to
+end, the correct-but-different server stays pending for a few reads and refuses an update meanwhile, and passes
+(tests/contract/test_verdicts.py)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from contract_tests import lifecycle_phase
+from contract_tests.cleanup import Ledger
+from contract_tests.lifecycle_phase import LifecyclePhase, Seen
+from contract_tests.pacing import send
+from contract_tests.records import DIVERGENCE
+from contract_tests.settings import RunSettings
+from vpnconn import load_spec
+
+BASE = "http://127.0.0.1:9"
+CONNECTION_ID = "46f8a69a-1fa9-498a-aeb0-4a321db152b2"
+
+
+def shown(status: str) -> httpx.Response:
+    example = json.loads(json.dumps(next(iter(load_spec().examples("200", "ShowVpnConnection").values()))))
+    example["vpn_connection"].update(id=CONNECTION_ID, status=status)
+    return httpx.Response(200, json=example, headers={"X-Request-Id": example["request_id"]})
+
+
+def settle_against(last_seen: str, shows: list[str], tmp_path) -> tuple[bool, Seen, int]:
+    """Wait for a connection last seen with status ``last_seen`` on a target whose shows answer ``shows`` in turn
+    (the last one for ever): settled or not, what the sequence saw, and how many shows it sent."""
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.method)
+        return shown(shows[min(len(sent), len(shows)) - 1])
+
+    settings = RunSettings(target=BASE, token="t")
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
+        phase = LifecyclePhase(BASE, settings, client, Ledger(tmp_path / "ledger.jsonl", BASE, settings.project_id))
+        seen = Seen("static", {"vpn_connection": {}}, status=last_seen)
+        settled = phase._settled(seen, CONNECTION_ID)
+    return settled, seen, len(sent)
+
+
+@pytest.fixture(autouse=True)
+def quick_waits(monkeypatch):
+    monkeypatch.setattr(lifecycle_phase, "SETTLE_WAIT", 0.5)
+    monkeypatch.setattr(lifecycle_phase, "FIRST_PAUSE", 0.05)
+
+
+def test_a_connection_that_settles_in_a_while_is_waited_for(tmp_path):
+    settled, seen, shows = settle_against("PENDING_CREATE", ["PENDING_CREATE", "PENDING_CREATE", "ACTIVE"], tmp_path)
+    assert settled and seen.status == "ACTIVE" and shows == 3
+    assert [r.labels for r in seen.records] == [["static: show until settled"]] * 3
+    assert all(not r.failures for r in seen.records)
+
+
+@pytest.mark.parametrize("status", ["ACTIVE", "DOWN", "ERROR", None])
+def test_a_connection_not_pending_is_not_shown_again(tmp_path, status):
+    settled, seen, shows = settle_against(status, ["PENDING_UPDATE"], tmp_path)
+    assert settled and shows == 0 and seen.records == []
+
+
+def test_an_update_that_ends_in_down_or_error_ends_the_wait(tmp_path):
+    for final in ("DOWN", "ERROR"):
+        settled, seen, _ = settle_against("PENDING_UPDATE", ["PENDING_UPDATE", final], tmp_path)
+        assert settled and seen.status == final
+
+
+def test_a_connection_pending_for_ever_is_a_divergence_and_not_waited_for_twice(tmp_path):
+    settled, seen, shows = settle_against("PENDING_UPDATE", ["PENDING_UPDATE"], tmp_path)
+    assert not settled and seen.status is None  # unknown: the delete after it does not wait again
+    assert 2 < shows < 20  # growing intervals, for SETTLE_WAIT
+    findings = [(f.check, f.severity) for r in seen.records for f in r.failures]
+    assert findings == [("connection_settles", DIVERGENCE)]
+    assert "still answers status PENDING_UPDATE" in seen.records[-1].failures[0].message
+    assert "Terraform provider waits" in seen.records[-1].failures[0].provenance.why
+
+
+def test_the_correct_but_different_server_refuses_an_update_until_the_create_has_ended():
+    """What the lifecycle waits for on it: without the wait, its update would be refused."""
+    from reference_server.embedded import running_server
+    from reference_server.variants import SETTLING_READS, OtherChoicesServer, busy_at_first
+
+    spec = load_spec()
+    project = "0123456789abcdef0123456789abcdef"
+    body = next(raw for n in range(100) if not busy_at_first(spec.create.id, {"project_id": project, "query": ""},
+                                                             raw := _named(f"settling-{n}")))
+    headers = {"X-Auth-Token": "t", "Content-Type": "application/json"}
+    with running_server(OtherChoicesServer(token="t")) as url, httpx.Client() as client:
+        def ask(method: str, where: str, content: bytes | None = None) -> httpx.Response:
+            return send(client, None, method, where, content, headers)  # (it is busy now and then: asked again)
+
+        created = ask("POST", spec.create.url(url, project_id=project), body)
+        show = spec.operation_by_id("ShowVpnConnection").url(url, project_id=project,
+                                                             vpn_connection_id=created.json()["vpn_connection"]["id"])
+        update = json.dumps({"vpn_connection": {"name": "settled"}}).encode()
+        statuses = [ask("GET", show).json()["vpn_connection"]["status"] for _ in range(SETTLING_READS + 1)]
+        refused = ask("PUT", show, update)
+        settled = ask("GET", show).json()["vpn_connection"]["status"]
+        accepted = ask("PUT", show, update)
+    assert created.status_code == 201 and statuses == ["PENDING_CREATE"] * (SETTLING_READS + 1)
+    assert (refused.status_code, settled, accepted.status_code) == (409, "ACTIVE", 200)
+
+
+def _named(name: str) -> bytes:
+    body = json.loads(json.dumps(load_spec().examples("request")["static"]))
+    body["vpn_connection"]["name"] = name
+    return json.dumps(body).encode()
