@@ -21,6 +21,7 @@ from typing import Any
 
 import schemathesis
 
+from contract_tests.error_bodies import OTHER_SHAPE, error_code_of, in_error_codes_page_shape
 from contract_tests.records import Failure, Finding
 from contract_tests.verdicts import body_violations, error_provenance
 from vpnconn import load_spec
@@ -128,10 +129,15 @@ def _created(answer: Answer, sent: Any) -> tuple[dict[str, Any], dict[str, Any]]
 
 @semantic_check
 def huawei_error_body(answer: Answer, sent: Any) -> None:
-    """Every 4xx/5xx answer carries {error_code, error_msg, request_id} in the Huawei shape."""
+    """Every 4xx/5xx answer carries {error_code, error_msg, request_id} in the Huawei shape; {code, message}, the
+    shape the VPN error codes page documents, is a divergence (contract_tests.error_bodies)."""
     if answer.status < 400:
         return
     body = answer.json
+    if in_error_codes_page_shape(body):
+        raise Finding(f"the {answer.status} error body is {{code, message}}, as the VPN error codes page documents it, "
+                      "not {error_code, error_msg, request_id}, as the examples and real answers write it",
+                      title="Error body in the error codes page's shape", provenance=load_spec().check_provenance(OTHER_SHAPE))
     if not isinstance(body, dict):
         raise Finding(f"a {answer.status} answer must be a JSON object {{error_code, error_msg, request_id}}; got {answer.content[:200]!r}")
     problems = []
@@ -151,6 +157,11 @@ def request_id_in_body_and_header(answer: Answer, sent: Any) -> None:
     if not isinstance(body, dict) or not (200 <= answer.status < 300 or answer.status >= 400):
         return
     header = answer.header("X-Request-Id")
+    if in_error_codes_page_shape(body):  # a shape without request_id (huawei_error_body says so): the header alone
+        if not header:
+            raise Finding("the X-Request-Id header must be present (the error body in the error codes page's shape "
+                          "carries no request_id)")
+        return
     if not body.get("request_id") or header != body.get("request_id"):
         raise Finding(f"request_id in body {body.get('request_id')!r} and X-Request-Id header {header!r} must be present and equal")
 
@@ -357,7 +368,7 @@ def error_contract(answer: Answer, sent: Any) -> None:
     violations = body_violations(sent)
     if not violations:
         return  # a valid body (a case negative only in its path or headers): nothing to expect here
-    code = answer.json.get("error_code") if isinstance(answer.json, dict) else None
+    code = error_code_of(answer.json)
     kinds = ", ".join(sorted({v.error_kind for v in violations}))
     expected = " or ".join(sorted({f"{v.status} {v.error_code}" for v in violations}))
     broken = ", ".join(sorted({v.rule for v in violations})[:4])

@@ -50,6 +50,7 @@ from contract_tests.aksk_auth import signed_headers
 from contract_tests.checks import Answer, run_checks
 from contract_tests.cleanup import Ledger
 from contract_tests.engine_phases import unanswered
+from contract_tests.error_bodies import error_code_of
 from contract_tests.hooks import ActiveRun
 from contract_tests.pacing import busy_failure, is_busy, send
 from contract_tests.records import CaseRecord, Failure
@@ -456,7 +457,7 @@ class LifecyclePhase:
         if answer is None:
             return seen.records
         error = self.spec.errors["tunnel-pair-in-use"]
-        code = answer.json.get("error_code") if isinstance(answer.json, dict) else None
+        code = error_code_of(answer.json)
         if (answer.status, code) != (error["status"], error["error_code"]):
             record.failures.append(Failure(
                 "tunnel_pair_in_use", "Tunnel pair in use not refused",

@@ -23,6 +23,7 @@ import httpx
 
 from contract_tests.aksk_auth import json_post_headers
 from contract_tests.answer_limits import AnswerCut
+from contract_tests.error_bodies import error_code_of
 from contract_tests.pacing import BUSY_ATTEMPTS, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
@@ -78,7 +79,7 @@ def _origin(url: str) -> str:
 def _describe(response: httpx.Response) -> str:
     media = response.headers.get("content-type", "no content type").split(";")[0]
     try:
-        code = response.json().get("error_code")
+        code = error_code_of(response.json())
     except (ValueError, AttributeError):
         code = None
     return f"{response.status_code} {code or media}"

@@ -25,6 +25,7 @@ from contract_tests.boundaries import at_bound, charset_values, past_bound, plac
 from contract_tests.breakers import BREAKERS
 from contract_tests.checks import Answer, run_checks
 from contract_tests.engine_phases import unanswered
+from contract_tests.error_bodies import error_code_of
 from contract_tests.hooks import ActiveRun
 from contract_tests.pacing import busy_failure, is_busy, send
 from contract_tests.records import CaseRecord, Failure
@@ -237,7 +238,7 @@ class RulesPhase:
         """named_rule_rejection: the breach of a named rule gets the rule's documented status and code."""
         rule = self.spec.rule(rule_id)
         error = rule.error
-        code = answer.json.get("error_code") if isinstance(answer.json, dict) else None
+        code = error_code_of(answer.json)
         if answer.status != error["status"] or code != error["error_code"]:
             answer_provenance = self.spec.error_provenance(rule.error_kind, "status") if rule.error_kind else rule.provenance
             provenance = next((p for p in (rule.provenance, answer_provenance) if not p.documented), answer_provenance)

@@ -148,11 +148,11 @@ class ReferenceServer:
         try:
             status, body = await self._serve(scope, receive, request_id)
         except Reject as r:
-            status, headers, payload = r.error["status"], r.headers, r.payload(request_id)
+            status, headers, payload = r.error["status"], r.headers, self.error_body(r, request_id)
         except Exception:  # a bug of the server, never a user's input: say so and keep the traceback
             traceback.print_exc(file=sys.stderr)
             internal = Reject(self.errors["internal"], "internal")
-            status, payload = internal.error["status"], internal.payload(request_id)
+            status, payload = internal.error["status"], self.error_body(internal, request_id)
         if status >= 400:
             body = _dumps(payload)
         start = [(b"content-length", str(len(body)).encode()), (b"x-request-id", request_id.encode()), *headers]
@@ -163,9 +163,13 @@ class ReferenceServer:
         if self.log:
             client = scope.get("client") or ("-", 0)
             ms = (time.perf_counter() - started) * 1000
-            code = f" {payload['error_code']}" if status >= 400 else ""
+            code = f" {payload.get('error_code', payload.get('code'))}" if status >= 400 else ""
             self.log(f'{client[0]} "{printable(scope["method"])} {printable(scope["path"])}" {status}{code} '
                      f'{ms:.1f}ms request_id={request_id}')
+
+    def error_body(self, reject: Reject, request_id: str) -> dict[str, Any]:
+        """The body of an error answer: the Huawei shape (:meth:`Reject.payload`)."""
+        return reject.payload(request_id)
 
     async def _serve(self, scope: dict[str, Any], receive: Callable, request_id: str) -> Answer:
         """Route, read, authenticate, check the project, and hand over to the operation's handler."""

@@ -30,6 +30,9 @@ against one must end with exit 0, its differences listed as divergences (and fai
   update meanwhile is refused (409, the spec's "not ready" code), where the reference server takes it: the sources
   give the statuses and the Terraform provider waits for ``ACTIVE`` or ``DOWN``; none says how long, nor whether
   an update is refused meanwhile;
+- the service's own errors (``VPN.xxxx``) have the body the VPN error codes page documents, ``{code, message}``
+  (:meth:`OtherChoicesServer.error_body`), where the reference server writes ``{error_code, error_msg, request_id}``
+  as the examples do; the API gateway's (``APIG.xxxx``) keep the examples' shape, as the sources say of them;
 - it is busy now and then, as a loaded service is: about one request in BUSY_ONE_IN (chosen by
   :func:`busy_at_first`, so the same ones whatever the timing) is answered 504 ``VPN.0014`` (system busy,
   documented) with ``Retry-After: 0`` the first time it comes, and served when it is asked again.
@@ -51,6 +54,7 @@ from vpnconn.documented import documented_only
 
 PENDING_SHOWS = 2  # shows of a deleted connection that still find it (PENDING_DELETE) before it is gone
 SETTLING = ("PENDING_CREATE", "PENDING_UPDATE")
+SERVICE_CODES = "VPN."  # the VPN service's error codes (the API gateway's are APIG.xxxx)
 SETTLING_READS = 1  # shows after the first that still find a created or updated connection pending
 
 # a client's correlation id, which it lets through; a tool's own header (X-Schemathesis-TestCaseId) is as unknown
@@ -97,6 +101,12 @@ class OtherChoicesServer(ReferenceServer):
                 if (project, connection["id"]) in self.deleting:
                     connection["status"] = "PENDING_DELETE"
         return page
+
+    def error_body(self, reject: Reject, request_id: str) -> dict[str, Any]:
+        payload = reject.payload(request_id)
+        if not payload["error_code"].startswith(SERVICE_CODES):
+            return payload
+        return {"code": payload["error_code"], "message": payload["error_msg"]}
 
     def _settles_in_a_while(self, operation_id: str, handler: Handler) -> Handler:
         """``handler`` (create or update) after which the connection is pending for SETTLING_READS + 1 shows."""
@@ -226,6 +236,6 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
                       "infers, ignores what an update may not change, names the last of several failures, refuses "
                       "a token and an Authorization header together, refuses unknown x- headers, deletes in a while, writes integers "
                       "with a fraction, answers a field no source lists, settles a create or an update in a while and refuses an "
-                      "update meanwhile, is busy now and then)",
+                      "update meanwhile, writes the service's errors as the error codes page does, is busy now and then)",
                       OtherChoicesServer),
 }

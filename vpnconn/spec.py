@@ -191,6 +191,12 @@ class Spec:
         return {k: v for k, v in _error_table(self.document).items() if isinstance(v, dict)}
 
     @functools.cached_property
+    def error_codes_page_body(self) -> dict[str, Any]:
+        """The error body as the VPN error codes page documents it ({code, message}; the ``Error`` schema's
+        ``x-vpnconn-also-documented``): a documented alternative to ``Error``, which the examples show."""
+        return self.schema("Error")["x-vpnconn-also-documented"]
+
+    @functools.cached_property
     def transient_statuses(self) -> frozenset[int]:
         """The statuses of the error kinds marked ``transient`` (429, 503, 504): the target is busy, not the
         request wrong; asked again, it may answer."""
