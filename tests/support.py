@@ -83,3 +83,44 @@ def raw_http_server(handle: Callable[[socket.socket, threading.Event], None]) ->
         stop.set()
         thread.join(timeout=5)
         server.close()
+
+
+# ------------------------------------------------------------------------------------------ scripted targets
+# The lifecycle phase against an httpx mock transport: each test scripts what the target answers.
+
+SCRIPTED_BASE = "http://127.0.0.1:9"
+SCRIPTED_ID = "46f8a69a-1fa9-498a-aeb0-4a321db152b2"
+
+
+def shown(status: str, connection_id: str = SCRIPTED_ID):
+    """A show answer (the spec's example) of the connection ``connection_id`` with ``status``."""
+    import httpx
+
+    from vpnconn import load_spec
+
+    example = json.loads(json.dumps(next(iter(load_spec().examples("200", "ShowVpnConnection").values()))))
+    example["vpn_connection"].update(id=connection_id, status=status)
+    return httpx.Response(200, json=example, headers={"X-Request-Id": example["request_id"]})
+
+
+@contextlib.contextmanager
+def scripted_lifecycle(answer: Callable, tmp_path: Path) -> Iterator:
+    """A lifecycle phase whose target answers each request with ``answer(request)``."""
+    import httpx
+
+    from contract_tests.cleanup import Ledger
+    from contract_tests.lifecycle_phase import LifecyclePhase
+    from contract_tests.settings import RunSettings
+
+    settings = RunSettings(target=SCRIPTED_BASE, token="t")
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
+        yield LifecyclePhase(SCRIPTED_BASE, settings, client, Ledger(tmp_path / "ledger.jsonl", SCRIPTED_BASE, settings.project_id))
+
+
+def named_create_body(name: str) -> bytes:
+    """The spec's static request example named ``name``, as bytes to send."""
+    from vpnconn import load_spec
+
+    body = json.loads(json.dumps(load_spec().examples("request")["static"]))
+    body["vpn_connection"]["name"] = name
+    return json.dumps(body).encode()

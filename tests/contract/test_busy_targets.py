@@ -9,12 +9,12 @@ End to end, the correct-but-different server is busy the first time for about on
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
+from support import named_create_body
 
 from contract_tests import RunSettings, pacing, run_contract
 from contract_tests.error_bodies import error_code_of
@@ -119,7 +119,7 @@ def test_the_correct_but_different_server_is_busy_the_first_time_only():
         create = spec.create.url(url, project_id="0123456789abcdef0123456789abcdef")
         names = (f"busy-{n}" for n in range(10_000))
         body = next(raw for name in names if busy_at_first(spec.create.id, {"project_id": "0123456789abcdef0123456789abcdef",
-                                                                             "query": ""}, raw := _create_body(name)))
+                                                                             "query": ""}, raw := named_create_body(name)))
         headers = {"X-Auth-Token": "t", "Content-Type": "application/json"}
         with httpx.Client() as client:
             first = client.post(create, content=body, headers=headers)
@@ -128,8 +128,3 @@ def test_the_correct_but_different_server_is_busy_the_first_time_only():
     assert again.status_code == 201
     assert 1 / (BUSY_ONE_IN * 2) < sum(busy_at_first("x", {}, str(n).encode()) for n in range(4000)) / 4000 < 2 / BUSY_ONE_IN
 
-
-def _create_body(name: str) -> bytes:
-    body = json.loads(json.dumps(load_spec().examples("request")["static"]))
-    body["vpn_connection"]["name"] = name
-    return json.dumps(body).encode()

@@ -7,26 +7,16 @@ target (an httpx mock transport); end to end, the correct-but-different server d
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import pytest
+from support import SCRIPTED_ID, scripted_lifecycle, shown
 
 from contract_tests import lifecycle_phase
-from contract_tests.cleanup import Ledger
-from contract_tests.lifecycle_phase import LifecyclePhase, Seen
+from contract_tests.lifecycle_phase import Seen
 from contract_tests.records import DIVERGENCE, VIOLATION
-from contract_tests.settings import RunSettings
 from vpnconn import load_spec
 
-BASE = "http://127.0.0.1:9"
-CONNECTION_ID = "46f8a69a-1fa9-498a-aeb0-4a321db152b2"
-
-
-def shown(status: str) -> httpx.Response:
-    example = json.loads(json.dumps(next(iter(load_spec().examples("200", "ShowVpnConnection").values()))))
-    example["vpn_connection"].update(id=CONNECTION_ID, status=status)
-    return httpx.Response(200, json=example, headers={"X-Request-Id": example["request_id"]})
+CONNECTION_ID = SCRIPTED_ID
 
 
 def gone() -> httpx.Response:
@@ -45,9 +35,7 @@ def delete_against(shows: list[httpx.Response], tmp_path) -> list:
             return gone() if sent.count("DELETE") > 1 else httpx.Response(204, headers={"X-Request-Id": "r-204"})
         return shows[min(sent.count("GET"), len(shows)) - 1]
 
-    settings = RunSettings(target=BASE, token="t")
-    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
-        phase = LifecyclePhase(BASE, settings, client, Ledger(tmp_path / "ledger.jsonl", BASE, settings.project_id))
+    with scripted_lifecycle(answer, tmp_path) as phase:
         seen = Seen("static", {"vpn_connection": {}})
         phase._delete(seen, CONNECTION_ID)
     return [(r.method, r.status, [(f.check, f.severity) for f in r.failures]) for r in seen.records]

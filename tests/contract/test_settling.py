@@ -12,23 +12,13 @@ import json
 
 import httpx
 import pytest
+from support import SCRIPTED_ID, named_create_body, scripted_lifecycle, shown
 
 from contract_tests import lifecycle_phase
-from contract_tests.cleanup import Ledger
-from contract_tests.lifecycle_phase import LifecyclePhase, Seen
+from contract_tests.lifecycle_phase import Seen
 from contract_tests.pacing import send
 from contract_tests.records import DIVERGENCE
-from contract_tests.settings import RunSettings
 from vpnconn import load_spec
-
-BASE = "http://127.0.0.1:9"
-CONNECTION_ID = "46f8a69a-1fa9-498a-aeb0-4a321db152b2"
-
-
-def shown(status: str) -> httpx.Response:
-    example = json.loads(json.dumps(next(iter(load_spec().examples("200", "ShowVpnConnection").values()))))
-    example["vpn_connection"].update(id=CONNECTION_ID, status=status)
-    return httpx.Response(200, json=example, headers={"X-Request-Id": example["request_id"]})
 
 
 def settle_against(last_seen: str, shows: list[str], tmp_path) -> tuple[bool, Seen, int]:
@@ -40,11 +30,9 @@ def settle_against(last_seen: str, shows: list[str], tmp_path) -> tuple[bool, Se
         sent.append(request.method)
         return shown(shows[min(len(sent), len(shows)) - 1])
 
-    settings = RunSettings(target=BASE, token="t")
-    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
-        phase = LifecyclePhase(BASE, settings, client, Ledger(tmp_path / "ledger.jsonl", BASE, settings.project_id))
+    with scripted_lifecycle(answer, tmp_path) as phase:
         seen = Seen("static", {"vpn_connection": {}}, status=last_seen)
-        settled = phase._settled(seen, CONNECTION_ID)
+        settled = phase._settled(seen, SCRIPTED_ID)
     return settled, seen, len(sent)
 
 
@@ -91,7 +79,7 @@ def test_the_correct_but_different_server_refuses_an_update_until_the_create_has
     spec = load_spec()
     project = "0123456789abcdef0123456789abcdef"
     body = next(raw for n in range(100) if not busy_at_first(spec.create.id, {"project_id": project, "query": ""},
-                                                             raw := _named(f"settling-{n}")))
+                                                             raw := named_create_body(f"settling-{n}")))
     headers = {"X-Auth-Token": "t", "Content-Type": "application/json"}
     with running_server(OtherChoicesServer(token="t")) as url, httpx.Client() as client:
         def ask(method: str, where: str, content: bytes | None = None) -> httpx.Response:
@@ -108,8 +96,3 @@ def test_the_correct_but_different_server_refuses_an_update_until_the_create_has
     assert created.status_code == 201 and statuses == ["PENDING_CREATE"] * (SETTLING_READS + 1)
     assert (refused.status_code, settled, accepted.status_code) == (409, "ACTIVE", 200)
 
-
-def _named(name: str) -> bytes:
-    body = json.loads(json.dumps(load_spec().examples("request")["static"]))
-    body["vpn_connection"]["name"] = name
-    return json.dumps(body).encode()

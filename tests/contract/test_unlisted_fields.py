@@ -11,20 +11,16 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
+from support import scripted_lifecycle
 
-from contract_tests.cleanup import Ledger
 from contract_tests.lifecycle_phase import LifecyclePhase, Seen
 from contract_tests.records import DIVERGENCE, VIOLATION
-from contract_tests.settings import RunSettings
 from contract_tests.verdicts import response_provenance
 from vpnconn import load_spec
 from vpnconn.documented import UNLISTED_FIELDS
-
-BASE = "http://127.0.0.1:9"
 
 
 def created() -> dict[str, Any]:
@@ -32,16 +28,13 @@ def created() -> dict[str, Any]:
     return copy.deepcopy(load_spec().examples("201")["static"]["vpn_connection"])
 
 
-@contextlib.contextmanager
-def phase_against(status: int, body: dict[str, Any], tmp_path) -> Iterator[LifecyclePhase]:
+def phase_against(status: int, body: dict[str, Any], tmp_path) -> contextlib.AbstractContextManager[LifecyclePhase]:
     """A lifecycle phase whose target answers every request with ``status`` and ``body``."""
     def answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(status, content=json.dumps(body).encode(), headers={
             "X-Request-Id": body["request_id"], "Content-Type": "application/json"})
 
-    settings = RunSettings(target=BASE, token="t")
-    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
-        yield LifecyclePhase(BASE, settings, client, Ledger(tmp_path / "ledger.jsonl", BASE, settings.project_id))
+    return scripted_lifecycle(answer, tmp_path)
 
 
 def show_against(connection: dict[str, Any], tmp_path) -> list[tuple[str, str, str]]:
