@@ -401,11 +401,11 @@ class LifecyclePhase:
             if seen.status not in SETTLING:
                 return True
             waited = time.monotonic() - started
-            if self.stopped() or waited >= SETTLE_WAIT:
-                if waited >= SETTLE_WAIT:
-                    record.failures.append(self._failure("connection_settles", show, "Connection not settled",
-                                                         f"the show still answers status {seen.status} after {waited:.0f} s "
-                                                         "of waiting for the create or the update to end"))
+            if waited >= SETTLE_WAIT:
+                record.failures.append(self._failure("connection_settles", show, "Connection not settled",
+                                                     f"the show still answers status {seen.status} after {waited:.0f} s "
+                                                     "of waiting for the create or the update to end"))
+            if waited >= SETTLE_WAIT or self.stopped():
                 seen.status = None
                 return False
             time.sleep(pause)

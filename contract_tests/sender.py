@@ -144,7 +144,6 @@ class CaseSender:
                           positive if node.value is case else None)
                 for case_id, node in recorder.cases.items() if case_id in recorder.interactions]
 
-
     @staticmethod
     def _call(case: Any, transport: dict[str, Any]) -> Any:
         """Send ``case``; a busy answer is asked again after its Retry-After (BUSY_ATTEMPTS in all). With a pace,
