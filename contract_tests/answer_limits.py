@@ -14,12 +14,15 @@ hook of theirs runs. A target that dribbles its *headers* a byte at a time is no
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import requests
+
+from contract_tests.settings import trusted_ca
 
 # The largest answer the spec allows: a list page of 2,000 connections, each with every list at its maxItems and
 # every text at its maxLength in 4-byte characters written as escapes, is ~222 MiB (116 KiB a connection).
@@ -50,7 +53,8 @@ class _Limit:
 
 
 def limited_client(seconds: float) -> httpx.Client:
-    """An httpx client whose every answer is whole within ``seconds`` of its request and at most MAX_ANSWER_BYTES."""
+    """An httpx client whose every answer is whole within ``seconds`` of its request and at most MAX_ANSWER_BYTES
+    (an HTTPS target verified with the CA the environment names, if any: settings.trusted_ca)."""
     def stamp(request: httpx.Request) -> None:
         request.extensions = {**request.extensions, "vpnconn_started": time.monotonic()}
 
@@ -58,7 +62,9 @@ def limited_client(seconds: float) -> httpx.Client:
         started = response.request.extensions.get("vpnconn_started", time.monotonic())
         response.stream = _LimitedStream(response.stream, _Limit(started, seconds), response.request)
 
-    return httpx.Client(timeout=seconds, event_hooks={"request": [stamp], "response": [limit]})
+    ca = trusted_ca()
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca) if ca else True
+    return httpx.Client(timeout=seconds, verify=verify, event_hooks={"request": [stamp], "response": [limit]})
 
 
 class _LimitedStream(httpx.SyncByteStream):

@@ -41,7 +41,7 @@ from schemathesis.generation.meta import CaseMetadata, content_type_probes_first
 
 from contract_tests import format_probes, regex_memo, verdicts
 from contract_tests.aksk_auth import AkSkMarker
-from contract_tests.settings import RunSettings
+from contract_tests.settings import RunSettings, trusted_ca
 from vpnconn.spec import SPEC_PATH, TOKEN_SCHEME, load_spec
 
 ENGINE_PHASES = ("examples", "coverage", "fuzzing")
@@ -173,6 +173,7 @@ def engine_config(base_url: str, settings: RunSettings, phases: tuple[str, ...] 
         "seed": settings.seed,
         "continue-on-failure": True,
         "request-timeout": settings.request_timeout,
+        "tls-verify": trusted_ca() or True,  # an HTTPS target's CA, whichever variable names it (settings.trusted_ca)
         "suppress-health-check": ["all"],
         "headers": headers,
         "parameters": {"project_id": settings.project_id},

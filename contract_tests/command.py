@@ -75,7 +75,8 @@ broken spec, unusable REPORT, target unreachable or not this API, credentials re
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     env = os.environ.get
     parser.add_argument("--target", metavar="URL", help="base URL of the server under test, e.g. http://127.0.0.1:8080 "
-                        "(default: start the embedded reference server on a free loopback port)")
+                        "(default: start the embedded reference server on a free loopback port); an https:// target's "
+                        "certificate is verified with the system's CAs or the CA file in SSL_CERT_FILE")
     parser.add_argument("--project-id", default=DEFAULT_PROJECT_ID, help="project id put in the path of every case (default %(default)s)")
     parser.add_argument("--token", default=env("VPNCONN_TOKEN") or None, help="IAM token sent as X-Auth-Token (env VPNCONN_TOKEN)")
     parser.add_argument("--ak", default=env("VPNCONN_AK") or None, help="access key for SDK-HMAC-SHA256 signing (env VPNCONN_AK)")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,10 @@ def _reach(client: httpx.Client, url: str, raw: bytes, settings: RunSettings, wa
         try:
             return _send(client, url, raw, settings, settings.token)
         except httpx.ConnectError as exc:
+            if _untrusted_certificate(exc):
+                raise TargetError(f"{_origin(url)} is unreachable: its TLS certificate is not trusted ({_ssl_reason(exc)}); "
+                                  "name the certificate of the CA that signed it with SSL_CERT_FILE=/path/to/ca.pem "
+                                  "(REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE are read too)") from None
             if time.monotonic() >= deadline:
                 raise TargetError(f"{_origin(url)} is unreachable: connection refused or no route ({exc})") from None
             time.sleep(0.25)
@@ -69,6 +74,21 @@ def _reach(client: httpx.Client, url: str, raw: bytes, settings: RunSettings, wa
             raise TargetError(f"{_origin(url)} is unreachable: {why} (REQUEST_TIMEOUT=... to wait longer)") from None
         except httpx.HTTPError as exc:
             raise TargetError(f"{_origin(url)} is unreachable: {exc.__class__.__name__}: {str(exc)[:200]}") from None
+
+
+def _untrusted_certificate(exc: BaseException) -> bool:
+    """Did the TLS handshake fail because the target's certificate is not trusted (not a refused connection)?"""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(cause):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def _ssl_reason(exc: BaseException) -> str:
+    text = str(exc)
+    return text.split("certificate verify failed:", 1)[-1].split("(_ssl", 1)[0].strip() or text[:120]
 
 
 def _origin(url: str) -> str:

@@ -14,7 +14,6 @@ What schemathesis' engine did per case is done here with its own parts: ``case.c
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -167,12 +166,9 @@ def _done(records: list[CaseRecord]) -> concurrent.futures.Future[list[CaseRecor
 def _without_netrc(session: requests.Session, base_url: str) -> None:
     """requests reads ~/.netrc for every request of a session that trusts the environment (a tenth of a run's
     time, measured with py-spy). The run's credentials are explicit, so the session takes the environment's
-    proxies once and stops reading it, unless an HTTPS target's CA bundle is set there (which only the environment
-    carries)."""
+    proxies once and stops reading it (the CA of an HTTPS target comes with each request: case_plan.engine_config)."""
     if getattr(session, "_vpnconn_quiet", False):
         return
-    if base_url.startswith("https:") and any(os.environ.get(name) for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")):
-        return  # (a plain-HTTP target needs no CA bundle)
     session.proxies.update(requests.utils.get_environ_proxies(base_url))
     session.trust_env = False
     session._vpnconn_quiet = True  # type: ignore[attr-defined]

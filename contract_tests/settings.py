@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -47,6 +49,25 @@ _ID = re.compile(r"^[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-
 
 
 SECRET_VARIABLES = ("VPNCONN_TOKEN", "VPNCONN_AK", "VPNCONN_SK")  # how a user hands over credentials
+
+
+CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")  # where a user names the CA of an HTTPS target
+
+
+def trusted_ca() -> str | None:
+    """The CA certificates an HTTPS target is verified with, when the environment names any (CA_VARIABLES): both
+    HTTP clients of a run use them, whichever of the variables the user set (a machine may set the others to its
+    system bundle). Several files are joined into one (CA certificates are public), kept in the temporary folder."""
+    files = [Path(f) for f in dict.fromkeys(os.environ.get(name, "") for name in CA_VARIABLES) if f and Path(f).is_file()]
+    if len(files) <= 1:
+        return str(files[0]) if files else None
+    joined = b"".join(f.read_bytes().rstrip(b"\n") + b"\n" for f in files)
+    path = Path(tempfile.gettempdir()) / f"vpnconn-ca-{hashlib.sha256(joined).hexdigest()[:16]}.pem"
+    if not path.is_file():
+        partial = path.with_suffix(f".{os.getpid()}.part")
+        partial.write_bytes(joined)
+        partial.replace(path)
+    return str(path)
 
 
 def environment_without_secrets() -> dict[str, str]:
