@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -24,6 +24,14 @@ from vpnconn import load_spec
 
 MAX_RETRY_AFTER = 60.0  # seconds: a longer Retry-After is cut to this (the run's deadline still holds)
 BUSY_ATTEMPTS = 3  # a busy request is sent this many times in all before its answer is left unjudged
+
+
+class _Response(Protocol):
+    status_code: int
+    headers: Any
+
+
+Answered = TypeVar("Answered", bound=_Response)  # a response of either client (httpx, schemathesis)
 
 
 def is_busy(status: int | None) -> bool:
@@ -81,15 +89,22 @@ def wait_out(pace: Pace | None, headers: Mapping[str, Any]) -> None:
         time.sleep(retry_after(headers))
 
 
+def until_not_busy(ask: Callable[[], Answered], pace: Pace | None) -> Answered:
+    """``ask()`` (one request: an httpx or a schemathesis response), and again after each busy answer's Retry-After,
+    BUSY_ATTEMPTS times in all; the last answer, busy or not."""
+    for attempt in range(1, BUSY_ATTEMPTS + 1):
+        response = ask()
+        if not is_busy(response.status_code) or attempt == BUSY_ATTEMPTS:
+            return response
+        wait_out(pace, response.headers or {})
+    raise AssertionError("unreachable")  # the loop returns on its last attempt
+
+
 def send(client: httpx.Client, pace: Pace | None, method: str, url: str, content: bytes | None,
-         headers: dict[str, str], attempts: int = BUSY_ATTEMPTS) -> httpx.Response:
-    """One request at the run's pace; a busy answer is asked again after its Retry-After, ``attempts`` times in all
-    (the last answer is returned, busy or not)."""
-    for attempt in range(attempts):
+         headers: dict[str, str]) -> httpx.Response:
+    """One request at the run's pace, asked again while it is busy (:func:`until_not_busy`)."""
+    def ask() -> httpx.Response:
         if pace is not None:
             pace.wait()
-        response = client.request(method, url, content=content, headers=headers)
-        if not is_busy(response.status_code) or attempt == attempts - 1:
-            return response
-        wait_out(pace, response.headers)
-    raise AssertionError("unreachable")  # the loop returns on its last attempt
+        return client.request(method, url, content=content, headers=headers)
+    return until_not_busy(ask, pace)

@@ -32,7 +32,7 @@ from contract_tests import hooks, tool_headers
 from contract_tests.answer_limits import limit_session
 from contract_tests.case_plan import PlannedCase, create_operation
 from contract_tests.engine_phases import record_of, unanswered
-from contract_tests.pacing import BUSY_ATTEMPTS, busy_failure, is_busy, retry_after
+from contract_tests.pacing import busy_failure, is_busy, until_not_busy
 from contract_tests.records import CaseRecord
 from contract_tests.settings import RunSettings
 
@@ -124,7 +124,8 @@ class CaseSender:
         _without_netrc(transport["session"], self.base_url)
         limit_session(transport["session"], self.settings.request_timeout)
         try:
-            response = self._call(case, transport)
+            run = hooks.active()  # (with a pace, a busy answer holds it for everyone: hooks.after_call, and here)
+            response = until_not_busy(lambda: case.call(**transport), run.pace if run is not None else None)
         except TRANSPORT_ERRORS as exc:
             first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
             return [unanswered(phase, self.base_url, f"{exc.__class__.__name__}: {first[:300]}",
@@ -142,19 +143,6 @@ class CaseSender:
         return [record_of(phase, node.value, recorder.interactions[case_id], recorder.checks.get(case_id, []),
                           positive if node.value is case else None)
                 for case_id, node in recorder.cases.items() if case_id in recorder.interactions]
-
-    @staticmethod
-    def _call(case: Any, transport: dict[str, Any]) -> Any:
-        """Send ``case``; a busy answer is asked again after its Retry-After (BUSY_ATTEMPTS in all). With a pace,
-        the answer held it (hooks.after_call) and the next call's slot waits; without one, this thread sleeps."""
-        for attempt in range(1, BUSY_ATTEMPTS + 1):
-            response = case.call(**transport)
-            if not is_busy(response.status_code) or attempt == BUSY_ATTEMPTS:
-                return response
-            run = hooks.active()
-            if run is None or run.pace is None:
-                time.sleep(retry_after(dict(response.headers or {})))
-        raise AssertionError("unreachable")  # the loop returns on its last attempt
 
 
 def _done(records: list[CaseRecord]) -> concurrent.futures.Future[list[CaseRecord]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import os
@@ -58,10 +59,16 @@ def trusted_ca() -> str | None:
     """The CA certificates an HTTPS target is verified with, when the environment names any (CA_VARIABLES): both
     HTTP clients of a run use them, whichever of the variables the user set (a machine may set the others to its
     system bundle). Several files are joined into one (CA certificates are public), kept in the temporary folder."""
-    files = [Path(f) for f in dict.fromkeys(os.environ.get(name, "") for name in CA_VARIABLES) if f and Path(f).is_file()]
+    files = tuple(f for f in dict.fromkeys(os.environ.get(name, "") for name in CA_VARIABLES) if f and Path(f).is_file())
     if len(files) <= 1:
-        return str(files[0]) if files else None
-    joined = b"".join(f.read_bytes().rstrip(b"\n") + b"\n" for f in files)
+        return files[0] if files else None
+    return _joined(files)
+
+
+@functools.cache
+def _joined(files: tuple[str, ...]) -> str:
+    """One bundle of the CA files ``files`` (joined once per process)."""
+    joined = b"".join(Path(f).read_bytes().rstrip(b"\n") + b"\n" for f in files)
     path = Path(tempfile.gettempdir()) / f"vpnconn-ca-{hashlib.sha256(joined).hexdigest()[:16]}.pem"
     if not path.is_file():
         partial = path.with_suffix(f".{os.getpid()}.part")

@@ -145,6 +145,7 @@ class OtherChoicesServer(ReferenceServer):
 
     def _finish_deletion(self, project: str, connection_id: str) -> None:
         del self.deleting[(project, connection_id)]
+        self.settling.pop((project, connection_id), None)  # (a change still under way ends with the connection)
         super().delete(project, connection_id)
 
     async def _update_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes,
