@@ -6,8 +6,12 @@ them all before it ends: after a clean finish, after failures, at the deadline a
 a file of JSON lines (appends are atomic across processes); it is removed once everything in it is gone. A
 run that was killed outright leaves its ledger behind, and ``vpnconn cleanup`` deletes what it lists.
 
+A create whose answer does not say what it did (no answer, a gateway's 5xx) may have made a connection the ledger
+does not know by id: the ledger notes what it asked for, and the gateway's connections as the run began, and at
+the end what such a create made is found by listing them again (contract_tests.unsure_creates) and deleted too.
+
 A ledger holds the connection URLs (the target's base URL, which never carries credentials, the project and
-the id) and nothing secret.
+the id), the ids a list showed, and the names and gateway ids of unsure creates: nothing secret.
 """
 
 from __future__ import annotations
@@ -17,15 +21,16 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from contract_tests.aksk_auth import signed_headers
-from contract_tests.pacing import BUSY_ATTEMPTS, Pace, is_busy, send
+from contract_tests.pacing import BUSY_ATTEMPTS, Pace, asked_again, is_busy, send
 from contract_tests.settings import RunSettings
+from contract_tests.unsure_creates import gateway_connections, lookable, made_by_unsure, sought
 from vpnconn.spec import load_spec
 
 LEDGER_DIR = Path(".vpnconn-cache") / "created"
@@ -60,7 +65,7 @@ class Ledger:
         show = load_spec().operation_by_id("ShowVpnConnection")
         return show.url(self.base_url, project_id=self.project_id, vpn_connection_id=connection_id)
 
-    def _append(self, entry: dict[str, str]) -> None:
+    def _append(self, entry: dict[str, Any]) -> None:
         line = json.dumps(entry, separators=(",", ":")) + "\n"
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
@@ -77,12 +82,22 @@ class Ledger:
     def deleted_url(self, url: str) -> None:
         self._append({"deleted": url})
 
-    def note_answer(self, status: int, content: bytes) -> str | None:
-        """Note the connection a create answer reports, if it reports one; returns its id."""
-        connection_id = created_id(status, content)
+    def note_create(self, body: Any, status: int | None, content: bytes = b"") -> str | None:
+        """Note what one create may have made: the connection its answer reports (its id is returned), or, when the
+        answer does not say (no answer: ``status`` None; a 5xx that does not say nothing was done; a 2xx without an
+        id), what the create asked for, to look for at the end (:func:`adopt_unsure_creates`)."""
+        connection_id = created_id(status, content) if status is not None else None
         if connection_id is not None:
             self.created(connection_id)
+        elif status is None or 200 <= status < 300 or (status >= 500 and not asked_again("POST", status, content)):
+            self._append({"unsure": sought(body)})
         return connection_id
+
+    def listed_before(self, connections: list[dict[str, Any]] | None, settings: RunSettings) -> None:
+        """The connections the run's gateway held as the run began (None: it could not be listed): none of them is
+        the run's."""
+        ids = None if connections is None else sorted(c["id"] for c in connections if isinstance(c.get("id"), str))
+        self._append({"listed_before": ids, "base_url": self.base_url, "project_id": self.project_id, "vgw_id": settings.vgw_id})
 
     def created_count(self) -> int:
         """How many connections the run has created so far (deleted ones included)."""
@@ -101,22 +116,70 @@ class Ledger:
             self.path.unlink(missing_ok=True)
 
 
-def pending_in(path: Path) -> list[str]:
-    created: dict[str, None] = {}
+@dataclass
+class LedgerText:
+    """What a ledger file says."""
+
+    pending: dict[str, None] = field(default_factory=dict)  # URLs created and not deleted, oldest first
+    known: set[str] = field(default_factory=set)  # the ids of every connection the run created
+    unsure: list[dict[str, Any]] = field(default_factory=list)  # what each unsure create asked for (unsure_creates.sought)
+    before: dict[str, Any] | None = None  # the listed_before entry: ids, project_id, vgw_id
+
+
+def read_ledger(path: Path) -> LedgerText:
+    text = LedgerText()
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError:
-        return []
+        return text
     for line in lines:
         try:
             entry = json.loads(line)
         except ValueError:
             continue  # a line cut short by a kill: the rest of the ledger still counts
-        if isinstance(entry, dict) and isinstance(entry.get("created"), str):
-            created[entry["created"]] = None
-        elif isinstance(entry, dict) and isinstance(entry.get("deleted"), str):
-            created.pop(entry["deleted"], None)
-    return list(created)
+        if not isinstance(entry, dict):
+            continue
+        if isinstance(entry.get("created"), str):
+            text.pending[entry["created"]] = None
+            text.known.add(entry["created"].rsplit("/", 1)[-1])
+        elif isinstance(entry.get("deleted"), str):
+            text.pending.pop(entry["deleted"], None)
+        elif isinstance(entry.get("unsure"), dict):
+            text.unsure.append(entry["unsure"])
+        elif "listed_before" in entry:
+            text.before = entry
+    return text
+
+
+def pending_in(path: Path) -> list[str]:
+    return list(read_ledger(path).pending)
+
+
+def adopt_unsure_creates(ledger: Ledger, settings: RunSettings, client: httpx.Client, pace: Pace | None) -> str | None:
+    """When a create of the run was unsure, find the connections such creates made (:mod:`contract_tests.unsure_creates`)
+    and note them in the ledger as the run's, to be deleted with the rest. What to tell the user; None when no
+    create was unsure."""
+    text = read_ledger(ledger.path)
+    if not text.unsure or text.before is None or text.before.get("base_url") != ledger.base_url:
+        return None  # (a killed run's ledger of another target: its own target is where to look)
+    said = (f"{len(text.unsure)} create(s) got no answer, or one that does not say whether the connection was created "
+            "(a timeout, a gateway's 5xx)")
+    where = replace(settings, project_id=str(text.before.get("project_id")), vgw_id=str(text.before.get("vgw_id")))
+    names = sorted({u["name"] for u in text.unsure if "name" in u})
+    look = f"look on gateway {where.vgw_id} for connections made during the run" + (f" (named {', '.join(names[:10])})" if names else "")
+    if not isinstance(text.before.get("listed_before"), list):
+        return f"{said}; the gateway's connections could not be listed as the run began, so what they made cannot be told apart: {look}"
+    listing = gateway_connections(ledger.base_url, where, client, pace)
+    if listing is None:
+        return f"{said}; the gateway's connections could not be listed to find what they made: {look}"
+    made = made_by_unsure(listing, set(text.before["listed_before"]), text.known, text.unsure)
+    for connection_id in made:
+        ledger.created(connection_id)
+    unnamed = sum(1 for u in text.unsure if not lookable(u))
+    found = (f"{len(made)} connection(s) the target made for them found on the gateway, deleted with the rest" if made
+             else "the gateway lists no connection they made")
+    blind = f"; {unnamed} of those creates gave neither a name, nor a tunnel address, nor peer subnets: not looked for"
+    return f"{said}: {found}" + (blind if unnamed else "")
 
 
 @dataclass
@@ -184,11 +247,17 @@ def clean_leftovers(settings: RunSettings, base_url: str, client: httpx.Client, 
     total = Cleanup()
     prefix = base_url.rstrip("/") + "/"
     for path in leftover_ledgers(folder):
+        if not any(u.startswith(prefix) for u in pending_in(path)) and not read_ledger(path).unsure:
+            continue
+        ledger = Ledger(path, base_url, settings.project_id)
+        found = adopt_unsure_creates(ledger, settings, client, Pace(settings.requests_per_second))
+        if found:
+            progress(f"{path}: {found}")
         urls = [u for u in pending_in(path) if u.startswith(prefix)]
         if not urls:
+            ledger.remove_if_done()
             continue
         progress(f"{path}: {len(urls)} connection(s) to delete")
-        ledger = Ledger(path, base_url, settings.project_id)
         done = delete_connections(urls, settings, client, progress, deleted=ledger.deleted_url,
                                   pace=Pace(settings.requests_per_second))
         total.deleted += done.deleted

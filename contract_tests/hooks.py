@@ -150,7 +150,7 @@ def after_call(context, case, response):
     run = _ACTIVE
     if run is None or response is None:
         return
-    if run.ledger is not None:
-        run.ledger.note_answer(response.status_code, bytes(response.content or b""))
+    if run.ledger is not None and case.method.upper() == "POST":
+        run.ledger.note_create(case.body, response.status_code, bytes(response.content or b""))
     if is_busy(response.status_code) and run.pace is not None:  # everyone waits, as the target asked
         run.pace.hold(retry_after(dict(response.headers or {})))

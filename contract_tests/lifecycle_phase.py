@@ -48,7 +48,7 @@ import httpx
 
 from contract_tests.aksk_auth import signed_headers
 from contract_tests.checks import Answer, run_checks
-from contract_tests.cleanup import Ledger
+from contract_tests.cleanup import Ledger, created_id
 from contract_tests.engine_phases import unanswered
 from contract_tests.error_bodies import error_code_of
 from contract_tests.hooks import ActiveRun
@@ -152,13 +152,18 @@ class LifecyclePhase:
         method = self.ops[operation_id].method
         raw = json.dumps(body).encode() if body is not None else b""
         headers = signed_headers(method, url, raw, self.settings.token, self.settings.ak, self.settings.sk)
+        creates = operation_id == self.spec.create.id
         try:
             response = send(self.client, self.run.pace if self.run else None, method, url, raw or None, headers)
         except httpx.HTTPError as exc:
+            if creates:
+                self.ledger.note_create(body, None)  # it may have been carried out all the same
             record = unanswered("lifecycle", url, f"{step}: {exc.__class__.__name__}: {str(exc)[:200] or 'no answer'}", "positive")
             record.method, record.body = method, body
             seen.records.append(record)
             return record, None
+        if creates:
+            self.ledger.note_create(body, response.status_code, response.content)
         answer = Answer(response.status_code, dict(response.headers), response.content)
         record = CaseRecord(phase="lifecycle", mode="positive", method=method, url=url, request_headers=headers,
                             request_body=raw.decode() or None, status=response.status_code,
@@ -166,7 +171,7 @@ class LifecyclePhase:
                             labels=[f"{seen.style}: {step}"])
         seen.records.append(record)
         if is_busy(response.status_code):  # still busy after its attempts: not judged, and the sequence ends here
-            record.failures = [busy_failure(response.status_code, response.content)]
+            record.failures = [busy_failure(response.status_code, response.content, method)]
             return record, None
         record.failures = run_checks(answer, seen.sent, only=ANY_ANSWER_CHECKS)
         return record, answer
@@ -201,7 +206,7 @@ class LifecyclePhase:
         if answer is None:
             return None
         record.failures = run_checks(answer, seen.sent)  # every check of a create answer
-        connection_id = self.ledger.note_answer(answer.status, answer.content)
+        connection_id = created_id(answer.status, answer.content)
         if not self._expect(record, answer, create.id, create.success_status, "create") or connection_id is None:
             return None  # a connection that was created all the same is deleted by the run's cleanup
         seen.connection = answer.json["vpn_connection"]
@@ -465,7 +470,7 @@ class LifecyclePhase:
                 f"{taken.get('id')} on the same gateway must get {error['status']} {error['error_code']}; got "
                 f"{answer.status} {code or ''}".rstrip(), "tunnel-pair-in-use",
                 self.spec.error_provenance("tunnel-pair-in-use", "error_code")))
-        connection_id = self.ledger.note_answer(answer.status, answer.content)
+        connection_id = created_id(answer.status, answer.content)
         if connection_id is not None:  # accepted after all: it must not stay
             self._delete(Seen(seen.style, seen.sent), connection_id)
         return seen.records
@@ -479,19 +484,6 @@ class LifecyclePhase:
         if answer is not None:
             self._expect(record, answer, "ShowVpnConnection", 404, "show of an unknown id")
         return seen.records
-
-
-def existing_tunnels(base_url: str, settings: RunSettings, client: httpx.Client) -> list[str]:
-    """The tunnel addresses the run's gateway already uses (from the list operation), so that the run gives
-    none of them again; empty when the target does not answer the list as documented."""
-    url = load_spec().operation_by_id("ListVpnConnections").url(base_url, project_id=settings.project_id)
-    url += "?" + urlencode({"vgw_id": settings.vgw_id})
-    try:
-        response = client.get(url, headers=signed_headers("GET", url, b"", settings.token, settings.ak, settings.sk))
-        items = response.json().get("vpn_connections") if response.status_code == 200 else None
-    except (httpx.HTTPError, ValueError, AttributeError):
-        return []
-    return [i["tunnel_local_address"] for i in items or [] if isinstance(i, dict) and isinstance(i.get("tunnel_local_address"), str)]
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -4,14 +4,16 @@ A real cloud account throttles (429) and bills what is created, so against a tar
 run sends at most ``RunSettings.requests_per_second`` (``--rate-limit``). A busy answer (the status of an error
 kind the spec marks ``transient``: 429 throttled, 503, 504 ``VPN.0014`` system busy) says the target is busy,
 not that the request is wrong: every request of the run waits for its ``Retry-After`` (1 s without one) before
-the next, and the busy request is asked again, up to BUSY_ATTEMPTS times in all. An answer still busy then is not
-judged: :func:`busy_failure` is its only finding (``target_busy``, inferred: no source says how long a busy
+the next, and the busy request is asked again, up to BUSY_ATTEMPTS times in all. A create is not idempotent: it is
+asked again only when its busy answer says that nothing was done (:func:`asked_again`). An answer still busy then
+is not judged: :func:`busy_failure` is its only finding (``target_busy``, inferred: no source says how long a busy
 spell lasts). The slot is shared by every request in flight (one lock; every request of a run leaves from this
 process). On loopback there is no limit by default.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -19,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
+from contract_tests.error_bodies import error_code_of
 from contract_tests.records import BUSY, Failure
 from vpnconn import load_spec
 
@@ -30,6 +33,9 @@ class _Response(Protocol):
     status_code: int
     headers: Any
 
+    @property
+    def content(self) -> Any: ...
+
 
 Answered = TypeVar("Answered", bound=_Response)  # a response of either client (httpx, schemathesis)
 
@@ -39,12 +45,33 @@ def is_busy(status: int | None) -> bool:
     return status in load_spec().transient_statuses
 
 
-def busy_failure(status: int, content: bytes) -> Failure:
+def asked_again(method: str, status: int, content: bytes) -> bool:
+    """Is this busy answer's request asked again? Any request but a create (a POST, which is not idempotent) is.
+    A create is asked again only when its answer says nothing was done: 429 (throttled before it was carried out)
+    or an error code the spec marks ``transient`` (``VPN.0014`` system busy). Another 503 or 504 (an API gateway
+    that stopped waiting for the service) may come after the connection was created: a second create would make
+    another, or be refused for the tunnel pair the first took. The run looks for what such a create made
+    (contract_tests.unsure_creates)."""
+    if method.upper() != "POST" or status == 429:
+        return True
+    try:
+        code = error_code_of(json.loads(content))
+    except ValueError:
+        return False
+    return code in load_spec().transient_codes
+
+
+def busy_failure(status: int, content: bytes, method: str) -> Failure:
     """The one finding of a request whose answer stayed busy: not judged, a divergence."""
     spec = load_spec()
     text = content[:120].decode("utf-8", "replace")
-    return Failure(BUSY, "Target busy", f"the target answered {status} ({text}) {BUSY_ATTEMPTS} times in a row, "
-                   "asked again after each Retry-After; the request is not judged", provenance=spec.check_provenance(BUSY))
+    if asked_again(method, status, content):
+        how = f"{BUSY_ATTEMPTS} times in a row, asked again after each Retry-After"
+    else:
+        how = ("to a create, not asked again: the answer does not say that nothing was done (an API gateway's timeout "
+               "may come after the connection was created)")
+    return Failure(BUSY, "Target busy", f"the target answered {status} ({text}) {how}; the request is not judged",
+                   provenance=spec.check_provenance(BUSY))
 
 
 def retry_after(headers: Mapping[str, Any]) -> float:
@@ -89,12 +116,14 @@ def wait_out(pace: Pace | None, headers: Mapping[str, Any]) -> None:
         time.sleep(retry_after(headers))
 
 
-def until_not_busy(ask: Callable[[], Answered], pace: Pace | None) -> Answered:
-    """``ask()`` (one request: an httpx or a schemathesis response), and again after each busy answer's Retry-After,
-    BUSY_ATTEMPTS times in all; the last answer, busy or not."""
+def until_not_busy(ask: Callable[[], Answered], pace: Pace | None, method: str) -> Answered:
+    """``ask()`` (one ``method`` request: an httpx or a schemathesis response), and again after each busy answer's
+    Retry-After while :func:`asked_again` says so, BUSY_ATTEMPTS times in all; the last answer, busy or not."""
     for attempt in range(1, BUSY_ATTEMPTS + 1):
         response = ask()
         if not is_busy(response.status_code) or attempt == BUSY_ATTEMPTS:
+            return response
+        if not asked_again(method, response.status_code, bytes(response.content or b"")):
             return response
         wait_out(pace, response.headers or {})
     raise AssertionError("unreachable")  # the loop returns on its last attempt
@@ -107,4 +136,4 @@ def send(client: httpx.Client, pace: Pace | None, method: str, url: str, content
         if pace is not None:
             pace.wait()
         return client.request(method, url, content=content, headers=headers)
-    return until_not_busy(ask, pace)
+    return until_not_busy(ask, pace, method)

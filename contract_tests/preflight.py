@@ -37,7 +37,7 @@ from vpnconn.spec import Spec
 @dataclass
 class Preflight:
     records: list[CaseRecord] = field(default_factory=list)  # findings (e.g. any token accepted)
-    answers: list[tuple[int, bytes]] = field(default_factory=list)  # (status, body) of each probe: one may have created
+    answers: list[tuple[Any, int, bytes]] = field(default_factory=list)  # (body sent, status, answer) of each probe: one may have created
 
     @property
     def any_token_accepted(self) -> bool:
@@ -120,7 +120,7 @@ def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: http
         sent = "a token (TOKEN)" if settings.token else "an AK/SK signature" if settings.ak else "no credentials"
         raise TargetError(f"the target refused the credentials ({_describe(first)} with {sent}): pass the target's token "
                           f"with TOKEN=... or its keys with AK=... SK=... (vpnconn contract: --token, or --ak with VPNCONN_SK)")
-    result = Preflight(answers=[(first.status_code, first.content)])
+    result = Preflight(answers=[(json.loads(raw), first.status_code, first.content)])
     wrong = f"vpnconn-wrong-token-{secrets.token_hex(6)}"
     # Where the run may create, a valid body (pointed at the target's resources): a 2xx then proves that any token
     # is accepted. Elsewhere the invalid body: a 4xx other than 401/403 shows only that the body was judged first.
@@ -129,7 +129,7 @@ def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: http
         refused = _send(client, url, probe, settings, wrong)
     except httpx.HTTPError as exc:
         raise TargetError(f"{_origin(url)} stopped answering during the preflight: {exc.__class__.__name__}") from None
-    result.answers.append((refused.status_code, refused.content))
+    result.answers.append((json.loads(probe), refused.status_code, refused.content))
     if refused.status_code not in (401, 403) and not is_busy(refused.status_code):  # (busy every time: not judged)
         accepted = refused.status_code < 300
         title = "The target accepts any token" if accepted else "The target does not refuse a made-up token first"

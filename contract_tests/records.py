@@ -67,7 +67,7 @@ class CaseRecord:
 
     @property
     def busy(self) -> bool:
-        """Answered, but busy every time it was asked (contract_tests.pacing): not judged."""
+        """Answered, but busy every time it was asked, or a create once (contract_tests.pacing): not judged."""
         return any(f.check == BUSY for f in self.failures)
 
     @property

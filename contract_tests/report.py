@@ -98,7 +98,7 @@ def render_summary(result: RunResult, coverage: SpecCoverage | None = None) -> s
     answered = sum(1 for r in result.records if r.answered)
     busy = sum(1 for r in result.records if r.busy)
     lines = [f"{len(result.records)} cases in {result.seconds:.1f} s ({result.rate:.0f} cases/s) against {result.base_url}; "
-             f"{answered} answered" + (f", {busy} of them busy every time they were asked (not judged: target_busy)" if busy else "")]
+             f"{answered} answered" + (f", {busy} of them left busy (not judged: target_busy)" if busy else "")]
     for (phase, mode), (n, failed) in sorted(by_phase.items()):
         lines.append(f"  {phase:9} {mode:8} {n:5} cases  {failed:4} with findings")
     lines += _section(result, VIOLATION, 1)

@@ -194,18 +194,20 @@ class RulesPhase:
         try:
             response = send(self.client, self.run.pace if self.run else None, "POST", self.url, raw, headers)
         except httpx.HTTPError as exc:  # no answer: a finding about the target, never dropped
+            if self.run is not None and self.run.ledger is not None:
+                self.run.ledger.note_create(body, None)  # it may have been carried out all the same
             record = unanswered("rules", self.url, f"{exc.__class__.__name__}: {str(exc)[:300] or 'no answer'}", mode)
             record.request_headers, record.request_body, record.body, record.labels = headers, raw.decode(), body, labels
             return record
         if self.run is not None and self.run.ledger is not None:
-            self.run.ledger.note_answer(response.status_code, response.content)
+            self.run.ledger.note_create(body, response.status_code, response.content)
         record = CaseRecord(
             phase="rules", mode=mode, method="POST", url=self.url, request_headers=headers,
             request_body=raw.decode(), status=response.status_code, response_headers=dict(response.headers),
             response_body=response.text, body=body, labels=labels,
         )
         if is_busy(response.status_code):  # still busy after its attempts: not judged
-            record.failures = [busy_failure(response.status_code, response.content)]
+            record.failures = [busy_failure(response.status_code, response.content, "POST")]
         else:
             record.failures = self._check(record, response, body, labels)
         return record

@@ -20,9 +20,9 @@ import httpx
 from contract_tests import hooks
 from contract_tests.answer_limits import limited_client
 from contract_tests.case_plan import ENGINE_PHASES
-from contract_tests.cleanup import Ledger, delete_connections
+from contract_tests.cleanup import Ledger, adopt_unsure_creates, delete_connections
 from contract_tests.engine_phases import run_engine
-from contract_tests.lifecycle_phase import LifecyclePhase, existing_tunnels
+from contract_tests.lifecycle_phase import LifecyclePhase
 from contract_tests.pacing import Pace
 from contract_tests.preflight import Preflight, run_preflight
 from contract_tests.progress import Progress
@@ -30,6 +30,7 @@ from contract_tests.records import DIVERGENCE, VIOLATION, CaseRecord
 from contract_tests.rules_phase import RulesPhase
 from contract_tests.settings import RunSettings
 from contract_tests.target import EmbeddedServer, embedded_server
+from contract_tests.unsure_creates import gateway_connections
 from vpnconn import load_spec
 from vpnconn.errors import TargetError
 from vpnconn.repair import Repairer
@@ -83,13 +84,13 @@ def _target(settings: RunSettings, server: EmbeddedServer | None) -> Iterator[tu
 
 
 def _judgeable(records: list[CaseRecord]) -> None:
-    """Enough answers to judge: answered, and not busy every time (a target busy for good gets no verdict)."""
+    """Enough answers to judge: answered, and not left busy (a target busy for good gets no verdict)."""
     judged = sum(1 for r in records if r.answered and not r.busy)
     if judged < MIN_ANSWERED or judged * 2 < len(records):
         unanswered = next((f.message for r in records if not r.answered or r.busy for f in r.failures), "")
         busy = sum(1 for r in records if r.busy)
         raise TargetError(f"the target answered only {judged} of {len(records)} requests"
-                          + (f" ({busy} more busy every time they were asked)" if busy else "")
+                          + (f" ({busy} more left busy, not judged)" if busy else "")
                           + ", too few to judge; no verdict" + (f" (last: {unanswered[:160]})" if unanswered else ""))
 
 
@@ -115,10 +116,14 @@ def _delete_so_far(ledger: Ledger, settings: RunSettings, client: httpx.Client, 
 def _clean_up(ledger: Ledger, settings: RunSettings, client: httpx.Client, progress: Callable[[str], None],
               notes: list[str], pace: Pace | None) -> None:
     """Delete every connection the run created (also after an error or Ctrl-C); say what could not be."""
-    pending = ledger.pending()
     if settings.target is None:  # the embedded server stops with the run, and what it holds ends with it
         ledger.path.unlink(missing_ok=True)
         return
+    found = adopt_unsure_creates(ledger, settings, client, pace)
+    if found:
+        progress(f"  cleanup: {found}")
+        notes.append(found)
+    pending = ledger.pending()
     if pending:
         progress(f"  cleanup: deleting the {len(pending)} connection(s) this run created")
     done = delete_connections(pending, settings, client, progress, deleted=ledger.deleted_url, pace=pace)
@@ -153,14 +158,17 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
         # an embedded server's connections die with it: its ledger need not outlive the run where users look
         folder = Path(settings.ledger_dir) if settings.target else Path(tempfile.gettempdir()) / "vpnconn-embedded"
         ledger = Ledger.new(base_url, settings.project_id, folder)
-        for status, content in preflight.answers:  # a target that accepts a made-up token has created one
-            ledger.note_answer(status, content)
+        for body, status, content in preflight.answers:  # a target that accepts a made-up token has created one
+            ledger.note_create(body, status, content)
         lifecycle_phase = "lifecycle" in settings.phases and settings.creates
         repairer = Repairer(spec, settings, unique_tunnels=True)
-        if settings.creates:
-            repairer.avoid_tunnels(existing_tunnels(base_url, settings, client))
+        pace = Pace(settings.requests_per_second)
+        if settings.creates:  # what the gateway holds already: its tunnel pairs are taken, and none of it is the run's
+            listed = gateway_connections(base_url, settings, client, pace)
+            ledger.listed_before(listed, settings)
+            repairer.avoid_tunnels([c["tunnel_local_address"] for c in listed or [] if isinstance(c.get("tunnel_local_address"), str)])
         run = hooks.ActiveRun(settings, repairer, Progress(progress, live), deadline, ledger=ledger,
-                              pace=Pace(settings.requests_per_second),
+                              pace=pace,
                               reserve=len(spec.examples("request")) if lifecycle_phase else 0)
         phase = None
         records: list[CaseRecord] = []

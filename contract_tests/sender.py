@@ -125,15 +125,17 @@ class CaseSender:
         limit_session(transport["session"], self.settings.request_timeout)
         try:
             run = hooks.active()  # (with a pace, a busy answer holds it for everyone: hooks.after_call, and here)
-            response = until_not_busy(lambda: case.call(**transport), run.pace if run is not None else None)
+            response = until_not_busy(lambda: case.call(**transport), run.pace if run is not None else None, case.method)
         except TRANSPORT_ERRORS as exc:
+            if run is not None and run.ledger is not None and case.method.upper() == "POST":
+                run.ledger.note_create(case.body, None)  # it may have been carried out all the same
             first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
             return [unanswered(phase, self.base_url, f"{exc.__class__.__name__}: {first[:300]}",
                                "positive" if positive else "negative")]
         recorder.record_response(case_id=case.id, response=response)
         if is_busy(response.status_code):  # still busy: the case is not judged
             record = record_of(phase, case, recorder.interactions[case.id], [], positive)
-            record.failures = [busy_failure(response.status_code, bytes(response.content or b""))]
+            record.failures = [busy_failure(response.status_code, bytes(response.content or b""), case.method)]
             return [record]
         check_ctx = CheckContext(override=checking.override, auth=checking.auth, headers=checking.headers,
                                  config=checking.config, transport_kwargs=checking.transport_kwargs, recorder=recorder,

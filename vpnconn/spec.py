@@ -203,6 +203,12 @@ class Spec:
         return frozenset(kind["status"] for kind in self.errors.values() if kind.get("transient"))
 
     @functools.cached_property
+    def transient_codes(self) -> frozenset[str]:
+        """The error codes of the error kinds marked ``transient`` (``VPN.0014`` system busy, ...): an answer with one
+        says the request was not carried out."""
+        return frozenset(kind["error_code"] for kind in self.errors.values() if kind.get("transient"))
+
+    @functools.cached_property
     def credential_headers(self) -> dict[str, str]:
         """The headers that carry credentials, by security scheme (``token`` -> ``X-Auth-Token``, ...)."""
         schemes = self.document.get("components", {}).get("securitySchemes", {})

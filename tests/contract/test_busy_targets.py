@@ -63,12 +63,19 @@ def test_the_spec_marks_the_busy_answers_transient():
     assert all("504" in operation.node["responses"] for operation in spec.operations)
 
 
-@pytest.mark.parametrize("status", [429, 503, 504])
-def test_a_busy_answer_is_asked_again_after_its_retry_after(monkeypatch, status):
+@pytest.mark.parametrize("method, status, body", [
+    ("GET", 503, None), ("GET", 504, {"error_code": "APIG.0201", "error_msg": "Backend timeout"}),
+    ("POST", 429, None),  # throttled: refused before it was carried out
+    ("POST", 504, {"error_code": "VPN.0014", "error_msg": "system busy"}),
+    ("POST", 504, {"code": "VPN.0014", "message": "system busy"}),  # (the error codes page's shape)
+    ("POST", 503, {"error_code": "APIG.0205", "error_msg": "busy"}),  # (the reference server's own)
+])
+def test_a_busy_answer_is_asked_again_after_its_retry_after(monkeypatch, method, status, body):
     clock = type("Clock", (), {"now": 100.0, "monotonic": lambda self: self.now,
                                "sleep": lambda self, s: setattr(self, "now", self.now + s)})()
     monkeypatch.setattr(pacing, "time", clock)
-    answers = iter([httpx.Response(status, headers={"Retry-After": "7"}), httpx.Response(status), httpx.Response(201)])
+    answers = iter([httpx.Response(status, headers={"Retry-After": "7"}, json=body), httpx.Response(status, json=body),
+                    httpx.Response(201)])
     calls = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -76,8 +83,31 @@ def test_a_busy_answer_is_asked_again_after_its_retry_after(monkeypatch, status)
         return next(answers)
 
     with httpx.Client(transport=httpx.MockTransport(handler)) as client:
-        response = pacing.send(client, pacing.Pace(None), "POST", "http://127.0.0.1:9/x", b"{}", {})
+        response = pacing.send(client, pacing.Pace(None), method, "http://127.0.0.1:9/x", b"{}", {})
     assert response.status_code == 201 and calls == [100.0, 107.0, 108.0]
+
+
+@pytest.mark.parametrize("status, content", [
+    (504, b'{"error_code": "APIG.0201", "error_msg": "Backend timeout"}'),  # an API gateway that stopped waiting
+    (503, b"<html>Service Unavailable</html>"),  # a load balancer's
+    (504, b""),
+])
+def test_a_create_is_not_asked_again_when_its_busy_answer_does_not_say_nothing_was_done(status, content):
+    """A second create after a gateway's timeout would make a second connection, or be refused for the tunnel pair
+    the first took (a false violation): it is left unjudged, and the run looks for what it made (test_unsure_creates)."""
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        return httpx.Response(status, content=content, headers={"Retry-After": "0"})
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        assert pacing.send(client, None, "POST", "http://127.0.0.1:9/x", b"{}", {}).status_code == status
+        assert calls == ["POST"]
+        assert pacing.send(client, None, "DELETE", "http://127.0.0.1:9/x/1", None, {}).status_code == status
+        assert calls[1:] == ["DELETE"] * pacing.BUSY_ATTEMPTS  # (idempotent: asked again)
+    finding = pacing.busy_failure(status, content, "POST")
+    assert finding.severity == DIVERGENCE and "not asked again" in finding.message
 
 
 def test_an_answer_still_busy_after_three_attempts_is_returned_as_it_is():
@@ -107,8 +137,8 @@ def test_requests_still_busy_are_not_judged_and_are_divergences_only():
 def test_a_target_busy_for_good_gets_no_verdict():
     with pytest.raises(TargetError, match="busy, each of the 3 times it was asked: the target cannot be judged now"):
         run_on(BusyForGood(token="t"))  # (its preflight already)
-    with pytest.raises(TargetError, match=r"answered only \d+ of \d+ requests \(\d+ more busy every time they were "
-                                          r"asked\), too few to judge; no verdict \(last: the target answered 504"):
+    with pytest.raises(TargetError, match=r"answered only \d+ of \d+ requests \(\d+ more left busy, not judged\), too few to "
+                                          r"judge; no verdict \(last: the target answered 504"):
         run_on(BusyUnlessNoGateway(token="t"))
 
 

@@ -90,7 +90,7 @@ def test_vpnconn_cleanup_deletes_what_a_killed_run_left(tmp_path):
         ledger = Ledger.new(url, "0123456789abcdef0123456789abcdef", tmp_path)
         with httpx.Client(base_url=url, headers=TOKEN, timeout=10) as client:  # a killed run's creations
             for _ in range(3):
-                ledger.note_answer(*_created(client))
+                ledger.note_create(None, *_created(client))
         assert len(listed(url)) == 3 and len(pending_in(ledger.path)) == 3
         done = subprocess.run([sys.executable, "-m", "commands.cli", "cleanup", "--target", url,
                                "--ledger-dir", str(tmp_path)], cwd=REPO, capture_output=True, text=True,

@@ -1,0 +1,105 @@
+"""Creates whose answer did not say what they did, and finding the connections they made.
+
+A create that got no answer (a timeout, a connection cut), a 5xx that does not say nothing was done (an API
+gateway that stopped waiting for the service: contract_tests.pacing.asked_again) or a 2xx without an id may still
+have created a connection. The ledger learns connections by the id an answer gives, so on a real account such a
+connection would be left behind, billed by the hour. So the run lists its gateway's connections as it starts
+(:func:`gateway_connections`; the same list gives the tunnel pairs in use), notes what each unsure create asked
+for (:func:`sought`: name, gateway, customer gateway), and at its end, when a create was unsure, lists them again:
+a connection that was not there at the start, that the run does not know by id, with the name, gateway and
+customer gateway of an unsure create is the run's (:func:`made_by_unsure`), and is deleted with the rest.
+
+What cannot be told apart: another client that creates a connection with the very same name, gateway and
+customer gateway on the same gateway during the run (a second run of the same seed against the same account).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from contract_tests.aksk_auth import signed_headers
+from contract_tests.pacing import Pace, send
+from contract_tests.settings import RunSettings
+from vpnconn import load_spec
+
+IDENTITY = ("name", "vgw_id", "cgw_id", "tunnel_local_address", "tunnel_peer_address", "peer_subnets")  # what a
+# create gives that its connection keeps and a list shows
+DISTINCT = ("name", "tunnel_local_address", "peer_subnets")  # one of them tells a connection from the gateway's others
+PAGE = 2000  # connections a list page may hold (the list's documented maximum)
+MOST_PAGES = 50  # a list whose pages never end is not followed further
+
+
+def sought(body: Any) -> dict[str, Any]:
+    """What an unsure create asked for that its connection would show (:data:`IDENTITY`: those the body gave, as it
+    gave them; peer subnets as a sorted list); empty for a body that is not a create's."""
+    conn = body.get("vpn_connection") if isinstance(body, dict) else None
+    if not isinstance(conn, dict):
+        return {}
+    found: dict[str, Any] = {key: conn[key] for key in IDENTITY if isinstance(conn.get(key), str)}
+    subnets = conn.get("peer_subnets")
+    if isinstance(subnets, list) and subnets and all(isinstance(s, str) for s in subnets):
+        found["peer_subnets"] = sorted(subnets)
+    return found
+
+
+def _shows(item: dict[str, Any], identity: dict[str, Any]) -> bool:
+    """Does the listed connection ``item`` carry everything an unsure create gave (peer subnets in any order)?"""
+    for key, value in identity.items():
+        shown = item.get(key)
+        if key == "peer_subnets":
+            shown = sorted(shown) if isinstance(shown, list) and all(isinstance(s, str) for s in shown) else None
+        if shown != value:
+            return False
+    return True
+
+
+def gateway_connections(base_url: str, settings: RunSettings, client: httpx.Client,
+                        pace: Pace | None = None) -> list[dict[str, Any]] | None:
+    """The connections of the run's gateway (``settings.vgw_id``), every page, at the run's pace; None when the
+    target does not answer the list as documented (another status, a body without ``vpn_connections``, no answer)."""
+    list_url = load_spec().operation_by_id("ListVpnConnections").url(base_url, project_id=settings.project_id)
+    found: list[dict[str, Any]] = []
+    marker: str | None = None
+    for _ in range(MOST_PAGES):
+        query = {"vgw_id": settings.vgw_id, "limit": PAGE, **({"marker": marker} if marker else {})}
+        url = f"{list_url}?{urlencode(query)}"
+        headers = signed_headers("GET", url, b"", settings.token, settings.ak, settings.sk)
+        try:
+            response = send(client, pace, "GET", url, None, headers)
+            page = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+        items = page.get("vpn_connections") if isinstance(page, dict) else None
+        if not isinstance(page, dict) or not isinstance(items, list):
+            return None
+        found += [item for item in items if isinstance(item, dict)]
+        info = page.get("page_info")
+        following = info.get("next_marker") if isinstance(info, dict) else None
+        if not items or not isinstance(following, str) or not following or following == marker:
+            return found
+        marker = following
+    return found
+
+
+def made_by_unsure(listing: list[dict[str, Any]], before: set[str], known: set[str],
+                   unsure: list[dict[str, Any]]) -> list[str]:
+    """The ids of the listed connections an unsure create made: not listed ``before`` the run, not ``known`` to it
+    by id, and showing everything an unsure create gave (:func:`sought`). An unsure create that gave nothing of
+    :data:`DISTINCT` (only its gateway and customer gateway, which could be any connection's) is not looked for."""
+    wanted = [identity for identity in unsure if lookable(identity)]
+    made = []
+    for item in listing:
+        connection_id = item.get("id")
+        if not isinstance(connection_id, str) or connection_id in before or connection_id in known:
+            continue
+        if any(_shows(item, identity) for identity in wanted):
+            made.append(connection_id)
+    return made
+
+
+def lookable(identity: dict[str, Any]) -> bool:
+    """Does an unsure create's :func:`sought` tell its connection from the gateway's others?"""
+    return any(key in identity for key in DISTINCT)

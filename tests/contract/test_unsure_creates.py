@@ -1,0 +1,158 @@
+"""A create whose answer does not say what it did may still have made a connection: an API gateway that stopped
+waiting for the service answers 504 with its own code after the connection was created, and a timeout gives no
+answer at all. The ledger learns connections by the id an answer gives, so on a real account such a connection
+was left behind, billed by the hour, and the create was asked again (504 counted as busy), which made a second
+one or was refused for the tunnel pair the first took. Now such a create is not asked again (its answer is not
+judged: ``target_busy``), the run lists its gateway's connections as it starts, and at its end finds what unsure
+creates made (a new connection, unknown by id, with what such a create gave) and deletes it with the rest.
+Both ways: a connection that was on the gateway before the run, or that another client made with other fields,
+is left as it is, even with the same name."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+from support import PATH, TOKEN, named_create_body
+
+from contract_tests import RunSettings, run_contract
+from contract_tests.cleanup import Ledger, adopt_unsure_creates, clean_leftovers, read_ledger
+from contract_tests.unsure_creates import gateway_connections, made_by_unsure, sought
+from reference_server.app import ReferenceServer, Reject
+from reference_server.embedded import running_server
+
+GATEWAY_TIMEOUT = {"status": 504, "error_code": "APIG.0201", "message": "Backend timeout: {detail}"}  # an API gateway's own
+ONE_IN = 4  # about one create in this many is carried out and then answered as the test server chooses
+
+
+def chosen(raw: bytes) -> bool:
+    """The creates (by their bytes, so the same ones whatever the timing) the test servers answer badly."""
+    return hashlib.sha256(raw).digest()[0] % ONE_IN == 0
+
+
+class TimesOutAfterCreating(ReferenceServer):
+    """Carries out every create, and answers a chosen one 504 APIG.0201 as an API gateway that stopped waiting."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.silent: list[str] = []  # the ids of the connections it made and did not report
+
+    async def _create_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Any:
+        status, body = await super()._create_vpn_connection(params, headers, raw, request_id)
+        if chosen(raw):
+            self.silent.append(json.loads(body)["vpn_connection"]["id"])
+            raise Reject(GATEWAY_TIMEOUT, "the service did not answer in time")
+        return status, body
+
+
+class SilentAfterCreating(TimesOutAfterCreating):
+    """Carries out every create, and answers a chosen one only after the run's request timeout."""
+
+    async def _create_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Any:
+        status, body = await ReferenceServer._create_vpn_connection(self, params, headers, raw, request_id)
+        if chosen(raw) and b'"name"' in raw:
+            self.silent.append(json.loads(body)["vpn_connection"]["id"])
+            await asyncio.sleep(3)
+        return status, body
+
+
+def _create(url: str, raw: bytes) -> str:
+    answer = httpx.post(url + PATH, content=raw, headers={**TOKEN, "Content-Type": "application/json"}, timeout=10)
+    assert answer.status_code == 201, answer.text
+    return answer.json()["vpn_connection"]["id"]
+
+
+def _ids(app: ReferenceServer) -> set[str]:
+    return {c["id"] for c in app.store.listing(PATH.split("/")[2])}
+
+
+def test_what_a_create_answered_by_a_gateway_timeout_made_is_found_and_deleted():
+    app = TimesOutAfterCreating(token=TOKEN["X-Auth-Token"])
+    with running_server(app) as url:
+        before = {_create(url, named_create_body(name)) for name in ("vpn-1655", "someone-elses")}  # (the run's names too)
+        settings = RunSettings(target=url, token=TOKEN["X-Auth-Token"], phases=("rules", "lifecycle"))
+        result = run_contract(settings, progress=lambda _: None, live=False)
+        assert _ids(app) == before  # what the run made is gone, what was there stays
+    assert len(app.silent) >= 10
+    assert result.exit_code == 0 and not result.violations  # (asked again, a create got VPN.0012 or made a second)
+    timed_out = [r for r in result.records if r.status == 504]
+    assert len(timed_out) == len(app.silent) and all(r.busy for r in timed_out)
+    assert all("not asked again" in r.failures[0].message for r in timed_out)
+    found = next(n for n in result.notes if "the target made for them" in n)
+    assert f"{len(app.silent)} create(s) got no answer, or one that does not say" in found
+    assert f"{len(app.silent)} connection(s) the target made for them found on the gateway" in found
+
+
+def test_what_a_create_that_got_no_answer_made_is_found_and_deleted():
+    app = SilentAfterCreating(token=TOKEN["X-Auth-Token"])
+    with running_server(app) as url:
+        settings = RunSettings(target=url, token=TOKEN["X-Auth-Token"], phases=("rules",), request_timeout=1.0)
+        result = run_contract(settings, progress=lambda _: None, live=False)
+        assert app.silent and _ids(app) == set()
+    unanswered = [r for r in result.records if r.status is None]
+    assert len(unanswered) == len(app.silent)
+    assert any(f"{len(app.silent)} connection(s) the target made for them found" in n for n in result.notes)
+
+
+def test_only_a_new_unknown_connection_with_what_an_unsure_create_gave_is_the_runs(tmp_path):
+    """Both ways, on a live server: the same name and fields before the run, another name during it, a connection
+    the run knows by id, and the one the unsure create made."""
+    app = ReferenceServer(token=TOKEN["X-Auth-Token"])
+    with running_server(app) as url, httpx.Client(timeout=10) as client:
+        settings = RunSettings(target=url, token=TOKEN["X-Auth-Token"])
+        ledger = Ledger.new(url, settings.project_id, tmp_path)
+        asked = named_create_body("vpn-unsure")
+        there_before = _create(url, asked)
+        ledger.listed_before(gateway_connections(url, settings, client), settings)
+        made = _create(url, asked)  # the unsure create, carried out
+        ledger.note_create(json.loads(asked), 504, b'{"error_code": "APIG.0201", "error_msg": "Backend timeout"}')
+        elsewhere = _create(url, named_create_body("vpn-another-client"))
+        known = _create(url, asked)
+        ledger.created(known)
+        said = adopt_unsure_creates(ledger, settings, client, None)
+        assert read_ledger(ledger.path).pending == {ledger.url(known): None, ledger.url(made): None}
+        assert said is not None and "1 connection(s) the target made for them found" in said
+        assert made_by_unsure([{"id": "x", "name": "vpn-unsure"}], set(), set(), [{"name": "vpn-unsure", "vgw_id": "g"}]) == []
+        assert made_by_unsure([{"id": "x", "cgw_id": "c", "vgw_id": "g"}], set(), set(), [{"cgw_id": "c", "vgw_id": "g"}]) == []
+        assert {there_before, elsewhere} <= _ids(app)
+
+
+def test_an_answer_that_says_what_happened_is_not_unsure(tmp_path):
+    ledger = Ledger(tmp_path / "run-x.jsonl", "http://127.0.0.1:9", "p")
+    body = json.loads(named_create_body("vpn-a"))
+    assert ledger.note_create(body, 201, b'{"vpn_connection": {"id": "c1"}}') == "c1"
+    ledger.note_create(body, 400, b'{"error_code": "VPN.0001"}')
+    ledger.note_create(body, 429, b"")
+    ledger.note_create(body, 504, b'{"error_code": "VPN.0014", "error_msg": "system busy"}')  # busy: nothing was done
+    assert read_ledger(ledger.path).unsure == []
+    for status, content in ((None, b""), (504, b"<html>"), (500, b'{"error_code": "VPN.0002"}'), (200, b"{}")):
+        ledger.note_create(body, status, content)
+    assert read_ledger(ledger.path).unsure == [sought(body)] * 4
+    assert sought(body) == {key: body["vpn_connection"][key] for key in ("name", "vgw_id", "cgw_id", "peer_subnets")}
+
+
+def test_a_gateway_that_cannot_be_listed_is_said_with_what_to_look_for(tmp_path):
+    ledger = Ledger(tmp_path / "run-x.jsonl", "http://127.0.0.1:9", "p")
+    settings = RunSettings(target="http://127.0.0.1:9", token="t")
+    ledger.listed_before(None, settings)
+    ledger.note_create(json.loads(named_create_body("vpn-lost")), None)
+    with httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(404))) as client:
+        said = adopt_unsure_creates(ledger, settings, client, None)
+    assert said is not None and "could not be listed as the run began" in said and "(named vpn-lost)" in said
+
+
+def test_vpnconn_cleanup_finds_what_a_killed_runs_unsure_creates_made(tmp_path: Path):
+    app = ReferenceServer(token=TOKEN["X-Auth-Token"])
+    with running_server(app) as url, httpx.Client(timeout=10) as client:
+        settings = RunSettings(target=url, token=TOKEN["X-Auth-Token"])
+        ledger = Ledger.new(url, settings.project_id, tmp_path)
+        ledger.listed_before(gateway_connections(url, settings, client), settings)
+        asked = named_create_body("vpn-killed")
+        made = _create(url, asked)
+        ledger.note_create(json.loads(asked), None)  # then the run was killed
+        done = clean_leftovers(settings, url, client, tmp_path, progress=lambda _: None)
+        assert done.deleted == [ledger.url(made)] and _ids(app) == set() and not ledger.path.exists()
