@@ -233,7 +233,7 @@ def _delete(url: str, settings: RunSettings, client: httpx.Client, pace: Pace | 
         return f"no answer: {exc.__class__.__name__}"
     if response.status_code in (load_spec().operation_by_id("DeleteVpnConnection").success_status, 404):
         return None
-    busy = f" (still busy after {BUSY_ATTEMPTS} attempts)" if is_busy(response.status_code) else ""
+    busy = f" (still busy after {BUSY_ATTEMPTS} attempts)" if is_busy(response.status_code, response.content) else ""
     return f"DELETE answered {response.status_code}{busy}"
 
 

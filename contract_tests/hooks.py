@@ -152,5 +152,5 @@ def after_call(context, case, response):
         return
     if run.ledger is not None and case.method.upper() == "POST":
         run.ledger.note_create(case.body, response.status_code, bytes(response.content or b""))
-    if is_busy(response.status_code) and run.pace is not None:  # everyone waits, as the target asked
+    if is_busy(response.status_code, bytes(response.content or b"")) and run.pace is not None:  # everyone waits, as the target asked
         run.pace.hold(retry_after(dict(response.headers or {})))

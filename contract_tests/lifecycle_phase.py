@@ -170,7 +170,7 @@ class LifecyclePhase:
                             response_headers=dict(response.headers), response_body=response.text, body=body,
                             labels=[f"{seen.style}: {step}"])
         seen.records.append(record)
-        if is_busy(response.status_code):  # still busy after its attempts: not judged, and the sequence ends here
+        if is_busy(response.status_code, response.content):  # still busy after its attempts: not judged, and the sequence ends here
             record.failures = [busy_failure(response.status_code, response.content, method)]
             return record, None
         record.failures = run_checks(answer, seen.sent, only=ANY_ANSWER_CHECKS)

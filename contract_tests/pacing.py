@@ -1,18 +1,20 @@
 """How fast a run may send: a request rate shared by every request of the run, and busy answers honoured.
 
-A real cloud account throttles (429) and bills what is created, so against a target that is not on loopback a
-run sends at most ``RunSettings.requests_per_second`` (``--rate-limit``). A busy answer (the status of an error
-kind the spec marks ``transient``: 429 throttled, 503, 504 ``VPN.0014`` system busy) says the target is busy,
-not that the request is wrong: every request of the run waits for its ``Retry-After`` (1 s without one) before
-the next, and the busy request is asked again, up to BUSY_ATTEMPTS times in all. A create is not idempotent: it is
-asked again only when its busy answer says that nothing was done (:func:`asked_again`). An answer still busy then
-is not judged: :func:`busy_failure` is its only finding (``target_busy``, inferred: no source says how long a busy
-spell lasts). The slot is shared by every request in flight (one lock; every request of a run leaves from this
-process). On loopback there is no limit by default.
+A real cloud account throttles (429) and bills what is created, so against a target that is not on loopback a run
+sends at most ``RunSettings.requests_per_second`` (``--rate-limit``). A busy answer (an error kind the spec marks
+``transient``: 429 throttled, 503 or 504 whatever the code, or a code such as 400 ``VPN.0030`` system busy or 409
+``VPN.0016`` gateway not ready) says the target is busy or not ready, not that the request is wrong: every request
+of the run waits for its ``Retry-After`` (1 s without one) before the next, and the busy request is asked again,
+up to BUSY_ATTEMPTS times in all. A create is not idempotent: it is asked again only when its busy answer says
+that nothing was done (:func:`asked_again`). An answer still busy then is not judged: :func:`busy_failure` is its
+only finding (``target_busy``, inferred: no source says how long a busy spell lasts). The slot is shared by every
+request in flight (one lock; every request of a run leaves from this process). On loopback there is no limit by
+default.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -40,25 +42,38 @@ class _Response(Protocol):
 Answered = TypeVar("Answered", bound=_Response)  # a response of either client (httpx, schemathesis)
 
 
-def is_busy(status: int | None) -> bool:
-    """Is ``status`` a busy answer (an error kind the spec marks ``transient``)?"""
-    return status in load_spec().transient_statuses
+def is_busy(status: int | None, content: bytes) -> bool:
+    """Is this answer busy: a status the spec marks ``transient: status`` whatever its code (429, 503, 504), or an
+    error code it marks ``transient`` (400 ``VPN.0030`` system busy, 409 ``VPN.0016`` gateway not ready, 400
+    ``VPN.0507`` gateway being updated, ...)?"""
+    spec = load_spec()
+    if status in spec.transient_statuses:
+        return True
+    return status in _transient_code_statuses() and _error_code(content) in spec.transient_codes
+
+
+@functools.cache
+def _transient_code_statuses() -> frozenset[int]:
+    return frozenset(kind["status"] for kind in load_spec().errors.values() if kind.get("transient") == "code")
+
+
+def _error_code(content: bytes) -> str | None:
+    try:
+        return error_code_of(json.loads(content))
+    except ValueError:
+        return None
 
 
 def asked_again(method: str, status: int, content: bytes) -> bool:
     """Is this busy answer's request asked again? Any request but a create (a POST, which is not idempotent) is.
     A create is asked again only when its answer says nothing was done: 429 (throttled before it was carried out)
-    or an error code the spec marks ``transient`` (``VPN.0014`` system busy). Another 503 or 504 (an API gateway
-    that stopped waiting for the service) may come after the connection was created: a second create would make
-    another, or be refused for the tunnel pair the first took. The run looks for what such a create made
-    (contract_tests.unsure_creates)."""
+    or an error code the spec marks ``transient`` (``VPN.0014`` system busy, ``VPN.0016`` gateway not ready, ...).
+    Another 503 or 504 (an API gateway that stopped waiting for the service) may come after the connection was
+    created: a second create would make another, or be refused for the tunnel pair the first took. The run looks
+    for what such a create made (contract_tests.unsure_creates)."""
     if method.upper() != "POST" or status == 429:
         return True
-    try:
-        code = error_code_of(json.loads(content))
-    except ValueError:
-        return False
-    return code in load_spec().transient_codes
+    return _error_code(content) in load_spec().transient_codes
 
 
 def busy_failure(status: int, content: bytes, method: str) -> Failure:
@@ -121,9 +136,10 @@ def until_not_busy(ask: Callable[[], Answered], pace: Pace | None, method: str) 
     Retry-After while :func:`asked_again` says so, BUSY_ATTEMPTS times in all; the last answer, busy or not."""
     for attempt in range(1, BUSY_ATTEMPTS + 1):
         response = ask()
-        if not is_busy(response.status_code) or attempt == BUSY_ATTEMPTS:
+        content = bytes(response.content or b"")
+        if not is_busy(response.status_code, content) or attempt == BUSY_ATTEMPTS:
             return response
-        if not asked_again(method, response.status_code, bytes(response.content or b"")):
+        if not asked_again(method, response.status_code, content):
             return response
         wait_out(pace, response.headers or {})
     raise AssertionError("unreachable")  # the loop returns on its last attempt

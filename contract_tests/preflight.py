@@ -109,7 +109,7 @@ def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: http
     url = spec.create.url(base_url, project_id=settings.project_id)
     raw = json.dumps(canonical_invalid_body(spec)).encode()
     first = _reach(client, url, raw, settings, wait)
-    if is_busy(first.status_code):
+    if is_busy(first.status_code, first.content):
         raise TargetError(f"POST {url} answered {_describe(first)}, busy, each of the {BUSY_ATTEMPTS} times it was asked: "
                           "the target cannot be judged now; try again later")
     media = first.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -130,7 +130,7 @@ def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: http
     except httpx.HTTPError as exc:
         raise TargetError(f"{_origin(url)} stopped answering during the preflight: {exc.__class__.__name__}") from None
     result.answers.append((json.loads(probe), refused.status_code, refused.content))
-    if refused.status_code not in (401, 403) and not is_busy(refused.status_code):  # (busy every time: not judged)
+    if refused.status_code not in (401, 403) and not is_busy(refused.status_code, refused.content):  # (busy every time: not judged)
         accepted = refused.status_code < 300
         title = "The target accepts any token" if accepted else "The target does not refuse a made-up token first"
         why = ("the target does not check credentials" if accepted else "it judged the body instead: the target checks "

@@ -206,7 +206,7 @@ class RulesPhase:
             request_body=raw.decode(), status=response.status_code, response_headers=dict(response.headers),
             response_body=response.text, body=body, labels=labels,
         )
-        if is_busy(response.status_code):  # still busy after its attempts: not judged
+        if is_busy(response.status_code, response.content):  # still busy after its attempts: not judged
             record.failures = [busy_failure(response.status_code, response.content, "POST")]
         else:
             record.failures = self._check(record, response, body, labels)

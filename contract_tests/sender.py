@@ -133,7 +133,7 @@ class CaseSender:
             return [unanswered(phase, self.base_url, f"{exc.__class__.__name__}: {first[:300]}",
                                "positive" if positive else "negative")]
         recorder.record_response(case_id=case.id, response=response)
-        if is_busy(response.status_code):  # still busy: the case is not judged
+        if is_busy(response.status_code, bytes(response.content or b"")):  # still busy: the case is not judged
             record = record_of(phase, case, recorder.interactions[case.id], [], positive)
             record.failures = [busy_failure(response.status_code, bytes(response.content or b""), case.method)]
             return [record]

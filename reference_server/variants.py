@@ -34,8 +34,10 @@ against one must end with exit 0, its differences listed as divergences (and fai
   (:meth:`OtherChoicesServer.error_body`), where the reference server writes ``{error_code, error_msg, request_id}``
   as the examples do; the API gateway's (``APIG.xxxx``) keep the examples' shape, as the sources say of them;
 - it is busy now and then, as a loaded service is: about one request in BUSY_ONE_IN (chosen by
-  :func:`busy_at_first`, so the same ones whatever the timing) is answered 504 ``VPN.0014`` (system busy,
-  documented) with ``Retry-After: 0`` the first time it comes, and served when it is asked again.
+  :func:`busy_at_first`, so the same ones whatever the timing) is answered busy or not ready the first time it
+  comes, with ``Retry-After: 0``, and served when it is asked again: 504 ``VPN.0014`` (system busy), 409
+  ``VPN.0016`` (gateway not ready), 400 ``VPN.0507`` (gateway being updated) or 400 ``VPN.0030`` (system busy), the
+  documented codes of the error kinds the spec marks ``transient`` (:data:`BUSY_KINDS`, one by what the request is).
 """
 
 from __future__ import annotations
@@ -171,9 +173,10 @@ class OtherChoicesServer(ReferenceServer):
     def _busy_at_first(self, operation_id: str, handler: Handler) -> Handler:
         async def answer(params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Answer:
             key = _request_key(operation_id, params, raw)
-            if key[0] % BUSY_ONE_IN == 0 and key not in self.asked and len(self.asked) < 100_000:
+            kind = busy_at_first(operation_id, params, raw)
+            if kind is not None and key not in self.asked and len(self.asked) < 100_000:
                 self.asked.add(key)
-                raise Reject(self.errors["system-busy"], "try again later", [(b"retry-after", b"0")])
+                raise Reject(self.errors[kind], "try again later", [(b"retry-after", b"0")])
             return await handler(params, headers, raw, request_id)
         return answer
 
@@ -190,16 +193,18 @@ class OtherChoicesServer(ReferenceServer):
 
 UNLISTED = "added_in_a_later_version"  # a field of every answer that no source lists
 BUSY_ONE_IN = 16  # about one request in this many is answered busy the first time it comes
+BUSY_KINDS = ("system-busy", "gateway-not-ready", "gateway-being-updated", "service-busy")  # (x-vpnconn-errors)
 
 
 def _request_key(operation_id: str, params: dict[str, str], raw: bytes) -> bytes:
     return hashlib.sha256(json.dumps([operation_id, sorted(params.items()), raw.hex()]).encode()).digest()
 
 
-def busy_at_first(operation_id: str, params: dict[str, str], raw: bytes) -> bool:
-    """Is this request (its operation, path parameters and ``query``, body) one the server answers busy the first
-    time it comes?"""
-    return _request_key(operation_id, params, raw)[0] % BUSY_ONE_IN == 0
+def busy_at_first(operation_id: str, params: dict[str, str], raw: bytes) -> str | None:
+    """The error kind (:data:`BUSY_KINDS`) this request (its operation, path parameters and ``query``, body) is
+    answered with the first time it comes; None when it is served at once."""
+    key = _request_key(operation_id, params, raw)
+    return BUSY_KINDS[key[1] % len(BUSY_KINDS)] if key[0] % BUSY_ONE_IN == 0 else None
 
 
 def _with_unlisted_fields(handler: Handler) -> Handler:

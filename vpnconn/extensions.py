@@ -32,7 +32,8 @@ _ERROR = {
                    "error_code": {"type": "string", "pattern": r"^[A-Z]+\.[0-9]{4}$"},
                    "message": {"type": "string", "pattern": r"\{detail\}"},
                    "provenance": {"oneOf": [_PROVENANCE, _SPLIT_PROVENANCE]},
-                   "transient": {"type": "boolean"}},
+                   # the target is busy, not the request wrong: any answer with this status, or with this code
+                   "transient": {"enum": ["status", "code"]}},
 }
 _INLINE_RULE_ERROR = {**_ERROR, "required": ["status", "error_code", "message"]}
 

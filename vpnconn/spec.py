@@ -198,14 +198,15 @@ class Spec:
 
     @functools.cached_property
     def transient_statuses(self) -> frozenset[int]:
-        """The statuses of the error kinds marked ``transient`` (429, 503, 504): the target is busy, not the
-        request wrong; asked again, it may answer."""
-        return frozenset(kind["status"] for kind in self.errors.values() if kind.get("transient"))
+        """The statuses that say the target is busy whatever the code (error kinds marked ``transient: status``: 429,
+        503, 504; a gateway in front answers them with codes of its own); asked again, it may answer."""
+        return frozenset(kind["status"] for kind in self.errors.values() if kind.get("transient") == "status")
 
     @functools.cached_property
     def transient_codes(self) -> frozenset[str]:
-        """The error codes of the error kinds marked ``transient`` (``VPN.0014`` system busy, ...): an answer with one
-        says the request was not carried out."""
+        """The error codes of every error kind marked ``transient`` (``VPN.0014`` system busy, ``VPN.0016`` gateway
+        not ready, ``VPN.0507`` gateway being updated, ...): an answer with one says the request was not carried out,
+        and asked again later it may be."""
         return frozenset(kind["error_code"] for kind in self.errors.values() if kind.get("transient"))
 
     @functools.cached_property
