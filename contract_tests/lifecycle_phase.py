@@ -119,7 +119,7 @@ class LifecyclePhase:
             for seen in pool.map(lambda item: self._sequence(*item), live):
                 records += seen.records
             if live and not self.stopped():  # the whole list, page by page, while every style's connection exists
-                records += self._pages(live[0][0])
+                records += self._pages(live[0][0], [connection_id for _, connection_id in live])
                 records += self._other_gateway(live[0][0])
                 records += self._reused_tunnel_pair(live)
             for seen in pool.map(lambda item: self._deleted(*item), live):
@@ -272,9 +272,10 @@ class LifecyclePhase:
                                                  f"list with {wanted} returned {len(off)} connection(s) that do not "
                                                  f"match it: {', '.join(map(str, off[:3]))}"))
 
-    def _pages(self, seen: Seen) -> list[CaseRecord]:
+    def _pages(self, seen: Seen, own: list[str]) -> list[CaseRecord]:
         """Walk the list of the run's gateway page by page (``limit``/``marker``), while every style's connection
-        exists: the pages hold the whole list, each item once."""
+        (``own``) exists: the pages hold each of them, and no item twice. (Another client's connection that is gone
+        by the time its page comes is not lost: a real gateway may be shared.)"""
         seen.records = []
         vgw_id = (seen.connection or {}).get("vgw_id")
         first, answer = self._send("ListVpnConnections", self._url("ListVpnConnections", query={"vgw_id": vgw_id}), None,
@@ -301,7 +302,7 @@ class LifecyclePhase:
             if not marker or not items:
                 break
         repeated = sorted({i for i in walked if walked.count(i) > 1}, key=str)
-        lost = [i for i in everything if i not in walked]
+        lost = [i for i in everything if i in own and i not in walked]
         if repeated or lost or marker:
             what = "; ".join(part for part in (
                 f"repeated: {', '.join(map(str, repeated[:3]))}" if repeated else "",

@@ -1,0 +1,49 @@
+"""A gateway on a real account may be shared: other clients' connections are there before the run, and come and go
+during it. The lifecycle phase walks the gateway's list page by page and held every connection of the first, whole
+list to appear on some page; another client's connection deleted between the two was reported "Paging loses or
+repeats" (list_paging_complete), a violation the target did not commit. Now the walk must hold the run's own
+connections, and no item twice; a target that pages wrongly is still caught (the fault list-ignores-marker,
+tests/contract/test_faults.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from support import PATH, TOKEN, named_create_body
+
+from contract_tests import RunSettings, run_contract
+from reference_server.app import ReferenceServer
+from reference_server.embedded import running_server
+
+PROJECT = PATH.split("/")[2]
+
+
+class AnotherClientDeletes(ReferenceServer):
+    """At the first list request for a page after the first (with a marker), another client's connection is deleted
+    (once)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.theirs: list[str] = []
+        self.gone: list[str] = []
+
+    async def _list_vpn_connections(self, params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Any:
+        if "marker=" in params["query"] and not self.gone:
+            self.gone.append(self.theirs[1])
+            self.store.delete(PROJECT, self.theirs[1])
+        return await super()._list_vpn_connections(params, headers, raw, request_id)
+
+
+def test_another_clients_connection_gone_during_the_walk_is_not_lost_paging():
+    app = AnotherClientDeletes(token=TOKEN["X-Auth-Token"])
+    with running_server(app) as url:
+        for n in range(4):  # another client's, on the same gateway, before the run
+            answer = httpx.post(url + PATH, content=named_create_body(f"theirs-{n}"),
+                                headers={**TOKEN, "Content-Type": "application/json"}, timeout=10)
+            app.theirs.append(answer.json()["vpn_connection"]["id"])
+        result = run_contract(RunSettings(target=url, token=TOKEN["X-Auth-Token"], phases=("lifecycle",)),
+                              progress=lambda _: None, live=False)
+    walked = [r for r in result.records if any("list page" in label for label in r.labels)]
+    assert len(walked) >= 2 and app.gone  # (the walk went page by page; one of theirs went meanwhile)
+    assert result.exit_code == 0 and not result.violations and not result.divergences
