@@ -54,6 +54,7 @@ class Ledger:
 
     def __init__(self, path: Path, base_url: str, project_id: str) -> None:
         self.path, self.base_url, self.project_id = path, base_url.rstrip("/"), project_id
+        self._held: set[str] = set()  # the URLs this process noted created and not yet deleted
 
     @classmethod
     def new(cls, base_url: str, project_id: str, folder: Path = LEDGER_DIR) -> Ledger:
@@ -74,13 +75,20 @@ class Ledger:
             os.close(fd)
 
     def created(self, connection_id: str) -> None:
-        self._append({"created": self.url(connection_id)})
+        url = self.url(connection_id)
+        self._append({"created": url})
+        self._held.add(url)
 
     def deleted(self, connection_id: str) -> None:
         self.deleted_url(self.url(connection_id))
 
     def deleted_url(self, url: str) -> None:
         self._append({"deleted": url})
+        self._held.discard(url)
+
+    def held(self) -> int:
+        """How many connections the run holds now (noted created, not yet deleted, by this process)."""
+        return len(self._held)
 
     def note_create(self, body: Any, status: int | None, content: bytes = b"") -> str | None:
         """Note what one create may have made: the connection its answer reports (its id is returned), or, when the

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,10 @@ class ActiveRun:
     ledger: Ledger | None = None  # where every connection the run creates is noted, to delete it at the end
     pace: Pace | None = None  # the run's request rate, shared by every request in flight
     reserve: int = 0  # creates kept back from the budget for the lifecycle phase
+    # connections the run may hold at once on its gateway (its quota less those there before the run; None: no
+    # limit), and how to delete what it holds when one more create could pass that (set by the runner)
+    room: int | None = None
+    make_room: Callable[[], None] = lambda: None
     taken: int = 0  # creating requests sent so far by the sender and the rules phase (each takes one at dispatch)
     # Ctrl-C or SIGTERM: finish the requests in flight (and note what they created), send no more; the fuzzing
     # planner's process is stopped too.
@@ -48,11 +52,27 @@ class ActiveRun:
         return time.monotonic() >= self.deadline
 
     def creates_left(self, reserve: int = 0) -> int | None:
-        """Creating requests still allowed by MAX_CREATES (None: no limit), keeping ``reserve`` back."""
+        """Creating requests still allowed by MAX_CREATES (None: no limit), keeping ``reserve`` back, and by the room
+        on the gateway (:meth:`before_create` makes room first)."""
+        left = self._budget_left(reserve)
+        if self.room is None or self.ledger is None:
+            return left
+        room = self.room - self.ledger.held()
+        return room if left is None else min(left, room)
+
+    def _budget_left(self, reserve: int) -> int | None:
         budget = self.settings.create_budget
         if budget is None:
             return None
         return budget - reserve - max(self.taken, self.ledger.created_count() if self.ledger else 0)
+
+    def before_create(self, in_flight: int, drain: Callable[[], object]) -> None:
+        """Keep what the run holds on its gateway within the quota: when the connections it holds and ``in_flight``
+        requests (each may create) leave no room for one more, wait for those in flight (``drain()``) and delete
+        what it holds (``make_room``). The same requests are sent, at any concurrency."""
+        if self.room is not None and self.ledger is not None and self.ledger.held() + in_flight >= self.room:
+            drain()
+            self.make_room()
 
     def take_create(self) -> bool:
         """May one more creating request go? If so it is counted now, before it is sent, so that requests in
@@ -65,7 +85,7 @@ class ActiveRun:
 
     @property
     def budget_spent(self) -> bool:
-        left = self.creates_left(self.reserve)
+        left = self._budget_left(self.reserve)
         return left is not None and left <= 0
 
     @property

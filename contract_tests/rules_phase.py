@@ -53,6 +53,7 @@ class RulesPhase:
         self.rng = random.Random(settings.seed)
         self.url = self.spec.create.url(base_url, project_id=settings.project_id)
         self.pool = concurrent.futures.ThreadPoolExecutor(max(1, settings.concurrency), thread_name_prefix="vpnconn-rules")
+        self.sent: list[Sent] = []  # every request submitted, to wait for them before the run deletes what it holds
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -177,9 +178,16 @@ class RulesPhase:
     def _emit(self, records: list[Sent], body: dict[str, Any], mode: str, labels: list[str]) -> None:
         """Send ``body`` (in the pool): the cases are made here, in order, so what is sent does not depend on
         the concurrency; a positive case takes its share of MAX_CREATES before it goes."""
-        if self.stopped or (mode == "positive" and self.run is not None and not self.run.take_create()):
+        if self.stopped:
             return
-        records.append(self.pool.submit(self._send, body, mode, labels))
+        if mode == "positive" and self.run is not None:
+            self.sent = [future for future in self.sent if not future.done()]
+            self.run.before_create(len(self.sent), lambda: concurrent.futures.wait(self.sent))
+            if not self.run.take_create():
+                return
+        future = self.pool.submit(self._send, body, mode, labels)
+        records.append(future)
+        self.sent.append(future)
 
     def _records(self, sent: list[Sent]) -> list[CaseRecord]:
         records = [future.result() for future in sent]

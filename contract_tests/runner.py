@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -31,7 +32,7 @@ from contract_tests.rules_phase import RulesPhase
 from contract_tests.settings import RunSettings
 from contract_tests.target import EmbeddedServer, embedded_server
 from contract_tests.unsure_creates import gateway_connections
-from vpnconn import load_spec
+from vpnconn import Spec, load_spec
 from vpnconn.errors import TargetError
 from vpnconn.repair import Repairer
 
@@ -102,15 +103,27 @@ def _one_any_token_finding(records: list[CaseRecord], preflight: Preflight) -> N
 
 
 def _delete_so_far(ledger: Ledger, settings: RunSettings, client: httpx.Client, progress: Callable[[str], None],
-                   pace: Pace | None) -> None:
-    """Before the lifecycle phase, delete what the other phases created (on every target, the embedded one too):
-    its lists then hold its own connections, not hundreds whose pages cost time to fetch and check, and a real
-    account holds fewer connections for less time. What cannot be deleted now stays in the ledger for the end."""
+                   pace: Pace | None, why: str) -> None:
+    """Delete what the run holds now (on every target, the embedded one too): before the lifecycle phase, whose
+    lists then hold its own connections, not hundreds whose pages cost time to fetch and check; and when one more
+    create could pass the gateway's quota (hooks.ActiveRun.before_create). A real account holds fewer connections
+    for less time. What cannot be deleted now stays in the ledger for the end."""
     pending = ledger.pending()
     if pending:
         done = delete_connections(pending, settings, client, deleted=ledger.deleted_url, pace=pace)
-        progress(f"  cleanup: deleted {len(done.deleted)} of the {len(pending)} connection(s) created so far, "
-                 "before the lifecycle phase")
+        progress(f"  cleanup: deleted {len(done.deleted)} of the {len(pending)} connection(s) created so far, {why}")
+
+
+def _room_on_gateway(spec: Spec, listed: list[dict[str, Any]] | None, settings: RunSettings,
+                     progress: Callable[[str], None]) -> int:
+    """How many connections the run may hold at once on its gateway: the quota less those there before the run
+    (all of it when the gateway could not be listed); said when it is less than the quota."""
+    quota = spec.quota("connections-per-gateway")
+    there = len(listed or [])
+    if there:
+        progress(f"  the gateway {settings.vgw_id} holds {there} connection(s) already: with its quota of {quota}, the run "
+                 f"holds at most {max(0, quota - there)} at once (it deletes what it made when it reaches that)")
+    return max(0, quota - there)
 
 
 def _clean_up(ledger: Ledger, settings: RunSettings, client: httpx.Client, progress: Callable[[str], None],
@@ -163,13 +176,17 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
         lifecycle_phase = "lifecycle" in settings.phases and settings.creates
         repairer = Repairer(spec, settings, unique_tunnels=True)
         pace = Pace(settings.requests_per_second)
-        if settings.creates:  # what the gateway holds already: its tunnel pairs are taken, and none of it is the run's
+        room = None
+        if settings.creates:  # what the gateway holds already: its tunnel pairs are taken, none of it is the run's, and
+            # the rest of the quota is the room the run has
             listed = gateway_connections(base_url, settings, client, pace)
             ledger.listed_before(listed, settings)
             repairer.avoid_tunnels([c["tunnel_local_address"] for c in listed or [] if isinstance(c.get("tunnel_local_address"), str)])
+            room = _room_on_gateway(spec, listed, settings, progress)
         run = hooks.ActiveRun(settings, repairer, Progress(progress, live), deadline, ledger=ledger,
                               pace=pace,
-                              reserve=len(spec.examples("request")) if lifecycle_phase else 0)
+                              reserve=len(spec.examples("request")) if lifecycle_phase else 0, room=room)
+        run.make_room = lambda: _delete_so_far(ledger, settings, client, lambda _: None, pace, "")  # (quietly, mid-phase)
         phase = None
         records: list[CaseRecord] = []
         rules: list[CaseRecord] = []
@@ -189,7 +206,7 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
                     progress(f"  {'rules':9} {len(rules):5} cases  {sum(1 for r in rules if r.failures):4} with failures  "
                              f"({time.monotonic() - started:.1f} s)")
                 if lifecycle_phase and not run.halted:  # alone: no other phase creates while it lists
-                    _delete_so_far(ledger, settings, client, progress, run.pace)
+                    _delete_so_far(ledger, settings, client, progress, run.pace, "before the lifecycle phase")
                     lifecycle = LifecyclePhase(base_url, settings, client, ledger, run).run_all()
                     progress(f"  {'lifecycle':9} {len(lifecycle):5} cases  {sum(1 for r in lifecycle if r.failures):4} "
                              f"with failures  ({time.monotonic() - started:.1f} s)")

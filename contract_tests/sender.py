@@ -14,6 +14,7 @@ What schemathesis' engine did per case is done here with its own parts: ``case.c
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -52,6 +53,7 @@ class CaseSender:
         # is judged alone (with the shared set), and every other case gets a copy of the set as it then stands.
         self.enforced: set[str] = set()
         self.settled = False
+        self.creating: set[concurrent.futures.Future[list[CaseRecord]]] = set()  # requests in flight that may create
 
     def send(self, phase: str, planned: Iterable[PlannedCase], started: float) -> list[CaseRecord]:
         """Send ``planned`` (one phase's cases), ``settings.concurrency`` at a time; their records in order."""
@@ -70,7 +72,8 @@ class CaseSender:
                     # a case generated negative for an unexpected header, which OpenAPI does not refuse, is then
                     # positive); read once
                     positive = hooks.is_positive(case)
-                    if not self._prepare(run, case, positive):
+                    creating = self._prepare(run, case, positive, functools.partial(self._drain, pending))
+                    if creating is None:
                         continue
                     if not self.settled and positive:
                         results.append(_done(self._exchange(phase, case, positive, checking, self.enforced)))
@@ -82,6 +85,8 @@ class CaseSender:
                     future = pool.submit(self._exchange, phase, case, positive, checking, set(self.enforced))
                     pending.add(future)
                     results.append(future)
+                    if creating:
+                        self.creating.add(future)
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
@@ -95,17 +100,29 @@ class CaseSender:
             return True  # Ctrl-C, SIGTERM or MAX_TIME: what is in flight finishes, nothing more goes
         return bool(self.settings.max_failures and self.failing >= self.settings.max_failures)
 
-    def _prepare(self, run: hooks.ActiveRun | None, case: Any, positive: bool) -> bool:
-        """Make ``case`` safe and valid, in plan order; False: it is not sent (MAX_CREATES)."""
+    def _drain(self, pending: set[concurrent.futures.Future[list[CaseRecord]]]) -> None:
+        """Wait for every request in flight (and count its failures); ``pending`` is left empty."""
+        done, _ = concurrent.futures.wait(pending)
+        self.failing += sum(1 for future in done if any(r.failures for r in future.result()))
+        pending.clear()
+        self.creating.clear()
+
+    def _prepare(self, run: hooks.ActiveRun | None, case: Any, positive: bool, drain: Callable[[], object]) -> bool | None:
+        """Make ``case`` safe and valid, in plan order: whether it may create, or None: it is not sent (MAX_CREATES).
+        ``drain`` waits for the requests in flight (before the run deletes what it holds, to keep within the gateway's
+        quota: hooks.ActiveRun.before_create)."""
         if run is None:
-            return True
+            return False
         if not self.settings.creates:
             if not positive:
                 hooks.disarm(run, case)  # (a run that may not create has only negative cases)
-            return True
+            return False
         acceptable = positive or hooks.acceptable(case.body)
+        if acceptable:
+            self.creating = {future for future in self.creating if not future.done()}
+            run.before_create(len(self.creating), drain)
         if acceptable and not run.take_create():
-            return False  # MAX_CREATES: no more requests that could create (the others still go)
+            return None  # MAX_CREATES: no more requests that could create (the others still go)
         if positive:
             run.repairer.repair(case.body)
         elif acceptable:
@@ -114,7 +131,7 @@ class CaseSender:
             conn = case.body["vpn_connection"]
             run.repairer.avoid_tunnels([a for a in (conn.get("tunnel_local_address"), conn.get("tunnel_peer_address"))
                                         if isinstance(a, str)])
-        return True
+        return acceptable
 
     def _exchange(self, phase: str, case: Any, positive: bool, checking: Any, enforced: set[str]) -> list[CaseRecord]:
         """One request and its checks, in a pool thread: the records of the case and of the checks' own requests."""

@@ -81,6 +81,14 @@ ROOT_EXTENSIONS: dict[str, Any] = {
             "properties": {"description": {"type": "string"}},
             "additionalProperties": _ERROR,
         },
+        "x-vpnconn-quotas": {
+            "type": "object",
+            "additionalProperties": {"type": "object", "required": ["value", "description", "provenance"],
+                                     "additionalProperties": False,
+                                     "properties": {"value": {"type": "integer", "minimum": 1},
+                                                    "description": {"type": "string", "minLength": 10},
+                                                    "provenance": _PROVENANCE}},
+        },
         "x-vpnconn-sources": {
             "type": "object", "minProperties": 1,
             "additionalProperties": {"type": "object", "required": ["title", "date"], "additionalProperties": False,
@@ -118,6 +126,8 @@ def check_extensions(document: dict[str, Any], path: str) -> None:
 
 def _provenances(document: dict[str, Any]):
     """(place, provenance) for every provenance in the document and its operations."""
+    for name, quota in (document.get("x-vpnconn-quotas") or {}).items():
+        yield f"x-vpnconn-quotas/{name}", quota["provenance"]
     for kind, error in (document.get("x-vpnconn-errors") or {}).items():
         if isinstance(error, dict):
             prov = error["provenance"]

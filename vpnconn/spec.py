@@ -202,6 +202,10 @@ class Spec:
         503, 504; a gateway in front answers them with codes of its own); asked again, it may answer."""
         return frozenset(kind["status"] for kind in self.errors.values() if kind.get("transient") == "status")
 
+    def quota(self, name: str) -> int:
+        """A default quota of an account (``x-vpnconn-quotas``: ``connections-per-gateway``, ...)."""
+        return int(self.document["x-vpnconn-quotas"][name]["value"])
+
     @functools.cached_property
     def transient_codes(self) -> frozenset[str]:
         """The error codes of every error kind marked ``transient`` (``VPN.0014`` system busy, ``VPN.0016`` gateway

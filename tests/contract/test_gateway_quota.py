@@ -1,0 +1,93 @@
+"""An account may hold at most so many connections on a gateway (the spec's ``x-vpnconn-quotas``: 100 by default),
+and a create beyond that is refused 400 VPN.0001 (no code of its own). A run kept every connection it made until
+the lifecycle phase (147 in a default run), so a server that keeps the documented quota was FAILED with 61 cases of
+"Valid request rejected"; on a real gateway that holds connections already, a budget of 50 could pass it too. Now a
+run lists the gateway as it begins, and holds at most the quota less what is there at once: when one more create
+could pass that, it waits for the requests in flight and deletes what it holds (the same requests are sent)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from support import PATH, TOKEN, named_create_body
+
+from contract_tests import RunSettings, run_contract
+from contract_tests.cleanup import Ledger
+from contract_tests.hooks import ActiveRun
+from contract_tests.progress import Progress
+from reference_server.app import ReferenceServer, Reject
+from reference_server.embedded import running_server
+from vpnconn import load_spec
+from vpnconn.repair import Repairer
+
+QUOTA = load_spec().quota("connections-per-gateway")
+PROJECT = PATH.split("/")[2]
+
+
+class WithQuota(ReferenceServer):
+    """The reference server keeping the quota: a valid create on a gateway that holds QUOTA connections is refused
+    400 VPN.0001, as the service does."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.most = 0  # the most connections the gateway held at once
+
+    def _held(self, gateway: Any) -> int:
+        return sum(1 for c in self.store.listing(PROJECT) if c.get("vgw_id") == gateway)
+
+    async def _create_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Any:
+        body = self._parse(headers, raw)
+        gateway = body["vpn_connection"].get("vgw_id")
+        if self._held(gateway) >= QUOTA and not self.check.violations(body, self.world):  # (a wrong body: refused for that)
+            raise Reject(self.errors["schema-violation"], f"quota of {QUOTA} connections per gateway exceeded")
+        answer = await super()._create_vpn_connection(params, headers, raw, request_id)
+        self.most = max(self.most, self._held(gateway))
+        return answer
+
+
+def _run(url: str, **options: Any):
+    return run_contract(RunSettings(target=url, token=TOKEN["X-Auth-Token"], **options), progress=lambda _: None, live=False)
+
+
+def test_a_run_holds_no_more_than_the_gateways_quota():
+    app = WithQuota(token=TOKEN["X-Auth-Token"])
+    with running_server(app) as url:
+        result = _run(url, phases=("rules", "lifecycle"))
+    created = sum(1 for r in result.records if r.method == "POST" and r.status == 201)
+    assert created > QUOTA and QUOTA // 2 < app.most <= QUOTA  # (it used the room, and kept within it)
+    assert result.exit_code == 0 and not result.violations
+
+
+def test_a_gateway_that_holds_connections_already_leaves_the_run_the_rest_of_its_quota():
+    app = WithQuota(token=TOKEN["X-Auth-Token"])
+    said: list[str] = []
+    with running_server(app) as url:
+        theirs = QUOTA - 3
+        for n in range(theirs):
+            answer = httpx.post(url + PATH, content=named_create_body(f"theirs-{n}"),
+                                headers={**TOKEN, "Content-Type": "application/json"}, timeout=10)
+            assert answer.status_code == 201
+        result = run_contract(RunSettings(target=url, token=TOKEN["X-Auth-Token"], phases=("rules", "lifecycle")),
+                              progress=said.append, live=False)
+        left = app._held(load_spec().examples("request")["static"]["vpn_connection"]["vgw_id"])
+    assert result.exit_code == 0 and not result.violations and app.most == QUOTA and left == theirs
+    assert any(f"holds {theirs} connection(s) already" in line and "at most 3 at once" in line for line in said)
+    assert sum(1 for r in result.records if r.method == "POST" and r.status == 201) > 3
+
+
+def test_room_is_made_only_when_one_more_create_could_pass_the_quota(tmp_path):
+    spec = load_spec()
+    settings = RunSettings(target="http://127.0.0.1:9", token="t")
+    ledger = Ledger(tmp_path / "run-x.jsonl", "http://127.0.0.1:9", "p")
+    calls: list[str] = []
+    run = ActiveRun(settings, Repairer(spec, settings), Progress(print, enabled=False), float("inf"), ledger=ledger, room=3)
+    run.make_room = lambda: calls.append("make room")
+    ledger.created("a")
+    run.before_create(1, lambda: calls.append("drain"))  # 1 held, 1 in flight: room for one more
+    assert calls == []
+    ledger.created("b")
+    run.before_create(1, lambda: calls.append("drain"))  # 2 held, 1 in flight: the next would be the fourth
+    assert calls == ["drain", "make room"]
+    assert run.creates_left() == 1 and json.loads(ledger.path.read_text().splitlines()[0]) == {"created": ledger.url("a")}
