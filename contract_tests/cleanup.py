@@ -55,6 +55,7 @@ class Ledger:
     def __init__(self, path: Path, base_url: str, project_id: str) -> None:
         self.path, self.base_url, self.project_id = path, base_url.rstrip("/"), project_id
         self._held: set[str] = set()  # the URLs this process noted created and not yet deleted
+        self._unsure = 0  # creates this process noted unsure: each may hold a connection until the end of the run
 
     @classmethod
     def new(cls, base_url: str, project_id: str, folder: Path = LEDGER_DIR) -> Ledger:
@@ -87,8 +88,9 @@ class Ledger:
         self._held.discard(url)
 
     def held(self) -> int:
-        """How many connections the run holds now (noted created, not yet deleted, by this process)."""
-        return len(self._held)
+        """How many connections the run holds now (noted created, not yet deleted, by this process), counting each
+        unsure create as one: it may have made a connection that only the end of the run finds and deletes."""
+        return len(self._held) + self._unsure
 
     def note_create(self, body: Any, status: int | None, content: bytes = b"") -> str | None:
         """Note what one create may have made: the connection its answer reports (its id is returned), or, when the
@@ -99,6 +101,7 @@ class Ledger:
             self.created(connection_id)
         elif status is None or 200 <= status < 300 or (status >= 500 and not asked_again("POST", status, content)):
             self._append({"unsure": sought(body)})
+            self._unsure += 1
         return connection_id
 
     def listed_before(self, connections: list[dict[str, Any]] | None, settings: RunSettings) -> None:

@@ -42,6 +42,7 @@ class ActiveRun:
     # limit), and how to delete what it holds when one more create could pass that (set by the runner)
     room: int | None = None
     make_room: Callable[[], None] = lambda: None
+    no_room: int = 0  # creating requests not sent: the gateway's quota left no room even after making some
     taken: int = 0  # creating requests sent so far by the sender and the rules phase (each takes one at dispatch)
     # Ctrl-C or SIGTERM: finish the requests in flight (and note what they created), send no more; the fuzzing
     # planner's process is stopped too.
@@ -79,6 +80,8 @@ class ActiveRun:
         flight together never pass MAX_CREATES, and which ones go does not depend on the concurrency."""
         left = self.creates_left(self.reserve)
         if left is not None and left <= 0:
+            budget = self._budget_left(self.reserve)
+            self.no_room += budget is None or budget > 0  # (the gateway's quota stopped it, not MAX_CREATES)
             return False
         self.taken += 1
         return True

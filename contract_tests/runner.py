@@ -217,6 +217,10 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
         if budget_reached:
             notes.append(f"MAX_CREATES ({settings.create_budget}) was reached: the run stopped sending creating requests "
                          f"and judged what it had")
+        if run.no_room:
+            notes.append(f"{run.no_room} request(s) that could create were not sent: the gateway's quota of "
+                         f"{spec.quota('connections-per-gateway')} connections left no room (what it held before the run, "
+                         "and creates that may have made a connection the run does not know yet)")
         if run.out_of_time:
             notes.append(f"MAX_TIME ({settings.max_time:g} s) was reached: the run stopped sending and judged what it had")
     _judgeable(records)

@@ -91,3 +91,17 @@ def test_room_is_made_only_when_one_more_create_could_pass_the_quota(tmp_path):
     run.before_create(1, lambda: calls.append("drain"))  # 2 held, 1 in flight: the next would be the fourth
     assert calls == ["drain", "make room"]
     assert run.creates_left() == 1 and json.loads(ledger.path.read_text().splitlines()[0]) == {"created": ledger.url("a")}
+    ledger.note_create(json.loads(named_create_body("vpn-lost")), None)  # no answer: it may hold a connection
+    assert ledger.held() == 3 and run.creates_left() == 0
+
+
+def test_a_full_gateway_gets_no_create_and_the_run_says_why():
+    app = WithQuota(token=TOKEN["X-Auth-Token"])
+    with running_server(app) as url:
+        for n in range(QUOTA):
+            httpx.post(url + PATH, content=named_create_body(f"theirs-{n}"),
+                       headers={**TOKEN, "Content-Type": "application/json"}, timeout=10).raise_for_status()
+        result = _run(url, phases=("rules", "lifecycle"))
+    assert not [r for r in result.records if r.method == "POST" and r.mode == "positive"]
+    assert result.exit_code == 0 and not result.violations and not [r for r in result.records if r.status == 201]
+    assert any("could create were not sent: the gateway's quota of 100 connections left no room" in n for n in result.notes)
