@@ -1,9 +1,13 @@
-"""A gateway on a real account may be shared: other clients' connections are there before the run, and come and go
-during it. The lifecycle phase walks the gateway's list page by page and held every connection of the first, whole
-list to appear on some page; another client's connection deleted between the two was reported "Paging loses or
-repeats" (list_paging_complete), a violation the target did not commit. Now the walk must hold the run's own
-connections, and no item twice; a target that pages wrongly is still caught (the fault list-ignores-marker,
-tests/contract/test_faults.py)."""
+"""How the lifecycle's list checks read a gateway nobody here wrote. A gateway on a real account may be shared: other
+clients' connections are there before the run, and come and go during it. The lifecycle phase walks the gateway's
+list page by page and held every connection of the first, whole list to appear on some page; another client's
+connection deleted between the two was reported "Paging loses or repeats" (list_paging_complete), a violation the
+target did not commit. Now the walk must hold the run's own connections, and no item twice; a target that pages
+wrongly is still caught (the fault list-ignores-marker, tests/contract/test_faults.py).
+
+The list pages by ``marker``, the created_at of a page's last connection, and no source says created_at is unique:
+a server whose clock gives two connections the same one, paging after the marker as documented, leaves the second
+out of the next page. That is a divergence (``list_paging_ties``, inferred), not a violation."""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from support import PATH, TOKEN, named_create_body
 from contract_tests import RunSettings, run_contract
 from reference_server.app import ReferenceServer
 from reference_server.embedded import running_server
+from reference_server.store import ConnectionStore
+from vpnconn import load_spec
 
 PROJECT = PATH.split("/")[2]
 
@@ -47,3 +53,32 @@ def test_another_clients_connection_gone_during_the_walk_is_not_lost_paging():
     walked = [r for r in result.records if any("list page" in label for label in r.labels)]
     assert len(walked) >= 2 and app.gone  # (the walk went page by page; one of theirs went meanwhile)
     assert result.exit_code == 0 and not result.violations and not result.divergences
+
+
+COARSE = "2026-01-01T00:00:00.000Z"  # a clock that does not move during a run
+
+
+class CoarseClockStore(ConnectionStore):
+    def add(self, connection: dict[str, Any], project: str = "", request: dict[str, Any] | None = None) -> str:
+        if "created_at" in connection:
+            connection["created_at"] = connection["updated_at"] = COARSE
+            self._last_created = None  # (the reference store moves a repeated created_at on by a millisecond)
+        return super().add(connection, project, request)
+
+
+class CoarseClock(ReferenceServer):
+    """Every connection gets the same created_at; the list pages after the marker, as documented."""
+
+    def new_store(self) -> ConnectionStore:
+        tunnel = self.spec.rule("tunnel-address-not-reserved").params
+        return CoarseClockStore(tunnel["within"], tunnel["excluded"], self.spec.rule("tunnel-addresses-same-30").params["prefix"])
+
+
+def test_paging_that_loses_connections_with_the_same_created_at_is_a_divergence():
+    with running_server(CoarseClock(token=TOKEN["X-Auth-Token"])) as url:
+        result = run_contract(RunSettings(target=url, token=TOKEN["X-Auth-Token"], phases=("lifecycle",)),
+                              progress=lambda _: None, live=False)
+    found = [f for r in result.records for f in r.failures]
+    assert [f.check for f in found] == ["list_paging_ties"] and "lost: " in found[0].message
+    assert found[0].provenance.why == load_spec().check_provenance("list_paging_ties", "ListVpnConnections").why
+    assert result.exit_code == 0 and not result.violations and result.divergences
