@@ -18,6 +18,11 @@ that never existed and a list filtered on a gateway the run does not use. Each s
   ``PENDING_CREATE`` or ``PENDING_UPDATE`` is shown again at growing intervals until it has another status, as
   the Terraform provider waits for ``ACTIVE`` or ``DOWN`` after a create and an update, for up to SETTLE_WAIT
   seconds; one still pending then is reported (inferred: no source says how long) and its sequence ends;
+- ``connection_usable``: a connection found in another status than ``ACTIVE`` or ``DOWN`` once no change is under
+  way (``ERROR``, ``FREEZED``, ``UNKNOWN``: the Terraform provider stops at ``ERROR``) is not updated: its sequence
+  ends, reported as a divergence (inferred: no source says what an update of one gets);
+- ``list_paging_ties``: items lost or repeated by the walk only where they share a ``created_at`` with another
+  (the marker) are a divergence (inferred: no source says ``created_at`` is unique);
 - ``deleted_connection_gone``: after delete, show and delete answer 404. A deletion may take a while (the
   show status ``PENDING_DELETE``; the Terraform provider polls the show after a delete until it answers 404):
   a show that answers the connection with that status is asked again, at growing intervals, for up to
@@ -62,14 +67,15 @@ from vpnconn.validation import schema_errors
 
 CHECKS = ("lifecycle_status", "lifecycle_response_schema", "show_matches_create", "list_contains_connection",
           "list_filter_holds", "list_paging_complete", "update_applies_changes", "update_refuses_fixed_fields",
-          "update_changed_fixed_field", "connection_settles", "deleted_connection_gone", "deletion_finishes",
-          "tunnel_pair_in_use")  # this phase's
+          "update_changed_fixed_field", "connection_settles", "connection_usable", "deleted_connection_gone",
+          "deletion_finishes", "tunnel_pair_in_use", "list_paging_ties")  # this phase's
 ANY_ANSWER_CHECKS = ("huawei_error_body", "request_id_in_body_and_header", "psk_never_returned", "json_in_utf8_without_bom",
                      "integers_without_fraction")
 MAX_PAGES = 12  # a paged walk takes at most this many requests (the page size follows the total)
 PENDING_DELETE = "PENDING_DELETE"  # the show status of a connection being deleted (the spec's status enum)
 DELETION_WAIT = 60.0  # seconds a deletion may stay PENDING_DELETE before deletion_finishes reports it
 SETTLING = ("PENDING_CREATE", "PENDING_UPDATE")  # the show statuses of a connection a create or an update is changing
+USABLE = ("ACTIVE", "DOWN")  # the show statuses the Terraform provider waits for: the connection is built
 SETTLE_WAIT = 120.0  # seconds a connection may stay SETTLING before connection_settles reports it
 FIRST_PAUSE, LONGEST_PAUSE = 0.1, 5.0  # seconds between the shows that wait for a change to end: doubling, capped
 
@@ -403,7 +409,7 @@ class LifecyclePhase:
         """True unless the last show or list found the connection SETTLING (a create or an update still under way)
         and it stays so: then it is shown again at growing intervals until it has another status, for up to
         SETTLE_WAIT seconds (connection_settles). Its status is unknown after that, so that it is not waited for
-        twice."""
+        twice. False too when it has settled in a status other than USABLE (connection_usable: ERROR, ...)."""
         show, started, pause = "ShowVpnConnection", time.monotonic(), FIRST_PAUSE
         while seen.status in SETTLING:
             record, answer = self._send(show, self._url(show, connection_id), None, seen, "show until settled")
@@ -412,7 +418,7 @@ class LifecyclePhase:
                 return False
             seen.status = answer.json["vpn_connection"].get("status")
             if seen.status not in SETTLING:
-                return True
+                break
             waited = time.monotonic() - started
             if waited >= SETTLE_WAIT:
                 record.failures.append(self._failure("connection_settles", show, "Connection not settled",
@@ -423,6 +429,12 @@ class LifecyclePhase:
                 return False
             time.sleep(pause)
             pause = min(pause * 2, LONGEST_PAUSE)
+        if seen.status is not None and seen.status not in USABLE and seen.records:
+            seen.records[-1].failures.append(self._failure(
+                "connection_usable", show, f"Connection {seen.status}",
+                f"the show or list found the connection {seen.status}, not {' or '.join(USABLE)}: it is not updated"))
+            seen.status = None  # (said once: the delete that follows does not say it again)
+            return False
         return True
 
     def _gone(self, seen: Seen, connection_id: str) -> bool:

@@ -49,16 +49,49 @@ def test_a_connection_that_settles_in_a_while_is_waited_for(tmp_path):
     assert all(not r.failures for r in seen.records)
 
 
-@pytest.mark.parametrize("status", ["ACTIVE", "DOWN", "ERROR", None])
+@pytest.mark.parametrize("status", ["ACTIVE", "DOWN", None])
 def test_a_connection_not_pending_is_not_shown_again(tmp_path, status):
     settled, seen, shows = settle_against(status, ["PENDING_UPDATE"], tmp_path)
     assert settled and shows == 0 and seen.records == []
 
 
-def test_an_update_that_ends_in_down_or_error_ends_the_wait(tmp_path):
-    for final in ("DOWN", "ERROR"):
-        settled, seen, _ = settle_against("PENDING_UPDATE", ["PENDING_UPDATE", final], tmp_path)
-        assert settled and seen.status == final
+def test_an_update_that_ends_in_down_ends_the_wait(tmp_path):
+    settled, seen, _ = settle_against("PENDING_UPDATE", ["PENDING_UPDATE", "DOWN"], tmp_path)
+    assert settled and seen.status == "DOWN"
+
+
+@pytest.mark.parametrize("status", ["ERROR", "FREEZED", "UNKNOWN"])
+def test_a_connection_in_error_is_not_updated_and_that_is_a_divergence(tmp_path, status):
+    """The Terraform provider stops at ERROR; no source says what an update of such a connection gets."""
+    settled, seen, _ = settle_against("PENDING_CREATE", ["PENDING_CREATE", status], tmp_path)
+    assert not settled and seen.status is None  # (said once: the delete does not say it again)
+    assert [(f.check, f.severity) for r in seen.records for f in r.failures] == [("connection_usable", DIVERGENCE)]
+    assert status in seen.records[-1].failures[0].message
+
+
+def test_a_whole_sequence_stops_before_the_update_of_a_connection_in_error(tmp_path):
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.method)
+        if request.method == "DELETE":
+            return httpx.Response(204, headers={"X-Request-Id": "r"})
+        if request.url.path.endswith("vpn-connection"):
+            listed = shown("ERROR").json()
+            page = {"vpn_connections": [listed["vpn_connection"]], "page_info": {"current_count": 1}, "total_count": 1,
+                    "request_id": listed["request_id"]}
+            return httpx.Response(200, json=page, headers={"X-Request-Id": listed["request_id"]})
+        return shown("ERROR") if sent.count("DELETE") == 0 else httpx.Response(404, json={
+            "error_code": "VPN.0004", "error_msg": "gone", "request_id": "r"}, headers={"X-Request-Id": "r"})
+
+    created = shown("ERROR").json()["vpn_connection"]
+    del created["status"]
+    with scripted_lifecycle(answer, tmp_path) as phase:
+        seen = phase._sequence(Seen("static", {"vpn_connection": {}}, connection=created), SCRIPTED_ID)
+        findings = [(f.check, f.severity) for r in seen.records for f in r.failures]
+        phase._deleted(seen, SCRIPTED_ID)
+    assert sent[:2] == ["GET", "GET"] and "PUT" not in sent and "DELETE" in sent  # (show, list; no update)
+    assert findings == [("connection_usable", DIVERGENCE)]
 
 
 def test_a_connection_pending_for_ever_is_a_divergence_and_not_waited_for_twice(tmp_path):
