@@ -24,6 +24,7 @@ from contract_tests.records import CaseRecord, Failure, Finding
 from contract_tests.settings import RunSettings, environment_without_secrets
 from contract_tests.verdicts import (
     UNDECLARED_HEADER,
+    account_state_refusal,
     body_violations,
     check_provenance,
     not_rejected,
@@ -72,6 +73,10 @@ def _failures(check: str, failure: Any, labels: list[str], response: Any, header
         return [Failure(check, finding.title or check.replace("_", " "), str(finding), finding.rule, finding.provenance)]
     if check == "negative_data_rejection" and labels:
         return not_rejected(labels, failure.title, failure.message)
+    if check == "positive_data_acceptance" and response is not None and (
+            state := account_state_refusal(response.status_code, bytes(response.content or b""))) is not None:
+        return [Failure(check, failure.title, f"{failure.message}\n\nThe answer's error code is one the account's own "
+                        "configuration gives (x-vpnconn-errors, state: account).", provenance=state)]
     if check == "positive_data_acceptance" and (undeclared := undeclared_headers(headers)):
         return [Failure(check, failure.title, f"{failure.message}\n\nThe request carries {', '.join(undeclared)}, "
                         "a header the spec does not declare.", provenance=check_provenance(UNDECLARED_HEADER))]

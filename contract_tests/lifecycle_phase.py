@@ -60,7 +60,7 @@ from contract_tests.hooks import ActiveRun
 from contract_tests.pacing import busy_failure, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
-from contract_tests.verdicts import answer_schema_provenance
+from contract_tests.verdicts import account_state_refusal, answer_schema_provenance
 from vpnconn import load_spec
 from vpnconn.repair import Repairer
 from vpnconn.validation import schema_errors
@@ -186,8 +186,10 @@ class LifecyclePhase:
         """The documented status, and the answer keeps the operation's response schema; True when both hold, or
         when the answer breaks only what the spec infers (a field it does not list): the sequence goes on."""
         if answer.status != status:
-            record.failures.append(self._failure("lifecycle_status", operation_id, f"Wrong status for {step}",
-                                                 f"{step} must get {status}; got {answer.status}"))
+            failure = self._failure("lifecycle_status", operation_id, f"Wrong status for {step}",
+                                    f"{step} must get {status}; got {answer.status}")
+            failure.provenance = account_state_refusal(answer.status, answer.content) or failure.provenance
+            record.failures.append(failure)
             return False
         schema = self.ops[operation_id].response_schema(status)
         if schema is None:

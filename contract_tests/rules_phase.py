@@ -30,7 +30,7 @@ from contract_tests.hooks import ActiveRun
 from contract_tests.pacing import busy_failure, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
-from contract_tests.verdicts import not_rejected, response_provenance
+from contract_tests.verdicts import account_state_refusal, not_rejected, response_provenance
 from vpnconn import load_spec
 from vpnconn.constraints import BOUND_KEYWORDS, request_constraints, values_at
 from vpnconn.repair import Repairer
@@ -228,7 +228,8 @@ class RulesPhase:
         if record.mode == "positive":
             if response.status_code != 201:
                 failures.append(Failure("positive_data_acceptance", "Valid request rejected",
-                                        f"a body that keeps the schema and every named rule got {response.status_code}, not 201"))
+                                        f"a body that keeps the schema and every named rule got {response.status_code}, not 201",
+                                        provenance=account_state_refusal(response.status_code, response.content)))
             elif not isinstance(answer.json, dict):
                 failures.append(Failure("response_schema_conformance", "Response is not JSON",
                                         f"the 201 body is not a JSON object: {response.content[:120]!r}"))

@@ -33,7 +33,9 @@ _ERROR = {
                    "message": {"type": "string", "pattern": r"\{detail\}"},
                    "provenance": {"oneOf": [_PROVENANCE, _SPLIT_PROVENANCE]},
                    # the target is busy, not the request wrong: any answer with this status, or with this code
-                   "transient": {"enum": ["status", "code"]}},
+                   "transient": {"enum": ["status", "code"]},
+                   # a refusal that comes from the account's configuration or resources, not from the request
+                   "state": {"enum": ["account"]}},
 }
 _INLINE_RULE_ERROR = {**_ERROR, "required": ["status", "error_code", "message"]}
 

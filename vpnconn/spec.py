@@ -202,6 +202,12 @@ class Spec:
         503, 504; a gateway in front answers them with codes of its own); asked again, it may answer."""
         return frozenset(kind["status"] for kind in self.errors.values() if kind.get("transient") == "status")
 
+    @functools.cached_property
+    def account_state_refusals(self) -> frozenset[tuple[int, str]]:
+        """(status, error code) of the error kinds marked ``state: account``: a refusal that comes from the account's
+        configuration or resources (its tag policy, its route table), not from the request."""
+        return frozenset((kind["status"], kind["error_code"]) for kind in self.errors.values() if kind.get("state") == "account")
+
     def quota(self, name: str) -> int:
         """A default quota of an account (``x-vpnconn-quotas``: ``connections-per-gateway``, ...)."""
         return int(self.document["x-vpnconn-quotas"][name]["value"])
