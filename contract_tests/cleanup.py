@@ -236,6 +236,29 @@ def delete_connections(urls: list[str], settings: RunSettings, client: httpx.Cli
     return result
 
 
+BUSY_DELETE = "still busy after"  # how _delete says that a DELETE was left busy (the target busy, or not ready)
+DELETE_WAIT = 60.0  # seconds the end of a run keeps asking again a DELETE left busy (a connection still being built)
+FIRST_DELETE_PAUSE, LONGEST_DELETE_PAUSE = 1.0, 10.0  # seconds between those rounds: doubling, capped
+
+
+def delete_until_done(urls: list[str], settings: RunSettings, client: httpx.Client,
+                      progress: Callable[[str], None] = lambda _: None, deleted: Callable[[str], None] = lambda _: None,
+                      pace: Pace | None = None, wait: float = DELETE_WAIT) -> Cleanup:
+    """:func:`delete_connections`, then again, at growing intervals for up to ``wait`` seconds, those left busy: a
+    service may refuse to delete a connection it is still building (409 VPN.0016 "not ready"), and no source says
+    for how long. What is still left after that is reported with its URL, as ever."""
+    result = delete_connections(urls, settings, client, progress, deleted, pace)
+    started, pause = time.monotonic(), FIRST_DELETE_PAUSE
+    while (busy := [url for url, why in result.left if BUSY_DELETE in why]) and time.monotonic() - started < wait:
+        progress(f"  cleanup: {len(busy)} connection(s) not deletable yet (busy or not ready); asking again in {pause:g} s")
+        time.sleep(pause)
+        pause = min(pause * 2, LONGEST_DELETE_PAUSE)
+        again = delete_connections(busy, settings, client, progress, deleted, pace)
+        result.deleted += again.deleted
+        result.left = [(url, why) for url, why in result.left if url not in busy] + again.left
+    return result
+
+
 def _delete(url: str, settings: RunSettings, client: httpx.Client, pace: Pace | None) -> str | None:
     headers = signed_headers("DELETE", url, b"", settings.token, settings.ak, settings.sk)
     try:
@@ -244,7 +267,7 @@ def _delete(url: str, settings: RunSettings, client: httpx.Client, pace: Pace | 
         return f"no answer: {exc.__class__.__name__}"
     if response.status_code in (load_spec().operation_by_id("DeleteVpnConnection").success_status, 404):
         return None
-    busy = f" (still busy after {BUSY_ATTEMPTS} attempts)" if is_busy(response.status_code, response.content) else ""
+    busy = f" ({BUSY_DELETE} {BUSY_ATTEMPTS} attempts)" if is_busy(response.status_code, response.content) else ""
     return f"DELETE answered {response.status_code}{busy}"
 
 
@@ -269,8 +292,8 @@ def clean_leftovers(settings: RunSettings, base_url: str, client: httpx.Client, 
             ledger.remove_if_done()
             continue
         progress(f"{path}: {len(urls)} connection(s) to delete")
-        done = delete_connections(urls, settings, client, progress, deleted=ledger.deleted_url,
-                                  pace=Pace(settings.requests_per_second))
+        done = delete_until_done(urls, settings, client, progress, deleted=ledger.deleted_url,
+                                 pace=Pace(settings.requests_per_second))
         total.deleted += done.deleted
         total.left += done.left
         ledger.remove_if_done()

@@ -21,7 +21,7 @@ import httpx
 from contract_tests import hooks
 from contract_tests.answer_limits import limited_client
 from contract_tests.case_plan import ENGINE_PHASES
-from contract_tests.cleanup import Ledger, adopt_unsure_creates, delete_connections
+from contract_tests.cleanup import Ledger, adopt_unsure_creates, delete_connections, delete_until_done
 from contract_tests.engine_phases import run_engine
 from contract_tests.lifecycle_phase import LifecyclePhase
 from contract_tests.pacing import Pace
@@ -139,7 +139,7 @@ def _clean_up(ledger: Ledger, settings: RunSettings, client: httpx.Client, progr
     pending = ledger.pending()
     if pending:
         progress(f"  cleanup: deleting the {len(pending)} connection(s) this run created")
-    done = delete_connections(pending, settings, client, progress, deleted=ledger.deleted_url, pace=pace)
+    done = delete_until_done(pending, settings, client, progress, deleted=ledger.deleted_url, pace=pace)
     ledger.remove_if_done()
     if done.left:
         notes.append(done.summary() + f"\n  (listed in {ledger.path}; `vpnconn cleanup` deletes them later)")

@@ -15,9 +15,10 @@ import httpx
 import pytest
 from support import PATH, TOKEN
 
-from contract_tests import RunSettings, pacing, run_contract
+from contract_tests import RunSettings, cleanup, pacing, run_contract
 from contract_tests.cleanup import Ledger, pending_in
 from reference_server import ReferenceServer, running_server
+from reference_server.app import Reject
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -49,6 +50,34 @@ def test_a_run_deletes_every_connection_it_created(tmp_path):
         assert result.exit_code == 0 and app.created > 50
         assert listed(url) == [] and len(app.store) == 0
     assert list(tmp_path.iterdir()) == []  # the ledger is removed once everything in it is gone
+
+
+class NotReadyToDelete(CountingServer):
+    """Refuses to delete a connection the first four times it is asked, 409 VPN.0016 (not ready), as a service still
+    building it may: more than one DELETE asks (pacing.BUSY_ATTEMPTS)."""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.refusals: dict[str, int] = {}
+
+    async def _delete_vpn_connection(self, params, headers, raw, request_id):
+        connection_id = params["vpn_connection_id"]
+        if self.store.find(params["project_id"], connection_id) is not None and self.refusals.get(connection_id, 0) < 4:
+            self.refusals[connection_id] = self.refusals.get(connection_id, 0) + 1
+            raise Reject(self.errors["gateway-not-ready"], "still building it", [(b"retry-after", b"0")])
+        return await super()._delete_vpn_connection(params, headers, raw, request_id)
+
+
+def test_a_connection_the_target_will_not_delete_yet_is_asked_again_at_the_end(tmp_path, monkeypatch):
+    monkeypatch.setattr(cleanup, "FIRST_DELETE_PAUSE", 0.05)
+    app = NotReadyToDelete(token=TOKEN["X-Auth-Token"])
+    said: list[str] = []
+    with running_server(app) as url:
+        settings = RunSettings(target=url, token=TOKEN["X-Auth-Token"], ledger_dir=str(tmp_path), phases=("rules",))
+        result = run_contract(settings, progress=said.append, live=False)
+        assert app.created > 50 and listed(url) == [] and set(app.refusals.values()) == {4}
+    assert any("not deletable yet (busy or not ready); asking again" in line for line in said)
+    assert not any("could NOT be deleted" in note for note in result.notes) and list(tmp_path.iterdir()) == []
 
 
 def _run_command(url: str, ledger_dir: Path, *extra: str) -> subprocess.Popen:
