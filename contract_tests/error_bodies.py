@@ -9,6 +9,7 @@ both. A body in the second shape is the target's other documented choice: the ch
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 import jsonschema_rs
@@ -34,3 +35,11 @@ def error_code_of(body: Any) -> str | None:
         return None
     code = body.get("code") if in_error_codes_page_shape(body) else body.get("error_code")
     return code if isinstance(code, str) else None
+
+
+def error_code_in(content: bytes) -> str | None:
+    """The error code of an answer's body (bytes), in either documented shape; None when it is not JSON or has none."""
+    try:
+        return error_code_of(json.loads(content))
+    except ValueError:
+        return None

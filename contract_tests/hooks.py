@@ -173,7 +173,8 @@ def after_call(context, case, response):
     run = _ACTIVE
     if run is None or response is None:
         return
+    content = bytes(response.content or b"")
     if run.ledger is not None and case.method.upper() == "POST":
-        run.ledger.note_create(case.body, response.status_code, bytes(response.content or b""))
-    if is_busy(response.status_code, bytes(response.content or b"")) and run.pace is not None:  # everyone waits, as the target asked
+        run.ledger.note_create(case.body, response.status_code, content)
+    if is_busy(response.status_code, content) and run.pace is not None:  # everyone waits, as the target asked
         run.pace.hold(retry_after(dict(response.headers or {})))

@@ -44,6 +44,7 @@ import math
 import random
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -292,7 +293,8 @@ class LifecyclePhase:
             return seen.records
         everything = [i.get("id") for i in answer.json["vpn_connections"]]
         stamps = [i.get("created_at") for i in answer.json["vpn_connections"]]
-        tied = {i for i, stamp in zip(everything, stamps, strict=True) if stamps.count(stamp) > 1}  # same created_at
+        shared = Counter(stamps)
+        tied = {i for i, stamp in zip(everything, stamps, strict=True) if shared[stamp] > 1}  # same created_at
         size = max(1, math.ceil(len(everything) / (MAX_PAGES - 2)))
         walked: list[Any] = []
         marker = None
@@ -311,7 +313,7 @@ class LifecyclePhase:
             marker = answer.json["page_info"].get("next_marker")
             if not marker or not items:
                 break
-        repeated = sorted({i for i in walked if walked.count(i) > 1}, key=str)
+        repeated = sorted({i for i, times in Counter(walked).items() if times > 1}, key=str)
         lost = [i for i in everything if i in own and i not in walked]
         if repeated or lost or marker:
             what = "; ".join(part for part in (

@@ -14,8 +14,6 @@ default.
 
 from __future__ import annotations
 
-import functools
-import json
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -23,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
-from contract_tests.error_bodies import error_code_of
+from contract_tests.error_bodies import error_code_in
 from contract_tests.records import BUSY, Failure
 from vpnconn import load_spec
 
@@ -43,25 +41,13 @@ Answered = TypeVar("Answered", bound=_Response)  # a response of either client (
 
 
 def is_busy(status: int | None, content: bytes) -> bool:
-    """Is this answer busy: a status the spec marks ``transient: status`` whatever its code (429, 503, 504), or an
-    error code it marks ``transient`` (400 ``VPN.0030`` system busy, 409 ``VPN.0016`` gateway not ready, 400
-    ``VPN.0507`` gateway being updated, ...)?"""
+    """Is this answer busy: a status the spec marks ``transient: status`` whatever its code (429, 503, 504), or a
+    status and error code it marks ``transient: code`` (400 ``VPN.0030`` system busy, 409 ``VPN.0016`` gateway not
+    ready, 400 ``VPN.0507`` gateway being updated, ...)?"""
     spec = load_spec()
-    if status in spec.transient_statuses:
-        return True
-    return status in _transient_code_statuses() and _error_code(content) in spec.transient_codes
-
-
-@functools.cache
-def _transient_code_statuses() -> frozenset[int]:
-    return frozenset(kind["status"] for kind in load_spec().errors.values() if kind.get("transient") == "code")
-
-
-def _error_code(content: bytes) -> str | None:
-    try:
-        return error_code_of(json.loads(content))
-    except ValueError:
-        return None
+    if status is None or status < 400:
+        return False
+    return status in spec.transient_statuses or (status, error_code_in(content)) in spec.transient_answers
 
 
 def asked_again(method: str, status: int, content: bytes) -> bool:
@@ -73,7 +59,7 @@ def asked_again(method: str, status: int, content: bytes) -> bool:
     for what such a create made (contract_tests.unsure_creates)."""
     if method.upper() != "POST" or status == 429:
         return True
-    return _error_code(content) in load_spec().transient_codes
+    return error_code_in(content) in load_spec().transient_codes
 
 
 def busy_failure(status: int, content: bytes, method: str) -> Failure:

@@ -24,7 +24,7 @@ import httpx
 
 from contract_tests.aksk_auth import json_post_headers
 from contract_tests.answer_limits import AnswerCut
-from contract_tests.error_bodies import error_code_of
+from contract_tests.error_bodies import error_code_in
 from contract_tests.pacing import BUSY_ATTEMPTS, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
@@ -98,16 +98,13 @@ def _origin(url: str) -> str:
 
 def _describe(response: httpx.Response) -> str:
     media = response.headers.get("content-type", "no content type").split(";")[0]
-    try:
-        code = error_code_of(response.json())
-    except (ValueError, AttributeError):
-        code = None
-    return f"{response.status_code} {code or media}"
+    return f"{response.status_code} {error_code_in(response.content) or media}"
 
 
 def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: httpx.Client, wait: float = 4.0) -> Preflight:
     url = spec.create.url(base_url, project_id=settings.project_id)
-    raw = json.dumps(canonical_invalid_body(spec)).encode()
+    invalid = canonical_invalid_body(spec)
+    raw = json.dumps(invalid).encode()
     first = _reach(client, url, raw, settings, wait)
     if is_busy(first.status_code, first.content):
         raise TargetError(f"POST {url} answered {_describe(first)}, busy, each of the {BUSY_ATTEMPTS} times it was asked: "
@@ -120,16 +117,17 @@ def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: http
         sent = "a token (TOKEN)" if settings.token else "an AK/SK signature" if settings.ak else "no credentials"
         raise TargetError(f"the target refused the credentials ({_describe(first)} with {sent}): pass the target's token "
                           f"with TOKEN=... or its keys with AK=... SK=... (vpnconn contract: --token, or --ak with VPNCONN_SK)")
-    result = Preflight(answers=[(json.loads(raw), first.status_code, first.content)])
+    result = Preflight(answers=[(invalid, first.status_code, first.content)])
     wrong = f"vpnconn-wrong-token-{secrets.token_hex(6)}"
     # Where the run may create, a valid body (pointed at the target's resources): a 2xx then proves that any token
     # is accepted. Elsewhere the invalid body: a 4xx other than 401/403 shows only that the body was judged first.
-    probe = json.dumps(Repairer(spec, settings).repair(_example(spec))).encode() if settings.creates else raw
+    body = Repairer(spec, settings).repair(_example(spec)) if settings.creates else invalid
+    probe = json.dumps(body).encode()
     try:
         refused = _send(client, url, probe, settings, wrong)
     except httpx.HTTPError as exc:
         raise TargetError(f"{_origin(url)} stopped answering during the preflight: {exc.__class__.__name__}") from None
-    result.answers.append((json.loads(probe), refused.status_code, refused.content))
+    result.answers.append((body, refused.status_code, refused.content))
     if refused.status_code not in (401, 403) and not is_busy(refused.status_code, refused.content):  # (busy every time: not judged)
         accepted = refused.status_code < 300
         title = "The target accepts any token" if accepted else "The target does not refuse a made-up token first"

@@ -81,7 +81,7 @@ class CaseSender:
                         continue
                     if len(pending) >= concurrency * 2:  # keep the pool fed, never the whole plan in flight
                         done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
-                        self.failing += sum(1 for future in done if any(r.failures for r in future.result()))
+                        self._count_failing(done)
                     future = pool.submit(self._exchange, phase, case, positive, checking, set(self.enforced))
                     pending.add(future)
                     results.append(future)
@@ -100,10 +100,13 @@ class CaseSender:
             return True  # Ctrl-C, SIGTERM or MAX_TIME: what is in flight finishes, nothing more goes
         return bool(self.settings.max_failures and self.failing >= self.settings.max_failures)
 
+    def _count_failing(self, done: set[concurrent.futures.Future[list[CaseRecord]]]) -> None:
+        self.failing += sum(1 for future in done if any(r.failures for r in future.result()))
+
     def _drain(self, pending: set[concurrent.futures.Future[list[CaseRecord]]]) -> None:
         """Wait for every request in flight (and count its failures); ``pending`` is left empty."""
         done, _ = concurrent.futures.wait(pending)
-        self.failing += sum(1 for future in done if any(r.failures for r in future.result()))
+        self._count_failing(done)
         pending.clear()
         self.creating.clear()
 

@@ -17,7 +17,7 @@ from vpnconn.repair import DEFAULT_CGW_ID, DEFAULT_PROJECT_ID, DEFAULT_VGW_ID, D
 
 MODES = ("all", "positive", "negative")
 PHASES = ("examples", "coverage", "fuzzing", "rules", "lifecycle")  # in the order a run starts them
-REMOTE_MAX_CREATES = 50  # half the published quota of 100 connection groups per VPN gateway
+REMOTE_MAX_CREATES = 50  # half the spec's quota of connections per gateway (x-vpnconn-quotas; a test ties the two)
 REMOTE_RATE_LIMIT = 10.0  # requests per second to a target that is not on loopback
 DEFAULT_CONCURRENCY = 16  # requests in flight: hides a distant target's round trip (the rate limit still holds)
 MAX_CONCURRENCY = 64

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from contract_tests.error_bodies import OTHER_SHAPE, error_code_of, in_error_codes_page_shape
+from contract_tests.error_bodies import OTHER_SHAPE, error_code_in, in_error_codes_page_shape
 from contract_tests.records import Failure
 from vpnconn import load_spec
 from vpnconn.documented import UNLISTED_FIELDS, documented_only, open_answers
@@ -119,12 +119,8 @@ def account_state_refusal(status: int, content: bytes) -> Provenance | None:
     """When a valid request's refusal carries an error code the spec marks ``state: account`` (the account's tag
     policy, a feature it has not enabled, its route table), the provenance that refusal rests on (inferred: the
     run cannot see the account's configuration); None for any other answer."""
-    try:
-        code = error_code_of(json.loads(content))
-    except ValueError:
-        return None
     spec = load_spec()
-    return spec.check_provenance(ACCOUNT_STATE) if (status, code) in spec.account_state_refusals else None
+    return spec.check_provenance(ACCOUNT_STATE) if (status, error_code_in(content)) in spec.account_state_refusals else None
 
 
 def check_provenance(check: str) -> Provenance:

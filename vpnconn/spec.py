@@ -196,28 +196,38 @@ class Spec:
         ``x-vpnconn-also-documented``): a documented alternative to ``Error``, which the examples show."""
         return self.schema("Error")["x-vpnconn-also-documented"]
 
+    def _error_kinds(self, mark: str, value: str | None = None) -> list[dict[str, Any]]:
+        """The error kinds with ``mark`` (set to ``value``, when given)."""
+        return [kind for kind in self.errors.values() if kind.get(mark) and (value is None or kind[mark] == value)]
+
     @functools.cached_property
     def transient_statuses(self) -> frozenset[int]:
         """The statuses that say the target is busy whatever the code (error kinds marked ``transient: status``: 429,
         503, 504; a gateway in front answers them with codes of its own); asked again, it may answer."""
-        return frozenset(kind["status"] for kind in self.errors.values() if kind.get("transient") == "status")
+        return frozenset(kind["status"] for kind in self._error_kinds("transient", "status"))
 
     @functools.cached_property
-    def account_state_refusals(self) -> frozenset[tuple[int, str]]:
-        """(status, error code) of the error kinds marked ``state: account``: a refusal that comes from the account's
-        configuration or resources (its tag policy, its route table), not from the request."""
-        return frozenset((kind["status"], kind["error_code"]) for kind in self.errors.values() if kind.get("state") == "account")
-
-    def quota(self, name: str) -> int:
-        """A default quota of an account (``x-vpnconn-quotas``: ``connections-per-gateway``, ...)."""
-        return int(self.document["x-vpnconn-quotas"][name]["value"])
+    def transient_answers(self) -> frozenset[tuple[int, str]]:
+        """(status, error code) of the error kinds marked ``transient: code``: their status alone (400, 409) says
+        nothing, the code says the target is busy or not ready (``VPN.0030``, ``VPN.0016``, ...)."""
+        return frozenset((kind["status"], kind["error_code"]) for kind in self._error_kinds("transient", "code"))
 
     @functools.cached_property
     def transient_codes(self) -> frozenset[str]:
         """The error codes of every error kind marked ``transient`` (``VPN.0014`` system busy, ``VPN.0016`` gateway
         not ready, ``VPN.0507`` gateway being updated, ...): an answer with one says the request was not carried out,
         and asked again later it may be."""
-        return frozenset(kind["error_code"] for kind in self.errors.values() if kind.get("transient"))
+        return frozenset(kind["error_code"] for kind in self._error_kinds("transient"))
+
+    @functools.cached_property
+    def account_state_refusals(self) -> frozenset[tuple[int, str]]:
+        """(status, error code) of the error kinds marked ``state: account``: a refusal that comes from the account's
+        configuration or resources (its tag policy, its route table), not from the request."""
+        return frozenset((kind["status"], kind["error_code"]) for kind in self._error_kinds("state", "account"))
+
+    def quota(self, name: str) -> int:
+        """A default quota of an account (``x-vpnconn-quotas``: ``connections-per-gateway``, ...)."""
+        return int(self.document["x-vpnconn-quotas"][name]["value"])
 
     @functools.cached_property
     def credential_headers(self) -> dict[str, str]:

@@ -105,3 +105,10 @@ def test_a_full_gateway_gets_no_create_and_the_run_says_why():
     assert not [r for r in result.records if r.method == "POST" and r.mode == "positive"]
     assert result.exit_code == 0 and not result.violations and not [r for r in result.records if r.status == 201]
     assert any("could create were not sent: the gateway's quota of 100 connections left no room" in n for n in result.notes)
+
+
+def test_the_remote_create_budget_is_half_the_quota():
+    """--max-creates' default against a real account keeps half the gateway's quota for what is there already."""
+    from contract_tests.settings import REMOTE_MAX_CREATES
+
+    assert REMOTE_MAX_CREATES == QUOTA // 2
