@@ -30,7 +30,7 @@ import httpx
 from contract_tests.aksk_auth import signed_headers
 from contract_tests.pacing import BUSY_ATTEMPTS, Pace, asked_again, is_busy, send
 from contract_tests.settings import RunSettings
-from contract_tests.unsure_creates import gateway_connections, lookable, made_by_unsure, sought
+from contract_tests.unsure_creates import gateway_connections, lookable, made_by_unsure, never_sent, sought
 from vpnconn.spec import load_spec
 
 LEDGER_DIR = Path(".vpnconn-cache") / "created"
@@ -104,6 +104,12 @@ class Ledger:
             self._unsure += 1
         return connection_id
 
+    def note_no_answer(self, body: Any, exc: BaseException) -> None:
+        """Note a create that got no answer: unsure (it may have been carried out all the same), unless it failed
+        before it was sent (:func:`~contract_tests.unsure_creates.never_sent`)."""
+        if not never_sent(exc):
+            self.note_create(body, None)
+
     def listed_before(self, connections: list[dict[str, Any]] | None, settings: RunSettings) -> None:
         """The connections the run's gateway held as the run began (None: it could not be listed): none of them is
         the run's."""
@@ -176,7 +182,7 @@ def adopt_unsure_creates(ledger: Ledger, settings: RunSettings, client: httpx.Cl
     said = (f"{len(text.unsure)} create(s) got no answer, or one that does not say whether the connection was created "
             "(a timeout, a gateway's 5xx)")
     where = replace(settings, project_id=str(text.before.get("project_id")), vgw_id=str(text.before.get("vgw_id")))
-    names = sorted({u["name"] for u in text.unsure if "name" in u})
+    names = sorted({u["name"] for u in text.unsure if u.get("name")})
     look = f"look on gateway {where.vgw_id} for connections made during the run" + (f" (named {', '.join(names[:10])})" if names else "")
     if not isinstance(text.before.get("listed_before"), list):
         return f"{said}; the gateway's connections could not be listed as the run began, so what they made cannot be told apart: {look}"

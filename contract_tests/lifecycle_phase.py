@@ -164,7 +164,7 @@ class LifecyclePhase:
             response = send(self.client, self.run.pace if self.run else None, method, url, raw or None, headers)
         except httpx.HTTPError as exc:
             if creates:
-                self.ledger.note_create(body, None)  # it may have been carried out all the same
+                self.ledger.note_no_answer(body, exc)
             record = unanswered("lifecycle", url, f"{step}: {exc.__class__.__name__}: {str(exc)[:200] or 'no answer'}", "positive")
             record.method, record.body = method, body
             seen.records.append(record)

@@ -203,7 +203,7 @@ class RulesPhase:
             response = send(self.client, self.run.pace if self.run else None, "POST", self.url, raw, headers)
         except httpx.HTTPError as exc:  # no answer: a finding about the target, never dropped
             if self.run is not None and self.run.ledger is not None:
-                self.run.ledger.note_create(body, None)  # it may have been carried out all the same
+                self.run.ledger.note_no_answer(body, exc)
             record = unanswered("rules", self.url, f"{exc.__class__.__name__}: {str(exc)[:300] or 'no answer'}", mode)
             record.request_headers, record.request_body, record.body, record.labels = headers, raw.decode(), body, labels
             return record

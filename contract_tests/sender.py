@@ -148,7 +148,7 @@ class CaseSender:
             response = until_not_busy(lambda: case.call(**transport), run.pace if run is not None else None, case.method)
         except TRANSPORT_ERRORS as exc:
             if run is not None and run.ledger is not None and case.method.upper() == "POST":
-                run.ledger.note_create(case.body, None)  # it may have been carried out all the same
+                run.ledger.note_no_answer(case.body, exc)
             first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
             return [unanswered(phase, self.base_url, f"{exc.__class__.__name__}: {first[:300]}",
                                "positive" if positive else "negative")]

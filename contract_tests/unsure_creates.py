@@ -19,6 +19,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import requests
+import urllib3
 
 from contract_tests.aksk_auth import signed_headers
 from contract_tests.pacing import Pace, send
@@ -43,6 +45,24 @@ def sought(body: Any) -> dict[str, Any]:
     if isinstance(subnets, list) and subnets and all(isinstance(s, str) for s in subnets):
         found["peer_subnets"] = sorted(subnets)
     return found
+
+
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, requests.exceptions.ConnectTimeout,
+            urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)  # no connection was made
+
+
+def never_sent(exc: BaseException) -> bool:
+    """Did a request fail before it left, no connection made (refused, unreachable, no TLS handshake)? Then it made
+    nothing: a target that died mid-run makes every later create fail so, and none of them is unsure. Read through
+    the exceptions either client wraps (requests' ConnectionError around urllib3's, their causes)."""
+    todo, looked = [exc], 0
+    while todo and looked < 20:
+        error, looked = todo.pop(), looked + 1
+        if isinstance(error, NOT_SENT):
+            return True
+        todo += [a for a in error.args if isinstance(a, BaseException)]
+        todo += [e for e in (getattr(error, "reason", None), error.__cause__) if isinstance(e, BaseException)]
+    return False
 
 
 def _shows(item: dict[str, Any], identity: dict[str, Any]) -> bool:

@@ -156,3 +156,36 @@ def test_vpnconn_cleanup_finds_what_a_killed_runs_unsure_creates_made(tmp_path: 
         ledger.note_create(json.loads(asked), None)  # then the run was killed
         done = clean_leftovers(settings, url, client, tmp_path, progress=lambda _: None)
         assert done.deleted == [ledger.url(made)] and _ids(app) == set() and not ledger.path.exists()
+
+
+def test_a_create_that_never_left_is_not_unsure(tmp_path):
+    """A target that died mid-run refuses every later connection: those creates were never sent, so they made
+    nothing (before, a dead target made 456 creates "unsure" and named their bodies for the user to look for). A
+    connection cut after the request went (a reset, a read timeout) stays unsure."""
+    import socket
+
+    import requests
+
+    from contract_tests.unsure_creates import never_sent
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there: connections are refused
+    refused = []
+    for attempt in (lambda: httpx.post(f"http://127.0.0.1:{port}/x", timeout=2),
+                    lambda: requests.post(f"http://127.0.0.1:{port}/x", timeout=2)):
+        try:
+            attempt()
+        except Exception as exc:  # noqa: BLE001 - whichever each client raises
+            refused.append(exc)
+    assert len(refused) == 2 and all(never_sent(exc) for exc in refused)
+    cut = [httpx.RemoteProtocolError("Server disconnected without sending a response."), httpx.ReadTimeout("read"),
+           requests.exceptions.ConnectionError(ConnectionResetError(104, "Connection reset by peer")),
+           requests.exceptions.ReadTimeout("read")]
+    assert not any(never_sent(exc) for exc in cut)
+    ledger = Ledger(tmp_path / "run-x.jsonl", "http://127.0.0.1:9", "p")
+    body = json.loads(named_create_body("vpn-a"))
+    for exc in refused + cut:
+        ledger.note_no_answer(body, exc)
+    assert read_ledger(ledger.path).unsure == [sought(body)] * len(cut) and ledger.held() == len(cut)
