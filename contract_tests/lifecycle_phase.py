@@ -23,6 +23,9 @@ that never existed and a list filtered on a gateway the run does not use. Each s
   ends, reported as a divergence (inferred: no source says what an update of one gets);
 - ``list_paging_ties``: items lost or repeated by the walk only where they share a ``created_at`` with another
   (the marker) are a divergence (inferred: no source says ``created_at`` is unique);
+- ``list_unknown_gateway``: the list filtered on a gateway the run does not use (a random id) answered 404 with the
+  spec's "gateway does not exist" code (``VPN.0509`` on create) instead of 200 with no connections is a divergence
+  (inferred: no source says what a list on an unknown gateway gets); any other status is ``lifecycle_status``;
 - ``deleted_connection_gone``: after delete, show and delete answer 404. A deletion may take a while (the
   show status ``PENDING_DELETE``; the Terraform provider polls the show after a delete until it answers 404):
   a show that answers the connection with that status is asked again, at growing intervals, for up to
@@ -56,7 +59,7 @@ from contract_tests.aksk_auth import signed_headers
 from contract_tests.checks import Answer, run_checks
 from contract_tests.cleanup import Ledger, created_id
 from contract_tests.engine_phases import unanswered
-from contract_tests.error_bodies import error_code_of
+from contract_tests.error_bodies import error_code_in, error_code_of
 from contract_tests.hooks import ActiveRun
 from contract_tests.pacing import busy_failure, is_busy, send
 from contract_tests.records import CaseRecord, Failure
@@ -69,7 +72,7 @@ from vpnconn.validation import schema_errors
 CHECKS = ("lifecycle_status", "lifecycle_response_schema", "show_matches_create", "list_contains_connection",
           "list_filter_holds", "list_paging_complete", "update_applies_changes", "update_refuses_fixed_fields",
           "update_changed_fixed_field", "connection_settles", "connection_usable", "deleted_connection_gone",
-          "deletion_finishes", "tunnel_pair_in_use", "list_paging_ties")  # this phase's
+          "deletion_finishes", "tunnel_pair_in_use", "list_paging_ties", "list_unknown_gateway")  # this phase's
 ANY_ANSWER_CHECKS = ("huawei_error_body", "request_id_in_body_and_header", "psk_never_returned", "json_in_utf8_without_bom",
                      "integers_without_fraction")
 MAX_PAGES = 12  # a paged walk takes at most this many requests (the page size follows the total)
@@ -336,9 +339,20 @@ class LifecyclePhase:
         query = {"vgw_id": str(uuid.UUID(int=rng.getrandbits(128), version=4))}
         record, answer = self._send("ListVpnConnections", self._url("ListVpnConnections", query=query), None, seen,
                                     "list on an unused gateway")
-        if answer is not None and self._expect(record, answer, "ListVpnConnections", 200, "list on an unused gateway"):
+        if answer is not None and self._gateway_unknown(answer):
+            record.failures.append(self._failure("list_unknown_gateway", "ListVpnConnections",
+                                                 "List on an unknown gateway answered not found",
+                                                 f"list with vgw_id={query['vgw_id']} (no gateway of the run) got "
+                                                 f"{answer.status} {error_code_in(answer.content)}; the reference server answers 200 "
+                                                 "with no connections"))
+        elif answer is not None and self._expect(record, answer, "ListVpnConnections", 200, "list on an unused gateway"):
             self._filter_holds(record, answer.json["vpn_connections"], query)
         return seen.records
+
+    def _gateway_unknown(self, answer: Answer) -> bool:
+        """The answer is the spec's "gateway does not exist" error (status and code)."""
+        error = self.spec.rule("gateway-exists").error
+        return answer.status == error["status"] and error_code_in(answer.content) == error["error_code"]
 
     def _update(self, seen: Seen, connection_id: str) -> bool:
         if not self._settled(seen, connection_id):

@@ -7,7 +7,11 @@ wrongly is still caught (the fault list-ignores-marker, tests/contract/test_faul
 
 The list pages by ``marker``, the created_at of a page's last connection, and no source says created_at is unique:
 a server whose clock gives two connections the same one, paging after the marker as documented, leaves the second
-out of the next page. That is a divergence (``list_paging_ties``, inferred), not a violation."""
+out of the next page. That is a divergence (``list_paging_ties``, inferred), not a violation.
+
+A list filtered on a gateway that does not exist (the lifecycle asks for one with a random id): nothing says what it
+gets. A service may answer 404 with the code it gives such a vgw_id on create (VPN.0509) rather than 200 with no
+connections; that is a divergence (``list_unknown_gateway``), another answer still a violation."""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import httpx
 from support import PATH, TOKEN, named_create_body
 
 from contract_tests import RunSettings, run_contract
-from reference_server.app import ReferenceServer
+from reference_server.app import ReferenceServer, Reject
 from reference_server.embedded import running_server
 from reference_server.store import ConnectionStore
 from vpnconn import load_spec
@@ -83,3 +87,46 @@ def test_paging_that_loses_connections_with_the_same_created_at_is_a_divergence(
     assert [f.check for f in found] == ["list_paging_ties"] and "lost: " in found[0].message
     assert found[0].provenance.why == load_spec().check_provenance("list_paging_ties", "ListVpnConnections").why
     assert result.exit_code == 0 and not result.violations and result.divergences
+
+
+class UnknownGatewayNotFound(ReferenceServer):
+    """A list filtered on a gateway it does not know (not the run's, none of its connections') answers 404 with
+    ``code``: VPN.0509, the code the service gives such a vgw_id on create, makes the other choice where the sources
+    are silent; another code says the wrong thing."""
+
+    def __init__(self, code: str, **options: Any) -> None:
+        super().__init__(**options)
+        self.code, self.refused = code, 0
+
+    async def _list_vpn_connections(self, params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Any:
+        query = dict(item.split("=", 1) for item in params["query"].split("&") if "=" in item)
+        known = {RunSettings().vgw_id} | {c["vgw_id"] for c in self.store.listing(PROJECT)}
+        if query.get("vgw_id", RunSettings().vgw_id) not in known:
+            self.refused += 1
+            raise Reject({"status": 404, "error_code": self.code, "message": "VPN gateway {detail} does not exist"},
+                         query["vgw_id"])
+        return await super()._list_vpn_connections(params, headers, raw, request_id)
+
+
+def lifecycle_against(app: UnknownGatewayNotFound) -> Any:
+    with running_server(app) as url:
+        return run_contract(RunSettings(target=url, token=TOKEN["X-Auth-Token"], phases=("lifecycle",)),
+                            progress=lambda _: None, live=False)
+
+
+def test_a_list_on_an_unknown_gateway_answered_gateway_not_found_is_a_divergence():
+    code = load_spec().rule("gateway-exists").error["error_code"]
+    app = UnknownGatewayNotFound(code, token=TOKEN["X-Auth-Token"])
+    result = lifecycle_against(app)
+    found = [f for r in result.records for f in r.failures]
+    assert app.refused == 1 and [f.check for f in found] == ["list_unknown_gateway"] and code in found[0].message
+    assert found[0].provenance.why == load_spec().check_provenance("list_unknown_gateway", "ListVpnConnections").why
+    assert result.exit_code == 0 and not result.violations and result.divergences
+
+
+def test_a_list_on_an_unknown_gateway_answered_404_with_another_code_is_a_violation():
+    app = UnknownGatewayNotFound("VPN.0004", token=TOKEN["X-Auth-Token"])  # (the code of a connection not found)
+    result = lifecycle_against(app)
+    found = [f for r in result.records for f in r.failures]
+    assert app.refused == 1 and [f.check for f in found] == ["lifecycle_status"] and "got 404" in found[0].message
+    assert result.exit_code == 1 and result.violations
