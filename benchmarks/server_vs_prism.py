@@ -42,23 +42,28 @@ from vpnconn import load_spec  # noqa: E402
 PATH = "/v5/0123456789abcdef0123456789abcdef/vpn-connection"
 PRISM = REPO / "node_modules" / ".bin" / "prism"
 LEVELS = (1, 8, 32)
+# gateways the created connections spread over: the reference server refuses a create beyond the quota of connections
+# per gateway (x-vpnconn-quotas: 100), and keeps the newest 10,000 connections, so about 25 on each here
+GATEWAYS = 400
 
 
 def create_bodies() -> list[bytes]:
-    """The spec's request examples that a server creates every time it is sent them (it creates each twice here)."""
+    """The spec's request examples that a server creates every time it is sent them (it creates each twice here),
+    each on GATEWAYS gateways in turn: the reference server keeps the quota of connections per gateway."""
     import copy
 
     from reference_server import ReferenceServer, Reject
 
-    server, bodies = ReferenceServer(), []
+    server, creatable = ReferenceServer(), []
     for example in load_spec().examples("request").values():
         try:
             for _ in range(2):
                 server.respond(copy.deepcopy(example))
         except Reject:
             continue
-        bodies.append(json.dumps(example).encode())
-    return bodies
+        creatable.append(example)
+    return [json.dumps({"vpn_connection": {**example["vpn_connection"], "vgw_id": f"00000000-0000-4000-8000-{n:012x}"}}).encode()
+            for n in range(GATEWAYS) for example in creatable]
 
 
 def free_port() -> int:

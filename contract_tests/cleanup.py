@@ -56,6 +56,7 @@ class Ledger:
         self.path, self.base_url, self.project_id = path, base_url.rstrip("/"), project_id
         self._held: set[str] = set()  # the URLs this process noted created and not yet deleted
         self._unsure = 0  # creates this process noted unsure: each may hold a connection until the end of the run
+        self._going: set[str] = set()  # URLs deleted, and still shown (PENDING_DELETE) the last time they were asked
 
     @classmethod
     def new(cls, base_url: str, project_id: str, folder: Path = LEDGER_DIR) -> Ledger:
@@ -89,8 +90,16 @@ class Ledger:
 
     def held(self) -> int:
         """How many connections the run holds now (noted created, not yet deleted, by this process), counting each
-        unsure create as one: it may have made a connection that only the end of the run finds and deletes."""
-        return len(self._held) + self._unsure
+        unsure create as one: it may have made a connection that only the end of the run finds and deletes, and each
+        deleted one still shown (:meth:`still_going`): a deletion under way may count against the quota."""
+        return len(self._held) + self._unsure + len(self._going)
+
+    def still_going(self, urls: list[str]) -> None:
+        """These deleted connections were still shown the last time they were asked (their deletion under way)."""
+        self._going = set(urls)
+
+    def going(self) -> list[str]:
+        return sorted(self._going)
 
     def note_create(self, body: Any, status: int | None, content: bytes = b"") -> str | None:
         """Note what one create may have made: the connection its answer reports (its id is returned), or, when the
@@ -263,6 +272,38 @@ def delete_until_done(urls: list[str], settings: RunSettings, client: httpx.Clie
         result.deleted += again.deleted
         result.left = [(url, why) for url, why in result.left if url not in busy] + again.left
     return result
+
+
+GONE_WAIT = 60.0  # seconds a run that makes room on its gateway waits for what it deleted to be gone
+FIRST_GONE_PAUSE = 0.1  # seconds before a deleted connection still shown is asked again: doubling, capped
+
+
+def wait_until_gone(urls: list[str], settings: RunSettings, client: httpx.Client, pace: Pace | None,
+                    wait: float = GONE_WAIT) -> list[str]:
+    """Show each deleted connection until it answers 404, at growing intervals for up to ``wait`` seconds; the URLs
+    still shown then (or not answered). A deletion may take a while (the show answers ``PENDING_DELETE``; the
+    Terraform provider waits for the 404), and no source says whether a connection being deleted still counts
+    against the gateway's quota: a run that deletes to make room waits for the room to be there."""
+    left, started, pause = list(urls), time.monotonic(), FIRST_GONE_PAUSE
+    with concurrent.futures.ThreadPoolExecutor(max(1, settings.concurrency), thread_name_prefix="vpnconn-cleanup") as pool:
+        while left:
+            shown = list(pool.map(lambda url: _shown(url, settings, client, pace), left))
+            left = [url for url, status in zip(left, shown, strict=True) if status != 404]
+            if all(status is None for status in shown) or time.monotonic() - started + pause > wait:
+                break  # (the target does not answer: nothing to wait for)
+            if left:
+                time.sleep(pause)
+                pause = min(pause * 2, LONGEST_DELETE_PAUSE)
+    return left
+
+
+def _shown(url: str, settings: RunSettings, client: httpx.Client, pace: Pace | None) -> int | None:
+    """The status a show of the connection at ``url`` gets; None: no answer."""
+    headers = signed_headers("GET", url, b"", settings.token, settings.ak, settings.sk)
+    try:
+        return send(client, pace, "GET", url, None, headers).status_code
+    except httpx.HTTPError:
+        return None
 
 
 def _delete(url: str, settings: RunSettings, client: httpx.Client, pace: Pace | None) -> str | None:

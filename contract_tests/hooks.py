@@ -43,6 +43,7 @@ class ActiveRun:
     room: int | None = None
     make_room: Callable[[], None] = lambda: None
     no_room: int = 0  # creating requests not sent: the gateway's quota left no room even after making some
+    room_made_in_vain: bool = False  # making room freed none (what was deleted is still shown): not tried again
     taken: int = 0  # creating requests sent so far by the sender and the rules phase (each takes one at dispatch)
     # Ctrl-C or SIGTERM: finish the requests in flight (and note what they created), send no more; the fuzzing
     # planner's process is stopped too.
@@ -70,10 +71,14 @@ class ActiveRun:
     def before_create(self, in_flight: int, drain: Callable[[], object]) -> None:
         """Keep what the run holds on its gateway within the quota: when the connections it holds and ``in_flight``
         requests (each may create) leave no room for one more, wait for those in flight (``drain()``) and delete
-        what it holds (``make_room``). The same requests are sent, at any concurrency."""
-        if self.room is not None and self.ledger is not None and self.ledger.held() + in_flight >= self.room:
+        what it holds (``make_room``, which waits for it to be gone). The same requests are sent, at any concurrency.
+        When that leaves no room (deletions that do not end), it is not tried again: the creates are not sent."""
+        if self.room is None or self.ledger is None or self.room_made_in_vain:
+            return
+        if self.ledger.held() + in_flight >= self.room:
             drain()
             self.make_room()
+            self.room_made_in_vain = self.ledger.held() >= self.room
 
     def take_create(self) -> bool:
         """May one more creating request go? If so it is counted now, before it is sent, so that requests in

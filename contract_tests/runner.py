@@ -21,7 +21,7 @@ import httpx
 from contract_tests import hooks
 from contract_tests.answer_limits import limited_client
 from contract_tests.case_plan import ENGINE_PHASES
-from contract_tests.cleanup import Ledger, adopt_unsure_creates, delete_connections, delete_until_done
+from contract_tests.cleanup import GONE_WAIT, Ledger, adopt_unsure_creates, delete_until_done, wait_until_gone
 from contract_tests.engine_phases import run_engine
 from contract_tests.lifecycle_phase import LifecyclePhase
 from contract_tests.pacing import Pace
@@ -107,11 +107,18 @@ def _delete_so_far(ledger: Ledger, settings: RunSettings, client: httpx.Client, 
     """Delete what the run holds now (on every target, the embedded one too): before the lifecycle phase, whose
     lists then hold its own connections, not hundreds whose pages cost time to fetch and check; and when one more
     create could pass the gateway's quota (hooks.ActiveRun.before_create). A real account holds fewer connections
-    for less time. What cannot be deleted now stays in the ledger for the end."""
-    pending = ledger.pending()
+    for less time. A delete answered busy or not ready is asked again as at the end (delete_until_done); what cannot
+    be deleted now stays in the ledger for the end. Then it waits until what it deleted is gone (a deletion may take a
+    while, and count against the quota meanwhile); what is still shown after GONE_WAIT seconds counts as held."""
+    pending, deleted = ledger.pending(), []
     if pending:
-        done = delete_connections(pending, settings, client, deleted=ledger.deleted_url, pace=pace)
-        progress(f"  cleanup: deleted {len(done.deleted)} of the {len(pending)} connection(s) created so far, {why}")
+        deleted = delete_until_done(pending, settings, client, deleted=ledger.deleted_url, pace=pace).deleted
+        progress(f"  cleanup: deleted {len(deleted)} of the {len(pending)} connection(s) created so far, {why}")
+    going = wait_until_gone(deleted + ledger.going(), settings, client, pace)
+    ledger.still_going(going)
+    if going:
+        progress(f"  cleanup: {len(going)} deleted connection(s) still shown (or not answered) after up to {GONE_WAIT:g} s: "
+                 "counted as held")
 
 
 def _room_on_gateway(spec: Spec, listed: list[dict[str, Any]] | None, settings: RunSettings,

@@ -27,7 +27,7 @@ import jsonschema
 import jsonschema_rs
 
 from reference_server.connection import RANDOM_IDENTITY, ConnectionBuilder, Identity, deep_merge, new_uuid
-from reference_server.store import ConnectionStore, TunnelPairInUse, TunnelPoolExhausted, later_than
+from reference_server.store import ConnectionStore, QuotaExceeded, TunnelPairInUse, TunnelPoolExhausted, later_than
 from vpnconn import aksk
 from vpnconn.errors import SpecError
 from vpnconn.json_schema import SpecValidator
@@ -38,6 +38,7 @@ from vpnconn.world import OPEN_WORLD, World
 
 MAX_BODY = 1024 * 1024
 JSON = b"application/json"
+PER_GATEWAY = "connections-per-gateway"  # the quota (x-vpnconn-quotas) the store keeps
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
@@ -129,7 +130,8 @@ class ReferenceServer:
     def new_store(self) -> ConnectionStore:
         """An empty store whose tunnel range, exclusions and prefix come from the spec's rules."""
         tunnel = self.spec.rule("tunnel-address-not-reserved").params
-        return ConnectionStore(tunnel["within"], tunnel["excluded"], self.spec.rule("tunnel-addresses-same-30").params["prefix"])
+        return ConnectionStore(tunnel["within"], tunnel["excluded"], self.spec.rule("tunnel-addresses-same-30").params["prefix"],
+                               per_gateway=self.spec.quota(PER_GATEWAY))
 
     # ------------------------------------------------------------------------------------------- ASGI
 
@@ -200,7 +202,10 @@ class ReferenceServer:
     async def _create_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes,
                                      request_id: str) -> Answer:
         body = self._parse(headers, raw)
-        text = self.store.add(self.respond(body), params["project_id"], body["vpn_connection"])
+        try:
+            text = self.store.add(self.respond(body), params["project_id"], body["vpn_connection"])
+        except QuotaExceeded as exc:
+            raise Reject(self.spec.quota_error(PER_GATEWAY), str(exc)) from None
         return 201, f'{{"vpn_connection":{text},"request_id":"{request_id}"}}'.encode()
 
     async def _show_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes,

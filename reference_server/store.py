@@ -30,6 +30,10 @@ class TunnelPairInUse(Exception):
     """The /30 of a requested tunnel pair is used by another connection of the gateway."""
 
 
+class QuotaExceeded(Exception):
+    """The gateway holds as many of the project's connections as the quota allows."""
+
+
 class Stored(NamedTuple):
     """One connection: a tuple of strings, which the garbage collector does not track."""
 
@@ -37,6 +41,7 @@ class Stored(NamedTuple):
     text: str  # the vpn_connection answer as JSON text
     request: str  # the create request's vpn_connection, with later updates merged in, as JSON text
     status: str
+    gateway: str = ""  # its vgw_id (an update cannot change it)
 
 
 PENDING_TO_ACTIVE = {"PENDING_CREATE": "ACTIVE", "PENDING_UPDATE": "ACTIVE"}
@@ -56,10 +61,12 @@ def later_than(stamp: str, last: str | None) -> str:
 
 
 class ConnectionStore:
-    def __init__(self, within: str, excluded: list[str], prefix: int, capacity: int = 10_000) -> None:
-        self.capacity = capacity
+    def __init__(self, within: str, excluded: list[str], prefix: int, capacity: int = 10_000,
+                 per_gateway: int | None = None) -> None:
+        self.capacity, self.per_gateway = capacity, per_gateway
         self._lock = threading.Lock()
         self._connections: dict[str, Stored] = {}  # id -> the connection, oldest first
+        self._held: dict[tuple[str, str], int] = {}  # (project, gateway) -> its connections kept (bounded by capacity)
         self._last_created: str | None = None  # the newest created_at handed out (one for all projects: bounded)
         self._tunnels: dict[str, tuple[str, int]] = {}  # id -> (gateway id, /30 as int), to free on eviction
         # gateway -> /30 -> how many connections use it: a /30 is free again only when none does, and a gateway
@@ -75,15 +82,24 @@ class ConnectionStore:
         """Keep ``connection`` (``PENDING_CREATE``); returns its JSON text (the server reuses it for the answer).
 
         ``created_at`` (and ``updated_at`` with it) is moved on by a millisecond when the last connection
-        stored has the same or a later one."""
+        stored has the same or a later one. Raises :class:`QuotaExceeded` (and frees the tunnel /30 the builder
+        took for it) when the project's connections on its gateway are ``per_gateway`` already."""
         with self._lock:
+            gateway = str(connection.get("vgw_id", ""))
+            held = self._held.get((project, gateway), 0)
+            if self.per_gateway is not None and held >= self.per_gateway:
+                if "tunnel_local_address" in connection:
+                    addr, _ = ipv4.cidr(connection["tunnel_local_address"])
+                    self._release(gateway, ipv4.network(addr, self._prefix))
+                raise QuotaExceeded(f"the gateway {gateway} holds {held} VPN connections, its quota")
+            self._held[(project, gateway)] = held + 1
             if "created_at" in connection:
                 stamp = later_than(connection["created_at"], self._last_created)
                 if stamp != connection["created_at"]:
                     connection["created_at"] = connection["updated_at"] = stamp
                 self._last_created = stamp
             text = json.dumps(connection, ensure_ascii=False, separators=(",", ":"))
-            self._connections[connection["id"]] = Stored(project, text, json.dumps(request or {}), "PENDING_CREATE")
+            self._connections[connection["id"]] = Stored(project, text, json.dumps(request or {}), "PENDING_CREATE", gateway)
             self._note_tunnel(connection)
             while len(self._connections) > self.capacity:
                 self._forget(next(iter(self._connections)))
@@ -95,7 +111,11 @@ class ConnectionStore:
             self._tunnels[connection["id"]] = (connection["vgw_id"], ipv4.network(addr, self._prefix))
 
     def _forget(self, connection_id: str) -> None:
-        del self._connections[connection_id]
+        stored = self._connections.pop(connection_id)
+        key = (stored.project, stored.gateway)
+        self._held[key] -= 1
+        if not self._held[key]:
+            del self._held[key]
         if connection_id in self._tunnels:
             self._release(*self._tunnels.pop(connection_id))
 
@@ -129,7 +149,8 @@ class ConnectionStore:
             connection_id = connection["id"]
             if connection_id in self._tunnels:
                 self._release(*self._tunnels.pop(connection_id))
-            self._connections[connection_id] = Stored(project, text, json.dumps(request), "PENDING_UPDATE")
+            gateway = self._connections[connection_id].gateway
+            self._connections[connection_id] = Stored(project, text, json.dumps(request), "PENDING_UPDATE", gateway)
             self._note_tunnel(connection)
         return text
 
@@ -153,9 +174,9 @@ class ConnectionStore:
             self._next.pop(gateway_id, None)
 
     def bookkeeping_size(self) -> int:
-        """How many (gateway, /30) entries are kept: bounded by the number of stored connections."""
+        """How many (gateway, /30) and (project, gateway) entries are kept: bounded by the number of stored connections."""
         with self._lock:
-            return sum(len(v) for v in self._used.values()) + len(self._next)
+            return sum(len(v) for v in self._used.values()) + len(self._next) + len(self._held)
 
     def get(self, connection_id: str) -> dict[str, Any] | None:
         """The connection as created or last updated, whatever its project (without ``status``)."""

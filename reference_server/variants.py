@@ -19,7 +19,8 @@ against one must end with exit 0, its differences listed as divergences (and fai
   no source says which, HTTP only that a recipient SHOULD ignore it;
 - a deletion takes a while: after a 204, the next PENDING_SHOWS shows (and lists) answer the connection with
   status ``PENDING_DELETE``, then it is gone (404), where the reference server deletes at once; the sources give
-  the status and the Terraform provider waits for the 404, nothing says how long;
+  the status and the Terraform provider waits for the 404, nothing says how long; until then it counts against the
+  gateway's quota (nothing says whether it does);
 - it writes every integer of an answer with a fraction (``"lifetime_seconds": 86400.0``, ``"total_count": 3.0``),
   which JSON Schema counts an integer and a typed decoder refuses: no source says how the API writes numbers;
 - every answer carries a field no source lists (:data:`UNLISTED`: beside the request id, in each connection

@@ -214,3 +214,13 @@ def test_the_ipv6_cidr_pattern_admits_what_ipaddress_reads_and_nothing_else(spec
         if admits(noise) and not reads(noise):
             wrong.append(noise)
     assert (missed, wrong) == ([], [])
+
+
+def test_a_quota_names_an_error_kind_of_the_spec(tmp_path, spec):
+    """The reference server refuses a create beyond a quota with the error kind the quota names."""
+    assert spec.quota_error("connections-per-gateway") == spec.errors["quota-exceeded"]
+    text = spec.path.read_text().replace("    error: quota-exceeded\n", "    error: quota-exceded\n")
+    assert text != spec.path.read_text()
+    (tmp_path / "openapi.yaml").write_text(text)
+    with pytest.raises(SpecError, match="quota connections-per-gateway names the error kind 'quota-exceded'"):
+        load_spec(tmp_path / "openapi.yaml")

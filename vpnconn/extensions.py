@@ -85,10 +85,11 @@ ROOT_EXTENSIONS: dict[str, Any] = {
         },
         "x-vpnconn-quotas": {
             "type": "object",
-            "additionalProperties": {"type": "object", "required": ["value", "description", "provenance"],
+            "additionalProperties": {"type": "object", "required": ["value", "description", "error", "provenance"],
                                      "additionalProperties": False,
                                      "properties": {"value": {"type": "integer", "minimum": 1},
                                                     "description": {"type": "string", "minLength": 10},
+                                                    "error": {"type": "string"},
                                                     "provenance": _PROVENANCE}},
         },
         "x-vpnconn-sources": {

@@ -229,6 +229,10 @@ class Spec:
         """A default quota of an account (``x-vpnconn-quotas``: ``connections-per-gateway``, ...)."""
         return int(self.document["x-vpnconn-quotas"][name]["value"])
 
+    def quota_error(self, name: str) -> dict[str, Any]:
+        """The error kind ({status, error_code, message}) of a request beyond the quota ``name``."""
+        return self.errors[self.document["x-vpnconn-quotas"][name]["error"]]
+
     @functools.cached_property
     def credential_headers(self) -> dict[str, str]:
         """The headers that carry credentials, by security scheme (``token`` -> ``X-Auth-Token``, ...)."""
@@ -472,6 +476,10 @@ def load_spec(path: Path | str | None = None, baseline: bool = False) -> Spec:
     for rule in next(o for o in _operations(document) if o.id == CREATE).node.get("x-vpnconn-rules", []):
         if isinstance(rule["error"], str) and rule["error"] not in errors:
             raise SpecError(f"{spec_path}: rule {rule['id']} names the error kind {rule['error']!r}, "
+                            f"which x-vpnconn-errors does not define")
+    for name, quota in document.get("x-vpnconn-quotas", {}).items():
+        if quota.get("error", "") not in errors:
+            raise SpecError(f"{spec_path}: quota {name} names the error kind {quota.get('error')!r}, "
                             f"which x-vpnconn-errors does not define")
     spec = Spec(path=spec_path, document=document, sha256=hashlib.sha256(raw).hexdigest(), rules=_rules_of(document))
     _check_provenance_names(spec)

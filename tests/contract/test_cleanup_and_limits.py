@@ -19,6 +19,7 @@ from contract_tests import RunSettings, cleanup, pacing, run_contract
 from contract_tests.cleanup import Ledger, pending_in
 from reference_server import ReferenceServer, running_server
 from reference_server.app import Reject
+from vpnconn import load_spec
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -78,6 +79,8 @@ def test_a_connection_the_target_will_not_delete_yet_is_asked_again_at_the_end(t
         assert app.created > 50 and listed(url) == [] and set(app.refusals.values()) == {4}
     assert any("not deletable yet (busy or not ready); asking again" in line for line in said)
     assert not any("could NOT be deleted" in note for note in result.notes) and list(tmp_path.iterdir()) == []
+    # the run made room on the gateway (its quota) mid-run by asking those deletes again too: every create was sent
+    assert app.created > load_spec().quota("connections-per-gateway") and not any("left no room" in n for n in result.notes)
 
 
 def _run_command(url: str, ledger_dir: Path, *extra: str) -> subprocess.Popen:

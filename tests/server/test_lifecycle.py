@@ -159,3 +159,19 @@ def test_a_tunnel_pair_in_use_is_refused_with_vpn_0012_until_its_connection_is_d
     assert moved.status_code == 200  # an update that keeps its own pair is not refused
     assert client.delete(f"{PATH}/{first['id']}").status_code == 204
     assert client.post(PATH, json=spec.examples("request")["bgp"]).status_code == 201
+
+
+def test_a_gateway_takes_the_quota_of_connections_and_a_deletion_makes_room(fresh, spec):
+    quota = spec.quota("connections-per-gateway")
+    _, client = fresh
+    made = [create(client, spec, "policy", name=f"vpn-{n}") for n in range(quota)]
+    body = spec.examples("request")["policy"]
+    refused = client.post(PATH, json=body)
+    error = spec.quota_error("connections-per-gateway")
+    assert (refused.status_code, refused.json()["error_code"]) == (error["status"], error["error_code"]) == (400, "VPN.0001")
+    assert f"holds {quota} VPN connections" in refused.json()["error_msg"]
+    assert len(client.get(PATH).json()["vpn_connections"]) == quota  # (nothing was made)
+    create(client, spec, "policy", vgw_id="0c9e4d8a-2f3b-4c5d-8e6f-7a8b9c0d1e2f")  # another gateway has its own
+    assert client.post(OTHER_PROJECT, json=body).status_code == 201  # another project too
+    assert client.delete(f"{PATH}/{made[0]['id']}").status_code == 204
+    create(client, spec, "policy")

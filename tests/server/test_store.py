@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reference_server.store import ConnectionStore, TunnelPairInUse, TunnelPoolExhausted
+from reference_server.store import ConnectionStore, QuotaExceeded, TunnelPairInUse, TunnelPoolExhausted
 
 
 def small_store(capacity=10_000) -> ConnectionStore:
@@ -51,7 +51,33 @@ def test_bookkeeping_is_bounded_by_the_store_when_every_connection_is_on_a_new_g
     for n in range(500):
         local, peer = store.allocate_tunnel(f"gw-{n}")
         store.add({"id": str(n), "vgw_id": f"gw-{n}", "tunnel_local_address": local, "tunnel_peer_address": peer})
-    assert len(store) == 5 and store.bookkeeping_size() <= 10
+    assert len(store) == 5 and store.bookkeeping_size() <= 15  # (three entries per connection at most)
+
+
+def test_a_gateway_holds_at_most_its_quota_of_the_projects_connections():
+    store = ConnectionStore("169.254.0.0/28", [], 30, per_gateway=2)
+    for n in range(2):
+        local, peer = store.allocate_tunnel("gw")
+        store.add({"id": str(n), "vgw_id": "gw", "tunnel_local_address": local, "tunnel_peer_address": peer}, project="p")
+    local, peer = store.allocate_tunnel("gw")  # (the builder takes a /30 before the store refuses the connection)
+    with pytest.raises(QuotaExceeded, match="the gateway gw holds 2 VPN connections"):
+        store.add({"id": "2", "vgw_id": "gw", "tunnel_local_address": local, "tunnel_peer_address": peer}, project="p")
+    assert store.get("2") is None
+    store.claim_tunnel("gw", local)  # (its /30 was freed: no TunnelPairInUse)
+    store.add({"id": "3", "vgw_id": "other-gw"}, project="p")  # another gateway, another project: their own count
+    store.add({"id": "4", "vgw_id": "gw"}, project="q")
+    store.replace("p", {"id": "1", "vgw_id": "gw"}, {})  # an update neither frees nor takes room
+    with pytest.raises(QuotaExceeded):
+        store.add({"id": "5", "vgw_id": "gw"}, project="p")
+    assert store.delete("p", "0")
+    store.add({"id": "6", "vgw_id": "gw"}, project="p")
+
+
+def test_an_evicted_connection_frees_its_room_on_the_gateway():
+    store = ConnectionStore("169.254.0.0/28", [], 30, capacity=2, per_gateway=3)
+    for n in range(5):  # (the third and later would pass the quota if the evicted ones still counted)
+        store.add({"id": str(n), "vgw_id": "gw"}, project="p")
+    assert len(store) == 2 and store.bookkeeping_size() == 1
 
 
 def test_a_connection_made_in_the_same_millisecond_as_the_last_gets_the_next_one_across_every_boundary():
