@@ -30,7 +30,7 @@ import httpx
 from contract_tests.aksk_auth import signed_headers
 from contract_tests.pacing import BUSY_ATTEMPTS, Pace, asked_again, is_busy, send
 from contract_tests.settings import RunSettings
-from contract_tests.unsure_creates import gateway_connections, lookable, made_by_unsure, never_sent, sought
+from contract_tests.unsure_creates import gateway_connections, lookable, match_unsure, never_sent, sought
 from vpnconn.spec import load_spec
 
 LEDGER_DIR = Path(".vpnconn-cache") / "created"
@@ -57,6 +57,7 @@ class Ledger:
         self._held: set[str] = set()  # the URLs this process noted created and not yet deleted
         self._unsure = 0  # creates this process noted unsure: each may hold a connection until the end of the run
         self._going: set[str] = set()  # URLs deleted, and still shown (PENDING_DELETE) the last time they were asked
+        self.kept_for_unsure = False  # unsure creates not found yet: the file stays for `vpnconn cleanup` to look again
 
     @classmethod
     def new(cls, base_url: str, project_id: str, folder: Path = LEDGER_DIR) -> Ledger:
@@ -138,8 +139,12 @@ class Ledger:
         return pending_in(self.path)
 
     def remove_if_done(self) -> None:
-        if not self.pending():
+        if not self.pending() and not self.kept_for_unsure:
             self.path.unlink(missing_ok=True)
+
+    def found_unsure(self, index: int) -> None:
+        """The connection the ``index``-th unsure create of the file made was found: it is not looked for again."""
+        self._append({"unsure_found": index})
 
 
 @dataclass
@@ -149,6 +154,12 @@ class LedgerText:
     pending: dict[str, None] = field(default_factory=dict)  # URLs created and not deleted, oldest first
     known: set[str] = field(default_factory=set)  # the ids of every connection the run created
     unsure: list[dict[str, Any]] = field(default_factory=list)  # what each unsure create asked for (unsure_creates.sought)
+    found: set[int] = field(default_factory=set)  # the indexes in ``unsure`` of those whose connection was found
+
+    @property
+    def sought(self) -> list[tuple[int, dict[str, Any]]]:
+        """(index, what it asked for) of each unsure create whose connection was not found yet."""
+        return [(n, identity) for n, identity in enumerate(self.unsure) if n not in self.found]
     before: dict[str, Any] | None = None  # the listed_before entry: ids, project_id, vgw_id
 
 
@@ -172,6 +183,8 @@ def read_ledger(path: Path) -> LedgerText:
             text.pending.pop(entry["deleted"], None)
         elif isinstance(entry.get("unsure"), dict):
             text.unsure.append(entry["unsure"])
+        elif isinstance(entry.get("unsure_found"), int):
+            text.found.add(entry["unsure_found"])
         elif "listed_before" in entry:
             text.before = entry
     return text
@@ -181,31 +194,48 @@ def pending_in(path: Path) -> list[str]:
     return list(read_ledger(path).pending)
 
 
-def adopt_unsure_creates(ledger: Ledger, settings: RunSettings, client: httpx.Client, pace: Pace | None) -> str | None:
+def adopt_unsure_creates(ledger: Ledger, settings: RunSettings, client: httpx.Client, pace: Pace | None,
+                         last_look: bool = False) -> str | None:
     """When a create of the run was unsure, find the connections such creates made (:mod:`contract_tests.unsure_creates`)
     and note them in the ledger as the run's, to be deleted with the rest. What to tell the user; None when no
-    create was unsure."""
+    create was unsure. One not found yet may be made later (a service slower than the run): the ledger is kept for
+    ``vpnconn cleanup`` to look again, which is the ``last_look``."""
     text = read_ledger(ledger.path)
-    if not text.unsure or text.before is None or text.before.get("base_url") != ledger.base_url:
+    sought = text.sought
+    if not sought or text.before is None or text.before.get("base_url") != ledger.base_url:
         return None  # (a killed run's ledger of another target: its own target is where to look)
-    said = (f"{len(text.unsure)} create(s) got no answer, or one that does not say whether the connection was created "
+    said = (f"{len(sought)} create(s) got no answer, or one that does not say whether the connection was created "
             "(a timeout, a gateway's 5xx)")
     where = replace(settings, project_id=str(text.before.get("project_id")), vgw_id=str(text.before.get("vgw_id")))
-    names = sorted({u["name"] for u in text.unsure if u.get("name")})
-    look = f"look on gateway {where.vgw_id} for connections made during the run" + (f" (named {', '.join(names[:10])})" if names else "")
+    look = f"look on gateway {where.vgw_id} for connections made during the run" + _named([u for _, u in sought])
     if not isinstance(text.before.get("listed_before"), list):
         return f"{said}; the gateway's connections could not be listed as the run began, so what they made cannot be told apart: {look}"
     listing = gateway_connections(ledger.base_url, where, client, pace)
     if listing is None:
         return f"{said}; the gateway's connections could not be listed to find what they made: {look}"
-    made = made_by_unsure(listing, set(text.before["listed_before"]), text.known, text.unsure)
+    made, unfound = match_unsure(listing, set(text.before["listed_before"]), text.known, [u for _, u in sought])
     for connection_id in made:
         ledger.created(connection_id)
-    unnamed = sum(1 for u in text.unsure if not lookable(u))
+    for n, (index, identity) in enumerate(sought):
+        if lookable(identity) and n not in unfound:
+            ledger.found_unsure(index)
+    unnamed = sum(1 for _, u in sought if not lookable(u))
     found = (f"{len(made)} connection(s) the target made for them found on the gateway, deleted with the rest" if made
              else "the gateway lists no connection they made")
     blind = f"; {unnamed} of those creates gave neither a name, nor a tunnel address, nor peer subnets: not looked for"
+    missing = [sought[n][1] for n in unfound]
+    if missing and last_look:
+        found += f"; {len(missing)} of them not found, none made or not yet: this was the last look{_named(missing)}"
+    elif missing:
+        ledger.kept_for_unsure = True
+        found += (f"; {len(missing)} of them not found yet (a service slower than the run may still make them): "
+                  f"{ledger.path} is kept, and `vpnconn cleanup` (make cleanup TARGET=...) looks again{_named(missing)}")
     return f"{said}: {found}" + (blind if unnamed else "")
+
+
+def _named(identities: list[dict[str, Any]]) -> str:
+    names = sorted({u["name"] for u in identities if u.get("name")})
+    return f" (named {', '.join(names[:10])})" if names else ""
 
 
 @dataclass
@@ -324,14 +354,17 @@ def leftover_ledgers(folder: Path = LEDGER_DIR) -> Iterator[Path]:
 
 def clean_leftovers(settings: RunSettings, base_url: str, client: httpx.Client, folder: Path = LEDGER_DIR,
                     progress: Callable[[str], Any] = print) -> Cleanup:
-    """``vpnconn cleanup``: delete what the ledgers of earlier (killed) runs list for this target."""
+    """``vpnconn cleanup``: delete what the ledgers of earlier (killed) runs list for this target, and what their
+    unsure creates made on it (a last look); a ledger of another target is left as it is."""
     total = Cleanup()
     prefix = base_url.rstrip("/") + "/"
     for path in leftover_ledgers(folder):
-        if not any(u.startswith(prefix) for u in pending_in(path)) and not read_ledger(path).unsure:
+        text = read_ledger(path)
+        sought_here = text.sought and text.before is not None and text.before.get("base_url") == base_url.rstrip("/")
+        if not any(u.startswith(prefix) for u in text.pending) and not sought_here:
             continue
         ledger = Ledger(path, base_url, settings.project_id)
-        found = adopt_unsure_creates(ledger, settings, client, Pace(settings.requests_per_second))
+        found = adopt_unsure_creates(ledger, settings, client, Pace(settings.requests_per_second), last_look=True)
         if found:
             progress(f"{path}: {found}")
         urls = [u for u in pending_in(path) if u.startswith(prefix)]

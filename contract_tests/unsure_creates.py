@@ -109,15 +109,24 @@ def made_by_unsure(listing: list[dict[str, Any]], before: set[str], known: set[s
     """The ids of the listed connections an unsure create made: not listed ``before`` the run, not ``known`` to it
     by id, and showing everything an unsure create gave (:func:`sought`). An unsure create that gave nothing of
     :data:`DISTINCT` (only its gateway and customer gateway, which could be any connection's) is not looked for."""
-    wanted = [identity for identity in unsure if lookable(identity)]
-    made = []
+    return match_unsure(listing, before, known, unsure)[0]
+
+
+def match_unsure(listing: list[dict[str, Any]], before: set[str], known: set[str],
+                 unsure: list[dict[str, Any]]) -> tuple[list[str], list[int]]:
+    """:func:`made_by_unsure`, and the indexes (in ``unsure``) of the lookable unsure creates that none of those
+    connections shows: not made, or not yet (a service slower than the run)."""
+    wanted = [(n, identity) for n, identity in enumerate(unsure) if lookable(identity)]
+    made, shown = [], set()
     for item in listing:
         connection_id = item.get("id")
         if not isinstance(connection_id, str) or connection_id in before or connection_id in known:
             continue
-        if any(_shows(item, identity) for identity in wanted):
+        showing = {n for n, identity in wanted if _shows(item, identity)}
+        if showing:
             made.append(connection_id)
-    return made
+            shown |= showing
+    return made, [n for n, _ in wanted if n not in shown]
 
 
 def lookable(identity: dict[str, Any]) -> bool:
