@@ -85,11 +85,17 @@ class ActiveRun:
         flight together never pass MAX_CREATES, and which ones go does not depend on the concurrency."""
         left = self.creates_left(self.reserve)
         if left is not None and left <= 0:
-            budget = self._budget_left(self.reserve)
-            self.no_room += budget is None or budget > 0  # (the gateway's quota stopped it, not MAX_CREATES)
+            self.not_sent(1, self.reserve)
             return False
         self.taken += 1
         return True
+
+    def not_sent(self, creates: int, reserve: int = 0) -> None:
+        """``creates`` creating requests were not sent for want of room: counted when the room on the gateway stopped
+        them, not MAX_CREATES (which the run notes on its own)."""
+        budget = self._budget_left(reserve)
+        if budget is None or budget > 0:
+            self.no_room += creates
 
     @property
     def budget_spent(self) -> bool:

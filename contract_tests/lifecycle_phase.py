@@ -113,8 +113,11 @@ class LifecyclePhase:
         is still deleted, here or by the run's cleanup)."""
         live: list[tuple[Seen, str]] = []
         records: list[CaseRecord] = []
-        for style, example in self.spec.examples("request").items():
+        styles = self.spec.examples("request")
+        for n, (style, example) in enumerate(styles.items()):
             left = self.run.creates_left() if self.run is not None else None
+            if self.run is not None and left is not None and left <= 0 and not self.stopped():
+                self.run.not_sent(len(styles) - n)  # (the styles whose sequence could not start)
             if self.stopped() or (left is not None and left <= 0):
                 break
             seen = Seen(style, self.repairer.repair(json.loads(json.dumps(example))))
@@ -494,7 +497,8 @@ class LifecyclePhase:
         taken = routed.connection or {}
         seen = Seen(routed.style, json.loads(json.dumps(routed.sent)))
         seen.sent["vpn_connection"].update(tunnel_local_address=taken["tunnel_local_address"],
-                                           tunnel_peer_address=taken["tunnel_peer_address"])
+                                           tunnel_peer_address=taken["tunnel_peer_address"],
+                                           cgw_id=self.repairer.customer_gateway())  # (only the tunnel pair in use)
         create = self.spec.create
         record, answer = self._send(create.id, self._url(create.id), seen.sent, seen, "create with a tunnel pair in use")
         if answer is None:

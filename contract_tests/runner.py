@@ -34,9 +34,10 @@ from contract_tests.target import EmbeddedServer, embedded_server
 from contract_tests.unsure_creates import gateway_connections
 from vpnconn import Spec, load_spec
 from vpnconn.errors import TargetError
-from vpnconn.repair import Repairer
+from vpnconn.repair import DEFAULT_CGW_ID, Repairer
 
 MIN_ANSWERED = 10  # fewer HTTP answers than this (or under half of the requests) is no basis for a verdict
+PAIR_QUOTA = "connections-per-gateway-address-and-customer-gateway"  # (x-vpnconn-quotas)
 
 
 @dataclass
@@ -122,15 +123,26 @@ def _delete_so_far(ledger: Ledger, settings: RunSettings, client: httpx.Client, 
 
 
 def _room_on_gateway(spec: Spec, listed: list[dict[str, Any]] | None, settings: RunSettings,
-                     progress: Callable[[str], None]) -> int:
-    """How many connections the run may hold at once on its gateway: the quota less those there before the run
-    (all of it when the gateway could not be listed); said when it is less than the quota."""
+                     progress: Callable[[str], None], own_customer_gateways: bool) -> tuple[int, str]:
+    """How many connections the run may hold at once on its gateway, and the limit that says so: the quota less
+    those there before the run (all of it when the gateway could not be listed), and, when every create names the
+    one customer gateway the user gave, what the gateway address and that customer gateway may hold (one), less
+    what they hold; said when it is less than the gateway's quota."""
     quota = spec.quota("connections-per-gateway")
     there = len(listed or [])
     if there:
         progress(f"  the gateway {settings.vgw_id} holds {there} connection(s) already: with its quota of {quota}, the run "
                  f"holds at most {max(0, quota - there)} at once (it deletes what it made when it reaches that)")
-    return max(0, quota - there)
+    room, limit = max(0, quota - there), f"the gateway's quota of {quota} connections"
+    if own_customer_gateways:
+        return room, limit
+    pair = spec.quota(PAIR_QUOTA)
+    on_pair = sum(1 for c in listed or [] if c.get("vgw_ip") == settings.vgw_ip and c.get("cgw_id") == settings.cgw_id)
+    progress(f"  the gateway address {settings.vgw_ip} and the customer gateway {settings.cgw_id} hold {pair} connection(s) "
+             f"at once (the user guide)" + (f", {on_pair} there already" if on_pair else "") + f": the run holds at most "
+             f"{max(0, pair - on_pair)} at once, deleting it before the next create")
+    return min(room, max(0, pair - on_pair)), limit if room < pair - on_pair else (
+        f"the {pair} connection(s) the gateway address and the customer gateway may hold")
 
 
 def _clean_up(ledger: Ledger, settings: RunSettings, client: httpx.Client, progress: Callable[[str], None],
@@ -181,15 +193,18 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
         for body, status, content in preflight.answers:  # a target that accepts a made-up token has created one
             ledger.note_create(body, status, content)
         lifecycle_phase = "lifecycle" in settings.phases and settings.creates
-        repairer = Repairer(spec, settings, unique_tunnels=True)
+        # where the user named no customer gateway, the target's world is open (the default ids exist there): each
+        # create gets one of its own, so no two share a gateway address and a customer gateway (they hold one)
+        own_customer_gateways = settings.cgw_id == DEFAULT_CGW_ID
+        repairer = Repairer(spec, settings, unique_tunnels=True, own_customer_gateways=own_customer_gateways)
         pace = Pace(settings.requests_per_second)
-        room = None
+        room, limit = None, ""
         if settings.creates:  # what the gateway holds already: its tunnel pairs are taken, none of it is the run's, and
             # the rest of the quota is the room the run has
             listed = gateway_connections(base_url, settings, client, pace)
             ledger.listed_before(listed, settings)
             repairer.avoid_tunnels([c["tunnel_local_address"] for c in listed or [] if isinstance(c.get("tunnel_local_address"), str)])
-            room = _room_on_gateway(spec, listed, settings, progress)
+            room, limit = _room_on_gateway(spec, listed, settings, progress, own_customer_gateways)
         run = hooks.ActiveRun(settings, repairer, Progress(progress, live), deadline, ledger=ledger,
                               pace=pace,
                               reserve=len(spec.examples("request")) if lifecycle_phase else 0, room=room)
@@ -225,9 +240,9 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
             notes.append(f"MAX_CREATES ({settings.create_budget}) was reached: the run stopped sending creating requests "
                          f"and judged what it had")
         if run.no_room:
-            notes.append(f"{run.no_room} request(s) that could create were not sent: the gateway's quota of "
-                         f"{spec.quota('connections-per-gateway')} connections left no room (what it held before the run, "
-                         "and creates that may have made a connection the run does not know yet)")
+            notes.append(f"{run.no_room} request(s) that could create were not sent: {limit} left no room (what it held "
+                         "before the run, creates that may have made a connection the run does not know yet, and deletions "
+                         "that did not end)")
         if run.out_of_time:
             notes.append(f"MAX_TIME ({settings.max_time:g} s) was reached: the run stopped sending and judged what it had")
     _judgeable(records)

@@ -10,7 +10,9 @@ the target's existing resources (VGW_ID, VGW_IP, CGW_ID).
 from __future__ import annotations
 
 import copy
+import hashlib
 import ipaddress
+import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -57,11 +59,17 @@ FALLBACK_SUBNET = "192.168.44.0/24"
 class Repairer:
     """``unique_tunnels``: every repaired body that gives tunnel addresses gets a /30 no other body of the run
     got (taken from the top of the range downwards, away from the pairs a server assigns from the bottom), so
-    that a correct server never refuses it as in use (VPN.0012). One repairer repairs every case of a run."""
+    that a correct server never refuses it as in use (VPN.0012). ``own_customer_gateways``: every repaired body
+    gets a customer gateway id no other body of the run got (derived from the resources' one, in the order of
+    repair), so that no two connections share a gateway address and a customer gateway, which hold one
+    connection (the spec's quota); only where every well-formed id exists (an open world, as the reference
+    server's). One repairer repairs every case of a run, in the order they are sent."""
 
-    def __init__(self, spec: Spec, resources: HasResources = Resources(), unique_tunnels: bool = False) -> None:
+    def __init__(self, spec: Spec, resources: HasResources = Resources(), unique_tunnels: bool = False,
+                 own_customer_gateways: bool = False) -> None:
         self.spec, self.resources = spec, resources
-        self.unique_tunnels = unique_tunnels
+        self.unique_tunnels, self.own_customer_gateways = unique_tunnels, own_customer_gateways
+        self._customer_gateways = 0
         self._taken = 0
         self.avoided: set[int] = set()  # /30 bases the target already uses
         self.reserved = [ipv4.cidr(n) for n in spec.rule("peer-subnets-not-reserved").params["reserved"]]
@@ -81,7 +89,7 @@ class Repairer:
         conn = body.get("vpn_connection") if isinstance(body, dict) else None
         if not isinstance(conn, dict):
             return body
-        conn.update(vgw_id=self.resources.vgw_id, vgw_ip=self.resources.vgw_ip, cgw_id=self.resources.cgw_id)
+        conn.update(vgw_id=self.resources.vgw_id, vgw_ip=self.resources.vgw_ip, cgw_id=self.customer_gateway())
         style = conn.get("style", self.default_style)
         self._psk(conn)
         conn["peer_subnets"] = self._v4_networks(conn.get("peer_subnets") or [FALLBACK_SUBNET], avoid_reserved=True)
@@ -175,6 +183,14 @@ class Repairer:
                 else:
                     indexes.add(rule["rule_index"])
         return rules
+
+    def customer_gateway(self) -> str:
+        """The customer gateway id of the next body: the resources', or with ``own_customer_gateways`` a new one."""
+        if not self.own_customer_gateways:
+            return self.resources.cgw_id
+        self._customer_gateways += 1
+        digest = hashlib.sha256(f"{self.resources.cgw_id}/{self._customer_gateways}".encode()).digest()
+        return str(uuid.UUID(bytes=digest[:16], version=4))
 
     def avoid_tunnels(self, addresses: list[str]) -> None:
         """Never hand out the /30s of these tunnel addresses (the target's existing connections use them)."""

@@ -23,7 +23,7 @@ from contract_tests.cleanup import Ledger, wait_until_gone
 from contract_tests.hooks import ActiveRun
 from contract_tests.progress import Progress
 from reference_server import variants
-from reference_server.app import ReferenceServer
+from reference_server.app import ReferenceServer, Reject
 from reference_server.embedded import running_server
 from reference_server.variants import OtherChoicesServer
 from vpnconn import load_spec
@@ -169,3 +169,70 @@ def test_room_that_could_not_be_made_is_not_tried_again(tmp_path):
     run.before_create(0, lambda: None)
     run.before_create(0, lambda: None)
     assert calls == ["make room"] and ledger.held() == 2 and run.creates_left() == 0 and not run.take_create()
+
+
+PAIR = "connections-per-gateway-address-and-customer-gateway"
+USERS_CUSTOMER_GATEWAY = "11111111-2222-4333-8444-555555555555"
+
+
+class KeepsPairs(WithQuota):
+    """Keeps the user guide's limit too, as a real account does: a gateway address and a customer gateway hold one
+    connection, and a valid create that asks for a second is refused with the spec's error for it."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.most_on_a_pair = 0
+        self.customer_gateways: set[str] = set()
+
+    def _on_pair(self, conn: dict[str, Any]) -> int:
+        pair = (conn.get("vgw_id"), conn.get("vgw_ip"), conn.get("cgw_id"))
+        return sum(1 for c in self.store.listing(PROJECT) if (c.get("vgw_id"), c.get("vgw_ip"), c.get("cgw_id")) == pair)
+
+    async def _create_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Any:
+        try:
+            body = json.loads(raw)
+            conn = body["vpn_connection"]
+        except (ValueError, KeyError, TypeError):
+            return await super()._create_vpn_connection(params, headers, raw, request_id)
+        if isinstance(conn, dict) and self._on_pair(conn) >= load_spec().quota(PAIR) and not self.check.violations(body, self.world):
+            raise Reject(load_spec().quota_error(PAIR), "the gateway address and customer gateway have a connection")
+        answer = await super()._create_vpn_connection(params, headers, raw, request_id)
+        self.most_on_a_pair = max(self.most_on_a_pair, self._on_pair(conn))
+        self.customer_gateways.add(conn["cgw_id"])
+        return answer
+
+
+def test_creates_with_the_users_customer_gateway_hold_one_connection_at_a_time():
+    app = KeepsPairs(token=TOKEN["X-Auth-Token"])
+    said: list[str] = []
+    with running_server(app) as url:
+        result = run_contract(RunSettings(target=url, token=TOKEN["X-Auth-Token"], cgw_id=USERS_CUSTOMER_GATEWAY,
+                                          phases=("rules", "lifecycle")), progress=said.append, live=False)
+    created = sum(1 for r in result.records if r.method == "POST" and r.status == 201)
+    assert result.exit_code == 0 and not result.violations and created > 10 and app.customer_gateways == {USERS_CUSTOMER_GATEWAY}
+    assert app.most_on_a_pair == 1 and any("hold 1 connection(s) at once (the user guide)" in line for line in said)
+    # the lifecycle holds its styles' connections side by side: one style's sequence ran, the others are said
+    styles = len(load_spec().examples("request"))
+    assert any(f"{styles - 1} request(s) that could create were not sent: the 1 connection(s) the gateway address and the "
+               "customer gateway may hold left no room" in n for n in result.notes)
+
+
+def test_without_a_customer_gateway_named_each_create_gets_one_of_its_own():
+    """The default ids exist only where every well-formed id does (an open world): there each create names a customer
+    gateway of its own, and the run holds many connections at once."""
+    app = KeepsPairs(token=TOKEN["X-Auth-Token"])
+    with running_server(app) as url:
+        result = _run(url, phases=("rules", "lifecycle"))
+    created = sum(1 for r in result.records if r.method == "POST" and r.status == 201)
+    assert result.exit_code == 0 and not result.violations and len(app.customer_gateways) == created > 10
+    assert app.most_on_a_pair == 1 and app.most > 10
+
+
+def test_customer_gateways_of_their_own_come_in_the_same_order_for_the_same_run():
+    spec = load_spec()
+    bodies = [json.loads(named_create_body(f"vpn-{n}")) for n in range(3)]
+    first, second = (Repairer(spec, RunSettings(), own_customer_gateways=True) for _ in range(2))
+    given = [first.repair(json.loads(json.dumps(b)))["vpn_connection"]["cgw_id"] for b in bodies]
+    assert given == [second.repair(json.loads(json.dumps(b)))["vpn_connection"]["cgw_id"] for b in bodies]
+    assert len(set(given)) == 3 and RunSettings().cgw_id not in given
+    assert Repairer(spec, RunSettings()).repair(bodies[0])["vpn_connection"]["cgw_id"] == RunSettings().cgw_id
