@@ -79,8 +79,8 @@ cleanup: $(PY_OK) ## delete what killed contract runs left on TARGET=url [TOKEN=
 	@test -n "$(TARGET)" || { echo "make cleanup: give TARGET=url (the server the runs were pointed at)"; exit 2; }
 	$(BIN)/vpnconn cleanup --target $(TARGET) $(if $(RATE_LIMIT),--rate-limit $(RATE_LIMIT))
 
-serve: $(PY_OK) ## run the reference server on 127.0.0.1 [PORT=8080] [WORLD=file.yaml] [TOKEN=..] [AK=.. SK=..] [FAULT=name] [VARIANT=name] [LATENCY=ms]
-	$(BIN)/vpnconn serve --port $(PORT) $(if $(WORLD),--world $(WORLD)) $(if $(FAULT),--fault $(FAULT)) $(if $(VARIANT),--variant $(VARIANT)) $(if $(LATENCY),--latency $(LATENCY))
+serve: $(PY_OK) ## run the reference server on 127.0.0.1 [PORT=8080] [WORLD=file.yaml] [TOKEN=..] [AK=.. SK=..] [FAULT=name] [VARIANT=name] [LATENCY=ms] [NO_QUOTAS=1]
+	$(BIN)/vpnconn serve --port $(PORT) $(if $(WORLD),--world $(WORLD)) $(if $(FAULT),--fault $(FAULT)) $(if $(VARIANT),--variant $(VARIANT)) $(if $(LATENCY),--latency $(LATENCY)) $(if $(NO_QUOTAS),--no-quotas)
 
 fixtures: $(PY_OK) ## write fixtures/ (every style and rule) from the spec
 	$(BIN)/vpnconn fixtures

@@ -13,6 +13,7 @@ import itertools
 import statistics
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
@@ -38,7 +39,7 @@ def encode_post(port: int, path: str, body: bytes, headers: dict[str, str]) -> b
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-async def _worker(port: int, requests: itertools.cycle, stop_at: float, result: Result, warmup_until: float) -> None:
+async def _worker(port: int, requests: Iterator[bytes], stop_at: float, result: Result, warmup_until: float) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while True:
@@ -61,16 +62,17 @@ async def _worker(port: int, requests: itertools.cycle, stop_at: float, result: 
         writer.close()
 
 
-async def _run(port: int, payloads: list[bytes], concurrency: int, seconds: float, warmup: float) -> Result:
+async def _run(port: int, payloads: list[bytes] | Iterator[bytes], concurrency: int, seconds: float, warmup: float) -> Result:
     result = Result(0, seconds, [], Counter())
     begin = time.perf_counter()
-    cycle = itertools.cycle(payloads)
+    cycle = itertools.cycle(payloads) if isinstance(payloads, list) else payloads
     await asyncio.gather(*(_worker(port, cycle, begin + warmup + seconds, result, begin + warmup)
                            for _ in range(concurrency)))
     return result
 
 
-def run(port: int, payloads: list[bytes], concurrency: int, seconds: float = 5.0, warmup: float = 1.0) -> Result:
+def run(port: int, payloads: list[bytes] | Iterator[bytes], concurrency: int, seconds: float = 5.0, warmup: float = 1.0) -> Result:
+    """Send ``payloads`` in turn (a list starts again from its first; an iterator goes on where the last run left it)."""
     try:
         import uvloop
 

@@ -18,6 +18,7 @@ the spread of the rounds is printed beside it.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -42,14 +43,17 @@ from vpnconn import load_spec  # noqa: E402
 PATH = "/v5/0123456789abcdef0123456789abcdef/vpn-connection"
 PRISM = REPO / "node_modules" / ".bin" / "prism"
 LEVELS = (1, 8, 32)
-# gateways the created connections spread over: the reference server refuses a create beyond the quota of connections
-# per gateway (x-vpnconn-quotas: 100), and keeps the newest 10,000 connections, so about 25 on each here
+# The reference server keeps the quotas (x-vpnconn-quotas): 100 connections per gateway, one per gateway address and
+# customer gateway. The bodies spread over GATEWAYS gateways (the server keeps the newest 10,000 connections: about 25
+# on each), and each of the BODIES names a customer gateway of its own (sent again only after the server has let its
+# connection go).
 GATEWAYS = 400
+BODIES = 12_000
 
 
 def create_bodies() -> list[bytes]:
-    """The spec's request examples that a server creates every time it is sent them (it creates each twice here),
-    each on GATEWAYS gateways in turn: the reference server keeps the quota of connections per gateway."""
+    """BODIES creates: the spec's request examples that a server creates every time it is sent them (it creates each
+    twice here) in turn, on GATEWAYS gateways in turn, each with a customer gateway of its own."""
     import copy
 
     from reference_server import ReferenceServer, Reject
@@ -62,8 +66,9 @@ def create_bodies() -> list[bytes]:
         except Reject:
             continue
         creatable.append(example)
-    return [json.dumps({"vpn_connection": {**example["vpn_connection"], "vgw_id": f"00000000-0000-4000-8000-{n:012x}"}}).encode()
-            for n in range(GATEWAYS) for example in creatable]
+    return [json.dumps({"vpn_connection": {**creatable[n % len(creatable)]["vpn_connection"],
+                                           "vgw_id": f"00000000-0000-4000-8000-{n % GATEWAYS:012x}",
+                                           "cgw_id": f"00000000-0000-4000-9000-{n:012x}"}}).encode() for n in range(BODIES)]
 
 
 def free_port() -> int:
@@ -132,7 +137,8 @@ def measure(servers: dict[str, Callable[[int], subprocess.Popen]], seconds: floa
             procs[name] = start(ports[name])
             print(f"{name}: listening after {wait_for(ports[name], procs[name], name):.2f} s", flush=True)
         bodies = create_bodies()
-        payloads = {name: [loadgen.encode_post(port, PATH, b, {"X-Auth-Token": "bench-token"}) for b in bodies]
+        # each server goes on through its bodies from level to level: a body comes again only after BODIES creates
+        payloads = {name: itertools.cycle([loadgen.encode_post(port, PATH, b, {"X-Auth-Token": "bench-token"}) for b in bodies])
                     for name, port in ports.items()}
         results: dict[str, dict[int, Level]] = {name: {level: Level([]) for level in LEVELS} for name in servers}
         for round_ in range(1, rounds + 1):

@@ -28,7 +28,7 @@ def _latency(text: str) -> float:
 def _serve(args: argparse.Namespace) -> int:
     from reference_server.serve import serve
 
-    return serve(args.port, args.world, args.ak, args.token, args.quiet, args.fault, args.variant, args.latency)
+    return serve(args.port, args.world, args.ak, args.token, args.quiet, args.fault, args.variant, args.latency, args.quotas)
 
 
 def _contract(args: argparse.Namespace) -> int:
@@ -143,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "to see what `make contract` reports about a broken server")
     serve.add_argument("--variant", metavar="NAME", help="run a correct-but-different variant (other-choices: the other "
                        "choice wherever the documentation is silent); `make contract` must pass it, listing divergences")
+    serve.add_argument("--no-quotas", dest="quotas", action="store_false",
+                       help="do not keep the account's quotas (100 connections per gateway; one per gateway address and "
+                       "customer gateway, which refuses the same example created twice): for client tests that create "
+                       "the same body again and again")
     serve.set_defaults(run=_serve)
     return parser
 

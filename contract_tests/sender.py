@@ -134,6 +134,7 @@ class CaseSender:
             conn = case.body["vpn_connection"]
             run.repairer.avoid_tunnels([a for a in (conn.get("tunnel_local_address"), conn.get("tunnel_peer_address"))
                                         if isinstance(a, str)])
+            run.repairer.own_customer_gateway(conn)  # (nor share a customer gateway with another, where that is free)
         return acceptable
 
     def _exchange(self, phase: str, case: Any, positive: bool, checking: Any, enforced: set[str]) -> list[CaseRecord]:

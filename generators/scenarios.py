@@ -80,11 +80,14 @@ class ScenarioBuilder:
         return scenarios
 
     def _lifecycle(self, style: str) -> list[Scenario]:
-        """The style's example connection (and a minimal one beside it, for two pages) in a store of their own."""
+        """The style's example connection (and a minimal one beside it, for two pages, with a customer gateway of its
+        own: a gateway address and a customer gateway hold one connection) in a store of their own."""
         server, store, project = self.open, self.open.new_store(), DEFAULT_PROJECT_ID
         example = self.spec.examples("request")[style]
+        beside = self._minimal(example, style)
+        beside["vpn_connection"]["cgw_id"] = derived_uuid(f"{style}/lifecycle", "customer-gateway")
         ids = []
-        for n, body in enumerate((example, self._minimal(example, style)), start=1):
+        for n, body in enumerate((example, beside), start=1):
             made = server.respond(copy.deepcopy(body), derived_identity(f"{style}/lifecycle/create-{n}"), store)
             store.add(made, project, copy.deepcopy(body["vpn_connection"]))
             ids.append(made["id"])

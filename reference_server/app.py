@@ -38,7 +38,8 @@ from vpnconn.world import OPEN_WORLD, World
 
 MAX_BODY = 1024 * 1024
 JSON = b"application/json"
-PER_GATEWAY = "connections-per-gateway"  # the quota (x-vpnconn-quotas) the store keeps
+# the quotas (x-vpnconn-quotas) the store keeps, by what it says exceeded one (QuotaExceeded.per)
+QUOTAS = {"gateway": "connections-per-gateway", "pair": "connections-per-gateway-address-and-customer-gateway"}
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
@@ -103,13 +104,15 @@ class ReferenceServer:
 
     ``keys``: when given, ``Authorization: SDK-HMAC-SHA256`` signatures are verified with them; otherwise any
     well-formed signature header is accepted. ``token``: when given, ``X-Auth-Token`` must equal it;
-    otherwise any non-empty token is accepted.
+    otherwise any non-empty token is accepted. ``quotas``: keep the spec's ``x-vpnconn-quotas`` (100 connections
+    per gateway, one per gateway address and customer gateway), as the service does; False for a mock whose
+    clients create the same example again and again.
     """
 
     def __init__(self, world: World = OPEN_WORLD, keys: dict[str, str] | None = None, token: str | None = None,
-                 log: Callable[[str], None] | None = None, spec: Spec | None = None) -> None:
+                 log: Callable[[str], None] | None = None, spec: Spec | None = None, quotas: bool = True) -> None:
         self.spec = spec or load_spec()
-        self.world, self.keys, self.token, self.log = world, keys, token, log
+        self.world, self.keys, self.token, self.log, self.quotas = world, keys, token, log, quotas
         self.check = request_check(self.spec)
         self.builder = ConnectionBuilder(self.spec)
         self.store = self.new_store()
@@ -128,10 +131,11 @@ class ReferenceServer:
         self.update_check = request_check(self.spec, self.spec.operation_by_id("UpdateVpnConnection").request_schema)
 
     def new_store(self) -> ConnectionStore:
-        """An empty store whose tunnel range, exclusions and prefix come from the spec's rules."""
+        """An empty store whose tunnel range, exclusions, prefix and quotas come from the spec."""
         tunnel = self.spec.rule("tunnel-address-not-reserved").params
+        quotas = {f"per_{per}": self.spec.quota(name) for per, name in QUOTAS.items()} if self.quotas else {}
         return ConnectionStore(tunnel["within"], tunnel["excluded"], self.spec.rule("tunnel-addresses-same-30").params["prefix"],
-                               per_gateway=self.spec.quota(PER_GATEWAY))
+                               **quotas)
 
     # ------------------------------------------------------------------------------------------- ASGI
 
@@ -205,7 +209,7 @@ class ReferenceServer:
         try:
             text = self.store.add(self.respond(body), params["project_id"], body["vpn_connection"])
         except QuotaExceeded as exc:
-            raise Reject(self.spec.quota_error(PER_GATEWAY), str(exc)) from None
+            raise Reject(self.spec.quota_error(QUOTAS[exc.per]), str(exc)) from None
         return 201, f'{{"vpn_connection":{text},"request_id":"{request_id}"}}'.encode()
 
     async def _show_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes,
@@ -277,7 +281,10 @@ class ReferenceServer:
                         auto_name=lambda: current["name"])
         updated = self.respond({"vpn_connection": merged}, keep, store)
         updated["created_at"] = current["created_at"]
-        return json.loads(store.replace(project, updated, merged))
+        try:
+            return json.loads(store.replace(project, updated, merged))
+        except QuotaExceeded as exc:
+            raise Reject(self.spec.quota_error(QUOTAS[exc.per]), str(exc)) from None
 
     def delete(self, project: str, connection_id: str, store: ConnectionStore | None = None) -> None:
         if not (store if store is not None else self.store).delete(project, connection_id):

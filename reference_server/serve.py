@@ -18,7 +18,7 @@ def _log(line: str) -> None:
 
 
 def serve(port: int, world_path: str | None, ak: str | None, token: str | None, quiet: bool = False,
-          fault: str | None = None, variant: str | None = None, latency_ms: float = 0.0) -> int:
+          fault: str | None = None, variant: str | None = None, latency_ms: float = 0.0, quotas: bool = True) -> int:
     try:
         world = load_world(world_path) if world_path else OPEN_WORLD
     except WorldError as exc:
@@ -35,7 +35,8 @@ def serve(port: int, world_path: str | None, ak: str | None, token: str | None, 
         why = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
         print(f"vpnconn serve: port {port} on 127.0.0.1 {why}; choose another with PORT=... (make) or --port", file=sys.stderr)
         return 2
-    options: dict[str, Any] = {"world": world, "keys": {ak: sk} if ak else None, "token": token, "log": None if quiet else _log}
+    options: dict[str, Any] = {"world": world, "keys": {ak: sk} if ak else None, "token": token, "log": None if quiet else _log,
+                               "quotas": quotas}
     app: Any
     if fault:
         from reference_server.faults import FAULTS, FaultyServer
@@ -61,6 +62,9 @@ def serve(port: int, world_path: str | None, ak: str | None, token: str | None, 
         auth = "X-Auth-Token must match --token" + (", AK/SK signatures verified" if ak else "")
     print(f"reference server on {url}  (POST {url}/v5/{{project_id}}/vpn-connection)", flush=True)
     print(f"world: {where}; credentials: {auth}; Ctrl-C stops it", flush=True)
+    if not quotas:
+        print("quotas: not kept (--no-quotas): a gateway takes any number of connections, a gateway address and a customer "
+              "gateway any number too", flush=True)
     if fault:
         print(f"FAULT INJECTED ({fault}): this server {FAULTS[fault].description}", flush=True)
     if variant:

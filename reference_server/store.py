@@ -31,7 +31,12 @@ class TunnelPairInUse(Exception):
 
 
 class QuotaExceeded(Exception):
-    """The gateway holds as many of the project's connections as the quota allows."""
+    """The gateway (``per`` "gateway"), or its address with the customer gateway (``per`` "pair"), holds as many of the
+    project's connections as the quota allows."""
+
+    def __init__(self, per: str, message: str) -> None:
+        super().__init__(message)
+        self.per = per
 
 
 class Stored(NamedTuple):
@@ -42,10 +47,16 @@ class Stored(NamedTuple):
     request: str  # the create request's vpn_connection, with later updates merged in, as JSON text
     status: str
     gateway: str = ""  # its vgw_id (an update cannot change it)
+    pair: tuple[str, str] = ("", "")  # its vgw_ip and cgw_id
 
 
 PENDING_TO_ACTIVE = {"PENDING_CREATE": "ACTIVE", "PENDING_UPDATE": "ACTIVE"}
 _MS = timedelta(milliseconds=1)
+
+
+def _pair_of(connection: dict[str, Any]) -> tuple[str, str]:
+    """The gateway address and customer gateway of a connection, which hold one connection (a quota)."""
+    return str(connection.get("vgw_ip", "")), str(connection.get("cgw_id", ""))
 
 
 def stamp_text(moment: datetime) -> str:
@@ -62,11 +73,13 @@ def later_than(stamp: str, last: str | None) -> str:
 
 class ConnectionStore:
     def __init__(self, within: str, excluded: list[str], prefix: int, capacity: int = 10_000,
-                 per_gateway: int | None = None) -> None:
-        self.capacity, self.per_gateway = capacity, per_gateway
+                 per_gateway: int | None = None, per_pair: int | None = None) -> None:
+        self.capacity, self.per_gateway, self.per_pair = capacity, per_gateway, per_pair
         self._lock = threading.Lock()
         self._connections: dict[str, Stored] = {}  # id -> the connection, oldest first
-        self._held: dict[tuple[str, str], int] = {}  # (project, gateway) -> its connections kept (bounded by capacity)
+        # (project, gateway) and (project, gateway, its address, customer gateway) -> the connections kept there
+        # (bounded by capacity: a key without connections is forgotten)
+        self._held: dict[tuple[str, ...], int] = {}
         self._last_created: str | None = None  # the newest created_at handed out (one for all projects: bounded)
         self._tunnels: dict[str, tuple[str, int]] = {}  # id -> (gateway id, /30 as int), to free on eviction
         # gateway -> /30 -> how many connections use it: a /30 is free again only when none does, and a gateway
@@ -83,27 +96,44 @@ class ConnectionStore:
 
         ``created_at`` (and ``updated_at`` with it) is moved on by a millisecond when the last connection
         stored has the same or a later one. Raises :class:`QuotaExceeded` (and frees the tunnel /30 the builder
-        took for it) when the project's connections on its gateway are ``per_gateway`` already."""
+        took for it) when the project's connections on its gateway are ``per_gateway`` already, or those between its
+        gateway address and customer gateway ``per_pair``."""
         with self._lock:
-            gateway = str(connection.get("vgw_id", ""))
-            held = self._held.get((project, gateway), 0)
-            if self.per_gateway is not None and held >= self.per_gateway:
-                if "tunnel_local_address" in connection:
-                    addr, _ = ipv4.cidr(connection["tunnel_local_address"])
-                    self._release(gateway, ipv4.network(addr, self._prefix))
-                raise QuotaExceeded(f"the gateway {gateway} holds {held} VPN connections, its quota")
-            self._held[(project, gateway)] = held + 1
+            gateway, pair = str(connection.get("vgw_id", "")), _pair_of(connection)
+            self._keep_room(project, gateway, pair, connection)
+            self._count((project, gateway), (project, gateway, *pair), by=1)
             if "created_at" in connection:
                 stamp = later_than(connection["created_at"], self._last_created)
                 if stamp != connection["created_at"]:
                     connection["created_at"] = connection["updated_at"] = stamp
                 self._last_created = stamp
             text = json.dumps(connection, ensure_ascii=False, separators=(",", ":"))
-            self._connections[connection["id"]] = Stored(project, text, json.dumps(request or {}), "PENDING_CREATE", gateway)
+            self._connections[connection["id"]] = Stored(project, text, json.dumps(request or {}), "PENDING_CREATE", gateway, pair)
             self._note_tunnel(connection)
             while len(self._connections) > self.capacity:
                 self._forget(next(iter(self._connections)))
         return text
+
+    def _keep_room(self, project: str, gateway: str, pair: tuple[str, str], connection: dict[str, Any],
+                   moving: bool = False) -> None:
+        """Raise :class:`QuotaExceeded` when ``connection`` would pass a quota (``moving``: one of the gateway's that
+        an update moves to ``pair``), freeing the /30 the builder took for it."""
+        held, on_pair = self._held.get((project, gateway), 0), self._held.get((project, gateway, *pair), 0)
+        per = ("gateway" if self.per_gateway is not None and held >= self.per_gateway and not moving else
+               "pair" if self.per_pair is not None and on_pair >= self.per_pair else None)
+        if per is None:
+            return
+        if "tunnel_local_address" in connection:
+            addr, _ = ipv4.cidr(connection["tunnel_local_address"])
+            self._release(gateway, ipv4.network(addr, self._prefix))
+        raise QuotaExceeded(per, f"the gateway {gateway} holds {held} VPN connections, its quota" if per == "gateway" else
+                            f"the gateway address {pair[0]} and the customer gateway {pair[1]} have a VPN connection")
+
+    def _count(self, *keys: tuple[str, ...], by: int) -> None:
+        for key in keys:
+            self._held[key] = self._held.get(key, 0) + by
+            if not self._held[key]:
+                del self._held[key]
 
     def _note_tunnel(self, connection: dict[str, Any]) -> None:
         if "tunnel_local_address" in connection:
@@ -112,10 +142,7 @@ class ConnectionStore:
 
     def _forget(self, connection_id: str) -> None:
         stored = self._connections.pop(connection_id)
-        key = (stored.project, stored.gateway)
-        self._held[key] -= 1
-        if not self._held[key]:
-            del self._held[key]
+        self._count((stored.project, stored.gateway), (stored.project, stored.gateway, *stored.pair), by=-1)
         if connection_id in self._tunnels:
             self._release(*self._tunnels.pop(connection_id))
 
@@ -143,14 +170,21 @@ class ConnectionStore:
 
     def replace(self, project: str, connection: dict[str, Any], request: dict[str, Any]) -> str:
         """Keep the updated ``connection`` (``PENDING_UPDATE``) in place of the one with its id; frees the
-        old tunnel /30 (the builder has claimed the new one)."""
+        old tunnel /30 (the builder has claimed the new one). Raises :class:`QuotaExceeded` (the connection as it was)
+        when the update moves it to a gateway address and customer gateway that hold ``per_pair`` already."""
         text = json.dumps(connection, ensure_ascii=False, separators=(",", ":"))
         with self._lock:
             connection_id = connection["id"]
+            old = self._connections[connection_id]
+            pair = _pair_of(connection)
+            if pair != old.pair:
+                self._keep_room(project, old.gateway, pair, connection, moving=True)
+                self._count((project, old.gateway, *old.pair), by=-1)
+                self._count((project, old.gateway, *pair), by=1)
             if connection_id in self._tunnels:
                 self._release(*self._tunnels.pop(connection_id))
-            gateway = self._connections[connection_id].gateway
-            self._connections[connection_id] = Stored(project, text, json.dumps(request), "PENDING_UPDATE", gateway)
+            gateway = old.gateway
+            self._connections[connection_id] = Stored(project, text, json.dumps(request), "PENDING_UPDATE", gateway, pair)
             self._note_tunnel(connection)
         return text
 

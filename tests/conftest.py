@@ -23,16 +23,18 @@ def case_world() -> World:
 
 @pytest.fixture(scope="session")
 def open_server():
-    """The embedded server in its open world: (app, base_url)."""
-    app = ReferenceServer()
+    """The embedded server in its open world: (app, base_url). Shared by tests that create the same examples again and
+    again, so without the quotas (a gateway address and a customer gateway hold one connection): tests of the quotas
+    start servers of their own (tests/server/test_lifecycle.py, test_store.py)."""
+    app = ReferenceServer(quotas=False)
     with running_server(app) as url:
         yield app, url
 
 
 @pytest.fixture(scope="session")
 def world_server(case_world):
-    """A server whose world is spec/cases/world.yaml: (app, base_url)."""
-    app = ReferenceServer(world=case_world)
+    """A server whose world is spec/cases/world.yaml: (app, base_url); without the quotas, as ``open_server``."""
+    app = ReferenceServer(world=case_world, quotas=False)
     with running_server(app) as url:
         yield app, url
 

@@ -118,9 +118,14 @@ def scripted_lifecycle(answer: Callable, tmp_path: Path) -> Iterator:
 
 
 def named_create_body(name: str) -> bytes:
-    """The spec's static request example named ``name``, as bytes to send."""
+    """The spec's static request example named ``name``, with a customer gateway of that name's own (a gateway address
+    and a customer gateway hold one connection), as bytes to send."""
+    import hashlib
+    import uuid
+
     from vpnconn import load_spec
 
     body = json.loads(json.dumps(load_spec().examples("request")["static"]))
     body["vpn_connection"]["name"] = name
+    body["vpn_connection"]["cgw_id"] = str(uuid.UUID(bytes=hashlib.sha256(name.encode()).digest()[:16], version=4))
     return json.dumps(body).encode()

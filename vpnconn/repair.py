@@ -192,6 +192,12 @@ class Repairer:
         digest = hashlib.sha256(f"{self.resources.cgw_id}/{self._customer_gateways}".encode()).digest()
         return str(uuid.UUID(bytes=digest[:16], version=4))
 
+    def own_customer_gateway(self, conn: dict[str, Any]) -> None:
+        """With ``own_customer_gateways``, give a body that names the resources' customer gateway one of its own (a
+        body the run sends as it is: it keeps every rule, and the id is as valid)."""
+        if self.own_customer_gateways and conn.get("cgw_id") == self.resources.cgw_id:
+            conn["cgw_id"] = self.customer_gateway()
+
     def avoid_tunnels(self, addresses: list[str]) -> None:
         """Never hand out the /30s of these tunnel addresses (the target's existing connections use them)."""
         for address in addresses:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import PATH, TOKEN
+from support import PATH, TOKEN, named_create_body
 
 from contract_tests import RunSettings, cleanup, pacing, run_contract
 from contract_tests.cleanup import Ledger, pending_in
@@ -121,8 +121,8 @@ def test_vpnconn_cleanup_deletes_what_a_killed_run_left(tmp_path):
     with running_server(app) as url:
         ledger = Ledger.new(url, "0123456789abcdef0123456789abcdef", tmp_path)
         with httpx.Client(base_url=url, headers=TOKEN, timeout=10) as client:  # a killed run's creations
-            for _ in range(3):
-                ledger.note_create(None, *_created(client))
+            for n in range(3):
+                ledger.note_create(None, *_created(client, n))
         assert len(listed(url)) == 3 and len(pending_in(ledger.path)) == 3
         done = subprocess.run([sys.executable, "-m", "commands.cli", "cleanup", "--target", url,
                                "--ledger-dir", str(tmp_path)], cwd=REPO, capture_output=True, text=True,
@@ -135,10 +135,8 @@ def test_vpnconn_cleanup_deletes_what_a_killed_run_left(tmp_path):
         assert again.returncode == 0 and "no connection left" in again.stdout
 
 
-def _created(client: httpx.Client) -> tuple[int, bytes]:
-    from vpnconn import load_spec
-
-    response = client.post(PATH, json=load_spec().examples("request")["static"])
+def _created(client: httpx.Client, n: int) -> tuple[int, bytes]:
+    response = client.post(PATH, content=named_create_body(f"vpn-killed-{n}"), headers={"Content-Type": "application/json"})
     return response.status_code, response.content
 
 

@@ -13,8 +13,9 @@ OTHER_PROJECT = PATH.replace("0123456789abcdef0123456789abcdef", "fedcba98765432
 
 @pytest.fixture
 def fresh():
-    """A server of its own: these tests count and page what the store holds."""
-    app = ReferenceServer()
+    """A server of its own: these tests count and page what the store holds (created from the same examples: without
+    the quotas, which the last tests prove on servers with them)."""
+    app = ReferenceServer(quotas=False)
     with running_server(app) as url, httpx.Client(base_url=url, headers=TOKEN, timeout=10) as client:
         yield app, client
 
@@ -161,11 +162,21 @@ def test_a_tunnel_pair_in_use_is_refused_with_vpn_0012_until_its_connection_is_d
     assert client.post(PATH, json=spec.examples("request")["bgp"]).status_code == 201
 
 
-def test_a_gateway_takes_the_quota_of_connections_and_a_deletion_makes_room(fresh, spec):
+@pytest.fixture
+def keeping_quotas():
+    with running_server(ReferenceServer()) as url, httpx.Client(base_url=url, headers=TOKEN, timeout=10) as client:
+        yield client
+
+
+def own_customer_gateway(n: int) -> str:
+    return f"00000000-0000-4000-8000-{n:012x}"
+
+
+def test_a_gateway_takes_the_quota_of_connections_and_a_deletion_makes_room(keeping_quotas, spec):
     quota = spec.quota("connections-per-gateway")
-    _, client = fresh
-    made = [create(client, spec, "policy", name=f"vpn-{n}") for n in range(quota)]
-    body = spec.examples("request")["policy"]
+    client = keeping_quotas
+    made = [create(client, spec, "policy", name=f"vpn-{n}", cgw_id=own_customer_gateway(n)) for n in range(quota)]
+    body = {"vpn_connection": {**spec.examples("request")["policy"]["vpn_connection"], "cgw_id": own_customer_gateway(quota)}}
     refused = client.post(PATH, json=body)
     error = spec.quota_error("connections-per-gateway")
     assert (refused.status_code, refused.json()["error_code"]) == (error["status"], error["error_code"]) == (400, "VPN.0001")
@@ -174,4 +185,20 @@ def test_a_gateway_takes_the_quota_of_connections_and_a_deletion_makes_room(fres
     create(client, spec, "policy", vgw_id="0c9e4d8a-2f3b-4c5d-8e6f-7a8b9c0d1e2f")  # another gateway has its own
     assert client.post(OTHER_PROJECT, json=body).status_code == 201  # another project too
     assert client.delete(f"{PATH}/{made[0]['id']}").status_code == 204
-    create(client, spec, "policy")
+    create(client, spec, "policy", cgw_id=own_customer_gateway(quota))
+
+
+def test_a_gateway_address_and_a_customer_gateway_hold_one_connection(keeping_quotas, spec):
+    client, pair = keeping_quotas, "connections-per-gateway-address-and-customer-gateway"
+    first = create(client, spec, "policy")
+    refused = client.post(PATH, json=spec.examples("request")["policy"])
+    error = spec.quota_error(pair)
+    assert (refused.status_code, refused.json()["error_code"]) == (error["status"], error["error_code"]) == (400, "VPN.0001")
+    assert "have a VPN connection" in refused.json()["error_msg"]
+    create(client, spec, "policy", vgw_ip="1d2e3f40-5a6b-4c7d-8e9f-a0b1c2d3e4f5")  # the gateway's other address
+    other = create(client, spec, "policy", cgw_id=own_customer_gateway(1))  # another customer gateway
+    moved = client.put(f"{PATH}/{other['id']}", json={"vpn_connection": {"cgw_id": first["cgw_id"]}})
+    assert moved.status_code == 400 and moved.json()["error_code"] == "VPN.0001"  # (an update may not share it either)
+    assert client.put(f"{PATH}/{other['id']}", json={"vpn_connection": {"cgw_id": own_customer_gateway(2)}}).status_code == 200
+    assert client.delete(f"{PATH}/{first['id']}").status_code == 204
+    create(client, spec, "policy")  # (its pair is free again)

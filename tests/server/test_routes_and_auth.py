@@ -41,7 +41,8 @@ def test_a_token_is_enough_by_default(client, spec):
 
 @pytest.fixture(scope="module")
 def signed_server():
-    with running_server(ReferenceServer(keys={"FAKEAK0000": "FAKE-SK-0000"}, token="the-only-token")) as url:
+    """Shared by tests that create the same example again and again: without the quotas (tests/server/test_lifecycle.py)."""
+    with running_server(ReferenceServer(keys={"FAKEAK0000": "FAKE-SK-0000"}, token="the-only-token", quotas=False)) as url:
         yield url
 
 
@@ -80,7 +81,7 @@ def test_with_keys_only_a_valid_signature_authenticates(spec):
     import json
 
     body = json.dumps(spec.examples("request")["static"]).encode()
-    with running_server(ReferenceServer(keys={"FAKEAK0000": "FAKE-SK-0000"})) as url:
+    with running_server(ReferenceServer(keys={"FAKEAK0000": "FAKE-SK-0000"}, quotas=False)) as url:  # (one body, sent again)
         token_only = httpx.post(url + PATH, content=body, headers={"Content-Type": "application/json", **TOKEN})
         host = url.removeprefix("http://")
         forged = {"Content-Type": "application/json", **TOKEN}
@@ -102,7 +103,7 @@ def test_a_token_with_an_authorization_header_beside_it_is_the_servers_choice(sp
     from reference_server.variants import VARIANTS
 
     both = {**TOKEN, "Authorization": ""}
-    [reference] = creates_with(ReferenceServer(token=TOKEN["X-Auth-Token"]), spec, both)
+    [reference] = creates_with(ReferenceServer(token=TOKEN["X-Auth-Token"], quotas=False), spec, both)
     other, alone = creates_with(VARIANTS["other-choices"][1](token=TOKEN["X-Auth-Token"]), spec, both, TOKEN)
     assert (reference.status_code, other.status_code, alone.status_code) == (201, 401, 201)
     assert other.json()["error_code"] == "APIG.0301"
@@ -117,7 +118,7 @@ def test_an_unknown_x_header_is_the_servers_choice(spec):
     unknown = {**TOKEN, "x-schemathesis-unknown-property": "42"}
     tool = {**TOKEN, "X-Schemathesis-TestCaseId": "abc"}
     traced = {**TOKEN, "X-Request-Id": "r-1"}
-    [reference, reference_tool] = creates_with(ReferenceServer(token=TOKEN["X-Auth-Token"]), spec, unknown, tool)
+    [reference, reference_tool] = creates_with(ReferenceServer(token=TOKEN["X-Auth-Token"], quotas=False), spec, unknown, tool)
     other, other_tool, tracing = creates_with(VARIANTS["other-choices"][1](token=TOKEN["X-Auth-Token"]), spec,
                                               unknown, tool, traced)
     assert [r.status_code for r in (reference, reference_tool, other, other_tool, tracing)] == [201, 201, 400, 400, 201]

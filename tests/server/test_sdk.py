@@ -37,7 +37,7 @@ def sdk_client():
     from huaweicloudsdkcore.http.http_config import HttpConfig
     from huaweicloudsdkvpn.v5 import VpnClient
 
-    with running_server(ReferenceServer(keys={AK: SK})) as url:
+    with running_server(ReferenceServer(keys={AK: SK}, quotas=False)) as url:  # (the examples, created again and again)
         config = HttpConfig.get_default_config()
         config.timeout = (5, 10)
         yield (VpnClient.new_builder().with_http_config(config)

@@ -10,6 +10,7 @@ import sys
 import time
 
 import httpx
+import pytest
 from support import PATH
 
 VPNCONN = [sys.executable, "-m", "commands.cli"]
@@ -132,3 +133,25 @@ def test_serve_loads_only_what_a_server_needs():
     subprocess.run([sys.executable, "-c", "from vpnconn import load_spec; load_spec()"], cwd=REPO_ROOT, check=True)
     out = subprocess.run([sys.executable, "-c", WHAT_SERVE_LOADS], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("options, second", [((), 400), (("--no-quotas",), 201)])
+def test_the_same_example_twice_is_refused_unless_the_quotas_are_off(spec, options, second):
+    """A gateway address and a customer gateway hold one connection (the user guide); a client's tests that create the
+    same example again and again serve with --no-quotas."""
+    port = free_port()
+    proc = subprocess.Popen([*VPNCONN, "serve", "--port", str(port), "--quiet", *options], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, statuses = time.monotonic() + 20, []
+        while len(statuses) < 2:
+            try:
+                statuses.append(httpx.post(f"http://127.0.0.1:{port}{PATH}", json=spec.examples("request")["static"],
+                                           headers={"X-Auth-Token": "t"}).status_code)
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "the server did not come up"
+                time.sleep(0.05)
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=10)
+    assert statuses == [201, second] and ("quotas: not kept (--no-quotas)" in output) == bool(options)
