@@ -155,12 +155,12 @@ class LedgerText:
     known: set[str] = field(default_factory=set)  # the ids of every connection the run created
     unsure: list[dict[str, Any]] = field(default_factory=list)  # what each unsure create asked for (unsure_creates.sought)
     found: set[int] = field(default_factory=set)  # the indexes in ``unsure`` of those whose connection was found
+    before: dict[str, Any] | None = None  # the listed_before entry: ids, project_id, vgw_id
 
     @property
     def sought(self) -> list[tuple[int, dict[str, Any]]]:
         """(index, what it asked for) of each unsure create whose connection was not found yet."""
         return [(n, identity) for n, identity in enumerate(self.unsure) if n not in self.found]
-    before: dict[str, Any] | None = None  # the listed_before entry: ids, project_id, vgw_id
 
 
 def read_ledger(path: Path) -> LedgerText:

@@ -35,9 +35,9 @@ from contract_tests.unsure_creates import gateway_connections
 from vpnconn import Spec, load_spec
 from vpnconn.errors import TargetError
 from vpnconn.repair import DEFAULT_CGW_ID, Repairer
+from vpnconn.spec import PER_GATEWAY, PER_PAIR
 
 MIN_ANSWERED = 10  # fewer HTTP answers than this (or under half of the requests) is no basis for a verdict
-PAIR_QUOTA = "connections-per-gateway-address-and-customer-gateway"  # (x-vpnconn-quotas)
 
 
 @dataclass
@@ -128,7 +128,7 @@ def _room_on_gateway(spec: Spec, listed: list[dict[str, Any]] | None, settings: 
     those there before the run (all of it when the gateway could not be listed), and, when every create names the
     one customer gateway the user gave, what the gateway address and that customer gateway may hold (one), less
     what they hold; said when it is less than the gateway's quota."""
-    quota = spec.quota("connections-per-gateway")
+    quota = spec.quota(PER_GATEWAY)
     there = len(listed or [])
     if there:
         progress(f"  the gateway {settings.vgw_id} holds {there} connection(s) already: with its quota of {quota}, the run "
@@ -136,7 +136,7 @@ def _room_on_gateway(spec: Spec, listed: list[dict[str, Any]] | None, settings: 
     room, limit = max(0, quota - there), f"the gateway's quota of {quota} connections"
     if own_customer_gateways:
         return room, limit
-    pair = spec.quota(PAIR_QUOTA)
+    pair = spec.quota(PER_PAIR)
     on_pair = sum(1 for c in listed or [] if c.get("vgw_ip") == settings.vgw_ip and c.get("cgw_id") == settings.cgw_id)
     progress(f"  the gateway address {settings.vgw_ip} and the customer gateway {settings.cgw_id} hold {pair} connection(s) "
              f"at once (the user guide)" + (f", {on_pair} there already" if on_pair else "") + f": the run holds at most "

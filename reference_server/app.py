@@ -32,14 +32,14 @@ from vpnconn import aksk
 from vpnconn.errors import SpecError
 from vpnconn.json_schema import SpecValidator
 from vpnconn.numbers import parse_float
-from vpnconn.spec import Operation, Spec, load_spec
+from vpnconn.spec import PER_GATEWAY, PER_PAIR, Operation, Spec, load_spec
 from vpnconn.validation import Violation, request_check
 from vpnconn.world import OPEN_WORLD, World
 
 MAX_BODY = 1024 * 1024
 JSON = b"application/json"
 # the quotas (x-vpnconn-quotas) the store keeps, by what it says exceeded one (QuotaExceeded.per)
-QUOTAS = {"gateway": "connections-per-gateway", "pair": "connections-per-gateway-address-and-customer-gateway"}
+QUOTAS = {"gateway": PER_GATEWAY, "pair": PER_PAIR}
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 

@@ -29,6 +29,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = REPO_ROOT / "spec" / "openapi.yaml"
 CREATE = "CreateVpnConnection"  # the operationId whose request the named rules and constraints describe
 ANSWER_CONNECTION = "CreateResponseVpnConnection"  # the connection as answered: its fields, their order, its style variants
+# the quotas (x-vpnconn-quotas) a run keeps within and the reference server keeps: per gateway, per gateway address and
+# customer gateway
+PER_GATEWAY = "connections-per-gateway"
+PER_PAIR = "connections-per-gateway-address-and-customer-gateway"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 TOKEN_SCHEME, SIGNATURE_SCHEME = "token", "aksk"  # the spec's security schemes: an IAM token, an AK/SK signature
 # where the bytes of specs that passed openapi-spec-validator are noted: in the checkout the spec belongs to, whatever
