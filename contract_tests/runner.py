@@ -141,8 +141,10 @@ def _room_on_gateway(spec: Spec, listed: list[dict[str, Any]] | None, settings: 
     progress(f"  the gateway address {settings.vgw_ip} and the customer gateway {settings.cgw_id} hold {pair} connection(s) "
              f"at once (the user guide)" + (f", {on_pair} there already" if on_pair else "") + f": the run holds at most "
              f"{max(0, pair - on_pair)} at once, deleting it before the next create")
-    return min(room, max(0, pair - on_pair)), limit if room < pair - on_pair else (
-        f"the {pair} connection(s) the gateway address and the customer gateway may hold")
+    pair_room = max(0, pair - on_pair)
+    if room < pair_room:
+        return room, limit
+    return pair_room, f"the {pair} connection(s) the gateway address and the customer gateway may hold"
 
 
 def _clean_up(ledger: Ledger, settings: RunSettings, client: httpx.Client, progress: Callable[[str], None],

@@ -209,7 +209,7 @@ class ReferenceServer:
         try:
             text = self.store.add(self.respond(body), params["project_id"], body["vpn_connection"])
         except QuotaExceeded as exc:
-            raise Reject(self.spec.quota_error(QUOTAS[exc.per]), str(exc)) from None
+            raise self._beyond_quota(exc) from None
         return 201, f'{{"vpn_connection":{text},"request_id":"{request_id}"}}'.encode()
 
     async def _show_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes,
@@ -284,7 +284,11 @@ class ReferenceServer:
         try:
             return json.loads(store.replace(project, updated, merged))
         except QuotaExceeded as exc:
-            raise Reject(self.spec.quota_error(QUOTAS[exc.per]), str(exc)) from None
+            raise self._beyond_quota(exc) from None
+
+    def _beyond_quota(self, exc: QuotaExceeded) -> Reject:
+        """The spec's error for a request the store refused beyond a quota (x-vpnconn-quotas: its ``error``)."""
+        return Reject(self.spec.quota_error(QUOTAS[exc.per]), str(exc))
 
     def delete(self, project: str, connection_id: str, store: ConnectionStore | None = None) -> None:
         if not (store if store is not None else self.store).delete(project, connection_id):

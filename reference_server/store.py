@@ -54,6 +54,11 @@ PENDING_TO_ACTIVE = {"PENDING_CREATE": "ACTIVE", "PENDING_UPDATE": "ACTIVE"}
 _MS = timedelta(milliseconds=1)
 
 
+def _quota_keys(project: str, gateway: str, pair: tuple[str, str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The keys a connection counts under: its gateway's, and its gateway address and customer gateway's."""
+    return (project, gateway), (project, gateway, *pair)
+
+
 def _pair_of(connection: dict[str, Any]) -> tuple[str, str]:
     """The gateway address and customer gateway of a connection, which hold one connection (a quota)."""
     return str(connection.get("vgw_ip", "")), str(connection.get("cgw_id", ""))
@@ -101,7 +106,7 @@ class ConnectionStore:
         with self._lock:
             gateway, pair = str(connection.get("vgw_id", "")), _pair_of(connection)
             self._keep_room(project, gateway, pair, connection)
-            self._count((project, gateway), (project, gateway, *pair), by=1)
+            self._count(*_quota_keys(project, gateway, pair), by=1)
             if "created_at" in connection:
                 stamp = later_than(connection["created_at"], self._last_created)
                 if stamp != connection["created_at"]:
@@ -118,14 +123,13 @@ class ConnectionStore:
                    moving: bool = False) -> None:
         """Raise :class:`QuotaExceeded` when ``connection`` would pass a quota (``moving``: one of the gateway's that
         an update moves to ``pair``), freeing the /30 the builder took for it."""
-        held, on_pair = self._held.get((project, gateway), 0), self._held.get((project, gateway, *pair), 0)
+        held, on_pair = (self._held.get(key, 0) for key in _quota_keys(project, gateway, pair))
         per = ("gateway" if self.per_gateway is not None and held >= self.per_gateway and not moving else
                "pair" if self.per_pair is not None and on_pair >= self.per_pair else None)
         if per is None:
             return
         if "tunnel_local_address" in connection:
-            addr, _ = ipv4.cidr(connection["tunnel_local_address"])
-            self._release(gateway, ipv4.network(addr, self._prefix))
+            self._release(gateway, self._tunnel_base(connection))
         raise QuotaExceeded(per, f"the gateway {gateway} holds {held} VPN connections, its quota" if per == "gateway" else
                             f"the gateway address {pair[0]} and the customer gateway {pair[1]} have a VPN connection")
 
@@ -137,12 +141,15 @@ class ConnectionStore:
 
     def _note_tunnel(self, connection: dict[str, Any]) -> None:
         if "tunnel_local_address" in connection:
-            addr, _ = ipv4.cidr(connection["tunnel_local_address"])
-            self._tunnels[connection["id"]] = (connection["vgw_id"], ipv4.network(addr, self._prefix))
+            self._tunnels[connection["id"]] = (connection["vgw_id"], self._tunnel_base(connection))
+
+    def _tunnel_base(self, connection: dict[str, Any]) -> int:
+        """The /30 (as an int) of the connection's tunnel_local_address."""
+        return ipv4.network(ipv4.cidr(connection["tunnel_local_address"])[0], self._prefix)
 
     def _forget(self, connection_id: str) -> None:
         stored = self._connections.pop(connection_id)
-        self._count((stored.project, stored.gateway), (stored.project, stored.gateway, *stored.pair), by=-1)
+        self._count(*_quota_keys(stored.project, stored.gateway, stored.pair), by=-1)
         if connection_id in self._tunnels:
             self._release(*self._tunnels.pop(connection_id))
 
@@ -179,12 +186,11 @@ class ConnectionStore:
             pair = _pair_of(connection)
             if pair != old.pair:
                 self._keep_room(project, old.gateway, pair, connection, moving=True)
-                self._count((project, old.gateway, *old.pair), by=-1)
-                self._count((project, old.gateway, *pair), by=1)
+                self._count(_quota_keys(project, old.gateway, old.pair)[1], by=-1)
+                self._count(_quota_keys(project, old.gateway, pair)[1], by=1)
             if connection_id in self._tunnels:
                 self._release(*self._tunnels.pop(connection_id))
-            gateway = old.gateway
-            self._connections[connection_id] = Stored(project, text, json.dumps(request), "PENDING_UPDATE", gateway, pair)
+            self._connections[connection_id] = Stored(project, text, json.dumps(request), "PENDING_UPDATE", old.gateway, pair)
             self._note_tunnel(connection)
         return text
 
@@ -208,7 +214,7 @@ class ConnectionStore:
             self._next.pop(gateway_id, None)
 
     def bookkeeping_size(self) -> int:
-        """How many (gateway, /30) and (project, gateway) entries are kept: bounded by the number of stored connections."""
+        """How many (gateway, /30) entries and quota counts are kept: bounded by the number of stored connections."""
         with self._lock:
             return sum(len(v) for v in self._used.values()) + len(self._next) + len(self._held)
 
