@@ -94,7 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
         "cleanup", help="delete the connections that killed contract runs left on a target",
         description="Read the ledgers that contract runs keep in .vpnconn-cache/created/ (a run that ends, even by "
         "Ctrl-C, deletes what it created and removes its ledger; a killed one leaves it) and DELETE every connection "
-        "they list for TARGET. Exit 0 when nothing is left, 1 when some connection could not be deleted.",
+        "they list for TARGET. A create that got no clear answer (a timeout, a gateway's 5xx) may have made a "
+        "connection all the same: a ledger that notes such creates is kept by its run when they were not all found, "
+        "and cleanup lists the gateway once more to find and delete what they made. Exit 0 when nothing is left, 1 "
+        "when some connection could not be deleted or the gateway could not be listed to look (the ledger is kept).",
     )
     add_cleanup_arguments(cleanup)
     cleanup.set_defaults(run=_cleanup)

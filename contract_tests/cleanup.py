@@ -211,8 +211,11 @@ def adopt_unsure_creates(ledger: Ledger, settings: RunSettings, client: httpx.Cl
     if not isinstance(text.before.get("listed_before"), list):
         return f"{said}; the gateway's connections could not be listed as the run began, so what they made cannot be told apart: {look}"
     listing = gateway_connections(ledger.base_url, where, client, pace)
-    if listing is None:
-        return f"{said}; the gateway's connections could not be listed to find what they made: {look}"
+    if listing is None:  # not looked: the ledger stays for a look when the target answers
+        ledger.kept_for_unsure = True
+        kept = ("the ledger is kept, and the next `vpnconn cleanup` looks again" if last_look  # (said beside its path)
+                else f"{ledger.path} is kept, and `vpnconn cleanup` (make cleanup TARGET=...) looks again")
+        return f"{said}; the gateway's connections could not be listed to find what they made: {kept}; or {look}"
     made, unfound = match_unsure(listing, set(text.before["listed_before"]), text.known, [u for _, u in sought])
     for connection_id in made:
         ledger.created(connection_id)
@@ -242,12 +245,17 @@ def _named(identities: list[dict[str, Any]]) -> str:
 class Cleanup:
     deleted: list[str] = field(default_factory=list)  # URLs
     left: list[tuple[str, str]] = field(default_factory=list)  # (URL, why it could not be deleted)
+    unlooked: list[Path] = field(default_factory=list)  # ledgers kept: what their unsure creates made was not looked for
 
     def summary(self) -> str:
         text = f"cleanup: deleted {len(self.deleted)} connection(s) the run created"
         if self.left:
             text += f"; {len(self.left)} could NOT be deleted (delete them yourself, or run vpnconn cleanup):"
             text += "".join(f"\n  {url}  ({why})" for url, why in self.left)
+        if self.unlooked:
+            text += (f"; {len(self.unlooked)} ledger(s) kept: the gateway could not be listed to find what their "
+                     "unsure creates made (run vpnconn cleanup again when the target answers):")
+            text += "".join(f"\n  {path}" for path in self.unlooked)
         return text
 
 
@@ -367,6 +375,8 @@ def clean_leftovers(settings: RunSettings, base_url: str, client: httpx.Client, 
         found = adopt_unsure_creates(ledger, settings, client, Pace(settings.requests_per_second), last_look=True)
         if found:
             progress(f"{path}: {found}")
+        if ledger.kept_for_unsure:
+            total.unlooked.append(path)
         urls = [u for u in pending_in(path) if u.startswith(prefix)]
         if not urls:
             ledger.remove_if_done()

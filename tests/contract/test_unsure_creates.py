@@ -13,6 +13,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from reference_server.app import ReferenceServer, Reject
 from reference_server.embedded import running_server
 
 GATEWAY_TIMEOUT = {"status": 504, "error_code": "APIG.0201", "message": "Backend timeout: {detail}"}  # an API gateway's own
+REPO = Path(__file__).resolve().parents[2]
 ONE_IN = 4  # about one create in this many is carried out and then answered as the test server chooses
 
 
@@ -211,6 +215,27 @@ class CreatesLater(ReferenceServer):
         return {_create(url, raw) for raw in self.late}
 
 
+INTERNAL_ERROR = {"status": 500, "error_code": "VPN.0500", "message": "Internal error: {detail}"}  # not busy: not asked again
+
+
+class CannotListAfterUnsure(CreatesLater):
+    """:class:`CreatesLater` whose list fails (500) while a create it answered 504 is not carried out yet: the run's
+    last listing fails, and the one after the catch-up works."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.caught_up = False
+
+    async def _list_vpn_connections(self, params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Any:
+        if self.late and not self.caught_up:
+            raise Reject(INTERNAL_ERROR, "the list is down")
+        return await super()._list_vpn_connections(params, headers, raw, request_id)
+
+    def catch_up(self, url: str) -> set[str]:
+        self.caught_up = True
+        return super().catch_up(url)
+
+
 def _unsure_run_then_cleanup(tmp_path: Path, made_later: bool) -> tuple[Any, list[str], CreatesLater, set[str]]:
     app = CreatesLater(token=TOKEN["X-Auth-Token"])
     said: list[str] = []
@@ -246,3 +271,45 @@ def test_cleanup_of_one_target_leaves_another_targets_ledger_of_unsure_creates(t
         settings = RunSettings(target=url, token=TOKEN["X-Auth-Token"])
         done = clean_leftovers(settings, url, client, tmp_path, progress=lambda _: None)
     assert done.deleted == [] and other.path.exists() and read_ledger(other.path).sought
+
+
+def test_a_gateway_that_cannot_be_listed_at_the_end_keeps_the_ledger_for_cleanup(tmp_path):
+    """The run's last listing fails (500), so what its unsure creates made cannot be looked for: the ledger is kept
+    (it was removed when nothing else was pending, and the connections the service made were left, billed), and
+    `vpnconn cleanup` finds and deletes them once the gateway lists again. A cleanup whose listing fails too keeps
+    the ledger and says so (exit 1 in the command)."""
+    app = CannotListAfterUnsure(token=TOKEN["X-Auth-Token"])
+    said: list[str] = []
+    with running_server(app) as url, httpx.Client(timeout=10) as client:
+        settings = RunSettings(target=url, token=TOKEN["X-Auth-Token"], phases=("rules",), ledger_dir=str(tmp_path))
+        result = run_contract(settings, progress=lambda _: None, live=False)
+        kept = list(tmp_path.iterdir())
+        still_down = clean_leftovers(settings, url, client, tmp_path, progress=said.append)
+        made = app.catch_up(url)
+        done = clean_leftovers(settings, url, client, tmp_path, progress=said.append)
+        left = _ids(app)
+    note = next(n for n in result.notes if "could not be listed to find what they made" in n)
+    assert app.late and len(kept) == 1 and str(kept[0]) in note and "`vpnconn cleanup`" in note
+    assert still_down.unlooked == kept and not still_down.deleted and "1 ledger(s) kept" in still_down.summary()
+    assert any("the next `vpnconn cleanup` looks again" in s for s in said)
+    assert made and {u.rsplit("/", 1)[-1] for u in done.deleted} == made and left == set()
+    assert not done.unlooked and not list(tmp_path.iterdir())  # found and deleted: the ledger is removed
+
+
+class NeverLists(ReferenceServer):
+    async def _list_vpn_connections(self, params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Any:
+        raise Reject(INTERNAL_ERROR, "the list is down")
+
+
+def test_vpnconn_cleanup_that_cannot_look_exits_1_and_keeps_the_ledger(tmp_path):
+    """Before, it said "no connection left by an earlier run", exited 0 and removed the ledger, with nothing looked at."""
+    with running_server(NeverLists(token=TOKEN["X-Auth-Token"])) as url:
+        ledger = Ledger.new(url, "0123456789abcdef0123456789abcdef", tmp_path)
+        ledger.listed_before([], RunSettings(target=url, token="t"))
+        ledger.note_create(json.loads(named_create_body("vpn-unlooked")), None)
+        done = subprocess.run([sys.executable, "-m", "commands.cli", "cleanup", "--target", url, "--ledger-dir",
+                               str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "VPNCONN_TOKEN": TOKEN["X-Auth-Token"]})
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 ledger(s) kept" in done.stdout and str(ledger.path) in done.stdout and "(named vpn-unlooked)" in done.stdout
+    assert ledger.path.exists() and "Traceback" not in done.stderr
