@@ -137,7 +137,8 @@ def _room_on_gateway(spec: Spec, listed: list[dict[str, Any]] | None, settings: 
     if own_customer_gateways:
         return room, limit
     pair = spec.quota(PER_PAIR)
-    on_pair = sum(1 for c in listed or [] if c.get("vgw_ip") == settings.vgw_ip and c.get("cgw_id") == settings.cgw_id)
+    named = {f: getattr(settings, f) for f in spec.quota_fields(PER_PAIR)}  # (every create names the settings' ids)
+    on_pair = sum(1 for c in listed or [] if all(c.get(f) == value for f, value in named.items()))
     progress(f"  the gateway address {settings.vgw_ip} and the customer gateway {settings.cgw_id} hold {pair} connection(s) "
              f"at once (the user guide)" + (f", {on_pair} there already" if on_pair else "") + f": the run holds at most "
              f"{max(0, pair - on_pair)} at once, deleting it before the next create")

@@ -32,14 +32,12 @@ from vpnconn import aksk
 from vpnconn.errors import SpecError
 from vpnconn.json_schema import SpecValidator
 from vpnconn.numbers import parse_float
-from vpnconn.spec import PER_GATEWAY, PER_PAIR, Operation, Spec, load_spec
+from vpnconn.spec import Operation, Spec, load_spec
 from vpnconn.validation import Violation, request_check
 from vpnconn.world import OPEN_WORLD, World
 
 MAX_BODY = 1024 * 1024
 JSON = b"application/json"
-# the quotas (x-vpnconn-quotas) the store keeps, by what it says exceeded one (QuotaExceeded.per)
-QUOTAS = {"gateway": PER_GATEWAY, "pair": PER_PAIR}
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
@@ -133,9 +131,9 @@ class ReferenceServer:
     def new_store(self) -> ConnectionStore:
         """An empty store whose tunnel range, exclusions, prefix and quotas come from the spec."""
         tunnel = self.spec.rule("tunnel-address-not-reserved").params
-        quotas = {f"per_{per}": self.spec.quota(name) for per, name in QUOTAS.items()} if self.quotas else {}
+        quotas = {name: (self.spec.quota_fields(name), self.spec.quota(name)) for name in self.spec.quota_names}
         return ConnectionStore(tunnel["within"], tunnel["excluded"], self.spec.rule("tunnel-addresses-same-30").params["prefix"],
-                               **quotas)
+                               quotas=quotas if self.quotas else None)
 
     # ------------------------------------------------------------------------------------------- ASGI
 
@@ -288,7 +286,7 @@ class ReferenceServer:
 
     def _beyond_quota(self, exc: QuotaExceeded) -> Reject:
         """The spec's error for a request the store refused beyond a quota (x-vpnconn-quotas: its ``error``)."""
-        return Reject(self.spec.quota_error(QUOTAS[exc.per]), str(exc))
+        return Reject(self.spec.quota_error(exc.quota), str(exc))
 
     def delete(self, project: str, connection_id: str, store: ConnectionStore | None = None) -> None:
         if not (store if store is not None else self.store).delete(project, connection_id):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -31,12 +32,15 @@ class TunnelPairInUse(Exception):
 
 
 class QuotaExceeded(Exception):
-    """The gateway (``per`` "gateway"), or its address with the customer gateway (``per`` "pair"), holds as many of the
-    project's connections as the quota allows."""
+    """The project holds as many connections with a create's values of a quota's fields as the quota allows
+    (``quota``: its name in ``x-vpnconn-quotas``)."""
 
-    def __init__(self, per: str, message: str) -> None:
+    def __init__(self, quota: str, message: str) -> None:
         super().__init__(message)
-        self.per = per
+        self.quota = quota
+
+
+Quotas = dict[str, tuple[tuple[str, ...], int]]  # a quota's name -> (the fields it counts per, how many it allows)
 
 
 class Stored(NamedTuple):
@@ -46,22 +50,11 @@ class Stored(NamedTuple):
     text: str  # the vpn_connection answer as JSON text
     request: str  # the create request's vpn_connection, with later updates merged in, as JSON text
     status: str
-    gateway: str = ""  # its vgw_id (an update cannot change it)
-    pair: tuple[str, str] = ("", "")  # its vgw_ip and cgw_id
+    keys: tuple[tuple[str, ...], ...] = ()  # the quota keys it counts under (ConnectionStore._quota_keys)
 
 
 PENDING_TO_ACTIVE = {"PENDING_CREATE": "ACTIVE", "PENDING_UPDATE": "ACTIVE"}
 _MS = timedelta(milliseconds=1)
-
-
-def _quota_keys(project: str, gateway: str, pair: tuple[str, str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The keys a connection counts under: its gateway's, and its gateway address and customer gateway's."""
-    return (project, gateway), (project, gateway, *pair)
-
-
-def _pair_of(connection: dict[str, Any]) -> tuple[str, str]:
-    """The gateway address and customer gateway of a connection, which hold one connection (a quota)."""
-    return str(connection.get("vgw_ip", "")), str(connection.get("cgw_id", ""))
 
 
 def stamp_text(moment: datetime) -> str:
@@ -78,12 +71,12 @@ def later_than(stamp: str, last: str | None) -> str:
 
 class ConnectionStore:
     def __init__(self, within: str, excluded: list[str], prefix: int, capacity: int = 10_000,
-                 per_gateway: int | None = None, per_pair: int | None = None) -> None:
-        self.capacity, self.per_gateway, self.per_pair = capacity, per_gateway, per_pair
+                 quotas: Quotas | None = None) -> None:
+        self.capacity, self.quotas = capacity, dict(quotas or {})
         self._lock = threading.Lock()
         self._connections: dict[str, Stored] = {}  # id -> the connection, oldest first
-        # (project, gateway) and (project, gateway, its address, customer gateway) -> the connections kept there
-        # (bounded by capacity: a key without connections is forgotten)
+        # (a quota's name, project, the values of the quota's fields) -> the connections kept there (bounded by
+        # capacity: a key without connections is forgotten)
         self._held: dict[tuple[str, ...], int] = {}
         self._last_created: str | None = None  # the newest created_at handed out (one for all projects: bounded)
         self._tunnels: dict[str, tuple[str, int]] = {}  # id -> (gateway id, /30 as int), to free on eviction
@@ -101,39 +94,44 @@ class ConnectionStore:
 
         ``created_at`` (and ``updated_at`` with it) is moved on by a millisecond when the last connection
         stored has the same or a later one. Raises :class:`QuotaExceeded` (and frees the tunnel /30 the builder
-        took for it) when the project's connections on its gateway are ``per_gateway`` already, or those between its
-        gateway address and customer gateway ``per_pair``."""
+        took for it) when the project holds as many connections with its values of a quota's fields as the quota
+        allows (``quotas``: 100 on its gateway, 1 on its gateway address and customer gateway)."""
         with self._lock:
-            gateway, pair = str(connection.get("vgw_id", "")), _pair_of(connection)
-            self._keep_room(project, gateway, pair, connection)
-            self._count(*_quota_keys(project, gateway, pair), by=1)
+            keys = self._quota_keys(project, connection)
+            self._keep_room(connection, keys)
+            self._count(keys, by=1)
             if "created_at" in connection:
                 stamp = later_than(connection["created_at"], self._last_created)
                 if stamp != connection["created_at"]:
                     connection["created_at"] = connection["updated_at"] = stamp
                 self._last_created = stamp
             text = json.dumps(connection, ensure_ascii=False, separators=(",", ":"))
-            self._connections[connection["id"]] = Stored(project, text, json.dumps(request or {}), "PENDING_CREATE", gateway, pair)
+            self._connections[connection["id"]] = Stored(project, text, json.dumps(request or {}), "PENDING_CREATE", keys)
             self._note_tunnel(connection)
             while len(self._connections) > self.capacity:
                 self._forget(next(iter(self._connections)))
         return text
 
-    def _keep_room(self, project: str, gateway: str, pair: tuple[str, str], connection: dict[str, Any],
-                   moving: bool = False) -> None:
-        """Raise :class:`QuotaExceeded` when ``connection`` would pass a quota (``moving``: one of the gateway's that
-        an update moves to ``pair``), freeing the /30 the builder took for it."""
-        held, on_pair = (self._held.get(key, 0) for key in _quota_keys(project, gateway, pair))
-        per = ("gateway" if self.per_gateway is not None and held >= self.per_gateway and not moving else
-               "pair" if self.per_pair is not None and on_pair >= self.per_pair else None)
-        if per is None:
-            return
-        if "tunnel_local_address" in connection:
-            self._release(gateway, self._tunnel_base(connection))
-        raise QuotaExceeded(per, f"the gateway {gateway} holds {held} VPN connections, its quota" if per == "gateway" else
-                            f"the gateway address {pair[0]} and the customer gateway {pair[1]} have a VPN connection")
+    def _quota_keys(self, project: str, connection: dict[str, Any]) -> tuple[tuple[str, ...], ...]:
+        """The keys ``connection`` counts under: for each quota, its name, the project and the connection's values of
+        the fields the quota counts per."""
+        return tuple((name, project, *(str(connection.get(f, "")) for f in fields))
+                     for name, (fields, _) in self.quotas.items())
 
-    def _count(self, *keys: tuple[str, ...], by: int) -> None:
+    def _keep_room(self, connection: dict[str, Any], keys: tuple[tuple[str, ...], ...],
+                   before: tuple[tuple[str, ...], ...] = ()) -> None:
+        """Raise :class:`QuotaExceeded` when ``connection`` would pass a quota under one of ``keys`` (those it counts
+        under ``before`` an update take no more room), freeing the /30 the builder took for it."""
+        for key, (name, (fields, allowed)) in zip(keys, self.quotas.items(), strict=True):
+            held = self._held.get(key, 0)
+            if key in before or held < allowed:
+                continue
+            if "tunnel_local_address" in connection:
+                self._release(str(connection.get("vgw_id", "")), self._tunnel_base(connection))
+            values = ", ".join(f"{f} {v}" for f, v in zip(fields, key[2:], strict=True))
+            raise QuotaExceeded(name, f"the project holds {held} VPN connection(s) with {values}: the quota {name} is {allowed}")
+
+    def _count(self, keys: Iterable[tuple[str, ...]], by: int) -> None:
         for key in keys:
             self._held[key] = self._held.get(key, 0) + by
             if not self._held[key]:
@@ -149,7 +147,7 @@ class ConnectionStore:
 
     def _forget(self, connection_id: str) -> None:
         stored = self._connections.pop(connection_id)
-        self._count(*_quota_keys(stored.project, stored.gateway, stored.pair), by=-1)
+        self._count(stored.keys, by=-1)
         if connection_id in self._tunnels:
             self._release(*self._tunnels.pop(connection_id))
 
@@ -178,19 +176,19 @@ class ConnectionStore:
     def replace(self, project: str, connection: dict[str, Any], request: dict[str, Any]) -> str:
         """Keep the updated ``connection`` (``PENDING_UPDATE``) in place of the one with its id; frees the
         old tunnel /30 (the builder has claimed the new one). Raises :class:`QuotaExceeded` (the connection as it was)
-        when the update moves it to a gateway address and customer gateway that hold ``per_pair`` already."""
+        when the update moves it where a quota is full (another customer gateway, which holds one already)."""
         text = json.dumps(connection, ensure_ascii=False, separators=(",", ":"))
         with self._lock:
             connection_id = connection["id"]
             old = self._connections[connection_id]
-            pair = _pair_of(connection)
-            if pair != old.pair:
-                self._keep_room(project, old.gateway, pair, connection, moving=True)
-                self._count(_quota_keys(project, old.gateway, old.pair)[1], by=-1)
-                self._count(_quota_keys(project, old.gateway, pair)[1], by=1)
+            keys = self._quota_keys(project, connection)
+            if keys != old.keys:
+                self._keep_room(connection, keys, before=old.keys)
+                self._count([k for k in old.keys if k not in keys], by=-1)
+                self._count([k for k in keys if k not in old.keys], by=1)
             if connection_id in self._tunnels:
                 self._release(*self._tunnels.pop(connection_id))
-            self._connections[connection_id] = Stored(project, text, json.dumps(request), "PENDING_UPDATE", old.gateway, pair)
+            self._connections[connection_id] = Stored(project, text, json.dumps(request), "PENDING_UPDATE", keys)
             self._note_tunnel(connection)
         return text
 

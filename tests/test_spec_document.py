@@ -224,3 +224,13 @@ def test_a_quota_names_an_error_kind_of_the_spec(tmp_path, spec):
     (tmp_path / "openapi.yaml").write_text(text)
     with pytest.raises(SpecError, match="quota connections-per-gateway names the error kind 'quota-exceded'"):
         load_spec(tmp_path / "openapi.yaml")
+
+
+def test_a_quota_counts_per_fields_a_create_gives(tmp_path, spec):
+    """The fields a quota counts per live in the spec; a typo there would count every connection under one key."""
+    assert spec.quota_fields("connections-per-gateway-address-and-customer-gateway") == ("vgw_id", "vgw_ip", "cgw_id")
+    text = spec.path.read_text().replace("    per: [vgw_id, vgw_ip, cgw_id]\n", "    per: [vgw_id, vgw_ip, cgw]\n")
+    assert text != spec.path.read_text()
+    (tmp_path / "openapi.yaml").write_text(text)
+    with pytest.raises(SpecError, match="counts per cgw, which a create's vpn_connection does not have"):
+        load_spec(tmp_path / "openapi.yaml")

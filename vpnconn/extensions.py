@@ -85,9 +85,11 @@ ROOT_EXTENSIONS: dict[str, Any] = {
         },
         "x-vpnconn-quotas": {
             "type": "object",
-            "additionalProperties": {"type": "object", "required": ["value", "description", "error", "provenance"],
+            "additionalProperties": {"type": "object", "required": ["value", "per", "description", "error", "provenance"],
                                      "additionalProperties": False,
                                      "properties": {"value": {"type": "integer", "minimum": 1},
+                                                    "per": {"type": "array", "minItems": 1, "uniqueItems": True,
+                                                            "items": {"type": "string"}},
                                                     "description": {"type": "string", "minLength": 10},
                                                     "error": {"type": "string"},
                                                     "provenance": _PROVENANCE}},

@@ -233,6 +233,15 @@ class Spec:
         """A default quota of an account (``x-vpnconn-quotas``: ``connections-per-gateway``, ...)."""
         return int(self.document["x-vpnconn-quotas"][name]["value"])
 
+    def quota_fields(self, name: str) -> tuple[str, ...]:
+        """The fields of a connection (of a create's ``vpn_connection``) the quota ``name`` counts per: a project
+        holds at most :meth:`quota` connections with the same values of them."""
+        return tuple(self.document["x-vpnconn-quotas"][name]["per"])
+
+    @property
+    def quota_names(self) -> list[str]:
+        return list(self.document.get("x-vpnconn-quotas", {}))
+
     def quota_error(self, name: str) -> dict[str, Any]:
         """The error kind ({status, error_code, message}) of a request beyond the quota ``name``."""
         return self.errors[self.document["x-vpnconn-quotas"][name]["error"]]
@@ -487,7 +496,19 @@ def load_spec(path: Path | str | None = None, baseline: bool = False) -> Spec:
                             f"which x-vpnconn-errors does not define")
     spec = Spec(path=spec_path, document=document, sha256=hashlib.sha256(raw).hexdigest(), rules=_rules_of(document))
     _check_provenance_names(spec)
+    _check_quota_fields(spec)
     return spec
+
+
+def _check_quota_fields(spec: Spec) -> None:
+    """Every field a quota counts per is one a create gives (a typo would count every connection under one key)."""
+    create = spec.operation_by_id(CREATE)
+    fields = spec.resolve(spec.schema(str(create.request_schema))["properties"]["vpn_connection"]).get("properties", {})
+    for name in spec.quota_names:
+        unknown = [f for f in spec.quota_fields(name) if f not in fields]
+        if unknown:
+            raise SpecError(f"{spec.path}: quota {name} counts per {', '.join(unknown)}, which a create's vpn_connection "
+                            "does not have")
 
 
 def _check_provenance_names(spec: Spec) -> None:

@@ -180,7 +180,7 @@ def test_a_gateway_takes_the_quota_of_connections_and_a_deletion_makes_room(keep
     refused = client.post(PATH, json=body)
     error = spec.quota_error("connections-per-gateway")
     assert (refused.status_code, refused.json()["error_code"]) == (error["status"], error["error_code"]) == (400, "VPN.0001")
-    assert f"holds {quota} VPN connections" in refused.json()["error_msg"]
+    assert f"holds {quota} VPN connection(s) with vgw_id" in refused.json()["error_msg"]
     assert len(client.get(PATH).json()["vpn_connections"]) == quota  # (nothing was made)
     create(client, spec, "policy", vgw_id="0c9e4d8a-2f3b-4c5d-8e6f-7a8b9c0d1e2f")  # another gateway has its own
     assert client.post(OTHER_PROJECT, json=body).status_code == 201  # another project too
@@ -194,7 +194,8 @@ def test_a_gateway_address_and_a_customer_gateway_hold_one_connection(keeping_qu
     refused = client.post(PATH, json=spec.examples("request")["policy"])
     error = spec.quota_error(pair)
     assert (refused.status_code, refused.json()["error_code"]) == (error["status"], error["error_code"]) == (400, "VPN.0001")
-    assert "have a VPN connection" in refused.json()["error_msg"]
+    assert f"holds 1 VPN connection(s) with vgw_id {first['vgw_id']}, vgw_ip {first['vgw_ip']}, cgw_id {first['cgw_id']}" \
+        in refused.json()["error_msg"]
     create(client, spec, "policy", vgw_ip="1d2e3f40-5a6b-4c7d-8e9f-a0b1c2d3e4f5")  # the gateway's other address
     other = create(client, spec, "policy", cgw_id=own_customer_gateway(1))  # another customer gateway
     moved = client.put(f"{PATH}/{other['id']}", json={"vpn_connection": {"cgw_id": first["cgw_id"]}})
@@ -202,3 +203,24 @@ def test_a_gateway_address_and_a_customer_gateway_hold_one_connection(keeping_qu
     assert client.put(f"{PATH}/{other['id']}", json={"vpn_connection": {"cgw_id": own_customer_gateway(2)}}).status_code == 200
     assert client.delete(f"{PATH}/{first['id']}").status_code == 204
     create(client, spec, "policy")  # (its pair is free again)
+
+
+def test_a_quota_the_spec_adds_is_kept_without_code(tmp_path, spec):
+    """A quota is its spec entry: one counting per customer gateway alone refuses a second connection from the
+    gateway's other address, which the spec's own quotas allow."""
+    from vpnconn.spec import load_spec
+
+    added = ("  connections-per-customer-gateway:\n    value: 1\n    per: [cgw_id]\n"
+             "    description: 'A quota of a made-up account, for this test.'\n    error: quota-exceeded\n"
+             "    provenance: {inferred: 'This test.'}\nx-vpnconn-errors:\n")
+    text = spec.path.read_text().replace("x-vpnconn-errors:\n", added, 1)
+    (tmp_path / "openapi.yaml").write_text(text)
+    with running_server(ReferenceServer(spec=load_spec(tmp_path / "openapi.yaml"))) as url, \
+            httpx.Client(base_url=url, headers=TOKEN, timeout=10) as client:
+        create(client, spec, "policy")
+        refused = client.post(PATH, json={"vpn_connection": {**spec.examples("request")["policy"]["vpn_connection"],
+                                                             "vgw_ip": "1d2e3f40-5a6b-4c7d-8e9f-a0b1c2d3e4f5"}})
+        assert refused.status_code == 400 and "the quota connections-per-customer-gateway is 1" in refused.json()["error_msg"]
+    with running_server(ReferenceServer()) as url, httpx.Client(base_url=url, headers=TOKEN, timeout=10) as client:
+        create(client, spec, "policy")
+        create(client, spec, "policy", vgw_ip="1d2e3f40-5a6b-4c7d-8e9f-a0b1c2d3e4f5")

@@ -55,12 +55,12 @@ def test_bookkeeping_is_bounded_by_the_store_when_every_connection_is_on_a_new_g
 
 
 def test_a_gateway_holds_at_most_its_quota_of_the_projects_connections():
-    store = ConnectionStore("169.254.0.0/28", [], 30, per_gateway=2)
+    store = ConnectionStore("169.254.0.0/28", [], 30, quotas={"per-gateway": (("vgw_id",), 2)})
     for n in range(2):
         local, peer = store.allocate_tunnel("gw")
         store.add({"id": str(n), "vgw_id": "gw", "tunnel_local_address": local, "tunnel_peer_address": peer}, project="p")
     local, peer = store.allocate_tunnel("gw")  # (the builder takes a /30 before the store refuses the connection)
-    with pytest.raises(QuotaExceeded, match="the gateway gw holds 2 VPN connections"):
+    with pytest.raises(QuotaExceeded, match="the project holds 2 VPN connection[(]s[)] with vgw_id gw: the quota per-gateway is 2"):
         store.add({"id": "2", "vgw_id": "gw", "tunnel_local_address": local, "tunnel_peer_address": peer}, project="p")
     assert store.get("2") is None
     store.claim_tunnel("gw", local)  # (its /30 was freed: no TunnelPairInUse)
@@ -74,10 +74,10 @@ def test_a_gateway_holds_at_most_its_quota_of_the_projects_connections():
 
 
 def test_an_evicted_connection_frees_its_room_on_the_gateway():
-    store = ConnectionStore("169.254.0.0/28", [], 30, capacity=2, per_gateway=3)
+    store = ConnectionStore("169.254.0.0/28", [], 30, capacity=2, quotas={"per-gateway": (("vgw_id",), 3)})
     for n in range(5):  # (the third and later would pass the quota if the evicted ones still counted)
         store.add({"id": str(n), "vgw_id": "gw"}, project="p")
-    assert len(store) == 2 and store.bookkeeping_size() == 2  # (the gateway's count and its pair's)
+    assert len(store) == 2 and store.bookkeeping_size() == 1  # (the gateway's count)
 
 
 def test_a_connection_made_in_the_same_millisecond_as_the_last_gets_the_next_one_across_every_boundary():
@@ -98,3 +98,21 @@ def test_the_timestamp_keeps_milliseconds_without_rounding_up_and_ends_in_z():
     assert stamp_text(datetime(2026, 11, 28, 13, 41, 45, 999_999, tzinfo=UTC)) == "2026-11-28T13:41:45.999Z"
     assert stamp_text(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000Z"
     assert stamp_text(datetime(2026, 1, 2, 3, 4, 5, 7_000)) == "2026-01-02T03:04:05.007Z"  # naive: taken as UTC
+
+
+def test_a_quota_counts_per_the_values_of_its_fields_and_an_update_that_keeps_them_takes_no_room():
+    store = ConnectionStore("169.254.0.0/28", [], 30, quotas={"per-gateway": (("vgw_id",), 3),
+                                                              "per-pair": (("vgw_id", "vgw_ip", "cgw_id"), 1)})
+    store.add({"id": "a", "vgw_id": "gw", "vgw_ip": "ip1", "cgw_id": "c1"}, project="p")
+    with pytest.raises(QuotaExceeded, match="with vgw_id gw, vgw_ip ip1, cgw_id c1: the quota per-pair is 1") as refused:
+        store.add({"id": "b", "vgw_id": "gw", "vgw_ip": "ip1", "cgw_id": "c1"}, project="p")
+    assert refused.value.quota == "per-pair"
+    store.add({"id": "b", "vgw_id": "gw", "vgw_ip": "ip2", "cgw_id": "c1"}, project="p")  # the gateway's other address
+    store.replace("p", {"id": "a", "vgw_id": "gw", "vgw_ip": "ip1", "cgw_id": "c1", "name": "x"}, {})  # keeps its values
+    with pytest.raises(QuotaExceeded, match="the quota per-pair"):  # an update may not move where the quota is full
+        store.replace("p", {"id": "b", "vgw_id": "gw", "vgw_ip": "ip1", "cgw_id": "c1"}, {})
+    store.replace("p", {"id": "b", "vgw_id": "gw", "vgw_ip": "ip2", "cgw_id": "c2"}, {})  # (frees ip2 with c1)
+    store.add({"id": "c", "vgw_id": "gw", "vgw_ip": "ip2", "cgw_id": "c1"}, project="p")
+    with pytest.raises(QuotaExceeded, match="the quota per-gateway is 3"):
+        store.add({"id": "d", "vgw_id": "gw", "vgw_ip": "ip3", "cgw_id": "c3"}, project="p")
+    assert ConnectionStore("169.254.0.0/28", [], 30).add({"id": "a"}) and len(store) == 3  # (no quotas: none kept)
