@@ -67,12 +67,13 @@ from contract_tests.settings import RunSettings
 from contract_tests.verdicts import account_state_refusal, answer_schema_provenance
 from vpnconn import load_spec
 from vpnconn.repair import Repairer
+from vpnconn.spec import PER_PAIR
 from vpnconn.validation import schema_errors
 
 CHECKS = ("lifecycle_status", "lifecycle_response_schema", "show_matches_create", "list_contains_connection",
           "list_filter_holds", "list_paging_complete", "update_applies_changes", "update_refuses_fixed_fields",
           "update_changed_fixed_field", "connection_settles", "connection_usable", "deleted_connection_gone",
-          "deletion_finishes", "tunnel_pair_in_use", "list_paging_ties", "list_unknown_gateway")  # this phase's
+          "deletion_finishes", "tunnel_pair_in_use", "list_paging_ties", "list_unknown_gateway", "connection_pair_in_use")  # this phase's
 ANY_ANSWER_CHECKS = ("huawei_error_body", "request_id_in_body_and_header", "psk_never_returned", "json_in_utf8_without_bom",
                      "integers_without_fraction")
 MAX_PAGES = 12  # a paged walk takes at most this many requests (the page size follows the total)
@@ -135,6 +136,7 @@ class LifecyclePhase:
                 records += self._pages(live[0][0], [connection_id for _, connection_id in live])
                 records += self._other_gateway(live[0][0])
                 records += self._reused_tunnel_pair(live)
+                records += self._shared_connection_pair(live)
             for seen in pool.map(lambda item: self._deleted(*item), live):
                 records += seen.records
         if not self.stopped():
@@ -514,6 +516,37 @@ class LifecyclePhase:
                 self.spec.error_provenance("tunnel-pair-in-use", "error_code")))
         connection_id = created_id(answer.status, answer.content)
         if connection_id is not None:  # accepted after all: it must not stay
+            self._delete(Seen(seen.style, seen.sent), connection_id)
+        return seen.records
+
+    def _shared_connection_pair(self, live: list[tuple[Seen, str]]) -> list[CaseRecord]:
+        """A create that names the gateway address and the customer gateway of a live connection (with a tunnel pair
+        and a name of its own) is refused: they hold one connection (``x-vpnconn-quotas``, from the user guide). No
+        source says that the API refuses it, nor how: whatever else the target answers is a divergence."""
+        first = next((s for s, _ in live if s.connection), None)
+        left = self.run.creates_left() if self.run is not None else None
+        if first is None or (left is not None and left <= 0):
+            return []
+        taken = first.connection or {}
+        seen = Seen(first.style, self.repairer.repair(json.loads(json.dumps(first.sent))))  # (a tunnel pair of its own)
+        fields = self.spec.quota_fields(PER_PAIR)
+        seen.sent["vpn_connection"].update({f: taken[f] for f in fields if f in taken})
+        seen.sent["vpn_connection"]["name"] = f"{str(taken.get('name', 'vpn'))[:50]}-second"
+        create = self.spec.create
+        record, answer = self._send(create.id, self._url(create.id), seen.sent, seen, "create on a gateway address and "
+                                    "customer gateway in use")
+        if answer is None:
+            return seen.records
+        error, code = self.spec.quota_error(PER_PAIR), error_code_of(answer.json)
+        connection_id = created_id(answer.status, answer.content)
+        if (answer.status, code) != (error["status"], error["error_code"]):
+            shared = ", ".join(f"{f} {taken.get(f)}" for f in fields)
+            got = "was created" if connection_id else f"got {answer.status} {code or ''}".rstrip()
+            record.failures.append(self._failure(
+                "connection_pair_in_use", create.id, "Second connection on a gateway address and customer gateway",
+                f"a create with {shared} (those of connection {taken.get('id')}, which hold one connection) {got}; "
+                f"the spec expects {error['status']} {error['error_code']}"))
+        if connection_id is not None:  # accepted: it must not stay
             self._delete(Seen(seen.style, seen.sent), connection_id)
         return seen.records
 

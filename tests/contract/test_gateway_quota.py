@@ -242,3 +242,34 @@ def test_customer_gateways_of_their_own_come_in_the_same_order_for_the_same_run(
     assert given == [second.repair(json.loads(json.dumps(b)))["vpn_connection"]["cgw_id"] for b in bodies]
     assert len(set(given)) == 3 and RunSettings().cgw_id not in given
     assert Repairer(spec, RunSettings()).repair(bodies[0])["vpn_connection"]["cgw_id"] == RunSettings().cgw_id
+
+
+class RefusesPairsOtherwise(KeepsPairs):
+    """Keeps the limit, and refuses a second connection on a pair with a code of its own (no source gives one)."""
+
+    async def _create_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Any:
+        try:
+            return await super()._create_vpn_connection(params, headers, raw, request_id)
+        except Reject as refused:
+            if refused.error is load_spec().quota_error(PAIR):
+                raise Reject({"status": 409, "error_code": "VPN.0100", "message": "conflict: {detail}"}, refused.detail) from None
+            raise
+
+
+def _pair_findings(app: ReferenceServer) -> tuple[Any, list[str]]:
+    with running_server(app) as url:
+        result = _run(url, phases=("lifecycle",))
+        left = len(app.store)
+    found = [f.message for r in result.records for f in r.failures if f.check == "connection_pair_in_use"]
+    assert result.exit_code == 0 and not result.violations and left == 0  # (a second connection taken is deleted)
+    return result, found
+
+
+def test_a_second_connection_on_a_gateway_address_and_customer_gateway_is_probed_and_only_a_divergence():
+    """The lifecycle asks for a second connection on the gateway address and customer gateway of a live one. A target
+    that keeps the limit with the spec's error: nothing to say; one that takes it, or refuses it otherwise: a
+    divergence (the user guide describes the console; no source says what the API answers)."""
+    assert _pair_findings(ReferenceServer(token=TOKEN["X-Auth-Token"]))[1] == []
+    result, taken = _pair_findings(ReferenceServer(token=TOKEN["X-Auth-Token"], quotas=False))
+    assert len(taken) == 1 and "was created; the spec expects 400 VPN.0001" in taken[0] and len(result.divergences) == 1
+    assert any("got 409 VPN.0100" in m for m in _pair_findings(RefusesPairsOtherwise(token=TOKEN["X-Auth-Token"]))[1])
