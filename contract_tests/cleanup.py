@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 
 from contract_tests.aksk_auth import signed_headers
-from contract_tests.pacing import BUSY_ATTEMPTS, Pace, asked_again, is_busy, send
+from contract_tests.pacing import BUSY_ATTEMPTS, Pace, asked_again, growing_pauses, is_busy, send
 from contract_tests.settings import RunSettings
 from contract_tests.unsure_creates import gateway_connections, lookable, match_unsure, never_sent, sought
 from vpnconn.spec import load_spec
@@ -301,11 +301,11 @@ def delete_until_done(urls: list[str], settings: RunSettings, client: httpx.Clie
     service may refuse to delete a connection it is still building (409 VPN.0016 "not ready"), and no source says
     for how long. What is still left after that is reported with its URL, as ever."""
     result = delete_connections(urls, settings, client, progress, deleted, pace)
-    started, pause = time.monotonic(), FIRST_DELETE_PAUSE
+    started, pauses = time.monotonic(), growing_pauses(FIRST_DELETE_PAUSE, LONGEST_DELETE_PAUSE)
     while (busy := [url for url, why in result.left if BUSY_DELETE in why]) and time.monotonic() - started < wait:
+        pause = next(pauses)
         progress(f"  cleanup: {len(busy)} connection(s) not deletable yet (busy or not ready); asking again in {pause:g} s")
         time.sleep(pause)
-        pause = min(pause * 2, LONGEST_DELETE_PAUSE)
         again = delete_connections(busy, settings, client, progress, deleted, pace)
         result.deleted += again.deleted
         result.left = [(url, why) for url, why in result.left if url not in busy] + again.left
@@ -322,7 +322,8 @@ def wait_until_gone(urls: list[str], settings: RunSettings, client: httpx.Client
     still shown then (or not answered). A deletion may take a while (the show answers ``PENDING_DELETE``; the
     Terraform provider waits for the 404), and no source says whether a connection being deleted still counts
     against the gateway's quota: a run that deletes to make room waits for the room to be there."""
-    left, started, pause = list(urls), time.monotonic(), FIRST_GONE_PAUSE
+    left, started, pauses = list(urls), time.monotonic(), growing_pauses(FIRST_GONE_PAUSE, LONGEST_DELETE_PAUSE)
+    pause = next(pauses)
     with concurrent.futures.ThreadPoolExecutor(max(1, settings.concurrency), thread_name_prefix="vpnconn-cleanup") as pool:
         while left:
             shown = list(pool.map(lambda url: _shown(url, settings, client, pace), left))
@@ -331,7 +332,7 @@ def wait_until_gone(urls: list[str], settings: RunSettings, client: httpx.Client
                 break  # (the target does not answer: nothing to wait for)
             if left:
                 time.sleep(pause)
-                pause = min(pause * 2, LONGEST_DELETE_PAUSE)
+                pause = next(pauses)
     return left
 
 

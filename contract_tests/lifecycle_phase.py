@@ -61,7 +61,7 @@ from contract_tests.cleanup import Ledger, created_id
 from contract_tests.engine_phases import unanswered
 from contract_tests.error_bodies import error_code_in, error_code_of
 from contract_tests.hooks import ActiveRun
-from contract_tests.pacing import busy_failure, is_busy, send
+from contract_tests.pacing import busy_failure, growing_pauses, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
 from contract_tests.verdicts import account_state_refusal, answer_schema_provenance
@@ -433,7 +433,7 @@ class LifecyclePhase:
         and it stays so: then it is shown again at growing intervals until it has another status, for up to
         SETTLE_WAIT seconds (connection_settles). Its status is unknown after that, so that it is not waited for
         twice. False too when it has settled in a status other than USABLE (connection_usable: ERROR, ...)."""
-        show, started, pause = "ShowVpnConnection", time.monotonic(), FIRST_PAUSE
+        show, started, pauses = "ShowVpnConnection", time.monotonic(), growing_pauses(FIRST_PAUSE, LONGEST_PAUSE)
         while seen.status in SETTLING:
             record, answer = self._send(show, self._url(show, connection_id), None, seen, "show until settled")
             if answer is None or not self._expect(record, answer, show, 200, "show until settled"):
@@ -450,8 +450,7 @@ class LifecyclePhase:
             if waited >= SETTLE_WAIT or self.stopped():
                 seen.status = None
                 return False
-            time.sleep(pause)
-            pause = min(pause * 2, LONGEST_PAUSE)
+            time.sleep(next(pauses))
         if seen.status is not None and seen.status not in USABLE and seen.records:
             seen.records[-1].failures.append(self._failure(
                 "connection_usable", show, f"Connection {seen.status}",
@@ -464,7 +463,7 @@ class LifecyclePhase:
         """Show the deleted connection until the show answers 404 (True). While it answers the connection with status
         PENDING_DELETE (kept to the show's schema), it is asked again, for up to DELETION_WAIT seconds."""
         show, delete = "ShowVpnConnection", self.ops["DeleteVpnConnection"].id
-        started, pause = time.monotonic(), FIRST_PAUSE
+        started, pauses = time.monotonic(), growing_pauses(FIRST_PAUSE, LONGEST_PAUSE)
         while True:
             record, answer = self._send(show, self._url(show, connection_id), None, seen, "show after delete")
             if answer is None or answer.status == 404:
@@ -487,8 +486,7 @@ class LifecyclePhase:
                     "deletion_finishes", delete, "Deletion not finished",
                     f"the show still answers status {PENDING_DELETE} {waited:.0f} s after the delete"))
                 return False
-            time.sleep(pause)
-            pause = min(pause * 2, LONGEST_PAUSE)
+            time.sleep(next(pauses))
 
     def _reused_tunnel_pair(self, live: list[tuple[Seen, str]]) -> list[CaseRecord]:
         """A create that gives the tunnel pair a live connection of the gateway uses gets 400 VPN.0012."""

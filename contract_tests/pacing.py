@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol, TypeVar
 
 import httpx
@@ -27,6 +27,15 @@ from vpnconn import load_spec
 
 MAX_RETRY_AFTER = 60.0  # seconds: a longer Retry-After is cut to this (the run's deadline still holds)
 BUSY_ATTEMPTS = 3  # a busy request is sent this many times in all before its answer is left unjudged
+
+
+def growing_pauses(first: float, longest: float) -> Iterator[float]:
+    """The pauses between the attempts of a wait that asks again and again (a deletion, a create settling):
+    ``first``, then doubling, capped at ``longest``."""
+    pause = first
+    while True:
+        yield pause
+        pause = min(pause * 2, longest)
 
 
 class _Response(Protocol):

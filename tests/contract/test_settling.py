@@ -8,6 +8,7 @@ end, the correct-but-different server stays pending for a few reads and refuses 
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import httpx
@@ -16,7 +17,7 @@ from support import SCRIPTED_ID, named_create_body, scripted_lifecycle, shown
 
 from contract_tests import lifecycle_phase
 from contract_tests.lifecycle_phase import Seen
-from contract_tests.pacing import send
+from contract_tests.pacing import growing_pauses, send
 from contract_tests.records import DIVERGENCE
 from vpnconn import load_spec
 
@@ -129,3 +130,8 @@ def test_the_correct_but_different_server_refuses_an_update_until_the_create_has
     assert created.status_code == 201 and statuses == ["PENDING_CREATE"] * (SETTLING_READS + 1)
     assert (refused.status_code, settled, accepted.status_code) == (409, "ACTIVE", 200)
 
+
+
+def test_every_wait_asks_again_after_pauses_that_double_up_to_a_cap():
+    """The settle and deletion waits, the cleanup's busy deletes and its wait until gone all pause so."""
+    assert list(itertools.islice(growing_pauses(0.1, 0.5), 6)) == [0.1, 0.2, 0.4, 0.5, 0.5, 0.5]
