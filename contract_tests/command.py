@@ -85,8 +85,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vgw-ip", default=DEFAULT_VGW_IP, help="an EIP id (or private IPv4) of that gateway")
     parser.add_argument("--cgw-id", default=DEFAULT_CGW_ID,
                         help="an existing customer gateway of the target; a gateway address and a customer gateway hold "
-                        "one connection, so a run that names one holds one connection at a time (without it, where every "
-                        "id exists, each create names a customer gateway of its own)")
+                        "one connection, so a run that names one holds one connection at a time (without it, each create "
+                        "names a customer gateway of its own where the target creates a connection for one nobody made, "
+                        "asked once first; elsewhere every create names the default, %(default)s)")
     parser.add_argument("--mode", choices=MODES, default="all", help="positive, negative or all cases (default all)")
     parser.add_argument("--examples", type=int, default=100, help="fuzzing examples per run (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every generator; the same seed gives the same cases (default 0)")

@@ -22,6 +22,7 @@ from contract_tests import hooks
 from contract_tests.answer_limits import limited_client
 from contract_tests.case_plan import ENGINE_PHASES
 from contract_tests.cleanup import GONE_WAIT, Ledger, adopt_unsure_creates, delete_until_done, wait_until_gone
+from contract_tests.customer_gateways import customer_gateways_of_their_own
 from contract_tests.engine_phases import run_engine
 from contract_tests.lifecycle_phase import LifecyclePhase
 from contract_tests.pacing import Pace
@@ -34,7 +35,7 @@ from contract_tests.target import EmbeddedServer, embedded_server
 from contract_tests.unsure_creates import gateway_connections
 from vpnconn import Spec, load_spec
 from vpnconn.errors import TargetError
-from vpnconn.repair import DEFAULT_CGW_ID, Repairer
+from vpnconn.repair import Repairer
 from vpnconn.spec import PER_GATEWAY, PER_PAIR
 
 MIN_ANSWERED = 10  # fewer HTTP answers than this (or under half of the requests) is no basis for a verdict
@@ -196,16 +197,17 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
         for body, status, content in preflight.answers:  # a target that accepts a made-up token has created one
             ledger.note_create(body, status, content)
         lifecycle_phase = "lifecycle" in settings.phases and settings.creates
-        # where the user named no customer gateway, the target's world is open (the default ids exist there): each
-        # create gets one of its own, so no two share a gateway address and a customer gateway (they hold one)
-        own_customer_gateways = settings.cgw_id == DEFAULT_CGW_ID
-        repairer = Repairer(spec, settings, unique_tunnels=True, own_customer_gateways=own_customer_gateways)
         pace = Pace(settings.requests_per_second)
-        room, limit = None, ""
+        room, limit, listed = None, "", None
         if settings.creates:  # what the gateway holds already: its tunnel pairs are taken, none of it is the run's, and
             # the rest of the quota is the room the run has
             listed = gateway_connections(base_url, settings, client, pace)
             ledger.listed_before(listed, settings)
+        # where the user named no customer gateway and the target's world is open, each create names one of its own, so
+        # that no two share a gateway address and a customer gateway (they hold one connection)
+        own_customer_gateways = customer_gateways_of_their_own(spec, base_url, settings, client, pace, ledger, progress)
+        repairer = Repairer(spec, settings, unique_tunnels=True, own_customer_gateways=own_customer_gateways)
+        if settings.creates:
             repairer.avoid_tunnels([c["tunnel_local_address"] for c in listed or [] if isinstance(c.get("tunnel_local_address"), str)])
             room, limit = _room_on_gateway(spec, listed, settings, progress, own_customer_gateways)
         run = hooks.ActiveRun(settings, repairer, Progress(progress, live), deadline, ledger=ledger,

@@ -20,6 +20,7 @@ from support import PATH, TOKEN, named_create_body
 
 from contract_tests import RunSettings, run_contract
 from contract_tests.cleanup import Ledger, wait_until_gone
+from contract_tests.customer_gateways import unmade_customer_gateway
 from contract_tests.hooks import ActiveRun
 from contract_tests.pacing import BUSY_ATTEMPTS, is_busy
 from contract_tests.progress import Progress
@@ -230,7 +231,8 @@ def test_without_a_customer_gateway_named_each_create_gets_one_of_its_own():
     with running_server(app) as url:
         result = _run(url, phases=("rules", "lifecycle"))
     created = sum(1 for r in result.records if r.method == "POST" and r.status == 201)
-    assert result.exit_code == 0 and not result.violations and len(app.customer_gateways) == created > 10
+    assert result.exit_code == 0 and not result.violations and len(app.customer_gateways) == created + 1 > 10
+    assert unmade_customer_gateway() in app.customer_gateways  # (the create that asked whether the world is open)
     assert app.most_on_a_pair == 1 and app.most > 10
 
 
@@ -273,3 +275,51 @@ def test_a_second_connection_on_a_gateway_address_and_customer_gateway_is_probed
     result, taken = _pair_findings(ReferenceServer(token=TOKEN["X-Auth-Token"], quotas=False))
     assert len(taken) == 1 and "was created; the spec expects 400 VPN.0001" in taken[0] and len(result.divergences) == 1
     assert any("got 409 VPN.0100" in m for m in _pair_findings(RefusesPairsOtherwise(token=TOKEN["X-Auth-Token"]))[1])
+
+
+EXAMPLES_WORLD = """
+gateways:
+  - id: b32d91a4-52c8-4b17-a8df-e907174eb11d
+    eips:
+      - {id: 0c464dad-7f31-4a6e-9c84-c22bb0eb0bde, address: 203.0.113.10, role: active}
+customer_gateways:
+  - {id: 5247ae10-93e1-4c6b-b1b2-dd36659a7f5d, ip: 198.51.100.7}
+"""  # the examples' ids (the run's defaults), and no other
+
+
+def test_a_target_whose_world_holds_only_the_default_ids_gets_every_create_with_the_default_customer_gateway(tmp_path):
+    """A server seeded with the examples' ids and no others (an emulator's world): customer gateways of a create's
+    own do not exist there. Before, each create named one (the target world taken for open), and the run was FAILED
+    with 143 cases (104 "Valid request rejected": 404 VPN.0004). Now a create that names a customer gateway nobody
+    made asks first; refused so, every create names the default, one connection at a time."""
+    from vpnconn.world import load_world
+
+    (tmp_path / "world.yaml").write_text(EXAMPLES_WORLD)
+    app = KeepsPairs(token=TOKEN["X-Auth-Token"], world=load_world(tmp_path / "world.yaml"))
+    said: list[str] = []
+    with running_server(app) as url:
+        result = run_contract(RunSettings(target=url, token=TOKEN["X-Auth-Token"], phases=("rules", "lifecycle")),
+                              progress=said.append, live=False)
+    created = sum(1 for r in result.records if r.method == "POST" and r.status == 201)
+    assert result.exit_code == 0 and not result.violations and created > 10
+    assert app.customer_gateways == {RunSettings().cgw_id} and app.most_on_a_pair == 1
+    assert any("the target does not know a customer gateway nobody made" in line and "404 VPN.0004" in line for line in said)
+
+
+class RefusesTheUnmade(ReferenceServer):
+    """An open world that refuses one customer gateway id, for its own reasons, with a code of its own."""
+
+    async def _create_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Any:
+        if unmade_customer_gateway().encode() in raw:
+            raise Reject({"status": 400, "error_code": "VPN.0100", "message": "refused: {detail}"}, "not this one")
+        return await super()._create_vpn_connection(params, headers, raw, request_id)
+
+
+def test_a_probe_refused_otherwise_leaves_every_create_with_the_default_customer_gateway():
+    said: list[str] = []
+    with running_server(RefusesTheUnmade(token=TOKEN["X-Auth-Token"])) as url:
+        result = run_contract(RunSettings(target=url, token=TOKEN["X-Auth-Token"], phases=("lifecycle",)),
+                              progress=said.append, live=False)
+    sent = {r.body["vpn_connection"].get("cgw_id") for r in result.records if r.method == "POST" and isinstance(r.body, dict)}
+    assert result.exit_code == 0 and sent == {RunSettings().cgw_id}
+    assert any("got 400 VPN.0100, not 201: every create names" in line for line in said)
