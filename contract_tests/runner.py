@@ -22,7 +22,6 @@ from contract_tests import hooks
 from contract_tests.answer_limits import limited_client
 from contract_tests.case_plan import ENGINE_PHASES
 from contract_tests.cleanup import GONE_WAIT, Ledger, adopt_unsure_creates, delete_until_done, wait_until_gone
-from contract_tests.customer_gateways import customer_gateways_of_their_own
 from contract_tests.engine_phases import run_engine
 from contract_tests.lifecycle_phase import LifecyclePhase
 from contract_tests.pacing import Pace
@@ -30,6 +29,7 @@ from contract_tests.preflight import Preflight, run_preflight
 from contract_tests.progress import Progress
 from contract_tests.records import DIVERGENCE, VIOLATION, CaseRecord
 from contract_tests.rules_phase import RulesPhase
+from contract_tests.run_resources import customer_gateways_of_their_own, unknown_resource
 from contract_tests.settings import RunSettings
 from contract_tests.target import EmbeddedServer, embedded_server
 from contract_tests.unsure_creates import gateway_connections
@@ -251,6 +251,9 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
         if run.out_of_time:
             notes.append(f"MAX_TIME ({settings.max_time:g} s) was reached: the run stopped sending and judged what it had")
     _judgeable(records)
+    unknown = unknown_resource(spec, settings, records)
+    if unknown:
+        raise TargetError(unknown)
     _one_any_token_finding(records, preflight)
     return RunResult(settings=settings, base_url=base_url, records=preflight.records + records,
                      seconds=time.monotonic() - started, notes=notes)

@@ -16,21 +16,25 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 from support import PATH, TOKEN, named_create_body
 
 from contract_tests import RunSettings, run_contract
 from contract_tests.cleanup import Ledger, wait_until_gone
-from contract_tests.customer_gateways import unmade_customer_gateway
 from contract_tests.hooks import ActiveRun
 from contract_tests.pacing import BUSY_ATTEMPTS, is_busy
 from contract_tests.progress import Progress
+from contract_tests.records import CaseRecord
+from contract_tests.run_resources import unknown_resource, unmade_customer_gateway
 from reference_server import variants
 from reference_server.app import ReferenceServer, Reject
 from reference_server.embedded import running_server
 from reference_server.variants import OtherChoicesServer
 from vpnconn import load_spec
+from vpnconn.errors import TargetError
 from vpnconn.repair import Repairer
 from vpnconn.spec import PER_GATEWAY, PER_PAIR
+from vpnconn.world import load_world
 
 QUOTA = load_spec().quota(PER_GATEWAY)
 PROJECT = PATH.split("/")[2]
@@ -292,8 +296,6 @@ def test_a_target_whose_world_holds_only_the_default_ids_gets_every_create_with_
     own do not exist there. Before, each create named one (the target world taken for open), and the run was FAILED
     with 143 cases (104 "Valid request rejected": 404 VPN.0004). Now a create that names a customer gateway nobody
     made asks first; refused so, every create names the default, one connection at a time."""
-    from vpnconn.world import load_world
-
     (tmp_path / "world.yaml").write_text(EXAMPLES_WORLD)
     app = KeepsPairs(token=TOKEN["X-Auth-Token"], world=load_world(tmp_path / "world.yaml"))
     said: list[str] = []
@@ -303,7 +305,7 @@ def test_a_target_whose_world_holds_only_the_default_ids_gets_every_create_with_
     created = sum(1 for r in result.records if r.method == "POST" and r.status == 201)
     assert result.exit_code == 0 and not result.violations and created > 10
     assert app.customer_gateways == {RunSettings().cgw_id} and app.most_on_a_pair == 1
-    assert any("the target does not know a customer gateway nobody made" in line and "404 VPN.0004" in line for line in said)
+    assert any("a customer gateway nobody made" in line and "got 404 VPN.0004: its gateways are its own" in line for line in said)
 
 
 class RefusesTheUnmade(ReferenceServer):
@@ -322,4 +324,34 @@ def test_a_probe_refused_otherwise_leaves_every_create_with_the_default_customer
                               progress=said.append, live=False)
     sent = {r.body["vpn_connection"].get("cgw_id") for r in result.records if r.method == "POST" and isinstance(r.body, dict)}
     assert result.exit_code == 0 and sent == {RunSettings().cgw_id}
-    assert any("got 400 VPN.0100, not 201: every create names" in line for line in said)
+    assert any("got 400 VPN.0100: it may not have it, so every create names" in line for line in said)
+
+
+def test_a_customer_gateway_the_target_does_not_have_stops_the_run_with_the_option_to_name_one(tmp_path):
+    """A mistyped --cgw-id: every valid create got 404 VPN.0004, and the run was FAILED with a violation per create
+    (the target blamed for the user's id). Now no verdict (exit 2), and the option that names the target's own."""
+    (tmp_path / "world.yaml").write_text(EXAMPLES_WORLD)
+    with running_server(ReferenceServer(token=TOKEN["X-Auth-Token"], world=load_world(tmp_path / "world.yaml"))) as url:
+        with pytest.raises(TargetError, match=f"the target does not have the cgw_id they name, {USERS_CUSTOMER_GATEWAY}; "
+                                              "no verdict: name one of the target's with --cgw-id"):
+            _run(url, cgw_id=USERS_CUSTOMER_GATEWAY, phases=("rules", "lifecycle"))
+        assert not app_holds(url)
+
+
+def app_holds(url: str) -> list[Any]:
+    return httpx.get(url + PATH, headers=TOKEN, timeout=10).json()["vpn_connections"]
+
+
+def test_creates_refused_for_an_id_now_and_then_are_judged_as_ever():
+    """Only every valid create refused so, and no create carried out, means unknown ids: a target that refuses some
+    of them is judged (a violation each)."""
+    def create(status: int, body: str) -> CaseRecord:
+        return CaseRecord(phase="rules", mode="positive", method="POST", url="http://127.0.0.1:9" + PATH, request_headers={},
+                          request_body="{}", status=status, response_headers={}, response_body=body)
+
+    unknown = create(404, '{"error_code": "VPN.0004", "error_msg": "not found"}')
+    spec, settings = load_spec(), RunSettings(target="http://127.0.0.1:9")
+    assert unknown_resource(spec, settings, [unknown] * 3) is not None
+    assert unknown_resource(spec, settings, [unknown] * 2) is None  # (too few to tell)
+    assert unknown_resource(spec, settings, [unknown] * 3 + [create(201, '{"vpn_connection": {"id": "a"}}')]) is None
+    assert unknown_resource(spec, settings, [unknown] * 3 + [create(400, '{"error_code": "VPN.0001"}')]) is None

@@ -1,0 +1,102 @@
+"""The gateway and the customer gateway a run's creates name: may each create name a customer gateway of its own,
+and does the target have them at all?
+
+A gateway address and a customer gateway hold one connection (the spec's quota, from the user guide), so a run
+whose creates all name one customer gateway holds one connection at a time: it deletes each (and waits until it is
+gone) before the next create. Where the user names a customer gateway (``--cgw-id``), that is what every create
+names. Where the user names none, the default ids are the examples', which exist only where every well-formed id
+does (an open world, as on the reference server without a world file): there each create may name a customer
+gateway of its own (:class:`~vpnconn.repair.Repairer` ``own_customer_gateways``) and the run keeps its pace.
+
+Whether the target's world is open is asked once, before any phase: a create that names a customer gateway nobody
+made. Carried out (any 2xx): the world is open (the connection is the run's, deleted with the rest). Refused (a 4xx:
+the spec's "customer gateway does not exist", or another refusal, from a target whose gateways are its own, as an
+emulator seeded with the examples' ids): every create names the default customer gateway, one connection at a time,
+and the run says so. An answer that does not tell (none, a 5xx) leaves each create its own, as without the question.
+
+A target that does not have the run's gateway or customer gateway (a mistyped ``--cgw-id``, the default ids on a
+target whose gateways are its own) refuses every valid create with the spec's "does not exist" error
+(:data:`EXISTENCE_RULES`): that is the user's ids, not the target's fault, so the run stops without a verdict (exit 2)
+and names the option that gives the target's own (:func:`unknown_resource`), where it reported a violation per create.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from contract_tests.aksk_auth import json_post_headers
+from contract_tests.cleanup import Ledger
+from contract_tests.error_bodies import error_code_in
+from contract_tests.pacing import Pace, send
+from contract_tests.records import CaseRecord
+from contract_tests.settings import RunSettings
+from vpnconn.repair import DEFAULT_CGW_ID, Repairer
+from vpnconn.spec import Spec
+
+PROBE_STYLE = "policy"  # the probe's example: no tunnel pair to take
+EXISTENCE_RULES = ("gateway-exists", "customer-gateway-exists")  # the named rules whose error says an id is unknown
+FEWEST_CREATES = 3  # valid creates all refused so before the run's ids are taken for unknown
+
+
+def unmade_customer_gateway(cgw_id: str = DEFAULT_CGW_ID) -> str:
+    """A customer gateway id nobody made (derived from ``cgw_id``; none of the ids a run derives for its creates)."""
+    digest = hashlib.sha256(f"{cgw_id}/never-made".encode()).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def customer_gateways_of_their_own(spec: Spec, base_url: str, settings: RunSettings, client: httpx.Client,
+                                   pace: Pace | None, ledger: Ledger, progress: Callable[[str], None]) -> bool:
+    """May each create of the run name a customer gateway of its own? Not where the user named one; where the run
+    creates nothing, yes (as before: nothing needs room on a pair); else only where a create naming a customer gateway
+    nobody made is carried out (:mod:`this module <contract_tests.run_resources>`). What the probe creates is noted
+    in ``ledger`` (the run's, deleted with the rest)."""
+    if settings.cgw_id != DEFAULT_CGW_ID:
+        return False
+    if not settings.creates:
+        return True
+    examples = spec.examples("request")
+    example = examples.get(PROBE_STYLE) or next(iter(examples.values()))
+    body: dict[str, Any] = Repairer(spec, settings).repair(json.loads(json.dumps(example)))
+    body["vpn_connection"]["cgw_id"] = unmade = unmade_customer_gateway(settings.cgw_id)
+    url = spec.create.url(base_url, project_id=settings.project_id)
+    raw = json.dumps(body).encode()
+    try:
+        answer = send(client, pace, "POST", url, raw, json_post_headers(url, raw, settings.token, settings.ak, settings.sk))
+    except httpx.HTTPError as exc:
+        ledger.note_no_answer(body, exc)
+        return True  # (no answer: nothing told, as without the question)
+    ledger.note_create(body, answer.status_code, answer.content)
+    if not 400 <= answer.status_code < 500:
+        return True  # carried out (or a 5xx, which does not tell)
+    unknown, code = spec.rule("customer-gateway-exists").error, error_code_in(answer.content)
+    got = f"{answer.status_code} {code or ''}".rstrip()
+    why = ("its gateways are its own" if (answer.status_code, code) == (unknown["status"], unknown["error_code"])
+           else "it may not have it")
+    progress(f"  a create naming a customer gateway nobody made ({unmade}) got {got}: {why}, so every create names "
+             f"{settings.cgw_id} (--cgw-id names yours)")
+    return False
+
+
+def unknown_resource(spec: Spec, settings: RunSettings, records: list[CaseRecord]) -> str | None:
+    """What to tell the user when every valid create the run sent (at least :data:`FEWEST_CREATES`, none carried out)
+    was refused with one existence rule's error: the target does not have the id of its field; else None."""
+    creates = [r for r in records if r.mode == "positive" and r.method == "POST" and r.status is not None and not r.busy
+               and spec.create.match(urlsplit(r.url).path) is not None]
+    refusals = {(r.status, error_code_in(r.response_body.encode())) for r in creates}
+    if len(creates) < FEWEST_CREATES or len(refusals) != 1:
+        return None
+    for rule in (spec.rule(name) for name in EXISTENCE_RULES):
+        if refusals == {(rule.error["status"], rule.error["error_code"])}:
+            field = rule.fields[0].rsplit("/", 1)[-1]
+            return (f"every valid create ({len(creates)}) got {rule.error['status']} {rule.error['error_code']} "
+                    f"({rule.description.rstrip('.')}): the target does not have the {field} they name, {getattr(settings, field)}; "
+                    f"no verdict: name one of the target's with --{field.replace('_', '-')} ({field.upper()}=... for make "
+                    "contract)")
+    return None
