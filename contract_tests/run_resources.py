@@ -54,13 +54,14 @@ def unmade_customer_gateway(cgw_id: str = DEFAULT_CGW_ID) -> str:
 def customer_gateways_of_their_own(spec: Spec, base_url: str, settings: RunSettings, client: httpx.Client,
                                    pace: Pace | None, ledger: Ledger, progress: Callable[[str], None]) -> bool:
     """May each create of the run name a customer gateway of its own? Not where the user named one; where the run
-    creates nothing, yes (as before: nothing needs room on a pair); else only where a create naming a customer gateway
-    nobody made is carried out (:mod:`this module <contract_tests.run_resources>`). What the probe creates is noted
-    in ``ledger`` (the run's, deleted with the rest)."""
+    creates nothing (not on loopback without ALLOW_CREATE, or MAX_CREATES 0), yes (as before: nothing needs room on a
+    pair); else unless a create naming a customer gateway nobody made is refused (:mod:`this module
+    <contract_tests.run_resources>`). What that create makes is noted in ``ledger`` (the run's, deleted with the rest;
+    it counts against MAX_CREATES)."""
     if settings.cgw_id != DEFAULT_CGW_ID:
         return False
-    if not settings.creates:
-        return True
+    if not settings.creates or (settings.create_budget is not None and settings.create_budget < 1):
+        return True  # (nothing to be created: no create needs room on a pair)
     examples = spec.examples("request")
     example = examples.get(PROBE_STYLE) or next(iter(examples.values()))
     body: dict[str, Any] = Repairer(spec, settings).repair(json.loads(json.dumps(example)))

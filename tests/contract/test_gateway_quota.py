@@ -13,6 +13,7 @@ the run waits until what it deleted is gone (shown 404) before it goes on."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -25,7 +26,7 @@ from contract_tests.hooks import ActiveRun
 from contract_tests.pacing import BUSY_ATTEMPTS, is_busy
 from contract_tests.progress import Progress
 from contract_tests.records import CaseRecord
-from contract_tests.run_resources import unknown_resource, unmade_customer_gateway
+from contract_tests.run_resources import customer_gateways_of_their_own, unknown_resource, unmade_customer_gateway
 from reference_server import variants
 from reference_server.app import ReferenceServer, Reject
 from reference_server.embedded import running_server
@@ -355,3 +356,15 @@ def test_creates_refused_for_an_id_now_and_then_are_judged_as_ever():
     assert unknown_resource(spec, settings, [unknown] * 2) is None  # (too few to tell)
     assert unknown_resource(spec, settings, [unknown] * 3 + [create(201, '{"vpn_connection": {"id": "a"}}')]) is None
     assert unknown_resource(spec, settings, [unknown] * 3 + [create(400, '{"error_code": "VPN.0001"}')]) is None
+
+
+def test_a_run_that_may_create_nothing_asks_nothing(tmp_path):
+    """MAX_CREATES 0: the question whether the world is open is a create, so it is not asked."""
+    asked: list[httpx.Request] = []
+    settings = RunSettings(target="http://127.0.0.1:9", token="t", max_creates=0)
+    ledger = Ledger(tmp_path / "run-x.jsonl", "http://127.0.0.1:9", settings.project_id)
+    with httpx.Client(transport=httpx.MockTransport(lambda request: asked.append(request) or httpx.Response(201))) as client:
+        assert customer_gateways_of_their_own(load_spec(), "http://127.0.0.1:9", settings, client, None, ledger, print)
+        assert asked == []
+        assert customer_gateways_of_their_own(load_spec(), "http://127.0.0.1:9", replace(settings, max_creates=1), client,
+                                              None, ledger, print) and len(asked) == 1
