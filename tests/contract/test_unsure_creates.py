@@ -239,13 +239,17 @@ class CannotListAfterUnsure(CreatesLater):
         return super().catch_up(url)
 
 
+def _unsure_run(url: str, tmp_path: Path) -> tuple[RunSettings, Any, list[Path]]:
+    """A run of the rules phase against ``url``, its ledger in ``tmp_path``: its settings, result and the ledgers kept."""
+    settings = RunSettings(target=url, token=TOKEN["X-Auth-Token"], phases=("rules",), ledger_dir=str(tmp_path))
+    return settings, run_contract(settings, progress=lambda _: None, live=False), list(tmp_path.iterdir())
+
+
 def _unsure_run_then_cleanup(tmp_path: Path, made_later: bool) -> tuple[Any, list[str], CreatesLater, set[str]]:
     app = CreatesLater(token=TOKEN["X-Auth-Token"])
     said: list[str] = []
     with running_server(app) as url, httpx.Client(timeout=10) as client:
-        settings = RunSettings(target=url, token=TOKEN["X-Auth-Token"], phases=("rules",), ledger_dir=str(tmp_path))
-        result = run_contract(settings, progress=lambda _: None, live=False)
-        kept = list(tmp_path.iterdir())
+        settings, result, kept = _unsure_run(url, tmp_path)
         made = app.catch_up(url) if made_later else set()
         done = clean_leftovers(settings, url, client, tmp_path, progress=said.append)
         left = _ids(app)
@@ -284,9 +288,7 @@ def test_a_gateway_that_cannot_be_listed_at_the_end_keeps_the_ledger_for_cleanup
     app = CannotListAfterUnsure(token=TOKEN["X-Auth-Token"])
     said: list[str] = []
     with running_server(app) as url, httpx.Client(timeout=10) as client:
-        settings = RunSettings(target=url, token=TOKEN["X-Auth-Token"], phases=("rules",), ledger_dir=str(tmp_path))
-        result = run_contract(settings, progress=lambda _: None, live=False)
-        kept = list(tmp_path.iterdir())
+        settings, result, kept = _unsure_run(url, tmp_path)
         still_down = clean_leftovers(settings, url, client, tmp_path, progress=said.append)
         made = app.catch_up(url)
         done = clean_leftovers(settings, url, client, tmp_path, progress=said.append)
