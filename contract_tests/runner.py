@@ -138,7 +138,7 @@ def _room_on_gateway(spec: Spec, listed: list[dict[str, Any]] | None, settings: 
     if own_customer_gateways:
         return room, limit
     pair = spec.quota(PER_PAIR)
-    named = {f: getattr(settings, f) for f in spec.quota_fields(PER_PAIR)}  # (every create names the settings' ids)
+    named = {f: getattr(settings, f) for f in spec.quota_fields(PER_PAIR) if hasattr(settings, f)}  # (the run's ids)
     on_pair = sum(1 for c in listed or [] if all(c.get(f) == value for f, value in named.items()))
     progress(f"  the gateway address {settings.vgw_ip} and the customer gateway {settings.cgw_id} hold {pair} connection(s) "
              f"at once (the user guide)" + (f", {on_pair} there already" if on_pair else "") + f": the run holds at most "
