@@ -491,30 +491,23 @@ class LifecyclePhase:
     def _reused_tunnel_pair(self, live: list[tuple[Seen, str]]) -> list[CaseRecord]:
         """A create that gives the tunnel pair a live connection of the gateway uses gets 400 VPN.0012."""
         routed = next((s for s, _ in live if "tunnel_local_address" in (s.connection or {})), None)
-        left = self.run.creates_left() if self.run is not None else None
-        if routed is None or (left is not None and left <= 0):
+        if routed is None or not self._room_for_one_more():
             return []
         taken = routed.connection or {}
         seen = Seen(routed.style, json.loads(json.dumps(routed.sent)))
         seen.sent["vpn_connection"].update(tunnel_local_address=taken["tunnel_local_address"],
                                            tunnel_peer_address=taken["tunnel_peer_address"],
                                            cgw_id=self.repairer.customer_gateway())  # (only the tunnel pair in use)
-        create = self.spec.create
-        record, answer = self._send(create.id, self._url(create.id), seen.sent, seen, "create with a tunnel pair in use")
-        if answer is None:
-            return seen.records
         error = self.spec.errors["tunnel-pair-in-use"]
-        code = error_code_of(answer.json)
-        if (answer.status, code) != (error["status"], error["error_code"]):
+        refused = self._create_to_refuse(seen, "create with a tunnel pair in use", error)
+        if refused is not None:
+            record, status, code, _ = refused
             record.failures.append(Failure(
                 "tunnel_pair_in_use", "Tunnel pair in use not refused",
                 f"the tunnel pair {taken['tunnel_local_address']} / {taken['tunnel_peer_address']} of connection "
                 f"{taken.get('id')} on the same gateway must get {error['status']} {error['error_code']}; got "
-                f"{answer.status} {code or ''}".rstrip(), "tunnel-pair-in-use",
+                f"{status} {code or ''}".rstrip(), "tunnel-pair-in-use",
                 self.spec.error_provenance("tunnel-pair-in-use", "error_code")))
-        connection_id = created_id(answer.status, answer.content)
-        if connection_id is not None:  # accepted after all: it must not stay
-            self._delete(Seen(seen.style, seen.sent), connection_id)
         return seen.records
 
     def _shared_connection_pair(self, live: list[tuple[Seen, str]]) -> list[CaseRecord]:
@@ -522,31 +515,44 @@ class LifecyclePhase:
         and a name of its own) is refused: they hold one connection (``x-vpnconn-quotas``, from the user guide). No
         source says that the API refuses it, nor how: whatever else the target answers is a divergence."""
         first = next((s for s, _ in live if s.connection), None)
-        left = self.run.creates_left() if self.run is not None else None
-        if first is None or (left is not None and left <= 0):
+        if first is None or not self._room_for_one_more():
             return []
         taken = first.connection or {}
         seen = Seen(first.style, self.repairer.repair(json.loads(json.dumps(first.sent))))  # (a tunnel pair of its own)
         fields = self.spec.quota_fields(PER_PAIR)
         seen.sent["vpn_connection"].update({f: taken[f] for f in fields if f in taken})
         seen.sent["vpn_connection"]["name"] = f"{str(taken.get('name', 'vpn'))[:50]}-second"
-        create = self.spec.create
-        record, answer = self._send(create.id, self._url(create.id), seen.sent, seen, "create on a gateway address and "
-                                    "customer gateway in use")
-        if answer is None:
-            return seen.records
-        error, code = self.spec.quota_error(PER_PAIR), error_code_of(answer.json)
-        connection_id = created_id(answer.status, answer.content)
-        if (answer.status, code) != (error["status"], error["error_code"]):
+        error = self.spec.quota_error(PER_PAIR)
+        refused = self._create_to_refuse(seen, "create on a gateway address and customer gateway in use", error)
+        if refused is not None:
+            record, status, code, created = refused
             shared = ", ".join(f"{f} {taken.get(f)}" for f in fields)
-            got = "was created" if connection_id else f"got {answer.status} {code or ''}".rstrip()
+            got = "was created" if created else f"got {status} {code or ''}".rstrip()
             record.failures.append(self._failure(
-                "connection_pair_in_use", create.id, "Second connection on a gateway address and customer gateway",
+                "connection_pair_in_use", self.spec.create.id, "Second connection on a gateway address and customer gateway",
                 f"a create with {shared} (those of connection {taken.get('id')}, which hold one connection) {got}; "
                 f"the spec expects {error['status']} {error['error_code']}"))
+        return seen.records
+
+    def _room_for_one_more(self) -> bool:
+        """May one more create go (the create budget and the room on the gateway)?"""
+        left = self.run.creates_left() if self.run is not None else None
+        return left is None or left > 0
+
+    def _create_to_refuse(self, seen: Seen, step: str, error: dict[str, Any]) -> tuple[CaseRecord, int, str | None, bool] | None:
+        """Send ``seen.sent``, a create the target should refuse with ``error`` (its status and code); what it creates
+        is deleted at once. None when it got no answer, or ``error``; else its record, status, error code and whether
+        it created a connection."""
+        create = self.spec.create
+        record, answer = self._send(create.id, self._url(create.id), seen.sent, seen, step)
+        if answer is None:
+            return None
+        code, connection_id = error_code_of(answer.json), created_id(answer.status, answer.content)
         if connection_id is not None:  # accepted: it must not stay
             self._delete(Seen(seen.style, seen.sent), connection_id)
-        return seen.records
+        if (answer.status, code) == (error["status"], error["error_code"]):
+            return None
+        return record, answer.status, code, connection_id is not None
 
     def _unknown_id(self) -> list[CaseRecord]:
         """An id that never existed gets 404."""
