@@ -30,6 +30,7 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from reference_server.app import Reject, printable
+from reference_server.one_write import OneWritePerStep
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class GuardedProtocol(HttpToolsProtocol):
             self.transport = transport
             self._answer("server-busy", f"more than {self.limits.max_connections} connections at once")
             return
-        super().connection_made(transport)
+        super().connection_made(OneWritePerStep(transport, self.loop))  # type: ignore[arg-type]  # a transport's interface
         # A connection that never sends a byte is idle: closed like an idle keep-alive connection.
         self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
 
