@@ -145,6 +145,7 @@ def test_a_target_busy_for_good_gets_no_verdict():
 
 @pytest.mark.parametrize("status, body, busy", [
     (400, {"error_code": "VPN.0030", "error_msg": "system busy"}, True),
+    (400, {"error_code": "VPN.0031", "error_msg": "repeated operation"}, True),  # (its handling: try again later)
     (409, {"error_code": "VPN.0016", "error_msg": "gateway not ready"}, True),
     (409, {"error_code": "VPN.0017", "error_msg": "logic instance not ready"}, True),
     (400, {"code": "VPN.0507", "message": "gateway being updated"}, True),  # (the error codes page's shape)
@@ -155,8 +156,9 @@ def test_a_target_busy_for_good_gets_no_verdict():
     (500, {"error_code": "VPN.0030"}, False),  # a status the code does not go with: a server error
 ])
 def test_a_documented_not_ready_or_busy_code_is_a_busy_answer_whatever_its_status(status, body, busy):
-    """The error codes page's 400 VPN.0030 (system busy), VPN.0506-0508 (the gateway is being created, updated,
-    deleted) and 409 VPN.0016/0017 (not ready) say the target's state, not that the request is wrong: before, a
+    """The error codes page's 400 VPN.0030 (system busy), VPN.0031 (repeated operation; try again later, the page
+    says), VPN.0506-0508 (the gateway is being created, updated, deleted) and 409 VPN.0016/0017 (not ready) say
+    the target's state, not that the request is wrong: before, a
     gateway that refused one create in eight with VPN.0507 got 102 cases of violations (positive_data_acceptance,
     error_contract, named_rule_rejection)."""
     content = body.encode() if isinstance(body, str) else json.dumps(body).encode()
@@ -166,21 +168,26 @@ def test_a_documented_not_ready_or_busy_code_is_a_busy_answer_whatever_its_statu
 
 
 class NotReadyAtFirst(ReferenceServer):
-    """Refuses each create the first time it comes, 409 VPN.0016 (gateway not ready), before it reads the body."""
+    """Refuses each create the first time it comes, before it reads the body: 409 VPN.0016 (gateway not ready), or
+    the status and code it is given (400 VPN.0031, repeated operation: an operation still in progress, say)."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, status: int = 409, code: str = "VPN.0016", **options: Any) -> None:
         super().__init__(**options)
         self.seen: set[bytes] = set()
+        self.error = {"status": status, "error_code": code, "message": "not now: {detail}"}
 
     async def _create_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Any:
         if raw not in self.seen:
             self.seen.add(raw)
-            raise Reject(self.errors["gateway-not-ready"], "the gateway is being updated", [(b"retry-after", b"0")])
+            raise Reject(self.error, "try again later", [(b"retry-after", b"0")])
         return await super()._create_vpn_connection(params, headers, raw, request_id)
 
 
-def test_a_target_not_ready_at_first_is_asked_again_and_judged():
-    app = NotReadyAtFirst(token="t")
+@pytest.mark.parametrize("status, code", [(409, "VPN.0016"), (400, "VPN.0031")])
+def test_a_target_not_ready_at_first_is_asked_again_and_judged(status, code):
+    """Before VPN.0031 (repeated operation) was marked try-again-later, as the error codes page says, the second
+    target got a violation for every valid create it refused once so."""
+    app = NotReadyAtFirst(status, code, token="t")
     result = run_on(app)
     assert result.exit_code == 0 and not result.violations and not result.divergences
     creates = [r for r in result.records if r.method == "POST"]
