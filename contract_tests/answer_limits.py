@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import requests
 
+from contract_tests.dropped_connections import ResendingDropped
 from contract_tests.settings import trusted_ca
 
 # The largest answer the spec allows: a list page of 2,000 connections, each with every list at its maxItems and
@@ -54,7 +55,8 @@ class _Limit:
 
 def limited_client(seconds: float) -> httpx.Client:
     """An httpx client whose every answer is whole within ``seconds`` of its request and at most MAX_ANSWER_BYTES
-    (an HTTPS target verified with the CA the environment names, if any: settings.trusted_ca)."""
+    (an HTTPS target verified with the CA the environment names, if any: settings.trusted_ca), and that sends a
+    request again when a kept-alive connection was dropped under it before its answer (dropped_connections)."""
     def stamp(request: httpx.Request) -> None:
         request.extensions = {**request.extensions, "vpnconn_started": time.monotonic()}
 
@@ -64,7 +66,8 @@ def limited_client(seconds: float) -> httpx.Client:
 
     ca = trusted_ca()
     verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca) if ca else True
-    return httpx.Client(timeout=seconds, verify=verify, event_hooks={"request": [stamp], "response": [limit]})
+    return httpx.Client(timeout=seconds, verify=verify, transport=ResendingDropped(httpx.HTTPTransport(verify=verify)),
+                        event_hooks={"request": [stamp], "response": [limit]})
 
 
 class _LimitedStream(httpx.SyncByteStream):

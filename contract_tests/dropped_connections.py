@@ -1,0 +1,75 @@
+"""A request lost with a kept-alive connection the target closed is sent again: that says nothing of the target.
+
+A server closes a keep-alive connection it has kept idle long enough (the reference server after 5 s, an API
+gateway after a time of its own). A request the client sends on it just as it closes is never read: the client sees
+the connection reset, or closed without an answer. Judged, that was a violation (`request_error`, "no answer from
+the target") the target does not deserve; a run whose requests wait (a busy target's pauses, a slow phase) meets it.
+
+Like browsers, curl and schemathesis (whose client sends the engine phases' cases), the run's httpx client (the
+preflight, the rules phase, the lifecycle, the clean-up) sends such a request again. Only a request dropped before any
+byte of its answer, on a connection it did not open, is sent again (on another kept connection, or a new one, until
+one is opened for it); a request that fails on a connection opened for it, or after its answer began, is the
+target's doing and is reported as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+# The most kept-alive connections a request can be dropped on before one is opened for it: httpx keeps at most 20.
+MOST_KEPT = 20
+_DROPPED_BY_PEER = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
+class _Seen:
+    """A request's httpcore trace: was a connection opened for it, did its answer begin (chaining any trace of its own)."""
+
+    def __init__(self, outer: Callable[[str, dict[str, Any]], Any] | None) -> None:
+        self.outer, self.opened, self.answered = outer, False, False
+
+    def __call__(self, event: str, info: dict[str, Any]) -> None:
+        if event.startswith(("connection.connect_tcp.", "connection.connect_unix_socket.")):
+            self.opened = True
+        elif event.endswith(".receive_response_headers.complete"):
+            self.answered = True
+        if self.outer is not None:
+            self.outer(event, info)
+
+
+def dropped_before_answer(exc: BaseException) -> bool:
+    """Did ``exc`` say the peer closed or reset the connection before any byte of an answer came?"""
+    if isinstance(exc, httpx.RemoteProtocolError) and "without sending a response" in str(exc):
+        return True
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, _DROPPED_BY_PEER):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+class ResendingDropped(httpx.BaseTransport):
+    """``inner``, sending a request again when a kept-alive connection was dropped under it before its answer."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        outer = request.extensions.get("trace")
+        for _ in range(MOST_KEPT):
+            seen = _Seen(outer)
+            request.extensions = {**request.extensions, "trace": seen}
+            try:
+                return self.inner.handle_request(request)
+            except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+                if seen.opened or seen.answered or not dropped_before_answer(exc):
+                    raise
+                # the pool let the dropped connection go: the next attempt takes another, or opens one
+        request.extensions = {**request.extensions, "trace": _Seen(outer)}
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()

@@ -1,0 +1,102 @@
+"""A kept-alive connection the target closes under a request: the request is sent again, not reported as no answer.
+
+Each target here is a raw loopback server that plays one connection's story; the run's httpx client
+(`answer_limits.limited_client`, as the preflight, rules phase, lifecycle and clean-up use it) sends to it.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable
+
+import httpx
+import pytest
+from support import raw_http_server
+
+from contract_tests.answer_limits import limited_client
+from contract_tests.dropped_connections import dropped_before_answer
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+
+
+def read_request(conn: socket.socket) -> bool:
+    """Read one request without a body (its head); False when the client closed first."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return False
+        data += chunk
+    return True
+
+
+class Story:
+    """What the server does with the n-th request of a connection: ``answer(n)`` gives the bytes, or None to close
+    the connection without a word (after reading the request, as a server closing an idle connection does)."""
+
+    def __init__(self, answer: Callable[[int, int], bytes | None]) -> None:
+        self.answer, self.connections, self.requests = answer, 0, 0
+        self.lock = threading.Lock()
+
+    def __call__(self, conn: socket.socket, stop: threading.Event) -> None:
+        with self.lock:
+            self.connections += 1
+            connection = self.connections
+        conn.settimeout(5)
+        with conn:
+            n = 0
+            while not stop.is_set() and read_request(conn):
+                n += 1
+                with self.lock:
+                    self.requests += 1
+                reply = self.answer(connection, n)
+                if reply is None:
+                    return
+                conn.sendall(reply)
+
+
+def test_a_request_dropped_on_a_kept_connection_is_sent_again_on_a_new_one():
+    story = Story(lambda connection, n: OK if n == 1 else None)  # every connection is closed under its second request
+    with raw_http_server(story) as url, limited_client(5) as client:
+        assert client.get(url + "/first").status_code == 200
+        assert client.get(url + "/second").status_code == 200  # dropped on the kept connection, answered on a new one
+    assert (story.connections, story.requests) == (2, 3)
+
+
+def test_a_request_dropped_on_the_connection_opened_for_it_is_the_targets_failure():
+    story = Story(lambda connection, n: None)  # never answers
+    with raw_http_server(story) as url, limited_client(5) as client, pytest.raises(httpx.HTTPError) as caught:
+        client.get(url + "/only")
+    assert dropped_before_answer(caught.value)
+    assert (story.connections, story.requests) == (1, 1)  # not sent again
+
+
+def test_a_broken_answer_on_a_kept_connection_is_not_sent_again():
+    story = Story(lambda connection, n: OK if n == 1 else b"NOT HTTP AT ALL\r\n\r\n")
+    with raw_http_server(story) as url, limited_client(5) as client:
+        assert client.get(url + "/first").status_code == 200
+        with pytest.raises(httpx.RemoteProtocolError) as caught:
+            client.get(url + "/second")
+    assert not dropped_before_answer(caught.value)
+    assert (story.connections, story.requests) == (1, 2)
+
+
+def test_several_kept_connections_dropped_at_once_are_each_let_go_until_one_answers():
+    """Connections kept idle together are closed together: the request goes through them all, then a new one."""
+    story = Story(lambda connection, n: OK if n == 1 else None)
+    with raw_http_server(story) as url, limited_client(5) as client:
+        barrier = threading.Barrier(3)
+
+        def first() -> int:
+            barrier.wait()
+            return client.get(url + "/first").status_code
+
+        threads = [threading.Thread(target=first) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        kept = story.connections
+        assert client.get(url + "/after").status_code == 200
+    assert kept >= 1 and story.connections == kept + 1  # each kept one tried and dropped, then one new connection
