@@ -66,7 +66,7 @@ def limited_client(seconds: float) -> httpx.Client:
 
     ca = trusted_ca()
     verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca) if ca else True
-    return httpx.Client(timeout=seconds, verify=verify, transport=ResendingDropped(httpx.HTTPTransport(verify=verify)),
+    return httpx.Client(timeout=seconds, verify=verify, transport=ResendingDropped(lambda: httpx.HTTPTransport(verify=verify)),
                         event_hooks={"request": [stamp], "response": [limit]})
 
 

@@ -14,6 +14,7 @@ target's doing and is reported as before.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -52,24 +53,40 @@ def dropped_before_answer(exc: BaseException) -> bool:
 
 
 class ResendingDropped(httpx.BaseTransport):
-    """``inner``, sending a request again when a kept-alive connection was dropped under it before its answer."""
+    """A transport made by ``make`` for each thread that sends (its own connections: httpcore's pool, shared, let one
+    thread close a connection another had just taken, as expired, and the other read a closed socket: "Bad file
+    descriptor"; requests' sessions are one per thread too), sending a request again when a kept-alive connection
+    was dropped under it before its answer."""
 
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
+    def __init__(self, make: Callable[[], httpx.BaseTransport]) -> None:
+        self._make, self._mine = make, threading.local()
+        self._made: list[httpx.BaseTransport] = []
+        self._lock = threading.Lock()
+
+    def _inner(self) -> httpx.BaseTransport:
+        inner = getattr(self._mine, "transport", None)
+        if inner is None:
+            inner = self._mine.transport = self._make()
+            with self._lock:
+                self._made.append(inner)
+        return inner
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        outer = request.extensions.get("trace")
+        inner, outer = self._inner(), request.extensions.get("trace")
         for _ in range(MOST_KEPT):
             seen = _Seen(outer)
             request.extensions = {**request.extensions, "trace": seen}
             try:
-                return self.inner.handle_request(request)
+                return inner.handle_request(request)
             except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
                 if seen.opened or seen.answered or not dropped_before_answer(exc):
                     raise
                 # the pool let the dropped connection go: the next attempt takes another, or opens one
         request.extensions = {**request.extensions, "trace": _Seen(outer)}
-        return self.inner.handle_request(request)
+        return inner.handle_request(request)
 
     def close(self) -> None:
-        self.inner.close()
+        with self._lock:
+            made, self._made = self._made, []
+        for inner in made:
+            inner.close()

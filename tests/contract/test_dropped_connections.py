@@ -15,7 +15,7 @@ import pytest
 from support import raw_http_server
 
 from contract_tests.answer_limits import limited_client
-from contract_tests.dropped_connections import dropped_before_answer
+from contract_tests.dropped_connections import ResendingDropped, dropped_before_answer
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 
@@ -100,3 +100,25 @@ def test_several_kept_connections_dropped_at_once_are_each_let_go_until_one_answ
         kept = story.connections
         assert client.get(url + "/after").status_code == 200
     assert kept >= 1 and story.connections == kept + 1  # each kept one tried and dropped, then one new connection
+
+
+def test_each_thread_sends_on_connections_of_its_own():
+    """httpcore's pool, shared by threads, let one close a kept connection (as expired) that another had just taken:
+    the other then read a closed socket ("Bad file descriptor", once in a run against a busy target). Each thread
+    now has a transport of its own, as each of requests' sessions is one thread's."""
+    made: list[httpx.MockTransport] = []
+
+    def make() -> httpx.MockTransport:
+        made.append(httpx.MockTransport(lambda request: httpx.Response(200, json={})))
+        return made[-1]
+
+    transport = ResendingDropped(make)
+    with httpx.Client(transport=transport) as client:
+        assert client.get("http://127.0.0.1:9/a").status_code == client.get("http://127.0.0.1:9/b").status_code == 200
+        assert len(made) == 1  # (one thread: one transport, used again)
+        threads = [threading.Thread(target=client.get, args=("http://127.0.0.1:9/c",)) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(made) == 4
