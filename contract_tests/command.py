@@ -83,11 +83,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sk", default=env("VPNCONN_SK") or None, help="secret key for signing; prefer env VPNCONN_SK")
     parser.add_argument("--vgw-id", default=DEFAULT_VGW_ID, help="an existing VPN gateway of the target used by positive cases")
     parser.add_argument("--vgw-ip", default=DEFAULT_VGW_IP, help="an EIP id (or private IPv4) of that gateway")
-    parser.add_argument("--cgw-id", default=DEFAULT_CGW_ID,
-                        help="an existing customer gateway of the target; a gateway address and a customer gateway hold "
-                        "one connection, so a run that names one holds one connection at a time (without it, each create "
-                        "names a customer gateway of its own where the target creates a connection for one nobody made, "
-                        "asked once first; elsewhere every create names the default, %(default)s)")
+    parser.add_argument("--cgw-id", default=DEFAULT_CGW_ID, metavar="ID[,ID...]",
+                        help="existing customer gateways of the target, comma-separated; a gateway address and a customer "
+                        "gateway hold one connection, so a run holds one connection per customer gateway named at once, "
+                        "and deletes them before the next round of creates (without it, each create names a customer "
+                        "gateway of its own where the target creates a connection for one nobody made, asked once first; "
+                        "elsewhere every create names the default, %(default)s)")
     parser.add_argument("--mode", choices=MODES, default="all", help="positive, negative or all cases (default all)")
     parser.add_argument("--examples", type=int, default=100, help="fuzzing examples per run (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every generator; the same seed gives the same cases (default 0)")
@@ -153,6 +154,12 @@ def _interrupted() -> int | None:
     return code
 
 
+def _several(ids: str) -> tuple[str, ...]:
+    """The ids of a comma-separated option, when it names more than one (one: the option's own field says it)."""
+    named = tuple(part.strip() for part in ids.split(","))
+    return named if len(named) > 1 else ()
+
+
 def run(args: argparse.Namespace) -> int:
     from contract_tests.settings import RunSettings, check_report_dir
     from contract_tests.target import EmbeddedServer
@@ -164,7 +171,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = RunSettings(
             target=args.target, project_id=args.project_id, token=args.token, ak=args.ak, sk=args.sk,
-            vgw_id=args.vgw_id, vgw_ip=args.vgw_ip, cgw_id=args.cgw_id, mode=args.mode, examples=args.examples,
+            vgw_id=args.vgw_id, vgw_ip=args.vgw_ip, cgw_id=args.cgw_id.split(",")[0].strip(),
+            cgw_ids=_several(args.cgw_id), mode=args.mode, examples=args.examples,
             seed=args.seed, allow_create=args.allow_create, quiet=args.quiet, strict=args.strict,
             max_failures=args.max_failures, request_timeout=args.request_timeout, max_time=args.max_time,
             phases=args.phases, max_creates=args.max_creates, rate_limit=args.rate_limit, ledger_dir=args.ledger_dir,

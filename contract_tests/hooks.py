@@ -44,6 +44,9 @@ class ActiveRun:
     make_room: Callable[[], None] = lambda: None
     no_room: int = 0  # creating requests not sent: the gateway's quota left no room even after making some
     room_made_in_vain: bool = False  # making room freed none (what was deleted is still shown): not tried again
+    # the customer gateways the user named that the creates take turns at, a round of them between two deletions (one
+    # connection each on the gateway address); empty: each create names a customer gateway of its own
+    customer_gateways: tuple[str, ...] = ()
     taken: int = 0  # creating requests sent so far by the sender and the rules phase (each takes one at dispatch)
     # Ctrl-C or SIGTERM: finish the requests in flight (and note what they created), send no more; the fuzzing
     # planner's process is stopped too.
@@ -75,10 +78,24 @@ class ActiveRun:
         When that leaves no room (deletions that do not end), it is not tried again: the creates are not sent."""
         if self.room is None or self.ledger is None or self.room_made_in_vain:
             return
-        if self.ledger.held() + in_flight >= self.room:
+        if self.ledger.held() + in_flight >= self.room or (self._new_round() and self.ledger.held() + in_flight):
             drain()
             self.make_room()
             self.room_made_in_vain = self.ledger.held() >= self.room
+            if self.customer_gateways and self.ledger.held():  # one left may hold any of them: no round is safe
+                self.room_made_in_vain, self.room = True, self.ledger.held()
+
+    def _new_round(self) -> bool:
+        """Does the next creating request begin a round of the customer gateways (the same ones, in the same turns,
+        whatever the concurrency and whatever the target answered)?"""
+        return len(self.customer_gateways) > 1 and self.taken > 0 and self.taken % len(self.customer_gateways) == 0
+
+    def take_turn(self, conn: Any) -> None:
+        """Give a create (as repaired, or a valid body sent as it is, whichever customer gateway it names: two that
+        name the same one, in flight together, would share a pair) the customer gateway whose turn it is: that of the
+        creating request counted last (:meth:`take_create`) in its round."""
+        if len(self.customer_gateways) > 1 and isinstance(conn, dict) and isinstance(conn.get("cgw_id"), str):
+            conn["cgw_id"] = self.customer_gateways[(self.taken - 1) % len(self.customer_gateways)]
 
     def take_create(self) -> bool:
         """May one more creating request go? If so it is counted now, before it is sent, so that requests in

@@ -122,6 +122,7 @@ class LifecyclePhase:
             if self.stopped() or (left is not None and left <= 0):
                 break
             seen = Seen(style, self.repairer.repair(json.loads(json.dumps(example))))
+            self._free_customer_gateway(seen.sent, len(live))
             connection_id = self._create(seen)
             if connection_id is not None:
                 live.append((seen, connection_id))
@@ -498,6 +499,7 @@ class LifecyclePhase:
         seen.sent["vpn_connection"].update(tunnel_local_address=taken["tunnel_local_address"],
                                            tunnel_peer_address=taken["tunnel_peer_address"],
                                            cgw_id=self.repairer.customer_gateway())  # (only the tunnel pair in use)
+        self._free_customer_gateway(seen.sent, len(live))
         error = self.spec.errors["tunnel-pair-in-use"]
         refused = self._create_to_refuse(seen, "create with a tunnel pair in use", error)
         if refused is not None:
@@ -509,6 +511,13 @@ class LifecyclePhase:
                 f"{status} {code or ''}".rstrip(), "tunnel-pair-in-use",
                 self.spec.error_provenance("tunnel-pair-in-use", "error_code")))
         return seen.records
+
+    def _free_customer_gateway(self, body: dict[str, Any], held: int) -> None:
+        """Where the user named several customer gateways, give ``body`` one that none of the ``held`` live
+        connections of this phase names (they took the first ones; the room on the gateway leaves one free)."""
+        turns = self.run.customer_gateways if self.run is not None else ()
+        if len(turns) > 1:
+            body["vpn_connection"]["cgw_id"] = turns[held % len(turns)]
 
     def _shared_connection_pair(self, live: list[tuple[Seen, str]]) -> list[CaseRecord]:
         """A create that names the gateway address and the customer gateway of a live connection (with a tunnel pair

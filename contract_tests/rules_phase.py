@@ -185,6 +185,7 @@ class RulesPhase:
             self.run.before_create(len(self.sent), lambda: concurrent.futures.wait(self.sent))
             if not self.run.take_create():
                 return
+            self.run.take_turn(body.get("vpn_connection"))
         future = self.pool.submit(self._send, body, mode, labels)
         records.append(future)
         self.sent.append(future)

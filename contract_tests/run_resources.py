@@ -87,17 +87,30 @@ def customer_gateways_of_their_own(spec: Spec, base_url: str, settings: RunSetti
 
 def unknown_resource(spec: Spec, settings: RunSettings, records: list[CaseRecord]) -> str | None:
     """What to tell the user when every valid create the run sent (at least :data:`FEWEST_CREATES`, none carried out)
-    was refused with one existence rule's error: the target does not have the id of its field; else None."""
+    was refused with one existence rule's error: the target does not have the id of its field; else None. Where the
+    user named several customer gateways, the creates that name each are looked at apart (one mistyped among them)."""
     creates = [r for r in records if r.mode == "positive" and r.method == "POST" and r.status is not None and not r.busy
                and spec.create.match(urlsplit(r.url).path) is not None]
-    refusals = {(r.status, error_code_in(r.response_body.encode())) for r in creates}
-    if len(creates) < FEWEST_CREATES or len(refusals) != 1:
-        return None
-    for rule in (spec.rule(name) for name in EXISTENCE_RULES):
-        if refusals == {(rule.error["status"], rule.error["error_code"])}:
+    groups: list[tuple[str | None, list[CaseRecord]]] = [(None, creates)]
+    if len(settings.customer_gateways) > 1:
+        groups += [(cgw_id, [r for r in creates if _named(r, "cgw_id") == cgw_id]) for cgw_id in settings.customer_gateways]
+    for named, group in groups:
+        refusals = {(r.status, error_code_in(r.response_body.encode())) for r in group}
+        if len(group) < FEWEST_CREATES or len(refusals) != 1:
+            continue
+        for rule in (spec.rule(name) for name in EXISTENCE_RULES):
             field = rule.fields[0].rsplit("/", 1)[-1]
-            return (f"every valid create ({len(creates)}) got {rule.error['status']} {rule.error['error_code']} "
-                    f"({rule.description.rstrip('.')}): the target does not have the {field} they name, {getattr(settings, field)}; "
-                    f"no verdict: name one of the target's with --{field.replace('_', '-')} ({field.upper()}=... for make "
-                    "contract)")
+            if refusals == {(rule.error["status"], rule.error["error_code"])} and (named is None or field == "cgw_id"):
+                value = named or getattr(settings, field)
+                return (f"every valid create{' that names it' if named else ''} ({len(group)}) got {rule.error['status']} "
+                        f"{rule.error['error_code']} ({rule.description.rstrip('.')}): the target does not have the {field} "
+                        f"they name, {value}; no verdict: name one of the target's with --{field.replace('_', '-')} "
+                        f"({field.upper()}=... for make contract)")
     return None
+
+
+def _named(record: CaseRecord, field: str) -> Any:
+    """The value of ``field`` in the create a record sent (None when its body is not a create's)."""
+    body = record.body if isinstance(record.body, dict) else None
+    conn = body.get("vpn_connection") if body else None
+    return conn.get(field) if isinstance(conn, dict) else None

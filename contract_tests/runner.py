@@ -124,11 +124,12 @@ def _delete_so_far(ledger: Ledger, settings: RunSettings, client: httpx.Client, 
 
 
 def _room_on_gateway(spec: Spec, listed: list[dict[str, Any]] | None, settings: RunSettings,
-                     progress: Callable[[str], None], own_customer_gateways: bool) -> tuple[int, str]:
-    """How many connections the run may hold at once on its gateway, and the limit that says so: the quota less
-    those there before the run (all of it when the gateway could not be listed), and, when every create names the
-    one customer gateway the user gave, what the gateway address and that customer gateway may hold (one), less
-    what they hold; said when it is less than the gateway's quota."""
+                     progress: Callable[[str], None], own_customer_gateways: bool) -> tuple[int, str, tuple[str, ...]]:
+    """How many connections the run may hold at once on its gateway, the limit that says so, and the customer
+    gateways its creates take turns at (none: each create names one of its own): the quota less those there before
+    the run (all of it when the gateway could not be listed), and, when the creates name the customer gateways the
+    user gave, what the gateway address and each of them may hold (one), less what they hold; said when it is less
+    than the gateway's quota."""
     quota = spec.quota(PER_GATEWAY)
     there = len(listed or [])
     if there:
@@ -136,17 +137,28 @@ def _room_on_gateway(spec: Spec, listed: list[dict[str, Any]] | None, settings: 
                  f"holds at most {max(0, quota - there)} at once (it deletes what it made when it reaches that)")
     room, limit = max(0, quota - there), f"the gateway's quota of {quota} connections"
     if own_customer_gateways:
-        return room, limit
+        return room, limit, ()
     pair = spec.quota(PER_PAIR)
     named = {f: getattr(settings, f) for f in spec.quota_fields(PER_PAIR) if hasattr(settings, f)}  # (the run's ids)
-    on_pair = sum(1 for c in listed or [] if all(c.get(f) == value for f, value in named.items()))
-    progress(f"  the gateway address {settings.vgw_ip} and the customer gateway {settings.cgw_id} hold {pair} connection(s) "
-             f"at once (the user guide)" + (f", {on_pair} there already" if on_pair else "") + f": the run holds at most "
-             f"{max(0, pair - on_pair)} at once, deleting it before the next create")
-    pair_room = max(0, pair - on_pair)
-    if room < pair_room:
-        return room, limit
-    return pair_room, f"the {pair} connection(s) the gateway address and the customer gateway may hold"
+    on_pair = {cgw_id: sum(1 for c in listed or [] if all(c.get(f) == value for f, value in (named | {"cgw_id": cgw_id}).items()))
+               for cgw_id in settings.customer_gateways}
+    free = [cgw_id for cgw_id, there in on_pair.items() for _ in range(max(0, pair - there))]
+    if len(on_pair) == 1:
+        there = on_pair[settings.cgw_id]
+        progress(f"  the gateway address {settings.vgw_ip} and the customer gateway {settings.cgw_id} hold {pair} connection(s) "
+                 f"at once (the user guide)" + (f", {there} there already" if there else "") + f": the run holds at most "
+                 f"{len(free)} at once, deleting it before the next create")
+    else:
+        full = [cgw_id for cgw_id, there in on_pair.items() if there >= pair]
+        progress(f"  the gateway address {settings.vgw_ip} and each customer gateway hold {pair} connection(s) at once (the user "
+                 f"guide): the creates take turns at {len(set(free))} of the {len(on_pair)} named"
+                 + (f" ({', '.join(full)} full already)" if full else "") + f", holding at most {len(free)} at once and "
+                 f"deleting them after each round")
+    if room < len(free):
+        return room, limit, tuple(free[:room])
+    several = len(settings.customer_gateways) > 1
+    return len(free), (f"the {pair} connection(s) the gateway address and {'each' if several else 'the'} customer gateway "
+                       f"may hold"), tuple(free)
 
 
 def _clean_up(ledger: Ledger, settings: RunSettings, client: httpx.Client, progress: Callable[[str], None],
@@ -199,6 +211,7 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
         lifecycle_phase = "lifecycle" in settings.phases and settings.creates
         pace = Pace(settings.requests_per_second)
         room, limit, listed = None, "", None
+        turns: tuple[str, ...] = ()
         if settings.creates:  # what the gateway holds already: its tunnel pairs are taken, none of it is the run's, and
             # the rest of the quota is the room the run has
             listed = gateway_connections(base_url, settings, client, pace)
@@ -209,10 +222,11 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
         repairer = Repairer(spec, settings, unique_tunnels=True, own_customer_gateways=own_customer_gateways)
         if settings.creates:
             repairer.avoid_tunnels([c["tunnel_local_address"] for c in listed or [] if isinstance(c.get("tunnel_local_address"), str)])
-            room, limit = _room_on_gateway(spec, listed, settings, progress, own_customer_gateways)
+            room, limit, turns = _room_on_gateway(spec, listed, settings, progress, own_customer_gateways)
         run = hooks.ActiveRun(settings, repairer, Progress(progress, live), deadline, ledger=ledger,
                               pace=pace,
-                              reserve=len(spec.examples("request")) if lifecycle_phase else 0, room=room)
+                              reserve=len(spec.examples("request")) if lifecycle_phase else 0, room=room,
+                              customer_gateways=turns)
         run.make_room = lambda: _delete_so_far(ledger, settings, client, lambda _: None, pace, "")  # (quietly, mid-phase)
         phase = None
         records: list[CaseRecord] = []

@@ -128,6 +128,7 @@ class CaseSender:
             return None  # MAX_CREATES: no more requests that could create (the others still go)
         if positive:
             run.repairer.repair(case.body)
+            run.take_turn(case.body.get("vpn_connection") if isinstance(case.body, dict) else None)  # (its customer gateway)
         elif acceptable:
             # negative only in a header or the path: a lenient server creates it with the tunnel pair it names,
             # so no later positive case may be given that /30
@@ -135,6 +136,7 @@ class CaseSender:
             run.repairer.avoid_tunnels([a for a in (conn.get("tunnel_local_address"), conn.get("tunnel_peer_address"))
                                         if isinstance(a, str)])
             run.repairer.own_customer_gateway(conn)  # (nor share a customer gateway with another, where that is free)
+            run.take_turn(conn)
         return acceptable
 
     def _exchange(self, phase: str, case: Any, positive: bool, checking: Any, enforced: set[str]) -> list[CaseRecord]:

@@ -92,6 +92,9 @@ class RunSettings:
     vgw_id: str = DEFAULT_VGW_ID
     vgw_ip: str = DEFAULT_VGW_IP
     cgw_id: str = DEFAULT_CGW_ID
+    # every customer gateway the user named, cgw_id first (--cgw-id a,b): a run holds a connection on each at once;
+    # empty: cgw_id alone
+    cgw_ids: tuple[str, ...] = ()
     mode: str = "all"
     examples: int = 100  # max examples per schemathesis fuzzing mode
     seed: int = 0
@@ -118,9 +121,11 @@ class RunSettings:
             raise SettingsError("give both AK and SK (AK/SK signing), or neither")
         if self.token and self.ak:
             raise SettingsError("give TOKEN or AK/SK, not both")
-        for name in ("vgw_id", "cgw_id"):
-            if not _ID.match(getattr(self, name)):
-                raise SettingsError(f"{name.upper()} must be a 36-character id in UUID layout, not {getattr(self, name)!r}")
+        for name, value in (("vgw_id", self.vgw_id), ("cgw_id", self.cgw_id), *(("cgw_id", c) for c in self.cgw_ids)):
+            if not _ID.match(value):
+                raise SettingsError(f"{name.upper()} must be a 36-character id in UUID layout, not {value!r}")
+        if self.cgw_ids and (self.cgw_ids[0] != self.cgw_id or len(set(self.cgw_ids)) != len(self.cgw_ids)):
+            raise SettingsError(f"CGW_ID names each customer gateway once, not {','.join(self.cgw_ids)!r}")
         if not self.project_id or "/" in self.project_id:
             raise SettingsError(f"PROJECT_ID must be a non-empty project id without '/', not {self.project_id!r}")
         if self.max_failures is not None and self.max_failures < 1:
@@ -144,6 +149,11 @@ class RunSettings:
     @property
     def base_url(self) -> str | None:
         return self.target.rstrip("/") if self.target else None
+
+    @property
+    def customer_gateways(self) -> tuple[str, ...]:
+        """The customer gateways the user named (cgw_id alone, or every one of --cgw-id a,b), in their order."""
+        return self.cgw_ids or (self.cgw_id,)
 
     @property
     def on_loopback(self) -> bool:

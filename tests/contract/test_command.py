@@ -63,7 +63,10 @@ def test_usage_mistakes_are_one_line_and_exit_2():
                         (["--target", "http://ALIAS:R\\@127.0.0.1:1"], "backslash"),
                         (["--max-failures", "0"], "MAX_FAILURES"),
                         (["--request-timeout", "0"], "REQUEST_TIMEOUT"),
-                        (["--concurrency", "0"], "CONCURRENCY must be between 1 and 64")]:
+                        (["--concurrency", "0"], "CONCURRENCY must be between 1 and 64"),
+                        (["--cgw-id", "11111111-2222-4333-8444-555555555555,nope"], "CGW_ID must be a 36-character id"),
+                        (["--cgw-id", "11111111-2222-4333-8444-555555555555,11111111-2222-4333-8444-555555555555"],
+                         "CGW_ID names each customer gateway once")]:
         result = contract(*args)
         assert result.returncode == 2 and words in result.stderr and "Traceback" not in result.stderr
 

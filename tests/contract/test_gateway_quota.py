@@ -12,6 +12,7 @@ the run waits until what it deleted is gone (shown 404) before it goes on."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import replace
 from typing import Any
@@ -32,7 +33,7 @@ from reference_server.app import ReferenceServer, Reject
 from reference_server.embedded import running_server
 from reference_server.variants import OtherChoicesServer
 from vpnconn import load_spec
-from vpnconn.errors import TargetError
+from vpnconn.errors import SettingsError, TargetError
 from vpnconn.repair import Repairer
 from vpnconn.spec import PER_GATEWAY, PER_PAIR
 from vpnconn.world import load_world
@@ -368,3 +369,104 @@ def test_a_run_that_may_create_nothing_asks_nothing(tmp_path):
         assert asked == []
         assert customer_gateways_of_their_own(load_spec(), "http://127.0.0.1:9", replace(settings, max_creates=1), client,
                                               None, ledger, print) and len(asked) == 1
+
+
+SEVERAL = (USERS_CUSTOMER_GATEWAY, "22222222-3333-4444-8555-666666666666", "33333333-4444-4555-8666-777777777777")
+
+
+def _several_customer_gateways(concurrency: int) -> tuple[Any, KeepsPairs, list[str]]:
+    app = KeepsPairs(token=TOKEN["X-Auth-Token"])
+    said: list[str] = []
+    with running_server(app) as url:
+        result = run_contract(RunSettings(target=url, token=TOKEN["X-Auth-Token"], cgw_id=SEVERAL[0], cgw_ids=SEVERAL,
+                                          examples=30, concurrency=concurrency), progress=said.append, live=False)
+    return result, app, said
+
+
+def test_several_customer_gateways_each_hold_a_connection_at_once_in_the_same_turns_at_any_concurrency():
+    """`--cgw-id a,b,c`: the creates take turns at the three, and the run deletes what it holds after each round of
+    three, not after each create; the lifecycle takes every style side by side. With one customer gateway the run
+    holds one connection at a time (above), and the lifecycle one style."""
+    one, app, said = _several_customer_gateways(1)
+    eight, app8, _ = _several_customer_gateways(8)
+    assert one.exit_code == 0 and not one.violations and eight.exit_code == 0 and not eight.violations
+    assert app.customer_gateways == set(SEVERAL)  # (a valid body sent as it is takes its turn too)
+    assert app.most_on_a_pair == 1 and app.most == len(SEVERAL)
+    assert app8.customer_gateways == app.customer_gateways and app8.most_on_a_pair == 1
+    assert any("each customer gateway hold 1 connection(s) at once (the user guide): the creates take turns at 3 of the 3 "
+               "named, holding at most 3 at once" in line for line in said)
+    assert not any("could create were not sent" in note for note in one.notes)  # (every style's lifecycle ran)
+
+    def sent(result: Any) -> list[tuple[Any, ...]]:
+        return [(r.phase, r.mode, r.method, r.status, r.body["vpn_connection"].get("cgw_id") if isinstance(r.body, dict)
+                 and isinstance(r.body.get("vpn_connection"), dict) else None) for r in result.records]
+
+    assert sent(one) == sent(eight)
+    # the rules phase's valid creates (each repaired, so each names one of them) take their turns one after another
+    turns = [cgw for phase, mode, method, _, cgw in sent(one) if (phase, mode, method) == ("rules", "positive", "POST")]
+    assert len(turns) > 10 and all(b == SEVERAL[(SEVERAL.index(a) + 1) % len(SEVERAL)] for a, b in itertools.pairwise(turns))
+
+
+def test_one_customer_gateway_the_target_does_not_have_among_several_stops_the_run_naming_it(tmp_path):
+    """Of `--cgw-id a,b,c`, c mistyped: its creates (a third) got 404 VPN.0004, each a violation blaming the target."""
+    world = EXAMPLES_WORLD.replace("customer_gateways:\n", "customer_gateways:\n" + "".join(
+        f"  - {{id: {cgw_id}, ip: 198.51.100.{n + 20}}}\n" for n, cgw_id in enumerate(SEVERAL[:2])))
+    (tmp_path / "world.yaml").write_text(world)
+    with running_server(KeepsPairs(token=TOKEN["X-Auth-Token"], world=load_world(tmp_path / "world.yaml"))) as url:
+        with pytest.raises(TargetError, match=f"every valid create that names it \\(\\d+\\) got 404 VPN.0004 .*the target does "
+                                              f"not have the cgw_id they name, {SEVERAL[2]}; no verdict"):
+            _run(url, cgw_id=SEVERAL[0], cgw_ids=SEVERAL, phases=("rules", "lifecycle"))
+        assert not app_holds(url)
+
+
+def test_the_customer_gateways_are_named_once_each():
+    with pytest.raises(SettingsError, match="CGW_ID names each customer gateway once"):
+        RunSettings(cgw_id=SEVERAL[0], cgw_ids=(SEVERAL[0], SEVERAL[0]))
+    with pytest.raises(SettingsError, match="CGW_ID must be a 36-character id"):
+        RunSettings(cgw_id=SEVERAL[0], cgw_ids=(SEVERAL[0], "typo"))
+
+
+
+def test_a_round_of_customer_gateways_ends_after_its_turns_even_when_some_of_its_creates_were_refused(tmp_path):
+    """A round is its turns, not what it holds: a create of the round refused (held: none), the next round's first
+    create names the customer gateway of the round's first connection, which must be deleted before it goes."""
+    spec = load_spec()
+    settings = RunSettings(target="http://127.0.0.1:9", token="t", cgw_id=SEVERAL[0], cgw_ids=SEVERAL)
+    ledger = Ledger(tmp_path / "run-x.jsonl", "http://127.0.0.1:9", "p")
+    calls: list[str] = []
+    run = ActiveRun(settings, Repairer(spec, settings), Progress(print, enabled=False), float("inf"), ledger=ledger,
+                    room=len(SEVERAL), customer_gateways=SEVERAL)
+
+    def make_room() -> None:
+        calls.append("make room")
+        for url in ledger.pending():
+            ledger.deleted_url(url)
+
+    run.make_room = make_room
+    given = []
+    for n, answer in enumerate(["created", "refused", "created", "created"]):
+        run.before_create(0, lambda: calls.append("drain"))  # nothing in flight: each answered before the next
+        assert run.take_create()
+        conn = json.loads(named_create_body(f"vpn-{n}"))["vpn_connection"]
+        run.take_turn(conn)
+        given.append(conn["cgw_id"])
+        if answer == "created":
+            ledger.created(f"c{n}")
+    assert given == [*SEVERAL, SEVERAL[0]]
+    assert calls == ["drain", "make room"] and ledger.held() == 1  # before the fourth: the first's was deleted
+
+
+def test_a_customer_gateway_that_holds_its_connection_already_takes_no_turn():
+    app = KeepsPairs(token=TOKEN["X-Auth-Token"])
+    said: list[str] = []
+    with running_server(app) as url:
+        before = json.loads(named_create_body("there-before"))
+        before["vpn_connection"]["cgw_id"] = SEVERAL[1]
+        assert httpx.post(url + PATH, json=before, headers=TOKEN, timeout=10).status_code == 201
+        result = run_contract(RunSettings(target=url, token=TOKEN["X-Auth-Token"], cgw_id=SEVERAL[0], cgw_ids=SEVERAL,
+                                          phases=("rules", "lifecycle")), progress=said.append, live=False)
+        assert len(app_holds(url)) == 1  # (what was there before the run is left)
+    named = {r.body["vpn_connection"]["cgw_id"] for r in result.records if r.method == "POST" and r.mode == "positive"
+             and isinstance(r.body, dict)}
+    assert result.exit_code == 0 and not result.violations and SEVERAL[1] not in named and {SEVERAL[0], SEVERAL[2]} <= named
+    assert any(f"take turns at 2 of the 3 named ({SEVERAL[1]} full already)" in line for line in said)
