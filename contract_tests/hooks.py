@@ -88,14 +88,19 @@ class ActiveRun:
     def _new_round(self) -> bool:
         """Does the next creating request begin a round of the customer gateways (the same ones, in the same turns,
         whatever the concurrency and whatever the target answered)?"""
-        return len(self.customer_gateways) > 1 and self.taken > 0 and self.taken % len(self.customer_gateways) == 0
+        return bool(self.customer_gateways) and self.taken > 0 and self.taken % len(self.customer_gateways) == 0
 
     def take_turn(self, conn: Any) -> None:
         """Give a create (as repaired, or a valid body sent as it is, whichever customer gateway it names: two that
         name the same one, in flight together, would share a pair) the customer gateway whose turn it is: that of the
         creating request counted last (:meth:`take_create`) in its round."""
-        if len(self.customer_gateways) > 1 and isinstance(conn, dict) and isinstance(conn.get("cgw_id"), str):
+        if self.taking_turns and isinstance(conn, dict) and isinstance(conn.get("cgw_id"), str):
             conn["cgw_id"] = self.customer_gateways[(self.taken - 1) % len(self.customer_gateways)]
+
+    @property
+    def taking_turns(self) -> bool:
+        """Do the creates take turns at the customer gateways the user named (several, one of them free at least)?"""
+        return bool(self.customer_gateways) and len(self.settings.customer_gateways) > 1
 
     def take_create(self) -> bool:
         """May one more creating request go? If so it is counted now, before it is sent, so that requests in

@@ -515,8 +515,8 @@ class LifecyclePhase:
     def _free_customer_gateway(self, body: dict[str, Any], held: int) -> None:
         """Where the user named several customer gateways, give ``body`` one that none of the ``held`` live
         connections of this phase names (they took the first ones; the room on the gateway leaves one free)."""
-        turns = self.run.customer_gateways if self.run is not None else ()
-        if len(turns) > 1:
+        if self.run is not None and self.run.taking_turns:
+            turns = self.run.customer_gateways
             body["vpn_connection"]["cgw_id"] = turns[held % len(turns)]
 
     def _shared_connection_pair(self, live: list[tuple[Seen, str]]) -> list[CaseRecord]:

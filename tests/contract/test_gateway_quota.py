@@ -456,17 +456,19 @@ def test_a_round_of_customer_gateways_ends_after_its_turns_even_when_some_of_its
     assert calls == ["drain", "make room"] and ledger.held() == 1  # before the fourth: the first's was deleted
 
 
-def test_a_customer_gateway_that_holds_its_connection_already_takes_no_turn():
+@pytest.mark.parametrize("named, full", [(SEVERAL, SEVERAL[1]), (SEVERAL[:2], SEVERAL[0])])
+def test_a_customer_gateway_that_holds_its_connection_already_takes_no_turn(named, full):
+    """(Of two named, the first full: every create names the second, one connection at a time.)"""
     app = KeepsPairs(token=TOKEN["X-Auth-Token"])
     said: list[str] = []
     with running_server(app) as url:
         before = json.loads(named_create_body("there-before"))
-        before["vpn_connection"]["cgw_id"] = SEVERAL[1]
+        before["vpn_connection"]["cgw_id"] = full
         assert httpx.post(url + PATH, json=before, headers=TOKEN, timeout=10).status_code == 201
-        result = run_contract(RunSettings(target=url, token=TOKEN["X-Auth-Token"], cgw_id=SEVERAL[0], cgw_ids=SEVERAL,
+        result = run_contract(RunSettings(target=url, token=TOKEN["X-Auth-Token"], cgw_id=named[0], cgw_ids=named,
                                           phases=("rules", "lifecycle")), progress=said.append, live=False)
         assert len(app_holds(url)) == 1  # (what was there before the run is left)
-    named = {r.body["vpn_connection"]["cgw_id"] for r in result.records if r.method == "POST" and r.mode == "positive"
-             and isinstance(r.body, dict)}
-    assert result.exit_code == 0 and not result.violations and SEVERAL[1] not in named and {SEVERAL[0], SEVERAL[2]} <= named
-    assert any(f"take turns at 2 of the 3 named ({SEVERAL[1]} full already)" in line for line in said)
+    sent = {r.body["vpn_connection"]["cgw_id"] for r in result.records if r.method == "POST" and r.mode == "positive"
+            and isinstance(r.body, dict)}
+    assert result.exit_code == 0 and not result.violations and sent == set(named) - {full}
+    assert any(f"take turns at {len(named) - 1} of the {len(named)} named ({full} full already)" in line for line in said)
