@@ -472,3 +472,23 @@ def test_a_customer_gateway_that_holds_its_connection_already_takes_no_turn(name
             and isinstance(r.body, dict)}
     assert result.exit_code == 0 and not result.violations and sent == set(named) - {full}
     assert any(f"take turns at {len(named) - 1} of the {len(named)} named ({full} full already)" in line for line in said)
+
+
+def test_a_create_that_may_have_made_a_connection_ends_the_turns(tmp_path):
+    """A create with no answer may hold any of the customer gateways (the run cannot tell which it got, if any): after
+    the round, no create goes whose turn could fall on it."""
+    spec = load_spec()
+    settings = RunSettings(target="http://127.0.0.1:9", token="t", cgw_id=SEVERAL[0], cgw_ids=SEVERAL)
+    ledger = Ledger(tmp_path / "run-x.jsonl", "http://127.0.0.1:9", "p")
+    run = ActiveRun(settings, Repairer(spec, settings), Progress(print, enabled=False), float("inf"), ledger=ledger,
+                    room=len(SEVERAL), customer_gateways=SEVERAL)
+    run.make_room = lambda: [ledger.deleted_url(url) for url in ledger.pending()]
+    for n in range(len(SEVERAL)):
+        run.before_create(0, lambda: None)
+        assert run.take_create()
+        if n == 1:
+            ledger.note_create(json.loads(named_create_body("vpn-lost")), None)  # no answer
+        else:
+            ledger.created(f"c{n}")
+    run.before_create(0, lambda: None)  # the round is over: what is known is deleted, the unsure one stays
+    assert ledger.held() == 1 and run.creates_left() == 0 and not run.take_create()
