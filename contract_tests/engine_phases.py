@@ -124,16 +124,18 @@ def run_engine(base_url: str, settings: RunSettings, progress: Callable[[str], N
 
 def plan_for(settings: RunSettings, phases: tuple[str, ...], progress: Callable[[str], None]) -> Plan:
     """The run's whole plan: from the cache when a run with the same key made it, else generated (and kept)."""
-    return Plan(plan_key(settings, phases), [c for _, cases in planned_phases(settings, phases, progress) for c in cases])
-
-
-def planned_phases(settings: RunSettings, phases: tuple[str, ...],
-                   progress: Callable[[str], None]) -> Generator[tuple[str, list[PlannedCase]], None, None]:
-    """(phase, its cases) in schemathesis' order, each as soon as it is planned: read from the cache when a run
-    with the same key made the plan, else generated (the fuzzing cases by ``plan_worker``) and, once every
-    phase is planned, kept. Raises :class:`PlanningStopped` when the run halts while generating."""
-    started = time.monotonic()
     key = plan_key(settings, phases)
+    return Plan(key, [c for _, cases in planned_phases(settings, phases, progress, key) for c in cases])
+
+
+def planned_phases(settings: RunSettings, phases: tuple[str, ...], progress: Callable[[str], None],
+                   key: str | None = None) -> Generator[tuple[str, list[PlannedCase]], None, None]:
+    """(phase, its cases) in schemathesis' order, each as soon as it is planned: read from the cache when a run
+    with the same key (``plan_key``, worked out here unless given) made the plan, else generated (the fuzzing cases
+    by ``plan_worker``) and, once every phase is planned, kept. Raises :class:`PlanningStopped` when the run halts
+    while generating."""
+    started = time.monotonic()
+    key = key or plan_key(settings, phases)
     wanted = tuple(p for p in PHASES if p in phases)
     if settings.use_cache:
         cached = case_cache.load(key)
