@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import requests
 
 from vpnconn import aksk
+from vpnconn.spec import load_spec
 
 PLACEHOLDER = "SDK-HMAC-SHA256 pending-signature"
 
@@ -36,11 +37,11 @@ class AkSkAuth(requests.auth.AuthBase):
 
 
 def signed_headers(method: str, url: str, raw: bytes, token: str | None, ak: str | None, sk: str | None) -> dict[str, str]:
-    """Headers of a request with the run's credentials: the token as X-Auth-Token, else an AK/SK signature
+    """Headers of a request with the run's credentials: the token in the spec's token header (X-Auth-Token), else an AK/SK signature
     (over the method, path, query and body). A request with a body says it is JSON."""
     headers = {"Content-Type": "application/json"} if raw else {}
     if token:
-        headers["X-Auth-Token"] = token
+        headers[load_spec().token_header] = token
     elif ak:
         parts = urlsplit(url)
         headers.update(aksk.sign_headers(ak, sk or "", method, parts.path, parts.query, parts.netloc, headers, raw))

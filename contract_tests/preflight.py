@@ -135,10 +135,10 @@ def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: http
                "credentials after the body, or not at all (the sources put authentication first, at the API gateway)")
         result.records.append(CaseRecord(
             phase="preflight", mode="negative", method="POST", url=url,
-            request_headers={"Content-Type": "application/json", "X-Auth-Token": wrong}, request_body=probe.decode(),
+            request_headers={"Content-Type": "application/json", spec.token_header: wrong}, request_body=probe.decode(),
             status=refused.status_code, response_headers=dict(refused.headers), response_body=refused.text,
             body=json.loads(probe), labels=["credentials"],
-            failures=[Failure("ignored_auth", title, f"a made-up X-Auth-Token got {_describe(refused)}, not 401 or 403: "
+            failures=[Failure("ignored_auth", title, f"a made-up {spec.token_header} got {_describe(refused)}, not 401 or 403: "
                               f"{why} (reported once here, not per case)", "made-up token not refused",
                               check_provenance("ignored_auth"))]))
     return result
