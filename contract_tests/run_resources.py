@@ -101,7 +101,10 @@ def unknown_resource(spec: Spec, settings: RunSettings, records: list[CaseRecord
         for rule in (spec.rule(name) for name in EXISTENCE_RULES):
             field = rule.fields[0].rsplit("/", 1)[-1]
             if refusals == {(rule.error["status"], rule.error["error_code"])} and (named is None or field == "cgw_id"):
-                value = named or getattr(settings, field)
+                values = {_named(r, field) for r in group} - {None}
+                value = (named or next(iter(values), getattr(settings, field))) if len(values) <= 1 else (
+                    f"{len(values)} different ones (each create one of its own: the target's answer to a create for one "
+                    f"nobody made did not say that its world is closed)")
                 return (f"every valid create{' that names it' if named else ''} ({len(group)}) got {rule.error['status']} "
                         f"{rule.error['error_code']} ({rule.description.rstrip('.')}): the target does not have the {field} "
                         f"they name, {value}; no verdict: name one of the target's with --{field.replace('_', '-')} "

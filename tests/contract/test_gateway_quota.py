@@ -492,3 +492,23 @@ def test_a_create_that_may_have_made_a_connection_ends_the_turns(tmp_path):
             ledger.created(f"c{n}")
     run.before_create(0, lambda: None)  # the round is over: what is known is deleted, the unsure one stays
     assert ledger.held() == 1 and run.creates_left() == 0 and not run.take_create()
+
+
+class ClosedWorldSilentOnTheQuestion(ReferenceServer):
+    """A world of the examples' ids only, answering 500 to a create for a customer gateway nobody made (the question
+    whether its world is open): the run cannot tell, and each create names a customer gateway of its own."""
+
+    async def _create_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Any:
+        if unmade_customer_gateway().encode() in raw:
+            raise Reject(self.errors["internal"], "not now")
+        return await super()._create_vpn_connection(params, headers, raw, request_id)
+
+
+def test_creates_refused_for_customer_gateways_of_their_own_say_so_not_the_default_id(tmp_path):
+    """Before, the message named the default customer gateway, which none of the creates had named."""
+    (tmp_path / "world.yaml").write_text(EXAMPLES_WORLD)
+    with running_server(ClosedWorldSilentOnTheQuestion(token=TOKEN["X-Auth-Token"],
+                                                       world=load_world(tmp_path / "world.yaml"))) as url:
+        with pytest.raises(TargetError, match=r"the target does not have the cgw_id they name, \d+ different ones \(each "
+                                              r"create one of its own.*no verdict: name one of the target's with --cgw-id"):
+            _run(url, phases=("rules",))
