@@ -58,6 +58,7 @@ class Ledger:
         self._unsure = 0  # creates this process noted unsure: each may hold a connection until the end of the run
         self._going: set[str] = set()  # URLs deleted, and still shown (PENDING_DELETE) the last time they were asked
         self.kept_for_unsure = False  # unsure creates not found yet: the file stays for `vpnconn cleanup` to look again
+        self.found_while_running = 0  # unsure creates whose connection the run found as it made room (and deleted)
 
     @classmethod
     def new(cls, base_url: str, project_id: str, folder: Path = LEDGER_DIR) -> Ledger:
@@ -143,8 +144,15 @@ class Ledger:
             self.path.unlink(missing_ok=True)
 
     def found_unsure(self, index: int) -> None:
-        """The connection the ``index``-th unsure create of the file made was found: it is not looked for again."""
+        """The connection the ``index``-th unsure create of the file made was found: it is not looked for again (and
+        what it made is held as created, no longer as unsure)."""
         self._append({"unsure_found": index})
+        self._unsure = max(0, self._unsure - 1)
+
+    @property
+    def unsure(self) -> int:
+        """Creates this process noted unsure and has not found yet."""
+        return self._unsure
 
 
 @dataclass
@@ -200,6 +208,7 @@ def adopt_unsure_creates(ledger: Ledger, settings: RunSettings, client: httpx.Cl
     and note them in the ledger as the run's, to be deleted with the rest. What to tell the user; None when no
     create was unsure. One not found yet may be made later (a service slower than the run): the ledger is kept for
     ``vpnconn cleanup`` to look again, which is the ``last_look``."""
+    ledger.kept_for_unsure = False  # (each look decides afresh: a run looks when it makes room, and at its end)
     text = read_ledger(ledger.path)
     sought = text.sought
     if not sought or text.before is None or text.before.get("base_url") != ledger.base_url:

@@ -111,7 +111,16 @@ def _delete_so_far(ledger: Ledger, settings: RunSettings, client: httpx.Client, 
     create could pass the gateway's quota (hooks.ActiveRun.before_create). A real account holds fewer connections
     for less time. A delete answered busy or not ready is asked again as at the end (delete_until_done); what cannot
     be deleted now stays in the ledger for the end. Then it waits until what it deleted is gone (a deletion may take a
-    while, and count against the quota meanwhile); what is still shown after GONE_WAIT seconds counts as held."""
+    while, and count against the quota meanwhile); what is still shown after GONE_WAIT seconds counts as held. A create
+    whose answer did not say what it did holds room until it is found: the gateway is listed for it first (a gateway's
+    timeout often comes after the service made the connection), and what it made is deleted with the rest."""
+    if ledger.unsure and settings.target is not None:
+        unsure = ledger.unsure
+        adopt_unsure_creates(ledger, settings, client, pace)
+        ledger.found_while_running += unsure - ledger.unsure
+        if ledger.unsure < unsure:
+            progress(f"  cleanup: {unsure - ledger.unsure} of {unsure} create(s) whose answer did not say what they did "
+                     "found on the gateway, deleted with the rest")
     pending, deleted = ledger.pending(), []
     if pending:
         deleted = delete_until_done(pending, settings, client, deleted=ledger.deleted_url, pace=pace).deleted
@@ -167,6 +176,10 @@ def _clean_up(ledger: Ledger, settings: RunSettings, client: httpx.Client, progr
     if settings.target is None:  # the embedded server stops with the run, and what it holds ends with it
         ledger.path.unlink(missing_ok=True)
         return
+    if ledger.found_while_running:
+        notes.append(f"{ledger.found_while_running} create(s) got no answer, or one that does not say whether the connection "
+                     "was created (a timeout, a gateway's 5xx): what they made found on the gateway as the run made room, "
+                     "and deleted")
     found = adopt_unsure_creates(ledger, settings, client, pace)
     if found:
         progress(f"  cleanup: {found}")
