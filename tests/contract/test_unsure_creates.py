@@ -138,14 +138,19 @@ def test_only_a_new_unknown_connection_with_what_an_unsure_create_gave_is_the_ru
         assert {there_before, elsewhere} <= _ids(app)
 
 
+def _run_ledger(url: str, client: httpx.Client, tmp_path: Path) -> tuple[RunSettings, Ledger]:
+    """A run's settings and ledger against ``url``, its gateway listed as the run begins."""
+    settings = RunSettings(target=url, token=TOKEN["X-Auth-Token"])
+    ledger = Ledger.new(url, settings.project_id, tmp_path)
+    ledger.listed_before(gateway_connections(url, settings, client), settings)
+    return settings, ledger
+
+
 def test_a_look_that_finds_what_an_earlier_look_did_not_lets_the_ledger_go(tmp_path):
     """A run looks as it makes room and at its end: the connection not found at the first (made later) and found at
     the second is the run's, deleted with the rest, and the ledger no longer waits for `vpnconn cleanup`."""
-    app = ReferenceServer(token=TOKEN["X-Auth-Token"])
-    with running_server(app) as url, httpx.Client(timeout=10) as client:
-        settings = RunSettings(target=url, token=TOKEN["X-Auth-Token"])
-        ledger = Ledger.new(url, settings.project_id, tmp_path)
-        ledger.listed_before(gateway_connections(url, settings, client), settings)
+    with running_server(ReferenceServer(token=TOKEN["X-Auth-Token"])) as url, httpx.Client(timeout=10) as client:
+        settings, ledger = _run_ledger(url, client, tmp_path)
         asked = named_create_body("vpn-made-later")
         ledger.note_create(json.loads(asked), None)  # no answer
         adopt_unsure_creates(ledger, settings, client, None)
@@ -182,9 +187,7 @@ def test_a_gateway_that_cannot_be_listed_is_said_with_what_to_look_for(tmp_path)
 def test_vpnconn_cleanup_finds_what_a_killed_runs_unsure_creates_made(tmp_path: Path):
     app = ReferenceServer(token=TOKEN["X-Auth-Token"])
     with running_server(app) as url, httpx.Client(timeout=10) as client:
-        settings = RunSettings(target=url, token=TOKEN["X-Auth-Token"])
-        ledger = Ledger.new(url, settings.project_id, tmp_path)
-        ledger.listed_before(gateway_connections(url, settings, client), settings)
+        settings, ledger = _run_ledger(url, client, tmp_path)
         asked = named_create_body("vpn-killed")
         made = _create(url, asked)
         ledger.note_create(json.loads(asked), None)  # then the run was killed
