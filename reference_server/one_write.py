@@ -3,14 +3,17 @@
 uvicorn writes an answer's head and its body with two ``transport.write`` calls, one after the other in the same
 step of the loop: two system calls on the server, and often two reads on the client (its HTTP parser takes the
 head, then waits for the body). :class:`OneWritePerStep` wraps a connection's transport so that writes made in one
-step are joined and written once, at the start of the next step (or at once, when the connection is closed). Every
-byte is written, in order; nothing waits longer than the step the writes were made in.
+step are joined and written once, at the start of the next step (or at once, when the connection is closed; a write
+of JOIN_BELOW bytes or more goes at once, after what is pending). Every byte is written, in order; nothing waits
+longer than the step the writes were made in.
 """
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
+
+JOIN_BELOW = 64 * 1024  # a write this large is not held to be joined: copying it would cost more than a second send
 
 
 class OneWritePerStep:
@@ -21,6 +24,11 @@ class OneWritePerStep:
         self._pending: list[bytes] = []
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
+        if len(data) >= JOIN_BELOW:  # a large body (a long list page): written at once, after what is pending, not copied
+            self.flush()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+            return
         if not self._pending:
             self._loop.call_soon(self.flush)
         self._pending.append(bytes(data))

@@ -15,7 +15,7 @@ from support import PATH, TOKEN
 
 from reference_server import ReferenceServer
 from reference_server.limits import DEFAULT_LIMITS, guarded_protocol
-from reference_server.one_write import OneWritePerStep
+from reference_server.one_write import JOIN_BELOW, OneWritePerStep
 
 
 class RecordingTransport(asyncio.Transport):
@@ -62,6 +62,17 @@ def test_writes_made_in_one_step_go_out_as_one_and_later_ones_apart():
     assert held == []
     assert after_step == [b"HTTP/1.1 200 OK\r\n\r\nfirst"]
     assert writes == [b"HTTP/1.1 200 OK\r\n\r\nfirst", b"second"]
+
+
+def test_a_large_write_goes_at_once_after_what_is_pending_without_being_joined():
+    async def scenario() -> list[bytes]:
+        transport = RecordingTransport()
+        joined = OneWritePerStep(transport, asyncio.get_running_loop())
+        joined.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        joined.write(b"x" * JOIN_BELOW)  # (a long list page)
+        return list(transport.writes)
+
+    assert asyncio.run(scenario()) == [b"HTTP/1.1 200 OK\r\n\r\n", b"x" * JOIN_BELOW]
 
 
 def test_nothing_is_written_to_a_transport_already_closing():
