@@ -58,7 +58,7 @@ class Ledger:
         self._unsure = 0  # creates this process noted unsure: each may hold a connection until the end of the run
         self._going: set[str] = set()  # URLs deleted, and still shown (PENDING_DELETE) the last time they were asked
         self.kept_for_unsure = False  # unsure creates not found yet: the file stays for `vpnconn cleanup` to look again
-        self.found_while_running = 0  # unsure creates whose connection the run found as it made room (and deleted)
+        self.found = 0  # unsure creates of this process whose connection was found (adopt_unsure_creates)
 
     @classmethod
     def new(cls, base_url: str, project_id: str, folder: Path = LEDGER_DIR) -> Ledger:
@@ -147,7 +147,9 @@ class Ledger:
         """The connection the ``index``-th unsure create of the file made was found: it is not looked for again (and
         what it made is held as created, no longer as unsure)."""
         self._append({"unsure_found": index})
-        self._unsure = max(0, self._unsure - 1)
+        if self._unsure:
+            self._unsure -= 1
+            self.found += 1
 
     @property
     def unsure(self) -> int:

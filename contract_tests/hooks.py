@@ -95,7 +95,11 @@ class ActiveRun:
         name the same one, in flight together, would share a pair) the customer gateway whose turn it is: that of the
         creating request counted last (:meth:`take_create`) in its round."""
         if self.taking_turns and isinstance(conn, dict) and isinstance(conn.get("cgw_id"), str):
-            conn["cgw_id"] = self.customer_gateways[(self.taken - 1) % len(self.customer_gateways)]
+            conn["cgw_id"] = self.turn(self.taken - 1)
+
+    def turn(self, n: int) -> str:
+        """The customer gateway of the ``n``-th create in turn (from 0), where the creates take turns."""
+        return self.customer_gateways[n % len(self.customer_gateways)]
 
     @property
     def taking_turns(self) -> bool:

@@ -516,8 +516,7 @@ class LifecyclePhase:
         """Where the user named several customer gateways, give ``body`` one that none of the ``held`` live
         connections of this phase names (they took the first ones; the room on the gateway leaves one free)."""
         if self.run is not None and self.run.taking_turns:
-            turns = self.run.customer_gateways
-            body["vpn_connection"]["cgw_id"] = turns[held % len(turns)]
+            body["vpn_connection"]["cgw_id"] = self.run.turn(held)
 
     def _shared_connection_pair(self, live: list[tuple[Seen, str]]) -> list[CaseRecord]:
         """A create that names the gateway address and the customer gateway of a live connection (with a tunnel pair

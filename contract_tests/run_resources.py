@@ -16,7 +16,7 @@ and the run says so. An answer that does not tell (none, a 5xx) leaves each crea
 
 A target that does not have the run's gateway or customer gateway (a mistyped ``--cgw-id``, the default ids on a
 target whose gateways are its own) refuses every valid create with the spec's "does not exist" error
-(:data:`EXISTENCE_RULES`): that is the user's ids, not the target's fault, so the run stops without a verdict (exit 2)
+(:func:`existence_rules`): that is the user's ids, not the target's fault, so the run stops without a verdict (exit 2)
 and names the option that gives the target's own (:func:`unknown_resource`), where it reported a violation per create.
 """
 
@@ -26,6 +26,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,11 +39,17 @@ from contract_tests.pacing import Pace, send
 from contract_tests.records import CaseRecord
 from contract_tests.settings import RunSettings
 from vpnconn.repair import DEFAULT_CGW_ID, Repairer
-from vpnconn.spec import Spec
+from vpnconn.spec import Rule, Spec
 
 PROBE_STYLE = "policy"  # the probe's example: no tunnel pair to take
-EXISTENCE_RULES = ("gateway-exists", "customer-gateway-exists")  # the named rules whose error says an id is unknown
 FEWEST_CREATES = 3  # valid creates all refused so before the run's ids are taken for unknown
+
+
+def existence_rules(spec: Spec) -> dict[str, Rule]:
+    """The named rules whose error says that the id a field names is unknown, by that field: those that need the
+    target's world and are refused 404 Not Found (``vgw_id``: gateway-exists, ``cgw_id``: customer-gateway-exists)."""
+    return {rule.fields[0].rsplit("/", 1)[-1]: rule for rule in spec.rules
+            if rule.scope == "world" and rule.error["status"] == HTTPStatus.NOT_FOUND}
 
 
 def unmade_customer_gateway(cgw_id: str = DEFAULT_CGW_ID) -> str:
@@ -76,7 +83,7 @@ def customer_gateways_of_their_own(spec: Spec, base_url: str, settings: RunSetti
     ledger.note_create(body, answer.status_code, answer.content)
     if not 400 <= answer.status_code < 500:
         return True  # carried out (or a 5xx, which does not tell)
-    unknown, code = spec.rule("customer-gateway-exists").error, error_code_in(answer.content)
+    unknown, code = existence_rules(spec)["cgw_id"].error, error_code_in(answer.content)
     got = f"{answer.status_code} {code or ''}".rstrip()
     why = ("its gateways are its own" if (answer.status_code, code) == (unknown["status"], unknown["error_code"])
            else "it may not have it")
@@ -98,8 +105,7 @@ def unknown_resource(spec: Spec, settings: RunSettings, records: list[CaseRecord
         refusals = {(r.status, error_code_in(r.response_body.encode())) for r in group}
         if len(group) < FEWEST_CREATES or len(refusals) != 1:
             continue
-        for rule in (spec.rule(name) for name in EXISTENCE_RULES):
-            field = rule.fields[0].rsplit("/", 1)[-1]
+        for field, rule in existence_rules(spec).items():
             if refusals == {(rule.error["status"], rule.error["error_code"])} and (named is None or field == "cgw_id"):
                 values = {_named(r, field) for r in group} - {None}
                 value = (named or next(iter(values), getattr(settings, field))) if len(values) <= 1 else (

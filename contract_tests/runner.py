@@ -117,7 +117,6 @@ def _delete_so_far(ledger: Ledger, settings: RunSettings, client: httpx.Client, 
     if ledger.unsure and settings.target is not None:
         unsure = ledger.unsure
         adopt_unsure_creates(ledger, settings, client, pace)
-        ledger.found_while_running += unsure - ledger.unsure
         if ledger.unsure < unsure:
             progress(f"  cleanup: {unsure - ledger.unsure} of {unsure} create(s) whose answer did not say what they did "
                      "found on the gateway, deleted with the rest")
@@ -176,8 +175,8 @@ def _clean_up(ledger: Ledger, settings: RunSettings, client: httpx.Client, progr
     if settings.target is None:  # the embedded server stops with the run, and what it holds ends with it
         ledger.path.unlink(missing_ok=True)
         return
-    if ledger.found_while_running:
-        notes.append(f"{ledger.found_while_running} create(s) got no answer, or one that does not say whether the connection "
+    if ledger.found:  # (as it made room, before this last look)
+        notes.append(f"{ledger.found} create(s) got no answer, or one that does not say whether the connection "
                      "was created (a timeout, a gateway's 5xx): what they made found on the gateway as the run made room, "
                      "and deleted")
     found = adopt_unsure_creates(ledger, settings, client, pace)
