@@ -65,7 +65,7 @@ def customer_gateways_of_their_own(spec: Spec, base_url: str, settings: RunSetti
     pair); else unless a create naming a customer gateway nobody made is refused (:mod:`this module
     <contract_tests.run_resources>`). What that create makes is noted in ``ledger`` (the run's, deleted with the rest;
     it counts against MAX_CREATES)."""
-    if settings.cgw_id != DEFAULT_CGW_ID:
+    if settings.customer_gateways != (DEFAULT_CGW_ID,):  # (the user named theirs: the default among several too)
         return False
     if not settings.creates or (settings.create_budget is not None and settings.create_budget < 1):
         return True  # (nothing to be created: no create needs room on a pair)

@@ -512,3 +512,13 @@ def test_creates_refused_for_customer_gateways_of_their_own_say_so_not_the_defau
         with pytest.raises(TargetError, match=r"the target does not have the cgw_id they name, \d+ different ones \(each "
                                               r"create one of its own.*no verdict: name one of the target's with --cgw-id"):
             _run(url, phases=("rules",))
+
+
+def test_the_default_customer_gateway_among_several_named_is_the_users():
+    """`--cgw-id <the examples' id>,b`: before, the run took the first for no choice, asked whether the world is open
+    and, it being open, gave each create one of its own, ignoring the ones named."""
+    named = (RunSettings().cgw_id, SEVERAL[1])
+    app = KeepsPairs(token=TOKEN["X-Auth-Token"])
+    with running_server(app) as url:
+        result = _run(url, cgw_id=named[0], cgw_ids=named, phases=("rules",))
+    assert result.exit_code == 0 and not result.violations and app.customer_gateways == set(named)
