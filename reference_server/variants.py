@@ -37,7 +37,8 @@ against one must end with exit 0, its differences listed as divergences (and fai
 - it is busy now and then, as a loaded service is: about one request in BUSY_ONE_IN (chosen by
   :func:`busy_at_first`, so the same ones whatever the timing) is answered busy or not ready the first time it
   comes, with ``Retry-After: 0``, and served when it is asked again: 504 ``VPN.0014`` (system busy), 409
-  ``VPN.0016`` (gateway not ready), 400 ``VPN.0507`` (gateway being updated) or 400 ``VPN.0030`` (system busy), the
+  ``VPN.0016`` (gateway not ready), 400 ``VPN.0507`` (gateway being updated), 400 ``VPN.0030`` (system busy) or 400
+  ``VPN.0031`` (repeated operation; try again later, the error codes page says), the
   documented codes of the error kinds the spec marks ``transient`` (:data:`BUSY_KINDS`, one by what the request is).
 """
 
@@ -194,7 +195,7 @@ class OtherChoicesServer(ReferenceServer):
 
 UNLISTED = "added_in_a_later_version"  # a field of every answer that no source lists
 BUSY_ONE_IN = 16  # about one request in this many is answered busy the first time it comes
-BUSY_KINDS = ("system-busy", "gateway-not-ready", "gateway-being-updated", "service-busy")  # (x-vpnconn-errors)
+BUSY_KINDS = ("system-busy", "gateway-not-ready", "gateway-being-updated", "service-busy", "repeated-operation")  # (x-vpnconn-errors)
 
 
 def _request_key(operation_id: str, params: dict[str, str], raw: bytes) -> bytes:

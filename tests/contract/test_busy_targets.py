@@ -154,6 +154,7 @@ def test_a_target_busy_for_good_gets_no_verdict():
     (409, {"error_code": "VPN.0999", "error_msg": "conflict"}, False),
     (400, "<html>bad request</html>", False),
     (500, {"error_code": "VPN.0030"}, False),  # a status the code does not go with: a server error
+    (409, {"error_code": "VPN.0031"}, False),
 ])
 def test_a_documented_not_ready_or_busy_code_is_a_busy_answer_whatever_its_status(status, body, busy):
     """The error codes page's 400 VPN.0030 (system busy), VPN.0031 (repeated operation; try again later, the page
