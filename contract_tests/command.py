@@ -90,7 +90,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "gateway of its own where the target creates a connection for one nobody made, asked once first; "
                         "elsewhere every create names the default, %(default)s)")
     parser.add_argument("--mode", choices=MODES, default="all", help="positive, negative or all cases (default all)")
-    parser.add_argument("--examples", type=int, default=100, help="fuzzing examples per run (default 100)")
+    parser.add_argument("--examples", type=int, default=100,
+                        help="fuzzing examples per run, shared by the modes (default 100: 50 positive, 50 negative)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every generator; the same seed gives the same cases (default 0)")
     parser.add_argument("--report", metavar="DIR", type=Path, help="write junit.xml and failures.json there (checked before the run)")
     parser.add_argument("--strict", action="store_true", default=env("STRICT") == "1",

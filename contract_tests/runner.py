@@ -20,7 +20,7 @@ import httpx
 
 from contract_tests import hooks
 from contract_tests.answer_limits import limited_client
-from contract_tests.case_plan import ENGINE_PHASES
+from contract_tests.case_plan import ENGINE_PHASES, fuzzing_examples
 from contract_tests.cleanup import GONE_WAIT, Ledger, adopt_unsure_creates, delete_until_done, wait_until_gone
 from contract_tests.engine_phases import run_engine
 from contract_tests.lifecycle_phase import LifecyclePhase
@@ -205,7 +205,7 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
         preflight = run_preflight(base_url, settings, spec, client)
         where = base_url if settings.target else f"{base_url} (embedded reference server)"
         progress(f"contract run against {where}: mode {settings.effective_mode}, seed {settings.seed}, "
-                 f"up to {settings.examples} fuzzing examples per mode")
+                 f"up to {fuzzing_examples(settings)} fuzzing examples")
         if preflight.records:
             progress(f"  preflight: {preflight.records[0].failures[0].title.lower().removeprefix('the ')} "
                      f"(one finding; ignored_auth is not repeated per case)")

@@ -96,7 +96,7 @@ class RunSettings:
     # empty: cgw_id alone
     cgw_ids: tuple[str, ...] = ()
     mode: str = "all"
-    examples: int = 100  # max examples per schemathesis fuzzing mode
+    examples: int = 100  # fuzzing examples, shared by the generation modes (case_plan.fuzzing_parts)
     seed: int = 0
     allow_create: bool = False
     rule_cases: int = 12  # cases per named rule in the rules phase

@@ -14,7 +14,7 @@ import pytest
 from support import QUICK, drawn, run_against
 
 from contract_tests import case_cache, case_plan
-from contract_tests.case_plan import Plan, generate, plan_key
+from contract_tests.case_plan import Plan, fuzzing_parts, generate, plan_key
 from contract_tests.engine_phases import plan_for
 from contract_tests.records import VIOLATION
 from contract_tests.settings import RunSettings
@@ -229,7 +229,7 @@ def test_the_examples_and_coverage_are_handed_out_before_the_run_waits_for_the_f
     assert [e.split(" (")[0] for e in events] == ["examples handed out", "coverage handed out",
                                                   "waits for the fuzzing cases", "fuzzing handed out"]
     assert all(not e.endswith("(0 cases)") for e in events if "handed out" in e)
-    assert "sent while the fuzzing cases are generated in a second process" in lines[0]
+    assert "sent while the fuzzing cases are generated in 2 other processes" in lines[0]
     assert "cases generated" in lines[-1]
 
 
@@ -309,8 +309,23 @@ def test_the_fuzzing_cases_of_a_key_are_the_same_whoever_asks_for_them():
         cases = planner.result(lambda: False)
     finally:
         planner.stop()
-    assert len(cases) >= 10
+    assert [case.positive for case in cases] == [True] * 5 + [False] * 5  # a part per mode, in order
     assert other.communicate(timeout=300)[0].strip() == drawn(cases)
+
+
+def test_the_fuzzing_examples_are_shared_by_the_modes_each_drawn_apart():
+    """A run of both modes draws its positive and its negative fuzzing cases in a test of its own (in a process
+    of its own), the examples shared; a run of one mode draws them all in one. Each part is made from the plan's
+    inputs alone: the seed, the project id, the kind of credentials stay."""
+    def parts(**options):
+        return [(p.effective_mode, p.examples, p.seed, p.token) for p in fuzzing_parts(RunSettings(seed=SEED, **options))]
+
+    placeholder = case_plan.TOKEN_PLACEHOLDER
+    assert parts(examples=7, token="tok") == [("positive", 4, SEED, placeholder), ("negative", 3, SEED, placeholder)]
+    assert parts(examples=1) == [("positive", 1, SEED, None)]  # no negative part of none
+    assert parts(examples=7, mode="negative") == [("negative", 7, SEED, None)]
+    assert parts(examples=7, mode="positive") == [("positive", 7, SEED, None)]
+    assert case_plan.fuzzing_examples(RunSettings(examples=100)) == "50 positive and 50 negative"
 
 
 def test_a_fuzzing_worker_that_dies_is_reported_not_waited_for():
@@ -319,13 +334,14 @@ def test_a_fuzzing_worker_that_dies_is_reported_not_waited_for():
     from contract_tests.engine_phases import EngineError, FuzzingPlanner
 
     planner = FuzzingPlanner(RunSettings(seed=SEED, examples=10))
-    planner._worker.send_signal(signal.SIGKILL)
+    first, second = planner.processes  # the positive part's, the negative part's
+    second.send_signal(signal.SIGKILL)
     try:
         with pytest.raises(EngineError, match=r"the fuzzing planner died \(exit code -9\)"):
             planner.result(lambda: False)
     finally:
         planner.stop()
-    assert planner._worker.poll() is not None
+    assert first.poll() is not None and second.poll() is not None
 
 
 def test_a_halted_run_stops_the_fuzzing_worker_at_once():
@@ -336,4 +352,4 @@ def test_a_halted_run_stops_the_fuzzing_worker_at_once():
     with pytest.raises(PlanningStopped):
         planner.result(lambda: True)
     planner.stop()
-    assert planner._worker.poll() is not None  # ended, not left drawing
+    assert len(planner.processes) == 2 and all(p.poll() is not None for p in planner.processes)  # ended, not left drawing
