@@ -22,6 +22,7 @@ from contract_tests.cleanup import Ledger
 from contract_tests.pacing import Pace, is_busy, retry_after
 from contract_tests.progress import Progress
 from contract_tests.settings import RunSettings
+from contract_tests.silence import Silence
 from vpnconn import load_spec
 from vpnconn.documented import documented_only
 from vpnconn.repair import Repairer
@@ -51,6 +52,8 @@ class ActiveRun:
     # Ctrl-C or SIGTERM: finish the requests in flight (and note what they created), send no more; the fuzzing
     # planner's process is stopped too.
     stop_event: threading.Event = field(default_factory=threading.Event)
+    # requests without an answer in a row, whichever phase sent them: enough of them and the run stops sending
+    silence: Silence = field(default_factory=Silence)
 
     @property
     def out_of_time(self) -> bool:
@@ -134,8 +137,8 @@ class ActiveRun:
 
     @property
     def halted(self) -> bool:
-        """Past the deadline (MAX_TIME) or interrupted: send nothing more at all."""
-        return self.interrupted or self.out_of_time
+        """Past the deadline (MAX_TIME), interrupted, or the target stopped answering: send nothing more at all."""
+        return self.interrupted or self.out_of_time or self.silence.stopped
 
     @property
     def should_stop(self) -> bool:

@@ -64,6 +64,7 @@ from contract_tests.hooks import ActiveRun
 from contract_tests.pacing import busy_failure, growing_pauses, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
+from contract_tests.silence import short_reason
 from contract_tests.verdicts import account_state_refusal, answer_schema_provenance
 from vpnconn import load_spec
 from vpnconn.repair import Repairer
@@ -174,10 +175,15 @@ class LifecyclePhase:
         except httpx.HTTPError as exc:
             if creates:
                 self.ledger.note_no_answer(body, exc)
-            record = unanswered("lifecycle", url, f"{step}: {exc.__class__.__name__}: {str(exc)[:200] or 'no answer'}", "positive")
+            why = f"{exc.__class__.__name__}: {str(exc)[:200] or 'no answer'}"
+            if self.run is not None:
+                self.run.silence.unanswered(f"(lifecycle, {step}): {short_reason(why)}")
+            record = unanswered("lifecycle", url, f"{step}: {why}", "positive")
             record.method, record.body = method, body
             seen.records.append(record)
             return record, None
+        if self.run is not None:
+            self.run.silence.answered()
         if creates:
             self.ledger.note_create(body, response.status_code, response.content)
         answer = Answer(response.status_code, dict(response.headers), response.content)

@@ -135,7 +135,8 @@ def _verdict_line(result: RunResult) -> str:
         return ("PASSED: no violation" + (f"; {d} cases diverge where the documentation leaves the choice open "
                                             f"(STRICT=1 / --strict makes them fail)" if d else ""))
     return (f"FAILED: {v} cases with violations" + (f", {d} with divergences" if d else "")
-            + (" (--strict: divergences count)" if result.settings.strict and not v else ""))
+            + (" (--strict: divergences count)" if result.settings.strict and not v else "")
+            + ("; the target stopped answering, and the run stopped sending (see the note)" if result.target_silent else ""))
 
 
 def _failure_json(record: CaseRecord, failure: Failure, secrets: list[str]) -> dict:

@@ -30,6 +30,7 @@ from contract_tests.hooks import ActiveRun
 from contract_tests.pacing import busy_failure, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
+from contract_tests.silence import short_reason
 from contract_tests.verdicts import account_state_refusal, not_rejected, response_provenance
 from vpnconn import load_spec
 from vpnconn.constraints import BOUND_KEYWORDS, request_constraints, values_at
@@ -203,11 +204,16 @@ class RulesPhase:
         try:
             response = send(self.client, self.run.pace if self.run else None, "POST", self.url, raw, headers)
         except httpx.HTTPError as exc:  # no answer: a finding about the target, never dropped
-            if self.run is not None and self.run.ledger is not None:
-                self.run.ledger.note_no_answer(body, exc)
-            record = unanswered("rules", self.url, f"{exc.__class__.__name__}: {str(exc)[:300] or 'no answer'}", mode)
+            why = f"{exc.__class__.__name__}: {str(exc)[:300] or 'no answer'}"
+            if self.run is not None:
+                self.run.silence.unanswered(f"(rules, POST {', '.join(labels) or mode}): {short_reason(why)}")
+                if self.run.ledger is not None:
+                    self.run.ledger.note_no_answer(body, exc)
+            record = unanswered("rules", self.url, why, mode)
             record.request_headers, record.request_body, record.body, record.labels = headers, raw.decode(), body, labels
             return record
+        if self.run is not None:
+            self.run.silence.answered()
         if self.run is not None and self.run.ledger is not None:
             self.run.ledger.note_create(body, response.status_code, response.content)
         record = CaseRecord(

@@ -48,6 +48,7 @@ class RunResult:
     records: list[CaseRecord]
     seconds: float
     notes: list[str] = field(default_factory=list)
+    target_silent: bool = False  # the target stopped answering: the run stopped sending there (silence)
 
     @property
     def failed(self) -> list[CaseRecord]:
@@ -264,6 +265,8 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
                     progress(f"  {'lifecycle':9} {len(lifecycle):5} cases  {sum(1 for r in lifecycle if r.failures):4} "
                              f"with failures  ({time.monotonic() - started:.1f} s)")
         finally:
+            if run.silence.stopped:
+                progress(f"  stopped: {run.silence.described(started)}")
             budget_reached = run.budget_spent  # read before the cleanup empties the ledger
             _clean_up(ledger, settings, client, progress, notes, run.pace)
         records += rules + lifecycle
@@ -276,10 +279,12 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
                          "that did not end)")
         if run.out_of_time:
             notes.append(f"MAX_TIME ({settings.max_time:g} s) was reached: the run stopped sending and judged what it had")
+        if run.silence.stopped:
+            notes.append(run.silence.described(started))
     _judgeable(records)
     unknown = unknown_resource(spec, settings, records)
     if unknown:
         raise TargetError(unknown)
     _one_any_token_finding(records, preflight)
     return RunResult(settings=settings, base_url=base_url, records=preflight.records + records,
-                     seconds=time.monotonic() - started, notes=notes)
+                     seconds=time.monotonic() - started, notes=notes, target_silent=run.silence.stopped)

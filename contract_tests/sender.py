@@ -36,6 +36,7 @@ from contract_tests.engine_phases import record_of, unanswered
 from contract_tests.pacing import busy_failure, is_busy, until_not_busy
 from contract_tests.records import CaseRecord
 from contract_tests.settings import RunSettings
+from contract_tests.silence import short_reason
 
 TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
                     requests.exceptions.ContentDecodingError, requests.exceptions.TooManyRedirects)
@@ -146,15 +147,21 @@ class CaseSender:
         transport = self.ctx.get_transport_kwargs(operation=self.operation)
         _without_netrc(transport["session"], self.base_url)
         limit_session(transport["session"], self.settings.request_timeout)
+        run = hooks.active()  # (with a pace, a busy answer holds it for everyone: hooks.after_call, and here)
+        if run is not None and run.halted:  # queued before the run halted: not sent (those in flight finish)
+            return []
+        mode = "positive" if positive else "negative"
         try:
-            run = hooks.active()  # (with a pace, a busy answer holds it for everyone: hooks.after_call, and here)
             response = until_not_busy(lambda: case.call(**transport), run.pace if run is not None else None, case.method)
         except TRANSPORT_ERRORS as exc:
-            if run is not None and run.ledger is not None and case.method.upper() == "POST":
-                run.ledger.note_no_answer(case.body, exc)
-            first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
-            return [unanswered(phase, self.base_url, f"{exc.__class__.__name__}: {first[:300]}",
-                               "positive" if positive else "negative")]
+            why = _why(exc)
+            if run is not None:
+                run.silence.unanswered(f"({phase}, {case.method} {case.path}): {short_reason(why)}")
+                if run.ledger is not None and case.method.upper() == "POST":
+                    run.ledger.note_no_answer(case.body, exc)
+            return [unanswered(phase, self.base_url, why, mode)]
+        if run is not None:
+            run.silence.answered()
         recorder.record_response(case_id=case.id, response=response)
         if is_busy(response.status_code, bytes(response.content or b"")):  # still busy: the case is not judged
             record = record_of(phase, case, recorder.interactions[case.id], [], positive)
@@ -164,10 +171,22 @@ class CaseSender:
                                  config=checking.config, transport_kwargs=checking.transport_kwargs, recorder=recorder,
                                  response_checks=self.ctx.checks.for_responses(), phase=PhaseName.from_str(phase),
                                  auth_enforced_operations=enforced)
-        validate_response(case=case, ctx=check_ctx, response=response, continue_on_failure=True, recorder=recorder)
+        probe: list[CaseRecord] = []
+        try:
+            validate_response(case=case, ctx=check_ctx, response=response, continue_on_failure=True, recorder=recorder)
+        except TRANSPORT_ERRORS as exc:  # a request a check sends itself (ignored_auth's, without credentials) got none
+            why = f"{_why(exc)} (a request schemathesis' checks sent after this case, without its credentials or so)"
+            if run is not None:
+                run.silence.unanswered(f"({phase}, a check's own request): {short_reason(_why(exc))}")
+            probe = [unanswered(phase, self.base_url, why, mode)]
         return [record_of(phase, node.value, recorder.interactions[case_id], recorder.checks.get(case_id, []),
                           positive if node.value is case else None)
-                for case_id, node in recorder.cases.items() if case_id in recorder.interactions]
+                for case_id, node in recorder.cases.items() if case_id in recorder.interactions] + probe
+
+
+def _why(exc: BaseException) -> str:
+    first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+    return f"{exc.__class__.__name__}: {first[:300]}"
 
 
 def _done(records: list[CaseRecord]) -> concurrent.futures.Future[list[CaseRecord]]:

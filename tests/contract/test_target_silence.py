@@ -1,0 +1,116 @@
+"""A target that stops answering mid-run: the run stops sending there, fails, and says when and after which
+request; a target that drops a request now and then is judged request by request, to the end of the run."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import re
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
+
+from support import raw_http_server
+
+from contract_tests import RunSettings, run_contract
+from contract_tests.report import render_summary
+from contract_tests.silence import SILENT_AFTER, Silence, short_reason
+from reference_server import ReferenceServer, running_server
+
+SEED = 0
+
+
+@contextlib.contextmanager
+def forwarding(upstream: str, answers: int | None = None, drop_every: int = 0,
+               drop_if: Callable[[bytes], bool] = lambda head: False) -> Iterator[str]:
+    """A loopback proxy to ``upstream``, a connection per request: after ``answers`` requests (None: never) it
+    closes each connection without an answer, as a target that went down; with ``drop_every``, every so many;
+    and each whose head ``drop_if``."""
+    counted, lock = itertools.count(1), threading.Lock()
+    host, port = urlsplit(upstream).hostname, urlsplit(upstream).port
+
+    def handle(conn: socket.socket, stop: threading.Event) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.settimeout(5)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+            while length and len(body) < int(length.group(1)):
+                body += conn.recv(65536)
+            with lock:
+                n = next(counted)
+            if (answers is not None and n > answers) or (drop_every and n % drop_every == 0) or drop_if(head):
+                return  # closed with no answer
+            with socket.create_connection((host, port)) as up:
+                up.sendall(re.sub(rb"(?im)^connection:[^\r]*\r\n", b"", head + b"\r\n") + b"Connection: close\r\n\r\n" + body)
+                answer = b""
+                while chunk := up.recv(65536):
+                    answer += chunk
+            conn.sendall(answer)
+
+    with raw_http_server(handle) as url:
+        yield url
+
+
+def run_through(proxy_options: dict) -> object:
+    with running_server(ReferenceServer(token="t")) as upstream, forwarding(upstream, **proxy_options) as url:
+        return run_contract(RunSettings(target=url, token="t", seed=SEED, examples=20, use_cache=False),
+                            progress=lambda _: None, live=False)
+
+
+def test_a_target_that_stops_answering_mid_run_ends_the_sending_there_and_fails_the_run():
+    result = run_through({"answers": 250})  # the preflight's and then most of the coverage phase's
+    unanswered = [r for r in result.records if r.status is None]
+    assert result.target_silent and result.exit_code == 1
+    assert SILENT_AFTER <= len(unanswered) <= SILENT_AFTER + 3 * result.settings.concurrency  # not the rest of the plan
+    assert all(f.check == "request_error" for r in unanswered for f in r.failures)
+    assert not any(r.phase in ("rules", "lifecycle") for r in result.records)  # nothing sent after it
+    note = next(n for n in result.notes if n.startswith("the target stopped answering"))
+    assert "requests in a row got no answer, the first of them (coverage, POST" in note
+    text = render_summary(result)
+    assert text.rstrip().endswith("the target stopped answering, and the run stopped sending (see the note)")
+
+
+def test_a_target_that_drops_a_request_now_and_then_is_judged_to_the_end():
+    """The other side: no answer to one request in four is a finding each time, never a target gone."""
+    result = run_through({"drop_every": 4})
+    assert not result.target_silent and not any("stopped answering" in n for n in result.notes)
+    assert any(r.phase == "lifecycle" for r in result.records) and any(r.phase == "rules" for r in result.records)
+
+
+def test_no_answer_to_a_request_a_check_sends_itself_is_a_finding_not_a_traceback():
+    """schemathesis' ignored_auth check sends the case again without its credentials; a target that drops those
+    (and answers the rest) fails the run with a "no answer" finding for each, the run going to its end."""
+    result = run_through({"drop_if": lambda head: b"x-auth-token:" not in head.lower()})
+    probes = [r for r in result.records if r.status is None]
+    assert probes and all("a request schemathesis' checks sent after this case" in f.message
+                          for r in probes for f in r.failures)
+    assert result.exit_code == 1 and not result.target_silent and any(r.phase == "lifecycle" for r in result.records)
+
+
+def test_ten_in_a_row_without_an_answer_and_none_between():
+    silence = Silence(limit=10, clock=itertools.count().__next__)
+    for _ in range(3):
+        for n in range(9):
+            silence.unanswered(f"request {n}")
+        silence.answered()  # an answer ends the streak
+    assert not silence.stopped and silence.in_a_row == 0
+    for n in range(10):
+        silence.unanswered(f"request {n}")
+    assert silence.stopped and silence.first == "request 0"
+    silence.answered()  # an answer from a request in flight when it stopped: stopped for good
+    assert silence.stopped and "10 requests in a row got no answer, the first of them request 0" in silence.described(0)
+
+
+def test_the_reason_kept_is_the_systems():
+    wrapped = ("ConnectionError: HTTPConnectionPool(host='127.0.0.1', port=9): Max retries exceeded with url: /v5/x "
+               "(Caused by NewConnectionError(\"HTTPConnection(host='127.0.0.1', port=9): Failed to establish a new "
+               "connection: [Errno 111] Connection refused\"))")
+    assert short_reason(wrapped) == "ConnectionError: [Errno 111] Connection refused"
+    assert short_reason("ReadTimeout: timed out") == "ReadTimeout: timed out"
