@@ -296,7 +296,7 @@ def delete_connections(urls: list[str], settings: RunSettings, client: httpx.Cli
                     result.left.append((url, why))
             if time.monotonic() - shown >= 5:  # a distant target: say how far it got
                 shown = time.monotonic()
-                progress(f"  cleanup: {len(result.deleted) + len(result.left)}/{len(urls)} deleted")
+                progress(f"  cleanup: {len(result.deleted) + len(result.left)}/{len(urls)} tried, {len(result.deleted)} deleted")
     return result
 
 

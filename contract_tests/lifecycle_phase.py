@@ -170,6 +170,7 @@ class LifecyclePhase:
         raw = json.dumps(body).encode() if body is not None else b""
         headers = signed_headers(method, url, raw, self.settings.token, self.settings.ak, self.settings.sk)
         creates = operation_id == self.spec.create.id
+        ticket = self.run.silence.ticket() if self.run else 0
         try:
             response = send(self.client, self.run.pace if self.run else None, method, url, raw or None, headers)
         except httpx.HTTPError as exc:
@@ -177,13 +178,13 @@ class LifecyclePhase:
                 self.ledger.note_no_answer(body, exc)
             why = f"{exc.__class__.__name__}: {str(exc)[:200] or 'no answer'}"
             if self.run is not None:
-                self.run.silence.unanswered(f"(lifecycle, {step}): {short_reason(why)}")
+                self.run.silence.unanswered(ticket, f"lifecycle {step}: {short_reason(why)}")
             record = unanswered("lifecycle", url, f"{step}: {why}", "positive")
             record.method, record.body = method, body
             seen.records.append(record)
             return record, None
         if self.run is not None:
-            self.run.silence.answered()
+            self.run.silence.answered(ticket)
         if creates:
             self.ledger.note_create(body, response.status_code, response.content)
         answer = Answer(response.status_code, dict(response.headers), response.content)

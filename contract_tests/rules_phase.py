@@ -201,19 +201,20 @@ class RulesPhase:
             self.run.progress.count()
         raw = json.dumps(body, ensure_ascii=False).encode()
         headers = json_post_headers(self.url, raw, self.settings.token, self.settings.ak, self.settings.sk)
+        ticket = self.run.silence.ticket() if self.run else 0
         try:
             response = send(self.client, self.run.pace if self.run else None, "POST", self.url, raw, headers)
         except httpx.HTTPError as exc:  # no answer: a finding about the target, never dropped
             why = f"{exc.__class__.__name__}: {str(exc)[:300] or 'no answer'}"
             if self.run is not None:
-                self.run.silence.unanswered(f"(rules, POST {', '.join(labels) or mode}): {short_reason(why)}")
+                self.run.silence.unanswered(ticket, f"rules POST ({', '.join(labels) or mode}): {short_reason(why)}")
                 if self.run.ledger is not None:
                     self.run.ledger.note_no_answer(body, exc)
             record = unanswered("rules", self.url, why, mode)
             record.request_headers, record.request_body, record.body, record.labels = headers, raw.decode(), body, labels
             return record
         if self.run is not None:
-            self.run.silence.answered()
+            self.run.silence.answered(ticket)
         if self.run is not None and self.run.ledger is not None:
             self.run.ledger.note_create(body, response.status_code, response.content)
         record = CaseRecord(

@@ -151,17 +151,18 @@ class CaseSender:
         if run is not None and run.halted:  # queued before the run halted: not sent (those in flight finish)
             return []
         mode = "positive" if positive else "negative"
+        ticket = run.silence.ticket() if run is not None else 0
         try:
             response = until_not_busy(lambda: case.call(**transport), run.pace if run is not None else None, case.method)
         except TRANSPORT_ERRORS as exc:
             why = _why(exc)
             if run is not None:
-                run.silence.unanswered(f"({phase}, {case.method} {case.path}): {short_reason(why)}")
+                run.silence.unanswered(ticket, f"{phase} {case.method} {case.path}: {short_reason(why)}")
                 if run.ledger is not None and case.method.upper() == "POST":
                     run.ledger.note_no_answer(case.body, exc)
             return [unanswered(phase, self.base_url, why, mode)]
         if run is not None:
-            run.silence.answered()
+            run.silence.answered(ticket)
         recorder.record_response(case_id=case.id, response=response)
         if is_busy(response.status_code, bytes(response.content or b"")):  # still busy: the case is not judged
             record = record_of(phase, case, recorder.interactions[case.id], [], positive)
@@ -177,7 +178,7 @@ class CaseSender:
         except TRANSPORT_ERRORS as exc:  # a request a check sends itself (ignored_auth's, without credentials) got none
             why = f"{_why(exc)} (a request schemathesis' checks sent after this case, without its credentials or so)"
             if run is not None:
-                run.silence.unanswered(f"({phase}, a check's own request): {short_reason(_why(exc))}")
+                run.silence.unanswered(run.silence.ticket(), f"{phase}, a request of a check of its own: {short_reason(_why(exc))}")
             probe = [unanswered(phase, self.base_url, why, mode)]
         return [record_of(phase, node.value, recorder.interactions[case_id], recorder.checks.get(case_id, []),
                           positive if node.value is case else None)

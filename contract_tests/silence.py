@@ -1,16 +1,18 @@
 """Whether the target stopped answering: requests without an answer, in a row.
 
 A request that gets no HTTP answer (refused, reset, timed out) is a finding, and one now and then is judged as
-such. :data:`SILENT_AFTER` of them in a row, with no answer between (whichever phase sent them, in the order they
-ended), say the target stopped answering: it went down, or the way to it did. The run then stops sending, as it
-does at MAX_TIME: the rest would only add "no answer" findings, one per request, and against a target that keeps
-silent rather than refuse, each would wait REQUEST_TIMEOUT. What was sent is judged (the unanswered requests
-too: a target that stops answering fails the run), and the run says when it stopped and which request was the
-first without an answer: the one that may have brought the target down.
+such. :data:`SILENT_AFTER` of them in a row (whichever phase sent them, in the order they ended), none answered
+that was sent after the first of them, say the target stopped answering: it went down, or the way to it did.
+The run then stops sending, as it does at MAX_TIME: the rest would only add "no answer" findings, one per
+request, and against a target that keeps silent rather than refuse, each would wait REQUEST_TIMEOUT. What was
+sent is judged (the unanswered requests too: a target that stops answering fails the run), and the run says
+when it stopped and which request was the first sent without an answer: the one that may have brought the
+target down.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -31,29 +33,42 @@ def short_reason(error: str) -> str:
 
 
 class Silence:
-    """Counts the requests without an answer since the last answer; shared by the run's threads."""
+    """Counts the requests without an answer since the target last answered; shared by the run's threads.
+
+    Each request takes a ticket as it is sent (:meth:`ticket`), in the order they go. With several in flight, an
+    answer to a request sent before the first unanswered one says nothing of the target since: only an answer
+    to one sent after it ends a streak, and the first of a streak is the earliest sent."""
 
     def __init__(self, limit: int = SILENT_AFTER, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
         self._clock = clock
         self._lock = threading.Lock()
+        self._tickets = itertools.count()
         self.in_a_row = 0
-        self.first: str | None = None  # the first request of the present streak without an answer
+        self.first: str | None = None  # the earliest sent request of the present streak
+        self._first_ticket = -1
         self.first_at: float | None = None
         self.stopped = False  # once the streak reached the limit: for good
 
-    def answered(self) -> None:
-        """A request got an answer (any status): a streak ends, unless the run has stopped already."""
+    def ticket(self) -> int:
+        """Taken as a request is sent."""
         with self._lock:
-            if not self.stopped:
-                self.in_a_row, self.first, self.first_at = 0, None, None
+            return next(self._tickets)
 
-    def unanswered(self, what: str) -> None:
-        """A request got no answer; ``what`` names it and why (phase, method, error), for the run's note."""
+    def answered(self, ticket: int) -> None:
+        """The request of ``ticket`` got an answer (any status): a streak ends if it was sent after the streak's
+        first request, unless the run has stopped already."""
+        with self._lock:
+            if not self.stopped and ticket > self._first_ticket:
+                self.in_a_row, self.first, self._first_ticket, self.first_at = 0, None, -1, None
+
+    def unanswered(self, ticket: int, what: str) -> None:
+        """The request of ``ticket`` got no answer; ``what`` names it and why (phase, method, error)."""
         with self._lock:
             self.in_a_row += 1
-            if self.in_a_row == 1:
-                self.first, self.first_at = what, self._clock()
+            if self.first is None or ticket < self._first_ticket:
+                self.first, self._first_ticket = what, ticket
+                self.first_at = self._clock() if self.first_at is None else self.first_at
             if self.in_a_row >= self.limit:
                 self.stopped = True
 
@@ -61,4 +76,4 @@ class Silence:
         """What the run says of it (``started``: the run's start, on the same clock)."""
         at = (self.first_at or started) - started
         return (f"the target stopped answering {at:.1f} s into the run: {self.in_a_row} requests in a row got no "
-                f"answer, the first of them {self.first}; the run stopped sending there and judged what it had")
+                f"answer (the first sent: {self.first}); the run stopped sending there and judged what it had")

@@ -161,6 +161,28 @@ def test_what_could_not_be_deleted_is_listed_with_its_url(tmp_path):
     assert "http://127.0.0.1:9/v5/p/vpn-connection/b" in dead.summary()
 
 
+def test_the_cleanup_of_a_distant_target_says_how_many_it_tried_and_how_many_it_deleted(monkeypatch):
+    """Every 5 s a line: tried and deleted apart (a delete that got no answer was tried, not deleted)."""
+    from contract_tests import cleanup
+
+    clock = iter(range(0, 1000, 5))  # each look at the clock 5 s later
+    monkeypatch.setattr(cleanup.time, "monotonic", lambda: next(clock))
+    answers = iter([204, None, None, None])
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        status = next(answers)
+        if status is None:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(status)
+
+    lines: list[str] = []
+    urls = [f"http://127.0.0.1:9/v5/p/vpn-connection/{n}" for n in range(4)]
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
+        done = cleanup.delete_connections(urls, RunSettings(target="http://127.0.0.1:9", concurrency=1), client, lines.append)
+    assert len(done.deleted) == 1 and len(done.left) == 3
+    assert lines[-1] == "  cleanup: 4/4 tried, 1 deleted"
+
+
 def test_a_run_keeps_its_create_budget(tmp_path):
     app = CountingServer(token=TOKEN["X-Auth-Token"])
     with running_server(app) as url:

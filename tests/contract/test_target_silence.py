@@ -72,7 +72,7 @@ def test_a_target_that_stops_answering_mid_run_ends_the_sending_there_and_fails_
     assert all(f.check == "request_error" for r in unanswered for f in r.failures)
     assert not any(r.phase in ("rules", "lifecycle") for r in result.records)  # nothing sent after it
     note = next(n for n in result.notes if n.startswith("the target stopped answering"))
-    assert "requests in a row got no answer, the first of them (coverage, POST" in note
+    assert "requests in a row got no answer (the first sent: coverage POST /v5/{project_id}/vpn-connection: " in note
     text = render_summary(result)
     assert text.rstrip().endswith("the target stopped answering, and the run stopped sending (see the note)")
 
@@ -98,14 +98,28 @@ def test_ten_in_a_row_without_an_answer_and_none_between():
     silence = Silence(limit=10, clock=itertools.count().__next__)
     for _ in range(3):
         for n in range(9):
-            silence.unanswered(f"request {n}")
-        silence.answered()  # an answer ends the streak
+            silence.unanswered(silence.ticket(), f"request {n}")
+        silence.answered(silence.ticket())  # an answer ends the streak
     assert not silence.stopped and silence.in_a_row == 0
     for n in range(10):
-        silence.unanswered(f"request {n}")
+        silence.unanswered(silence.ticket(), f"request {n}")
     assert silence.stopped and silence.first == "request 0"
-    silence.answered()  # an answer from a request in flight when it stopped: stopped for good
-    assert silence.stopped and "10 requests in a row got no answer, the first of them request 0" in silence.described(0)
+    silence.answered(silence.ticket())  # an answer from a request in flight when it stopped: stopped for good
+    assert silence.stopped and "10 requests in a row got no answer (the first sent: request 0)" in silence.described(0)
+
+
+def test_with_several_in_flight_only_an_answer_to_a_later_request_ends_a_streak():
+    """Eight sent together as the target goes: the earlier ones may end after later ones. An answer to a request
+    sent before the first unanswered one says nothing of the target since; the first of the streak is the
+    earliest sent."""
+    silence = Silence(limit=10)
+    sent = [silence.ticket() for _ in range(12)]
+    silence.unanswered(sent[5], "the sixth")
+    silence.answered(sent[2])  # sent before the sixth: the streak goes on
+    silence.unanswered(sent[3], "the fourth")  # sent earlier, ended later: the first of the streak now
+    assert silence.in_a_row == 2 and silence.first == "the fourth"
+    silence.answered(sent[6])  # sent after the fourth, answered: the target was alive then
+    assert silence.in_a_row == 0 and silence.first is None
 
 
 def test_the_reason_kept_is_the_systems():
