@@ -15,6 +15,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import random
+import re
 from collections import Counter
 from typing import Any
 
@@ -26,7 +27,7 @@ from contract_tests.breakers import BREAKERS
 from contract_tests.checks import Answer, run_checks
 from contract_tests.engine_phases import unanswered
 from contract_tests.error_bodies import error_code_of
-from contract_tests.hooks import ActiveRun
+from contract_tests.hooks import ActiveRun, acceptable
 from contract_tests.pacing import busy_failure, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
@@ -178,15 +179,25 @@ class RulesPhase:
 
     def _emit(self, records: list[Sent], body: dict[str, Any], mode: str, labels: list[str]) -> None:
         """Send ``body`` (in the pool): the cases are made here, in order, so what is sent does not depend on
-        the concurrency; a positive case takes its share of MAX_CREATES before it goes."""
+        the concurrency. A case that may create takes its share of MAX_CREATES and its room on the gateway before
+        it goes: a positive one, and a negative one that breaks only what the spec infers, which a correct server
+        may accept (``hooks.acceptable``); such a one, built from an accepted body, first gets a customer gateway
+        and a tunnel pair of its own where its breach is not (else it would collide with what that body made, or
+        not, as the deletions fell)."""
         if self.stopped:
             return
-        if mode == "positive" and self.run is not None:
+        if self.run is not None and (mode == "positive" or acceptable(body)):
+            conn = body.get("vpn_connection")
+            broken = self._fields_broken(labels)
+            if mode == "negative" and isinstance(conn, dict):
+                self.run.repairer.own_pair(conn, customer_gateway="cgw_id" not in broken,
+                                           tunnels=not broken & {"tunnel_local_address", "tunnel_peer_address"})
             self.sent = [future for future in self.sent if not future.done()]
             self.run.before_create(len(self.sent), lambda: concurrent.futures.wait(self.sent))
             if not self.run.take_create():
                 return
-            self.run.take_turn(body.get("vpn_connection"))
+            if "cgw_id" not in broken:
+                self.run.take_turn(conn)
         future = self.pool.submit(self._send, body, mode, labels)
         records.append(future)
         self.sent.append(future)
@@ -195,6 +206,16 @@ class RulesPhase:
         records = [future.result() for future in sent]
         self.failing = sum(1 for record in records if record.failures)
         return records
+
+    def _fields_broken(self, labels: list[str]) -> set[str]:
+        """The connection's fields a negative case's breach is in: a named rule's fields, or a constraint's field."""
+        fields: set[str] = set()
+        for label in labels:
+            if label.startswith("x-"):
+                fields |= {pointer.split("/")[2] for pointer in self.spec.rule(label.removeprefix("x-")).fields}
+            else:
+                fields.add(re.split(r"[.\[]", label, maxsplit=1)[0])
+        return fields
 
     def _send(self, body: dict[str, Any], mode: str, labels: list[str]) -> CaseRecord:
         if self.run:

@@ -9,6 +9,7 @@ the target's existing resources (VGW_ID, VGW_IP, CGW_ID).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import ipaddress
@@ -197,6 +198,18 @@ class Repairer:
         body the run sends as it is: it keeps every rule, and the id is as valid)."""
         if self.own_customer_gateways and conn.get("cgw_id") == self.resources.cgw_id:
             conn["cgw_id"] = self.customer_gateway()
+
+    def own_pair(self, conn: dict[str, Any], customer_gateway: bool = True, tunnels: bool = True) -> None:
+        """Give a body built from another the run sent (the rules phase breaks a copy of an accepted body) a customer
+        gateway and a tunnel /30 of its own, as :meth:`repair` gives each body where the run hands them out
+        (``own_customer_gateways``, ``unique_tunnels``): a server that accepts it then never refuses it for what the
+        body it was built from holds, whenever that is deleted. What its breach is in is left as it is
+        (``customer_gateway`` or ``tunnels`` False)."""
+        if customer_gateway and self.own_customer_gateways:
+            conn["cgw_id"] = self.customer_gateway()
+        if tunnels and self.unique_tunnels and conn.get("style", self.default_style) != "policy":
+            with contextlib.suppress(ValueError):  # addresses that are no IPv4 CIDR: nothing to collide with
+                self._tunnel(conn)
 
     def avoid_tunnels(self, addresses: list[str]) -> None:
         """Never hand out the /30s of these tunnel addresses (the target's existing connections use them)."""

@@ -38,9 +38,22 @@ def planned(_planned) -> list:
 
 def _sent_and_judged(result) -> list[tuple]:
     """What a run sent, in order, and what it found: what the server made up masked, answers' bodies left out."""
-    return [(r.phase, r.mode, r.method, ID.sub("<id>", r.url.split("://", 1)[-1].split("/", 1)[-1]),
-             ID.sub("<id>", r.request_body or ""), r.status, sorted((f.check, f.severity) for f in r.failures))
-            for r in result.records]
+    return [_sent_and_judged_one(r) for r in result.records]
+
+
+def _sent_and_judged_one(r) -> tuple:
+    return (r.phase, r.mode, r.method, ID.sub("<id>", r.url.split("://", 1)[-1].split("/", 1)[-1]),
+            ID.sub("<id>", r.request_body or ""), r.status, sorted((f.check, f.severity) for f in r.failures))
+
+
+def _first_difference(one, eight) -> str:
+    """Where two runs differ, with what each was answered (for the message of a failing comparison)."""
+    for n, (a, b) in enumerate(zip(one.records, eight.records, strict=False)):
+        if _sent_and_judged_one(a) != _sent_and_judged_one(b):
+            return (f"record {n}: at 1 {a.status} {a.response_headers} {a.response_body[:400]!r} "
+                    f"{[f.message[:200] for f in a.failures]}; at 8 {b.status} {b.response_headers} "
+                    f"{b.response_body[:400]!r} {[f.message[:200] for f in b.failures]}")
+    return f"{len(one.records)} records at 1, {len(eight.records)} at 8"
 
 
 @pytest.mark.parametrize("target, options", [
@@ -52,7 +65,7 @@ def _sent_and_judged(result) -> list[tuple]:
 def test_one_and_eight_requests_in_flight_send_the_same_cases_and_reach_the_same_verdicts(target, options):
     one = run_against(target, concurrency=1, **options)
     eight = run_against(target, concurrency=8, **options)
-    assert _sent_and_judged(one) == _sent_and_judged(eight)
+    assert _sent_and_judged(one) == _sent_and_judged(eight), _first_difference(one, eight)
     assert one.exit_code == eight.exit_code == (0 if target[:1] != ("--fault",) else 1)
 
 

@@ -80,6 +80,28 @@ def test_a_run_gives_every_tunnel_pair_once_and_avoids_the_targets(spec):
     assert plain.repair(copy.deepcopy(example)) == example
 
 
+def test_a_body_built_from_another_gets_a_pair_of_its_own_but_where_its_breach_is(spec):
+    """The rules phase breaks copies of accepted bodies; a lenient server may create one, so it gets a customer
+    gateway and a tunnel /30 of its own (as a repaired body does), save the fields its breach is in."""
+    repairer = Repairer(spec, RunSettings(), unique_tunnels=True, own_customer_gateways=True)
+    base = repairer.repair(copy.deepcopy(spec.examples("request")["bgp"]))["vpn_connection"]
+    fresh = copy.deepcopy(base)
+    repairer.own_pair(fresh)
+    assert fresh["cgw_id"] != base["cgw_id"] and fresh["tunnel_local_address"] != base["tunnel_local_address"]
+    assert {k: v for k, v in fresh.items() if k not in ("cgw_id", "tunnel_local_address", "tunnel_peer_address")} == \
+           {k: v for k, v in base.items() if k not in ("cgw_id", "tunnel_local_address", "tunnel_peer_address")}
+    kept = copy.deepcopy(base)
+    repairer.own_pair(kept, customer_gateway=False, tunnels=False)
+    assert kept == base
+    policy = repairer.repair(copy.deepcopy(spec.examples("request")["policy"]))["vpn_connection"]
+    repairer.own_pair(policy)
+    assert "tunnel_local_address" not in policy  # no tunnel in a policy connection
+    plain = Repairer(spec, RunSettings())  # no run hands them out (fixtures): nothing changes
+    same = copy.deepcopy(base)
+    plain.own_pair(same)
+    assert same == base
+
+
 @pytest.mark.parametrize("psk", ["A0000000", "aaaaaaaa", "12345678", "AAAAAAAA", "~~~~~~~~", "A0aaaaaa"])
 def test_repair_gives_the_psk_its_classes_without_losing_one(repairer, spec, psk):
     """Found by seed 41017 in CI: 'A0000000' (upper, digit) was mended to 'a0000000' (lower, digit), still two."""
