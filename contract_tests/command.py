@@ -66,9 +66,10 @@ kept in .vpnconn-cache/plans/, so a repeat run sends without generating (--no-ca
 they are reported and every verdict are the same for any concurrency. The rate limit and MAX_CREATES hold
 for all requests in flight.
 
-exit status: 0 no violation (enough answers judged); 1 violations; 2 the run could not judge (usage error,
-broken spec, unusable REPORT, target unreachable or not this API, credentials refused, too few answers);
-3 internal error of the toolkit; 130 interrupted (SIGINT); 143 terminated (SIGTERM).
+exit status: 0 no violation (enough answers judged); 1 violations (a target that stopped answering mid-run
+too: 10 requests in a row without an answer stop the sending, and what was sent is judged); 2 the run could
+not judge (usage error, broken spec, unusable REPORT, target unreachable or not this API, credentials refused,
+too few answers); 3 internal error of the toolkit; 130 interrupted (SIGINT); 143 terminated (SIGTERM).
 """
 
 
