@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -66,8 +66,23 @@ def limited_client(seconds: float) -> httpx.Client:
 
     ca = trusted_ca()
     verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca) if ca else True
-    return httpx.Client(timeout=seconds, verify=verify, transport=ResendingDropped(lambda: httpx.HTTPTransport(verify=verify)),
+
+    def through(proxy: str | None) -> httpx.BaseTransport:
+        return ResendingDropped(lambda: httpx.HTTPTransport(verify=verify, proxy=proxy))
+
+    return httpx.Client(timeout=seconds, verify=verify, transport=through(None), mounts=environment_proxies(through),
                         event_hooks={"request": [stamp], "response": [limit]})
+
+
+def environment_proxies(through: Callable[[str | None], httpx.BaseTransport]) -> dict[str, httpx.BaseTransport | None]:
+    """The proxies the environment names (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY), as httpx reads them, each
+    mounted as ``through(proxy)``; NO_PROXY's hosts as None (no proxy). httpx leaves the environment alone for a
+    client given a transport of its own, as this one is: without these, the preflight, the rules phase, the
+    lifecycle and the cleanup went straight to a target that schemathesis' requests (the engine phases) reached
+    through the proxy, and behind a proxy that is the only way out, the target was "unreachable"."""
+    from httpx._utils import get_environment_proxies  # httpx's own reading of them (pinned version)
+
+    return {pattern: None if proxy is None else through(proxy) for pattern, proxy in get_environment_proxies().items()}
 
 
 class _LimitedStream(httpx.SyncByteStream):

@@ -1,0 +1,91 @@
+"""A run behind a proxy: every request goes through the proxy the environment names (HTTP_PROXY, HTTPS_PROXY,
+ALL_PROXY), schemathesis' (requests) and the toolkit's own (httpx: the preflight, the rules phase, the
+lifecycle, the cleanup) alike; NO_PROXY's hosts are reached directly by both."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from support import raw_http_server
+
+from contract_tests import RunSettings, run_contract
+from reference_server import ReferenceServer, running_server
+
+SEED = 0
+PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy")
+
+
+@contextlib.contextmanager
+def forward_proxy(seen: list[str]) -> Iterator[str]:
+    """A loopback forward proxy for plain HTTP: it notes each request (method and path), which comes to it in
+    absolute form, and sends it on in origin form, a connection per request."""
+    lock = threading.Lock()
+
+    def handle(conn: socket.socket, stop: threading.Event) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.settimeout(5)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+            while length and len(body) < int(length.group(1)):
+                body += conn.recv(65536)
+            line, _, fields = head.partition(b"\r\n")
+            method, target, version = line.decode().split(" ")
+            url = urlsplit(target)
+            with lock:
+                seen.append(f"{method} {url.path}")
+            origin = f"{method} {url.path}{'?' + url.query if url.query else ''} {version}".encode()
+            fields = re.sub(rb"(?im)^(connection|proxy-connection):[^\r]*(\r\n|$)", b"", fields + b"\r\n")
+            with socket.create_connection((url.hostname, url.port)) as upstream:
+                upstream.sendall(origin + b"\r\n" + fields + b"Connection: close\r\n\r\n" + body)
+                answer = b""
+                while chunk := upstream.recv(65536):
+                    answer += chunk
+            conn.sendall(answer)
+
+    with raw_http_server(handle) as url:
+        yield url
+
+
+@pytest.fixture
+def environment_without_proxies(monkeypatch):
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def run_with(monkeypatch, **variables: str) -> tuple[object, list[str], str]:
+    seen: list[str] = []
+    with running_server(ReferenceServer(token="t")) as url, forward_proxy(seen) as proxy:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value.replace("{proxy}", proxy).replace("{target}", urlsplit(url).hostname or ""))
+        result = run_contract(RunSettings(target=url, token="t", seed=SEED, examples=5, use_cache=False),
+                              progress=lambda _: None, live=False)
+    return result, seen, url
+
+
+def test_every_request_of_a_run_goes_through_the_proxy_the_environment_names(environment_without_proxies):
+    result, seen, _ = run_with(environment_without_proxies, HTTP_PROXY="{proxy}")
+    assert result.exit_code == 0
+    one = r"/v5/0123456789abcdef0123456789abcdef/vpn-connection/[0-9a-f-]{36}"
+    assert any(re.fullmatch(rf"GET {one}", s) for s in seen)  # the lifecycle's shows (httpx)
+    assert any(re.fullmatch(rf"DELETE {one}", s) for s in seen)  # its deletes and the cleanup's (httpx)
+    assert any(s == "GET /v5/0123456789abcdef0123456789abcdef/vpn-connection" for s in seen)  # lists (httpx)
+    # as many creates as the run sent, and more: the checks' own requests (requests) come through it too
+    assert sum(1 for s in seen if s.startswith("POST")) >= sum(1 for r in result.records if r.method == "POST")
+
+
+def test_no_request_goes_through_the_proxy_for_a_host_no_proxy_names(environment_without_proxies):
+    result, seen, _ = run_with(environment_without_proxies, HTTP_PROXY="{proxy}", NO_PROXY="{target}")
+    assert result.exit_code == 0 and seen == []
