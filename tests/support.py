@@ -6,6 +6,7 @@ import contextlib
 import functools
 import itertools
 import json
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -83,6 +84,50 @@ def raw_http_server(handle: Callable[[socket.socket, threading.Event], None]) ->
         stop.set()
         thread.join(timeout=5)
         server.close()
+
+
+def read_request(conn: socket.socket) -> tuple[bytes, bytes] | None:
+    """One whole request from ``conn``: its head (without the blank line that ends it) and its body (as long as its
+    Content-Length says); None when the peer closed first."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    while length and len(body) < int(length.group(1)):
+        body += conn.recv(65536)
+    return head, body
+
+
+@contextlib.contextmanager
+def request_server(answer: Callable[[bytes, bytes], bytes | None]) -> Iterator[str]:
+    """A loopback server that reads one request per connection and sends ``answer(head, body)``, or closes the
+    connection without a word when that is None; yields its ``http://127.0.0.1:port``."""
+    def handle(conn: socket.socket, stop: threading.Event) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.settimeout(5)
+            request = read_request(conn)
+            reply = answer(*request) if request is not None else None
+            if reply is not None:
+                conn.sendall(reply)
+
+    with raw_http_server(handle) as url:
+        yield url
+
+
+def relay(head: bytes, body: bytes, host: str, port: int) -> bytes:
+    """Send a request on to ``host:port`` on a connection of its own (``Connection: close`` in place of its own) and
+    return the whole answer, as a proxy does."""
+    fields = re.sub(rb"(?im)^(connection|proxy-connection):[^\r]*\r\n", b"", head + b"\r\n")
+    with socket.create_connection((host, port)) as upstream:
+        upstream.sendall(fields + b"Connection: close\r\n\r\n" + body)
+        answer = b""
+        while chunk := upstream.recv(65536):
+            answer += chunk
+    return answer
 
 
 # ------------------------------------------------------------------------------------------ scripted targets

@@ -12,23 +12,12 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from support import raw_http_server
+from support import raw_http_server, read_request
 
 from contract_tests.answer_limits import limited_client
 from contract_tests.dropped_connections import ResendingDropped, dropped_before_answer
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
-
-
-def read_request(conn: socket.socket) -> bool:
-    """Read one request without a body (its head); False when the client closed first."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return False
-        data += chunk
-    return True
 
 
 class Story:

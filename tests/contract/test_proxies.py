@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import re
-import socket
 import threading
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from support import raw_http_server
+from support import relay, request_server
 
 from contract_tests import RunSettings, run_contract
 from reference_server import ReferenceServer, running_server
@@ -27,34 +26,16 @@ def forward_proxy(seen: list[str]) -> Iterator[str]:
     absolute form, and sends it on in origin form, a connection per request."""
     lock = threading.Lock()
 
-    def handle(conn: socket.socket, stop: threading.Event) -> None:
-        with conn, contextlib.suppress(OSError):
-            conn.settimeout(5)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
-            while length and len(body) < int(length.group(1)):
-                body += conn.recv(65536)
-            line, _, fields = head.partition(b"\r\n")
-            method, target, version = line.decode().split(" ")
-            url = urlsplit(target)
-            with lock:
-                seen.append(f"{method} {url.path}")
-            origin = f"{method} {url.path}{'?' + url.query if url.query else ''} {version}".encode()
-            fields = re.sub(rb"(?im)^(connection|proxy-connection):[^\r]*(\r\n|$)", b"", fields + b"\r\n")
-            with socket.create_connection((url.hostname, url.port)) as upstream:
-                upstream.sendall(origin + b"\r\n" + fields + b"Connection: close\r\n\r\n" + body)
-                answer = b""
-                while chunk := upstream.recv(65536):
-                    answer += chunk
-            conn.sendall(answer)
+    def answer(head: bytes, body: bytes) -> bytes:
+        line, _, fields = head.partition(b"\r\n")
+        method, target, version = line.decode().split(" ")
+        url = urlsplit(target)
+        with lock:
+            seen.append(f"{method} {url.path}")
+        origin = f"{method} {url.path}{'?' + url.query if url.query else ''} {version}".encode()
+        return relay(origin + b"\r\n" + fields, body, url.hostname or "", url.port or 80)
 
-    with raw_http_server(handle) as url:
+    with request_server(answer) as url:
         yield url
 
 

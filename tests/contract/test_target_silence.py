@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import re
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
-from support import raw_http_server
+from support import relay, request_server
 
 from contract_tests import RunSettings, run_contract
 from contract_tests.report import render_summary
@@ -28,33 +26,16 @@ def forwarding(upstream: str, answers: int | None = None, drop_every: int = 0,
     closes each connection without an answer, as a target that went down; with ``drop_every``, every so many;
     and each whose head ``drop_if``."""
     counted, lock = itertools.count(1), threading.Lock()
-    host, port = urlsplit(upstream).hostname, urlsplit(upstream).port
+    host, port = urlsplit(upstream).hostname or "", urlsplit(upstream).port or 80
 
-    def handle(conn: socket.socket, stop: threading.Event) -> None:
-        with conn, contextlib.suppress(OSError):
-            conn.settimeout(5)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
-            while length and len(body) < int(length.group(1)):
-                body += conn.recv(65536)
-            with lock:
-                n = next(counted)
-            if (answers is not None and n > answers) or (drop_every and n % drop_every == 0) or drop_if(head):
-                return  # closed with no answer
-            with socket.create_connection((host, port)) as up:
-                up.sendall(re.sub(rb"(?im)^connection:[^\r]*\r\n", b"", head + b"\r\n") + b"Connection: close\r\n\r\n" + body)
-                answer = b""
-                while chunk := up.recv(65536):
-                    answer += chunk
-            conn.sendall(answer)
+    def answer(head: bytes, body: bytes) -> bytes | None:
+        with lock:
+            n = next(counted)
+        if (answers is not None and n > answers) or (drop_every and n % drop_every == 0) or drop_if(head):
+            return None  # closed with no answer
+        return relay(head, body, host, port)
 
-    with raw_http_server(handle) as url:
+    with request_server(answer) as url:
         yield url
 
 
