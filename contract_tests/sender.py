@@ -176,9 +176,10 @@ class CaseSender:
         try:
             validate_response(case=case, ctx=check_ctx, response=response, continue_on_failure=True, recorder=recorder)
         except TRANSPORT_ERRORS as exc:  # a request a check sends itself (ignored_auth's, without credentials) got none
-            why = f"{_why(exc)} (a request schemathesis' checks sent after this case, without its credentials or so)"
+            why = (f"{_why(exc)} (a request one of schemathesis' checks sent on its own after this case, as ignored_auth's "
+                   f"without credentials)")
             if run is not None:
-                run.silence.unanswered(run.silence.ticket(), f"{phase}, a request of a check of its own: {short_reason(_why(exc))}")
+                run.silence.unanswered(run.silence.ticket(), f"{phase}, a request a check sent on its own: {short_reason(_why(exc))}")
             probe = [unanswered(phase, self.base_url, why, mode)]
         return [record_of(phase, node.value, recorder.interactions[case_id], recorder.checks.get(case_id, []),
                           positive if node.value is case else None)

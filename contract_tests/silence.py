@@ -75,5 +75,5 @@ class Silence:
     def described(self, started: float) -> str:
         """What the run says of it (``started``: the run's start, on the same clock)."""
         at = (self.first_at or started) - started
-        return (f"the target stopped answering {at:.1f} s into the run: {self.in_a_row} requests in a row got no "
+        return (f"the target stopped answering: from {at:.1f} s into the run, {self.in_a_row} requests in a row got no "
                 f"answer (the first sent: {self.first}); the run stopped sending there and judged what it had")
