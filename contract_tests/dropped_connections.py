@@ -73,20 +73,32 @@ class ResendingDropped(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         inner, outer = self._inner(), request.extensions.get("trace")
-        for _ in range(MOST_KEPT):
+        for attempt in range(MOST_KEPT + 1):
             seen = _Seen(outer)
             request.extensions = {**request.extensions, "trace": seen}
             try:
-                return inner.handle_request(request)
+                response = inner.handle_request(request)
             except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
-                if seen.opened or seen.answered or not dropped_before_answer(exc):
+                if attempt == MOST_KEPT or seen.opened or seen.answered or not dropped_before_answer(exc):
                     raise
-                # the pool let the dropped connection go: the next attempt takes another, or opens one
-        request.extensions = {**request.extensions, "trace": _Seen(outer)}
-        return inner.handle_request(request)
+                continue  # the pool let the dropped connection go: the next attempt takes another, or opens one
+            if attempt:
+                response.extensions = {**response.extensions, RESENT: attempt}
+            return response
+        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     def close(self) -> None:
         with self._lock:
             made, self._made = self._made, []
         for inner in made:
             inner.close()
+
+
+RESENT = "vpnconn_resent"  # in an answer's extensions: how many times its request was sent before, dropped each time
+
+
+def was_resent(response: httpx.Response) -> bool:
+    """Was ``response`` the answer to a request sent again? A request sent on a dropped connection was most likely
+    never read (a connection closed as idle), but a server may have carried it out and dropped the connection
+    before its answer: a create sent again is also noted unsure, and what the first made is looked for."""
+    return bool(response.extensions.get(RESENT))

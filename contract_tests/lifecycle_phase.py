@@ -58,6 +58,7 @@ import httpx
 from contract_tests.aksk_auth import signed_headers
 from contract_tests.checks import Answer, run_checks
 from contract_tests.cleanup import Ledger, created_id
+from contract_tests.dropped_connections import was_resent
 from contract_tests.engine_phases import unanswered
 from contract_tests.error_bodies import error_code_in, error_code_of
 from contract_tests.hooks import ActiveRun
@@ -186,6 +187,8 @@ class LifecyclePhase:
         if self.run is not None:
             self.run.silence.answered(ticket)
         if creates:
+            if was_resent(response):  # the first sending may have been carried out: what it made is looked for
+                self.ledger.note_create(body, None)
             self.ledger.note_create(body, response.status_code, response.content)
         answer = Answer(response.status_code, dict(response.headers), response.content)
         record = CaseRecord(phase="lifecycle", mode="positive", method=method, url=url, request_headers=headers,

@@ -25,6 +25,7 @@ from contract_tests.aksk_auth import json_post_headers
 from contract_tests.boundaries import at_bound, charset_values, past_bound, place, with_enum_value
 from contract_tests.breakers import BREAKERS
 from contract_tests.checks import Answer, run_checks
+from contract_tests.dropped_connections import was_resent
 from contract_tests.engine_phases import unanswered
 from contract_tests.error_bodies import error_code_of
 from contract_tests.hooks import ActiveRun, acceptable
@@ -237,6 +238,8 @@ class RulesPhase:
         if self.run is not None:
             self.run.silence.answered(ticket)
         if self.run is not None and self.run.ledger is not None:
+            if was_resent(response):  # the first sending may have been carried out: what it made is looked for
+                self.run.ledger.note_create(body, None)
             self.run.ledger.note_create(body, response.status_code, response.content)
         record = CaseRecord(
             phase="rules", mode=mode, method="POST", url=self.url, request_headers=headers,

@@ -15,7 +15,7 @@ import pytest
 from support import raw_http_server, read_request
 
 from contract_tests.answer_limits import limited_client
-from contract_tests.dropped_connections import ResendingDropped, dropped_before_answer
+from contract_tests.dropped_connections import ResendingDropped, dropped_before_answer, was_resent
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 
@@ -111,3 +111,36 @@ def test_each_thread_sends_on_connections_of_its_own():
         for thread in threads:
             thread.join()
         assert len(made) == 4
+
+
+def test_an_answer_to_a_request_sent_again_says_so():
+    story = Story(lambda connection, n: OK if n == 1 else None)
+    with raw_http_server(story) as url, limited_client(5) as client:
+        first, second = client.get(url + "/first"), client.get(url + "/second")
+    assert not was_resent(first) and was_resent(second)
+
+
+def test_a_create_sent_again_is_noted_unsure_too_so_that_what_the_first_made_is_looked_for(tmp_path):
+    """A server may carry a create out and drop the connection before its answer: the create sent again then makes a
+    second connection (or is refused for the first's pair), and the first, whose id the run never saw, would be left
+    behind, billed. Noted unsure as well, it is looked for on the gateway (unsure_creates) and deleted."""
+    import json
+
+    from support import scripted_lifecycle
+
+    from contract_tests.dropped_connections import RESENT
+    from contract_tests.lifecycle_phase import Seen
+    from vpnconn import load_spec
+
+    spec = load_spec()
+    created = next(iter(spec.examples(str(spec.create.success_status), spec.create.id).values()))
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(spec.create.success_status, json=created, headers={"X-Request-Id": "r"},
+                              extensions={RESENT: 1} if resend else {})
+
+    for resend, unsure in ((True, 1), (False, 0)):
+        (tmp_path / str(resend)).mkdir()
+        with scripted_lifecycle(answer, tmp_path / str(resend)) as phase:
+            phase._create(Seen("static", json.loads(json.dumps(spec.examples("request")["static"]))))
+            assert phase.ledger._unsure == unsure and len(phase.ledger.pending()) == 1
