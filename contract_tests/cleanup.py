@@ -216,7 +216,7 @@ def adopt_unsure_creates(ledger: Ledger, settings: RunSettings, client: httpx.Cl
     if not sought or text.before is None or text.before.get("base_url") != ledger.base_url:
         return None  # (a killed run's ledger of another target: its own target is where to look)
     said = (f"{len(sought)} create(s) got no answer, or one that does not say whether the connection was created "
-            "(a timeout, a gateway's 5xx)")
+            "(a timeout, a gateway's 5xx, a create sent again after a dropped connection)")
     where = replace(settings, project_id=str(text.before.get("project_id")), vgw_id=str(text.before.get("vgw_id")))
     look = f"look on gateway {where.vgw_id} for connections made during the run" + _named([u for _, u in sought])
     if not isinstance(text.before.get("listed_before"), list):

@@ -19,6 +19,10 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import requests
+
+from contract_tests.records import SENT_AGAIN, Failure
+from vpnconn import load_spec
 
 # The most kept-alive connections a request can be dropped on before one is opened for it: httpx keeps at most 20.
 MOST_KEPT = 20
@@ -102,3 +106,36 @@ def was_resent(response: httpx.Response) -> bool:
     never read (a connection closed as idle), but a server may have carried it out and dropped the connection
     before its answer: a create sent again is also noted unsure, and what the first made is looked for."""
     return bool(response.extensions.get(RESENT))
+
+
+def refused_after_sending_again(status: int, content: bytes) -> Failure:
+    """The one finding of a create sent again after a dropped connection and then refused (4xx): not judged (the
+    spec's ``create_sent_again``: the refusal may be for what the first sending made, had the server carried it out)."""
+    text = content[:120].decode("utf-8", "replace")
+    return Failure(SENT_AGAIN, "Create sent again, then refused",
+                   f"the create was lost with a kept-alive connection dropped under it and sent again; the second was "
+                   f"answered {status} ({text}), which may be for what the first made: not judged, and what the first "
+                   f"made is looked for on the gateway", provenance=load_spec().check_provenance(SENT_AGAIN))
+
+
+_SENT = threading.local()  # requests sent by this thread through sessions that count_sends wrapped
+
+
+def count_sends(session: requests.Session) -> None:
+    """Count every request ``session`` sends (once per session): schemathesis' client sends a request lost with a
+    kept-alive connection again inside its transport, where only the count shows it."""
+    if getattr(session, "_vpnconn_counting", False):
+        return
+    send = session.send
+
+    def counted(request: requests.PreparedRequest, **options: Any) -> requests.Response:
+        _SENT.count = getattr(_SENT, "count", 0) + 1
+        return send(request, **options)
+
+    session.send = counted  # type: ignore[method-assign]
+    session._vpnconn_counting = True  # type: ignore[attr-defined]
+
+
+def sent_so_far() -> int:
+    """Requests this thread has sent through counted sessions."""
+    return int(getattr(_SENT, "count", 0))

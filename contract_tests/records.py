@@ -44,6 +44,7 @@ class Finding(AssertionError):
 
 
 BUSY = "target_busy"  # the one finding of a request whose answer stayed busy (contract_tests.pacing)
+SENT_AGAIN = "create_sent_again"  # the one finding of a create sent again after a dropped connection, then refused
 
 
 @dataclass

@@ -178,8 +178,8 @@ def _clean_up(ledger: Ledger, settings: RunSettings, client: httpx.Client, progr
         return
     if ledger.found:  # (as it made room, before this last look)
         notes.append(f"{ledger.found} create(s) got no answer, or one that does not say whether the connection "
-                     "was created (a timeout, a gateway's 5xx): what they made found on the gateway as the run made room, "
-                     "and deleted")
+                     "was created (a timeout, a gateway's 5xx, a create sent again after a dropped connection): what they "
+                     "made found on the gateway as the run made room, and deleted")
     found = adopt_unsure_creates(ledger, settings, client, pace)
     if found:
         progress(f"  cleanup: {found}")

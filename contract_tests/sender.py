@@ -32,6 +32,7 @@ from contract_tests import checks as _registers_checks  # noqa: F401  (registers
 from contract_tests import hooks, tool_headers
 from contract_tests.answer_limits import limit_session
 from contract_tests.case_plan import PlannedCase, create_operation
+from contract_tests.dropped_connections import count_sends, refused_after_sending_again, sent_so_far
 from contract_tests.engine_phases import record_of, unanswered
 from contract_tests.pacing import busy_failure, is_busy, until_not_busy
 from contract_tests.records import CaseRecord
@@ -147,13 +148,22 @@ class CaseSender:
         transport = self.ctx.get_transport_kwargs(operation=self.operation)
         _without_netrc(transport["session"], self.base_url)
         limit_session(transport["session"], self.settings.request_timeout)
+        count_sends(transport["session"])
         run = hooks.active()  # (with a pace, a busy answer holds it for everyone: hooks.after_call, and here)
         if run is not None and run.halted:  # queued before the run halted: not sent (those in flight finish)
             return []
         mode = "positive" if positive else "negative"
         ticket = run.silence.ticket() if run is not None else 0
+        sent_again: list[bool] = []
+
+        def ask() -> Any:  # one call of the case; its client may send it twice (a kept-alive connection dropped)
+            before = sent_so_far()
+            answer = case.call(**transport)
+            sent_again.append(sent_so_far() - before > 1)
+            return answer
+
         try:
-            response = until_not_busy(lambda: case.call(**transport), run.pace if run is not None else None, case.method)
+            response = until_not_busy(ask, run.pace if run is not None else None, case.method)
         except TRANSPORT_ERRORS as exc:
             why = _why(exc)
             if run is not None:
@@ -168,6 +178,15 @@ class CaseSender:
             record = record_of(phase, case, recorder.interactions[case.id], [], positive)
             record.failures = [busy_failure(response.status_code, bytes(response.content or b""), case.method)]
             return [record]
+        if sent_again[-1] and case.method.upper() == "POST" and (positive or hooks.acceptable(case.body)):
+            # a create sent again: the first may have been carried out (what it made is looked for), and a refusal of
+            # the second may be for it
+            if run is not None and run.ledger is not None:
+                run.ledger.note_create(case.body, None)
+            if 400 <= response.status_code < 500:
+                record = record_of(phase, case, recorder.interactions[case.id], [], positive)
+                record.failures = [refused_after_sending_again(response.status_code, bytes(response.content or b""))]
+                return [record]
         check_ctx = CheckContext(override=checking.override, auth=checking.auth, headers=checking.headers,
                                  config=checking.config, transport_kwargs=checking.transport_kwargs, recorder=recorder,
                                  response_checks=self.ctx.checks.for_responses(), phase=PhaseName.from_str(phase),

@@ -6,13 +6,17 @@ Each target here is a raw loopback server that plays one connection's story; the
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import re
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from support import raw_http_server, read_request
+from support import raw_http_server, read_request, relay
 
 from contract_tests.answer_limits import limited_client
 from contract_tests.dropped_connections import ResendingDropped, dropped_before_answer, was_resent
@@ -144,3 +148,72 @@ def test_a_create_sent_again_is_noted_unsure_too_so_that_what_the_first_made_is_
         with scripted_lifecycle(answer, tmp_path / str(resend)) as phase:
             phase._create(Seen("static", json.loads(json.dumps(spec.examples("request")["static"]))))
             assert phase.ledger._unsure == unsure and len(phase.ledger.pending()) == 1
+
+
+def test_a_lifecycle_create_sent_again_and_refused_is_not_judged_and_ends_its_style(tmp_path):
+    import json
+
+    from support import scripted_lifecycle
+
+    from contract_tests.dropped_connections import RESENT
+    from contract_tests.lifecycle_phase import Seen
+    from contract_tests.records import SENT_AGAIN
+    from vpnconn import load_spec
+
+    refusal = {"error_code": "VPN.0001", "error_msg": "invalid request: the pair is in use", "request_id": "r"}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, json=refusal, headers={"X-Request-Id": "r"}, extensions={RESENT: 1})
+
+    with scripted_lifecycle(answer, tmp_path) as phase:
+        seen = Seen("static", json.loads(json.dumps(load_spec().examples("request")["static"])))
+        assert phase._create(seen) is None
+        assert phase.ledger._unsure == 1  # the first sending is looked for
+    assert [(f.check, f.severity) for r in seen.records for f in r.failures] == [(SENT_AGAIN, "divergence")]
+
+
+@contextlib.contextmanager
+def carrying_out_then_dropping(upstream: str, every: int) -> Iterator[str]:
+    """A keep-alive proxy to ``upstream``: every ``every``-th create that comes on a kept connection (not its first
+    request) is carried out upstream, and then that connection is closed without its answer, as a server that
+    crashes after the work and before the answer does."""
+    counted, lock = itertools.count(1), threading.Lock()
+    host, port = urlsplit(upstream).hostname or "", urlsplit(upstream).port or 80
+
+    def handle(conn: socket.socket, stop: threading.Event) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.settimeout(10)
+            for n_on_connection in itertools.count(1):
+                request = read_request(conn)
+                if request is None:
+                    return
+                answer = relay(*request, host, port)
+                head, _, body = answer.partition(b"\r\n\r\n")
+                if n_on_connection > 1 and request[0].startswith(b"POST "):
+                    with lock:
+                        n = next(counted)
+                    if n % every == 0:
+                        return  # carried out, and the connection closed without its answer
+                conn.sendall(re.sub(rb"(?im)\r\nconnection:[^\r]*", b"", head) + b"\r\n\r\n" + body)
+
+    with raw_http_server(handle) as url:
+        yield url
+
+
+def test_creates_carried_out_and_then_dropped_are_neither_judged_by_their_second_sending_nor_left_behind():
+    """Both HTTP clients send a create lost with a kept-alive connection again (schemathesis' own, and ours). Where
+    the server had carried the first out, the second was refused for the pair the first took ("valid request
+    rejected", 2 to 7 in a default run) and the first, whose id the run never saw, stayed on the gateway (2)."""
+    from contract_tests import RunSettings, run_contract
+    from contract_tests.records import SENT_AGAIN
+    from reference_server import ReferenceServer, running_server
+
+    with running_server(ReferenceServer(token="t")) as upstream, carrying_out_then_dropping(upstream, 10) as url:
+        result = run_contract(RunSettings(target=url, token="t", seed=0, examples=20, use_cache=False),
+                              progress=lambda _: None, live=False)
+        left = httpx.get(f"{upstream}/v5/{result.settings.project_id}/vpn-connection?limit=200",
+                         headers={"X-Auth-Token": "t"}).json()["vpn_connections"]
+    not_judged = [r for r in result.records for f in r.failures if f.check == SENT_AGAIN]
+    assert not_judged and {r.phase for r in not_judged} & {"examples", "coverage", "fuzzing"}  # schemathesis' client too
+    assert result.exit_code == 0, [f.title for r in result.violations for f in r.failures]
+    assert left == []

@@ -82,7 +82,8 @@ def found_in_notes(result: Any) -> tuple[int, int]:
     """How many unsure creates' connections a run says it found: as it made room (before the lifecycle, or when
     its gateway was full), and at its end."""
     early = re.search(r"(\d+) create\(s\) got no answer, or one that does not say whether the connection was created "
-                      r"\(a timeout, a gateway's 5xx\): what they made found on the gateway as the run made room", "\n".join(result.notes))
+                      r"\(a timeout, a gateway's 5xx, a create sent again after a dropped connection\): what they made "
+                      r"found on the gateway as the run made room", "\n".join(result.notes))
     late = re.search(r"(\d+) connection\(s\) the target made for them found on the gateway", "\n".join(result.notes))
     return int(early.group(1)) if early else 0, int(late.group(1)) if late else 0
 
