@@ -108,9 +108,15 @@ def was_resent(response: httpx.Response) -> bool:
     return bool(response.extensions.get(RESENT))
 
 
-def refused_after_sending_again(status: int, content: bytes) -> Failure:
-    """The one finding of a create sent again after a dropped connection and then refused (4xx): not judged (the
-    spec's ``create_sent_again``: the refusal may be for what the first sending made, had the server carried it out)."""
+def create_sent_again(ledger: Any, body: Any, status: int, content: bytes) -> Failure | None:
+    """A create sent again after a dropped connection, whose body a correct server may have made a connection of the
+    first time: noted unsure in ``ledger`` (a ``cleanup.Ledger``, or None), so that what the first made is looked for;
+    and, answered 4xx, the one finding that replaces its judging (the spec's ``create_sent_again``: the refusal may
+    be for what the first sending made, had the server carried it out). None: judged as ever."""
+    if ledger is not None:
+        ledger.note_create(body, None)
+    if not 400 <= status < 500:
+        return None
     text = content[:120].decode("utf-8", "replace")
     return Failure(SENT_AGAIN, "Create sent again, then refused",
                    f"the create was lost with a kept-alive connection dropped under it and sent again; the second was "

@@ -58,7 +58,7 @@ import httpx
 from contract_tests.aksk_auth import signed_headers
 from contract_tests.checks import Answer, run_checks
 from contract_tests.cleanup import Ledger, created_id
-from contract_tests.dropped_connections import refused_after_sending_again, was_resent
+from contract_tests.dropped_connections import create_sent_again, was_resent
 from contract_tests.engine_phases import unanswered
 from contract_tests.error_bodies import error_code_in, error_code_of
 from contract_tests.hooks import ActiveRun
@@ -186,12 +186,10 @@ class LifecyclePhase:
             return record, None
         if self.run is not None:
             self.run.silence.answered(ticket)
-        # a create sent again: the first may have been carried out (what it made is looked for), and a refusal of the
-        # second may be for it
-        sent_again = creates and was_resent(response)
+        not_judged = None
         if creates:
-            if sent_again:
-                self.ledger.note_create(body, None)
+            if was_resent(response):
+                not_judged = create_sent_again(self.ledger, body, response.status_code, response.content)
             self.ledger.note_create(body, response.status_code, response.content)
         answer = Answer(response.status_code, dict(response.headers), response.content)
         record = CaseRecord(phase="lifecycle", mode="positive", method=method, url=url, request_headers=headers,
@@ -202,8 +200,8 @@ class LifecyclePhase:
         if is_busy(response.status_code, response.content):  # still busy after its attempts: not judged, and the sequence ends here
             record.failures = [busy_failure(response.status_code, response.content, method)]
             return record, None
-        if sent_again and 400 <= response.status_code < 500:  # not judged either, and the sequence ends here
-            record.failures = [refused_after_sending_again(response.status_code, response.content)]
+        if not_judged is not None:  # not judged either, and the sequence ends here
+            record.failures = [not_judged]
             return record, None
         record.failures = run_checks(answer, seen.sent, only=ANY_ANSWER_CHECKS)
         return record, answer

@@ -25,7 +25,7 @@ from contract_tests.aksk_auth import json_post_headers
 from contract_tests.boundaries import at_bound, charset_values, past_bound, place, with_enum_value
 from contract_tests.breakers import BREAKERS
 from contract_tests.checks import Answer, run_checks
-from contract_tests.dropped_connections import refused_after_sending_again, was_resent
+from contract_tests.dropped_connections import create_sent_again, was_resent
 from contract_tests.engine_phases import unanswered
 from contract_tests.error_bodies import error_code_of
 from contract_tests.hooks import ActiveRun, acceptable
@@ -237,13 +237,12 @@ class RulesPhase:
             return record
         if self.run is not None:
             self.run.silence.answered(ticket)
-        # a create sent again: the first may have been carried out (what it made is looked for), and a refusal of the
-        # second may be for it
-        sent_again = was_resent(response) and (mode == "positive" or acceptable(body))
-        if self.run is not None and self.run.ledger is not None:
-            if sent_again:
-                self.run.ledger.note_create(body, None)
-            self.run.ledger.note_create(body, response.status_code, response.content)
+        ledger = self.run.ledger if self.run is not None else None
+        not_judged = None
+        if was_resent(response) and (mode == "positive" or acceptable(body)):
+            not_judged = create_sent_again(ledger, body, response.status_code, response.content)
+        if ledger is not None:
+            ledger.note_create(body, response.status_code, response.content)
         record = CaseRecord(
             phase="rules", mode=mode, method="POST", url=self.url, request_headers=headers,
             request_body=raw.decode(), status=response.status_code, response_headers=dict(response.headers),
@@ -251,8 +250,8 @@ class RulesPhase:
         )
         if is_busy(response.status_code, response.content):  # still busy after its attempts: not judged
             record.failures = [busy_failure(response.status_code, response.content, "POST")]
-        elif sent_again and 400 <= response.status_code < 500:
-            record.failures = [refused_after_sending_again(response.status_code, response.content)]
+        elif not_judged is not None:
+            record.failures = [not_judged]
         else:
             record.failures = self._check(record, response, body, labels)
         return record

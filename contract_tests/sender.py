@@ -32,7 +32,7 @@ from contract_tests import checks as _registers_checks  # noqa: F401  (registers
 from contract_tests import hooks, tool_headers
 from contract_tests.answer_limits import limit_session
 from contract_tests.case_plan import PlannedCase, create_operation
-from contract_tests.dropped_connections import count_sends, refused_after_sending_again, sent_so_far
+from contract_tests.dropped_connections import count_sends, create_sent_again, sent_so_far
 from contract_tests.engine_phases import record_of, unanswered
 from contract_tests.pacing import busy_failure, is_busy, until_not_busy
 from contract_tests.records import CaseRecord
@@ -179,13 +179,11 @@ class CaseSender:
             record.failures = [busy_failure(response.status_code, bytes(response.content or b""), case.method)]
             return [record]
         if sent_again[-1] and case.method.upper() == "POST" and (positive or hooks.acceptable(case.body)):
-            # a create sent again: the first may have been carried out (what it made is looked for), and a refusal of
-            # the second may be for it
-            if run is not None and run.ledger is not None:
-                run.ledger.note_create(case.body, None)
-            if 400 <= response.status_code < 500:
+            not_judged = create_sent_again(run.ledger if run is not None else None, case.body, response.status_code,
+                                           bytes(response.content or b""))
+            if not_judged is not None:
                 record = record_of(phase, case, recorder.interactions[case.id], [], positive)
-                record.failures = [refused_after_sending_again(response.status_code, bytes(response.content or b""))]
+                record.failures = [not_judged]
                 return [record]
         check_ctx = CheckContext(override=checking.override, auth=checking.auth, headers=checking.headers,
                                  config=checking.config, transport_kwargs=checking.transport_kwargs, recorder=recorder,
