@@ -18,12 +18,14 @@ import ssl
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import requests
 
 from contract_tests.dropped_connections import ResendingDropped
 from contract_tests.settings import trusted_ca
+from vpnconn.errors import SettingsError
 
 # The largest answer the spec allows: a list page of 2,000 connections, each with every list at its maxItems and
 # every text at its maxLength in 4-byte characters written as escapes, is ~222 MiB (116 KiB a connection).
@@ -82,7 +84,14 @@ def environment_proxies(through: Callable[[str | None], httpx.BaseTransport]) ->
     through the proxy, and behind a proxy that is the only way out, the target was "unreachable"."""
     from httpx._utils import get_environment_proxies  # httpx's own reading of them (pinned version)
 
-    return {pattern: None if proxy is None else through(proxy) for pattern, proxy in get_environment_proxies().items()}
+    proxies = get_environment_proxies()
+    for pattern, proxy in proxies.items():
+        scheme = urlsplit(proxy).scheme.lower() if proxy is not None else "http"
+        if scheme not in ("http", "https"):  # (a SOCKS proxy needs a package neither client has: it failed inside httpx)
+            variable = f"{pattern.removesuffix('://').upper()}_PROXY"
+            raise SettingsError(f"{variable} names a {scheme}:// proxy; the run goes through http:// and https:// proxies "
+                                f"only: unset it, or name an http:// proxy")
+    return {pattern: None if proxy is None else through(proxy) for pattern, proxy in proxies.items()}
 
 
 class _LimitedStream(httpx.SyncByteStream):

@@ -70,3 +70,17 @@ def test_every_request_of_a_run_goes_through_the_proxy_the_environment_names(env
 def test_no_request_goes_through_the_proxy_for_a_host_no_proxy_names(environment_without_proxies):
     result, seen, _ = run_with(environment_without_proxies, HTTP_PROXY="{proxy}", NO_PROXY="{target}")
     assert result.exit_code == 0 and seen == []
+
+
+def test_a_proxy_of_another_kind_is_one_line_and_exit_2_without_its_credentials(environment_without_proxies):
+    """A SOCKS proxy needs a package neither HTTP client has: it was an internal error with a traceback (exit 3)."""
+    import io
+
+    from commands.cli import main
+
+    environment_without_proxies.setenv("ALL_PROXY", "socks5://someone:pass-7731@127.0.0.1:1")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["contract", "--target", "http://127.0.0.1:9", "--token", "t"])
+    assert code == 2 and "ALL_PROXY names a socks5:// proxy" in err.getvalue()
+    assert "Traceback" not in err.getvalue() and "pass-7731" not in err.getvalue()
