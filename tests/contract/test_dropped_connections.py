@@ -217,3 +217,11 @@ def test_creates_carried_out_and_then_dropped_are_neither_judged_by_their_second
     assert not_judged and {r.phase for r in not_judged} & {"examples", "coverage", "fuzzing"}  # schemathesis' client too
     assert result.exit_code == 0, [f.title for r in result.violations for f in r.failures]
     assert left == []
+
+
+def test_a_correct_but_different_server_gets_no_create_sent_again(other_choices_run):
+    """The other side of the test above: a server that answers every create it carries out, as the correct-but-different
+    one does (it chooses otherwise where the documentation is silent), has none of its answers left unjudged so."""
+    from contract_tests.records import SENT_AGAIN
+
+    assert other_choices_run.records and not [r for r in other_choices_run.records for f in r.failures if f.check == SENT_AGAIN]
