@@ -24,6 +24,7 @@ import httpx
 import requests
 
 from contract_tests.dropped_connections import ResendingDropped
+from contract_tests.redirects import WithinOrigin
 from contract_tests.settings import trusted_ca
 from vpnconn.errors import SettingsError
 
@@ -58,7 +59,9 @@ class _Limit:
 def limited_client(seconds: float) -> httpx.Client:
     """An httpx client whose every answer is whole within ``seconds`` of its request and at most MAX_ANSWER_BYTES
     (an HTTPS target verified with the CA the environment names, if any: settings.trusted_ca), and that sends a
-    request again when a kept-alive connection was dropped under it before its answer (dropped_connections)."""
+    request again when a kept-alive connection was dropped under it before its answer (dropped_connections). It follows
+    redirects within the target's origin, as schemathesis' client does, and takes one elsewhere for the answer
+    (redirects)."""
     def stamp(request: httpx.Request) -> None:
         request.extensions = {**request.extensions, "vpnconn_started": time.monotonic()}
 
@@ -72,7 +75,7 @@ def limited_client(seconds: float) -> httpx.Client:
     def through(proxy: str | None) -> httpx.BaseTransport:
         return ResendingDropped(lambda: httpx.HTTPTransport(verify=verify, proxy=proxy))
 
-    return httpx.Client(timeout=seconds, verify=verify, transport=through(None), mounts=environment_proxies(through),
+    return WithinOrigin(timeout=seconds, verify=verify, transport=through(None), mounts=environment_proxies(through),
                         event_hooks={"request": [stamp], "response": [limit]})
 
 

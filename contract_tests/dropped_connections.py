@@ -129,14 +129,22 @@ _SENT = threading.local()  # requests sent by this thread through sessions that 
 
 def count_sends(session: requests.Session) -> None:
     """Count every request ``session`` sends (once per session): schemathesis' client sends a request lost with a
-    kept-alive connection again inside its transport, where only the count shows it."""
+    kept-alive connection again inside its transport, where only the count shows it. A redirect the session follows
+    is sent from within the first sending (``resolve_redirects``), and is not counted: it is not the same request
+    sent again, for its first sending was answered."""
     if getattr(session, "_vpnconn_counting", False):
         return
     send = session.send
 
     def counted(request: requests.PreparedRequest, **options: Any) -> requests.Response:
-        _SENT.count = getattr(_SENT, "count", 0) + 1
-        return send(request, **options)
+        depth = getattr(_SENT, "depth", 0)
+        if depth == 0:
+            _SENT.count = getattr(_SENT, "count", 0) + 1
+        _SENT.depth = depth + 1
+        try:
+            return send(request, **options)
+        finally:
+            _SENT.depth = depth
 
     session.send = counted  # type: ignore[method-assign]
     session._vpnconn_counting = True  # type: ignore[attr-defined]

@@ -27,6 +27,7 @@ from contract_tests.answer_limits import AnswerCut
 from contract_tests.error_bodies import error_code_in
 from contract_tests.pacing import BUSY_ATTEMPTS, is_busy, send
 from contract_tests.records import CaseRecord, Failure
+from contract_tests.redirects import redirected_elsewhere
 from contract_tests.settings import RunSettings
 from contract_tests.verdicts import check_provenance
 from vpnconn.errors import TargetError
@@ -106,6 +107,11 @@ def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: http
     invalid = canonical_invalid_body(spec)
     raw = json.dumps(invalid).encode()
     first = _reach(client, url, raw, settings, wait)
+    elsewhere = redirected_elsewhere(first)
+    if elsewhere is not None:
+        raise TargetError(f"POST {url} answered {first.status_code}, a redirect to {elsewhere}: the run follows redirects "
+                          f"only within the target's origin, never taking your credentials elsewhere; if the API is "
+                          f"there, point TARGET at it")
     if is_busy(first.status_code, first.content):
         raise TargetError(f"POST {url} answered {_describe(first)}, busy, each of the {BUSY_ATTEMPTS} times it was asked: "
                           "the target cannot be judged now; try again later")

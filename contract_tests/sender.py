@@ -141,14 +141,22 @@ class CaseSender:
             run.take_turn(conn)
         return acceptable
 
+    def _set_up(self, session: requests.Session) -> None:
+        """Set up a session schemathesis gives a thread, once: no ~/.netrc, every answer held to the limits, and
+        each sending counted."""
+        if getattr(session, "_vpnconn_prepared", False):
+            return
+        _without_netrc(session, self.base_url)
+        limit_session(session, self.settings.request_timeout)
+        count_sends(session)
+        session._vpnconn_prepared = True  # type: ignore[attr-defined]
+
     def _exchange(self, phase: str, case: Any, positive: bool, checking: Any, enforced: set[str]) -> list[CaseRecord]:
         """One request and its checks, in a pool thread: the records of the case and of the checks' own requests."""
         recorder = ScenarioRecorder(label=self.operation.label, config=self.ctx.config.output)
         recorder.record_case(case=case)
         transport = self.ctx.get_transport_kwargs(operation=self.operation)
-        _without_netrc(transport["session"], self.base_url)
-        limit_session(transport["session"], self.settings.request_timeout)
-        count_sends(transport["session"])
+        self._set_up(transport["session"])
         run = hooks.active()  # (with a pace, a busy answer holds it for everyone: hooks.after_call, and here)
         if run is not None and run.halted:  # queued before the run halted: not sent (those in flight finish)
             return []

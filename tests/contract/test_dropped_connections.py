@@ -225,3 +225,4 @@ def test_a_correct_but_different_server_gets_no_create_sent_again(other_choices_
     from contract_tests.records import SENT_AGAIN
 
     assert other_choices_run.records and not [r for r in other_choices_run.records for f in r.failures if f.check == SENT_AGAIN]
+
