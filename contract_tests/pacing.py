@@ -14,9 +14,11 @@ default.
 
 from __future__ import annotations
 
+import email.utils
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 import httpx
@@ -85,14 +87,38 @@ def busy_failure(status: int, content: bytes, method: str) -> Failure:
 
 
 def retry_after(headers: Mapping[str, Any]) -> float:
-    """Seconds a busy answer asks to wait (``Retry-After`` in seconds; 1 when absent or a date). ``headers``: any
-    mapping, its values strings or lists of strings (as schemathesis keeps them)."""
-    found: Any = next((v for k, v in headers.items() if k.lower() == "retry-after"), "1")
-    value = str(found[0] if isinstance(found, list) and found else found).strip()
-    try:
-        return min(max(float(value), 0.0), MAX_RETRY_AFTER)
-    except ValueError:
+    """Seconds a busy answer asks to wait: ``Retry-After`` in seconds, or as an HTTP date (RFC 9110 section 10.2.3),
+    counted from the answer's own ``Date`` where it has one (the target's clock, not ours); 1 when absent or
+    unreadable; at most MAX_RETRY_AFTER. ``headers``: any mapping, its values strings or lists of strings (as
+    schemathesis keeps them)."""
+    value = _header(headers, "retry-after")
+    if value is None:
         return 1.0
+    try:
+        seconds = float(value)
+        if seconds != seconds:  # NaN
+            return 1.0
+    except ValueError:
+        when = _http_date(value)
+        if when is None:
+            return 1.0
+        seconds = (when - (_http_date(_header(headers, "date") or "") or datetime.now(UTC))).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _header(headers: Mapping[str, Any], name: str) -> str | None:
+    found: Any = next((v for k, v in headers.items() if k.lower() == name), None)
+    if isinstance(found, list):
+        found = found[0] if found else None
+    return None if found is None else str(found).strip()
+
+
+def _http_date(text: str) -> datetime | None:
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 class Pace:

@@ -250,8 +250,22 @@ def test_a_429_is_retried_after_its_retry_after(monkeypatch):
     with httpx.Client(transport=httpx.MockTransport(handler)) as client:
         response = pacing.send(client, pacing.Pace(None), "DELETE", "http://127.0.0.1:9/x", None, {})
     assert response.status_code == 204 and calls == [100.0, 107.0, 108.0]
-    assert pacing.retry_after({"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}) == 1.0
     assert pacing.retry_after({"Retry-After": "9999"}) == pacing.MAX_RETRY_AFTER
+
+
+@pytest.mark.parametrize("headers, seconds", [
+    ({"Retry-After": "Wed, 21 Oct 2026 07:28:07 GMT", "Date": "Wed, 21 Oct 2026 07:28:00 GMT"}, 7.0),  # the target's clock
+    ({"retry-after": ["Wed, 21 Oct 2026 07:29:00 GMT"], "date": ["Wed, 21 Oct 2026 07:28:00 GMT"]}, 60.0),
+    ({"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT", "Date": "Wed, 21 Oct 2026 07:28:30 GMT"}, 0.0),  # already past
+    ({"Retry-After": "Wed, 21 Oct 2020 07:28:00 GMT"}, 0.0),  # no Date: our clock, long past
+    ({"Retry-After": "Wed, 21 Oct 2999 07:28:00 GMT"}, pacing.MAX_RETRY_AFTER),
+    ({"Retry-After": "soon"}, 1.0), ({"Retry-After": ""}, 1.0), ({}, 1.0), ({"Retry-After": "-5"}, 0.0),
+    ({"Retry-After": "NaN"}, 1.0),
+])
+def test_a_retry_after_given_as_an_http_date_is_waited_out_until_that_date(headers, seconds):
+    """RFC 9110 lets Retry-After be a date; it was taken for 1 s, so a gateway that asked for 30 s by date got three
+    asks within 2 s and the request was left unjudged as busy."""
+    assert pacing.retry_after(headers) == seconds
 
 
 def test_remote_targets_get_a_budget_and_a_rate_by_default():
