@@ -15,8 +15,8 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import random
-import re
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -37,7 +37,7 @@ from contract_tests.verdicts import account_state_refusal, not_rejected, respons
 from vpnconn import load_spec
 from vpnconn.constraints import BOUND_KEYWORDS, request_constraints, values_at
 from vpnconn.repair import Repairer
-from vpnconn.validation import check_request, schema_errors
+from vpnconn.validation import Violation, check_request, schema_errors
 from vpnconn.world import OPEN_WORLD
 
 Sent = concurrent.futures.Future[CaseRecord]
@@ -135,9 +135,10 @@ class RulesPhase:
                     body = past_bound(base, c)
                     if body is None:
                         break
-                    labels = sorted({v.rule for v in check_request(body, OPEN_WORLD)})
+                    violations = check_request(body, OPEN_WORLD)
+                    labels = sorted({v.rule for v in violations})
                     if labels == [c.name]:
-                        self._emit(records, body, "negative", labels)
+                        self._emit(records, body, "negative", labels, violations)
                         break
         return records
 
@@ -163,10 +164,11 @@ class RulesPhase:
                     break
                 body = _copy(self.rng.choice(bases))
                 breaker(body["vpn_connection"], self.rng)
-                labels = sorted({v.rule for v in check_request(body, OPEN_WORLD)})
+                violations = check_request(body, OPEN_WORLD)
+                labels = sorted({v.rule for v in violations})
                 if labels != [f"x-{rule_id}"]:
                     continue  # this base made the breach touch a second rule; try another base
-                self._emit(records, body, "negative", labels)
+                self._emit(records, body, "negative", labels, violations)
                 made += 1
         return records
 
@@ -178,18 +180,19 @@ class RulesPhase:
         limit = self.settings.max_failures
         return bool(self.run and self.run.halted) or (limit is not None and self.failing >= limit)
 
-    def _emit(self, records: list[Sent], body: dict[str, Any], mode: str, labels: list[str]) -> None:
+    def _emit(self, records: list[Sent], body: dict[str, Any], mode: str, labels: list[str],
+              violations: Sequence[Violation] = ()) -> None:
         """Send ``body`` (in the pool): the cases are made here, in order, so what is sent does not depend on
         the concurrency. A case that may create takes its share of MAX_CREATES and its room on the gateway before
         it goes: a positive one, and a negative one that breaks only what the spec infers, which a correct server
         may accept (``hooks.acceptable``); such a one, built from an accepted body, first gets a customer gateway
         and a tunnel pair of its own where its breach is not (else it would collide with what that body made, or
-        not, as the deletions fell)."""
+        not, as the deletions fell). ``violations``: what a negative case breaks (its labels are their rules)."""
         if self.stopped:
             return
         if self.run is not None and (mode == "positive" or acceptable(body)):
             conn = body.get("vpn_connection")
-            broken = self._fields_broken(labels)
+            broken = self._fields_broken(violations)
             if mode == "negative" and isinstance(conn, dict):
                 self.run.repairer.own_pair(conn, customer_gateway="cgw_id" not in broken,
                                            tunnels=not broken & {"tunnel_local_address", "tunnel_peer_address"})
@@ -208,14 +211,13 @@ class RulesPhase:
         self.failing = sum(1 for record in records if record.failures)
         return records
 
-    def _fields_broken(self, labels: list[str]) -> set[str]:
-        """The connection's fields a negative case's breach is in: a named rule's fields, or a constraint's field."""
+    def _fields_broken(self, violations: Sequence[Violation]) -> set[str]:
+        """The connection's fields a negative case's breach is in: every field a named rule declares, or the field
+        a constraint's violation points at."""
         fields: set[str] = set()
-        for label in labels:
-            if label.startswith("x-"):
-                fields |= {pointer.split("/")[2] for pointer in self.spec.rule(label.removeprefix("x-")).fields}
-            else:
-                fields.add(re.split(r"[.\[]", label, maxsplit=1)[0])
+        for v in violations:
+            pointers = self.spec.rule(v.rule.removeprefix("x-")).fields if v.rule.startswith("x-") else [v.pointer]
+            fields |= {pointer.split("/")[2] for pointer in pointers if pointer.count("/") >= 2}
         return fields
 
     def _send(self, body: dict[str, Any], mode: str, labels: list[str]) -> CaseRecord:
