@@ -59,7 +59,7 @@ from contract_tests.aksk_auth import signed_headers
 from contract_tests.checks import Answer, run_checks
 from contract_tests.cleanup import Ledger, created_id
 from contract_tests.dropped_connections import create_sent_again, was_resent
-from contract_tests.engine_phases import unanswered
+from contract_tests.engine_phases import unanswered, why_unanswered
 from contract_tests.error_bodies import error_code_in, error_code_of
 from contract_tests.hooks import ActiveRun
 from contract_tests.pacing import busy_failure, growing_pauses, is_busy, send
@@ -177,7 +177,7 @@ class LifecyclePhase:
         except httpx.HTTPError as exc:
             if creates:
                 self.ledger.note_no_answer(body, exc)
-            why = f"{exc.__class__.__name__}: {str(exc)[:200] or 'no answer'}"
+            why = why_unanswered(exc)
             if self.run is not None:
                 self.run.silence.unanswered(ticket, f"lifecycle {step}: {short_reason(why)}")
             record = unanswered("lifecycle", url, f"{step}: {why}", "positive")

@@ -26,7 +26,7 @@ from contract_tests.boundaries import at_bound, charset_values, past_bound, plac
 from contract_tests.breakers import BREAKERS
 from contract_tests.checks import Answer, run_checks
 from contract_tests.dropped_connections import create_sent_again, was_resent
-from contract_tests.engine_phases import unanswered
+from contract_tests.engine_phases import unanswered, why_unanswered
 from contract_tests.error_bodies import error_code_of
 from contract_tests.hooks import ActiveRun, acceptable
 from contract_tests.pacing import busy_failure, is_busy, send
@@ -229,7 +229,7 @@ class RulesPhase:
         try:
             response = send(self.client, self.run.pace if self.run else None, "POST", self.url, raw, headers)
         except httpx.HTTPError as exc:  # no answer: a finding about the target, never dropped
-            why = f"{exc.__class__.__name__}: {str(exc)[:300] or 'no answer'}"
+            why = why_unanswered(exc)
             if self.run is not None:
                 self.run.silence.unanswered(ticket, f"rules POST ({', '.join(labels) or mode}): {short_reason(why)}")
                 if self.run.ledger is not None:

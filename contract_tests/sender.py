@@ -33,7 +33,7 @@ from contract_tests import hooks, tool_headers
 from contract_tests.answer_limits import limit_session
 from contract_tests.case_plan import PlannedCase, create_operation
 from contract_tests.dropped_connections import count_sends, create_sent_again, sent_so_far
-from contract_tests.engine_phases import record_of, unanswered
+from contract_tests.engine_phases import record_of, unanswered, why_unanswered
 from contract_tests.pacing import busy_failure, is_busy, until_not_busy
 from contract_tests.records import CaseRecord
 from contract_tests.settings import RunSettings
@@ -173,7 +173,7 @@ class CaseSender:
         try:
             response = until_not_busy(ask, run.pace if run is not None else None, case.method)
         except TRANSPORT_ERRORS as exc:
-            why = _why(exc)
+            why = why_unanswered(exc)
             if run is not None:
                 run.silence.unanswered(ticket, f"{phase} {case.method} {case.path}: {short_reason(why)}")
                 if run.ledger is not None and case.method.upper() == "POST":
@@ -201,19 +201,14 @@ class CaseSender:
         try:
             validate_response(case=case, ctx=check_ctx, response=response, continue_on_failure=True, recorder=recorder)
         except TRANSPORT_ERRORS as exc:  # a request a check sends itself (ignored_auth's, without credentials) got none
-            why = (f"{_why(exc)} (a request one of schemathesis' checks sent on its own after this case, as ignored_auth's "
-                   f"without credentials)")
+            why = why_unanswered(exc)
             if run is not None:
-                run.silence.unanswered(run.silence.ticket(), f"{phase}, a request a check sent on its own: {short_reason(_why(exc))}")
-            probe = [unanswered(phase, self.base_url, why, mode)]
+                run.silence.unanswered(run.silence.ticket(), f"{phase}, a request a check sent on its own: {short_reason(why)}")
+            probe = [unanswered(phase, self.base_url, f"{why} (a request one of schemathesis' checks sent on its own after this "
+                                                      f"case, as ignored_auth's without credentials)", mode)]
         return [record_of(phase, node.value, recorder.interactions[case_id], recorder.checks.get(case_id, []),
                           positive if node.value is case else None)
                 for case_id, node in recorder.cases.items() if case_id in recorder.interactions] + probe
-
-
-def _why(exc: BaseException) -> str:
-    first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
-    return f"{exc.__class__.__name__}: {first[:300]}"
 
 
 def _done(records: list[CaseRecord]) -> concurrent.futures.Future[list[CaseRecord]]:
