@@ -22,6 +22,7 @@ from contract_tests.cleanup import Ledger
 from contract_tests.pacing import Pace, is_busy, retry_after
 from contract_tests.progress import Progress
 from contract_tests.settings import RunSettings
+from contract_tests.shared_gateway import GatewayWatch
 from contract_tests.silence import Silence
 from vpnconn import load_spec
 from vpnconn.documented import documented_only
@@ -54,6 +55,14 @@ class ActiveRun:
     stop_event: threading.Event = field(default_factory=threading.Event)
     # requests without an answer in a row, whichever phase sent them: enough of them and the run stops sending
     silence: Silence = field(default_factory=Silence)
+    # lists the gateway when a valid create is refused for what it holds: was another client creating there?
+    watch: GatewayWatch | None = None
+
+    def refused_for_gateway_state(self, status: int, content: bytes, valid: Callable[[], bool]) -> None:
+        """Every create's answer (``valid``: was its body one a correct server accepts?): a valid one refused for
+        what the gateway holds has the gateway listed now (shared_gateway)."""
+        if self.watch is not None and self.watch.concerns(status, content) and valid():
+            self.watch.refused()
 
     @property
     def out_of_time(self) -> bool:
@@ -216,5 +225,6 @@ def after_call(context, case, response):
     content = bytes(response.content or b"")
     if run.ledger is not None and case.method.upper() == "POST":
         run.ledger.note_create(case.body, response.status_code, content)
+        run.refused_for_gateway_state(response.status_code, content, lambda: is_positive(case))
     if is_busy(response.status_code, content) and run.pace is not None:  # everyone waits, as the target asked
         run.pace.hold(retry_after(dict(response.headers or {})))

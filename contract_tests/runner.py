@@ -31,6 +31,7 @@ from contract_tests.records import DIVERGENCE, VIOLATION, CaseRecord
 from contract_tests.rules_phase import RulesPhase
 from contract_tests.run_resources import customer_gateways_of_their_own, unknown_resource
 from contract_tests.settings import RunSettings
+from contract_tests.shared_gateway import GatewayWatch, judge_shared_gateway
 from contract_tests.target import EmbeddedServer, embedded_server
 from contract_tests.unsure_creates import gateway_connections
 from vpnconn import Spec, load_spec
@@ -241,6 +242,7 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
                               reserve=len(spec.examples("request")) if lifecycle_phase else 0, room=room,
                               customer_gateways=turns)
         run.make_room = lambda: _delete_so_far(ledger, settings, client, lambda _: None, pace, "")  # (quietly, mid-phase)
+        run.watch = GatewayWatch(ledger, settings, client, pace) if settings.creates else None
         phase = None
         records: list[CaseRecord] = []
         rules: list[CaseRecord] = []
@@ -264,6 +266,10 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
                     lifecycle = LifecyclePhase(base_url, settings, client, ledger, run).run_all()
                     progress(f"  {'lifecycle':9} {len(lifecycle):5} cases  {sum(1 for r in lifecycle if r.failures):4} "
                              f"with failures  ({time.monotonic() - started:.1f} s)")
+            shared = judge_shared_gateway(records + rules + lifecycle, run.watch)
+            if shared:
+                progress(f"  note: {shared}")
+                notes.append(shared)
         finally:
             if run.silence.stopped:
                 progress(f"  stopped: {run.silence.described(started)}")

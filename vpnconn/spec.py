@@ -229,6 +229,12 @@ class Spec:
         configuration or resources (its tag policy, its route table), not from the request."""
         return frozenset((kind["status"], kind["error_code"]) for kind in self._error_kinds("state", "account"))
 
+    @functools.cached_property
+    def gateway_state_refusals(self) -> frozenset[tuple[int, str]]:
+        """(status, error code) of the error kinds marked ``state: gateway``: a refusal for what the gateway's other
+        connections hold (a tunnel /30, a gateway address and customer gateway, its quota)."""
+        return frozenset((kind["status"], kind["error_code"]) for kind in self._error_kinds("state", "gateway"))
+
     def quota(self, name: str) -> int:
         """A default quota of an account (``x-vpnconn-quotas``: ``connections-per-gateway``, ...)."""
         return int(self.document["x-vpnconn-quotas"][name]["value"])

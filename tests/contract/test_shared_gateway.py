@@ -15,9 +15,12 @@ connections; that is a divergence (``list_unknown_gateway``), another answer sti
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import Any
 
 import httpx
+import pytest
 from support import PATH, TOKEN, named_create_body
 
 from contract_tests import RunSettings, run_contract
@@ -130,3 +133,51 @@ def test_a_list_on_an_unknown_gateway_answered_404_with_another_code_is_a_violat
     found = [f for r in result.records for f in r.failures]
     assert app.refused == 1 and [f.check for f in found] == ["lifecycle_status"] and "got 404" in found[0].message
     assert result.exit_code == 1 and result.violations
+
+
+class TunnelPairsTaken(ReferenceServer):
+    """Every fifth create that names a tunnel pair is refused 400 VPN.0012 (tunnel pair in use): where
+    ``another_client``, because another client has just created a connection on that pair (it stays on the gateway),
+    as a second run on the same gateway does; else for nothing, the pair being free: a faulty server."""
+
+    def __init__(self, another_client: bool, **options: Any) -> None:
+        super().__init__(**options)
+        self.another_client, self.creates, self.taken = another_client, 0, []
+
+    async def _create_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Any:
+        body = json.loads(raw) if raw.startswith(b"{") else None
+        conn = body.get("vpn_connection") if isinstance(body, dict) else None
+        if isinstance(conn, dict) and isinstance(conn.get("tunnel_local_address"), str):
+            self.creates += 1
+            if self.creates % 5 == 0 and self.another_client:
+                theirs = {**conn, "name": f"theirs-{self.creates}", "cgw_id": str(uuid.uuid4())}
+                answer = await super()._create_vpn_connection(params, headers, json.dumps({"vpn_connection": theirs}).encode(),
+                                                              request_id)
+                self.taken.append(answer)
+            elif self.creates % 5 == 0:
+                raise Reject(load_spec().errors["tunnel-pair-in-use"], f"{conn['tunnel_local_address']} (said falsely)")
+        return await super()._create_vpn_connection(params, headers, raw, request_id)
+
+
+@pytest.mark.parametrize("another_client", [True, False], ids=["another client took them", "a faulty server"])
+def test_a_valid_create_refused_for_a_tunnel_pair_in_use_is_held_against_the_target_unless_another_client_took_it(another_client):
+    """Two runs at once on one gateway hand out the same tunnel pairs (each lists the gateway as it begins): the second
+    to create on one was refused VPN.0012, and that was a violation of a correct server. The run lists the gateway as
+    such a refusal comes: connections there that it did not make make those refusals divergences, and it says so.
+    Where nobody else is there, the refusal is the target's: still a violation."""
+    from contract_tests.shared_gateway import SHARED
+
+    app = TunnelPairsTaken(another_client, token=TOKEN["X-Auth-Token"])
+    with running_server(app) as url:
+        result = run_contract(RunSettings(target=url, token=TOKEN["X-Auth-Token"], seed=0, examples=20, use_cache=False),
+                              progress=lambda _: None, live=False)
+    refused = [f for r in result.records if r.status == 400 and "VPN.0012" in r.response_body and r.mode == "positive"
+               for f in r.failures if f.check in ("positive_data_acceptance", "lifecycle_status")]
+    assert app.creates >= 10 and refused
+    shared_note = [n for n in result.notes if n.startswith("another client created")]
+    if another_client:
+        assert all(f.severity == "divergence" and f.provenance == load_spec().check_provenance(SHARED) for f in refused)
+        assert result.exit_code == 0 and len(shared_note) == 1, [f.title for r in result.violations for f in r.failures]
+    else:
+        assert all(f.severity == "violation" for f in refused) and not shared_note
+        assert result.exit_code == 1
