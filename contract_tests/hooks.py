@@ -19,6 +19,7 @@ import schemathesis
 from contract_tests.aksk_auth import AkSkAuth
 from contract_tests.case_plan import generated_positive
 from contract_tests.cleanup import Ledger
+from contract_tests.error_bodies import error_code_in
 from contract_tests.pacing import Pace, is_busy, retry_after
 from contract_tests.progress import Progress
 from contract_tests.settings import RunSettings
@@ -58,11 +59,12 @@ class ActiveRun:
     # lists the gateway when a valid create is refused for what it holds: was another client creating there?
     watch: GatewayWatch | None = None
 
-    def refused_for_gateway_state(self, status: int, content: bytes, valid: Callable[[], bool]) -> None:
+    def refused_for_gateway_state(self, body: Any, status: int, content: bytes, valid: Callable[[], bool]) -> None:
         """Every create's answer (``valid``: was its body one a correct server accepts?): a valid one refused for
         what the gateway holds has the gateway listed now (shared_gateway)."""
-        if self.watch is not None and self.watch.concerns(status, content) and valid():
-            self.watch.refused()
+        if self.watch is None or not self.watch.concerns(status, code := error_code_in(content)) or not valid():
+            return
+        self.watch.refused(body.get("vpn_connection") if isinstance(body, dict) else None, code)
 
     @property
     def out_of_time(self) -> bool:
@@ -225,6 +227,6 @@ def after_call(context, case, response):
     content = bytes(response.content or b"")
     if run.ledger is not None and case.method.upper() == "POST":
         run.ledger.note_create(case.body, response.status_code, content)
-        run.refused_for_gateway_state(response.status_code, content, lambda: is_positive(case))
+        run.refused_for_gateway_state(case.body, response.status_code, content, lambda: is_positive(case))
     if is_busy(response.status_code, content) and run.pace is not None:  # everyone waits, as the target asked
         run.pace.hold(retry_after(dict(response.headers or {})))

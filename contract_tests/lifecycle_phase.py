@@ -192,7 +192,7 @@ class LifecyclePhase:
                 not_judged = create_sent_again(self.ledger, body, response.status_code, response.content)
             self.ledger.note_create(body, response.status_code, response.content)
             if self.run is not None:
-                self.run.refused_for_gateway_state(response.status_code, response.content, lambda: step == "create")  # (not
+                self.run.refused_for_gateway_state(body, response.status_code, response.content, lambda: step == "create")  # (not
                 # the creates sent to be refused for a pair in use)
         answer = Answer(response.status_code, dict(response.headers), response.content)
         record = CaseRecord(phase="lifecycle", mode="positive", method=method, url=url, request_headers=headers,

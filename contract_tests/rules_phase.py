@@ -246,8 +246,7 @@ class RulesPhase:
         if ledger is not None:
             ledger.note_create(body, response.status_code, response.content)
         if self.run is not None:
-            self.run.refused_for_gateway_state(response.status_code, response.content,
-                                               lambda: mode == "positive" or acceptable(body))
+            self.run.refused_for_gateway_state(body, response.status_code, response.content, lambda: mode == "positive")
         record = CaseRecord(
             phase="rules", mode=mode, method="POST", url=self.url, request_headers=headers,
             request_body=raw.decode(), status=response.status_code, response_headers=dict(response.headers),

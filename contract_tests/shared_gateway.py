@@ -9,17 +9,24 @@ or the quota). Judged as the target's fault, that refusal was a false "valid req
 So when a valid create is refused so, the run lists its gateway right then (:class:`GatewayWatch`), while the
 connection that holds the resource is there (another run's is gone by this run's end when that run ends first, as
 two CI jobs that start together do). At the end, what those lists showed that was not there as the run began, is
-not the run's by id and was not made by one of its unsure creates, is another client's. Where there is any, those
-refusals rest on the gateway being the run's alone, which it was not: divergences (``refused_while_gateway_shared``,
-inferred), and the run says so. Where there is none, they are judged as before: a server that refuses a free
-tunnel pair is still caught. The lists cost a request each, at most MOST_LOOKS a run, and only a run that has such a
-refusal.
+not the run's by id and was not made by one of its unsure creates, is another client's. A refusal that such a
+connection explains (:func:`holds`: it holds the refused create's tunnel /30, or its gateway address and customer
+gateway) rests on the gateway being the run's alone, which it was not: a divergence (``refused_while_gateway_shared``,
+inferred), and the run says so. Any other refusal is judged as before: a server that refuses a free tunnel pair, or
+that makes the connection it refuses, is still caught. The lists cost a request each, one per such refusal (none
+once MOST_FRUITLESS lists found nothing holding what their create named), and only a run that has such a refusal.
+A refusal for the gateway's quota is explained where the list taken for it found the gateway full, with another
+client's connections on it. Not told apart: another client's connection with the very fields of a create refused
+for its gateway address and customer gateway (taken for that create's own, made by the server that refused it).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,25 +37,59 @@ from contract_tests.error_bodies import error_code_in
 from contract_tests.pacing import Pace
 from contract_tests.records import VIOLATION, CaseRecord, Failure
 from contract_tests.settings import RunSettings
-from contract_tests.unsure_creates import gateway_connections, match_unsure
+from contract_tests.unsure_creates import gateway_connections, match_unsure, shows, sought
 from vpnconn import load_spec
+from vpnconn.spec import PER_GATEWAY
 
 SHARED = "refused_while_gateway_shared"  # the spec's name for a refusal that may be another client's doing
 REFUSAL_CHECKS = ("positive_data_acceptance", "lifecycle_status")  # the checks that judge a valid create's refusal
-MOST_LOOKS = 5  # lists of the gateway a run takes for such refusals
+MOST_FRUITLESS = 5  # lists of the gateway that find nothing to explain their refusal: then no more
 
 
-def refusals_for_gateway_state(records: list[CaseRecord]) -> list[Failure]:
-    """The violations that hold a valid create's refusal for what the gateway holds against the target."""
+def refusals_for_gateway_state(records: list[CaseRecord]) -> list[tuple[Any, str | None, Failure]]:
+    """The violations that hold a valid create's refusal for what the gateway holds against the target, each with
+    the create's ``vpn_connection`` and the refusal's error code."""
     spec = load_spec()
     found = []
     for record in records:
         if record.method != "POST" or record.status is None or spec.create.match(urlsplit(record.url).path) is None:
             continue
-        if (record.status, error_code_in(record.response_body.encode())) not in spec.gateway_state_refusals:
+        code = error_code_in(record.response_body.encode())
+        if (record.status, code) not in spec.gateway_state_refusals:
             continue
-        found += [f for f in record.failures if f.check in REFUSAL_CHECKS and f.severity == VIOLATION]
+        conn = record.body.get("vpn_connection") if isinstance(record.body, dict) else None
+        found += [(conn, code, f) for f in record.failures if f.check in REFUSAL_CHECKS and f.severity == VIOLATION]
     return found
+
+
+def holds(item: dict[str, Any], conn: Any, code: str | None) -> bool:
+    """Does another client's listed connection ``item`` hold what a refused create (``conn``) named? For a tunnel
+    pair in use, the create's tunnel /30; for the other refusals (400 VPN.0001: the gateway address and customer
+    gateway, the quota, or something else), its gateway address and customer gateway, where ``item`` is not what the
+    create asked for itself: a server that made the connection it refused is not another client."""
+    if not isinstance(conn, dict):
+        return False
+    if code == load_spec().errors["tunnel-pair-in-use"]["error_code"]:
+        return _same_30(item.get("tunnel_local_address"), conn.get("tunnel_local_address"))
+    return (item.get("vgw_ip"), item.get("cgw_id")) == (conn.get("vgw_ip"), conn.get("cgw_id")) \
+        and not shows(item, sought({"vpn_connection": conn}))
+
+
+def _same_30(a: Any, b: Any) -> bool:
+    try:
+        return isinstance(a, str) and isinstance(b, str) and ipaddress.ip_interface(a).network == ipaddress.ip_interface(b).network
+    except ValueError:
+        return False
+
+
+@dataclass
+class Look:
+    """One list of the gateway, taken as a valid create was refused: when it began, the connections it showed that
+    were not there as the run began, and whether the gateway was full (its quota of connections)."""
+
+    began: float
+    new: list[dict[str, Any]]
+    full: bool
 
 
 class GatewayWatch:
@@ -59,57 +100,88 @@ class GatewayWatch:
 
     def __init__(self, ledger: Ledger, settings: RunSettings, client: httpx.Client, pace: Pace | None) -> None:
         self.ledger, self.settings, self.client, self.pace = ledger, settings, client, pace
-        self.looks = 0
-        self.seen: dict[str, dict[str, Any]] = {}  # listed during the run, not there as it began
-        self._listed_at = 0.0
+        self.looks: list[Look] = []
+        self.fruitless = 0  # lists that found nothing holding what their refused create named, nor a full gateway
+        self.look_for: dict[str, Look] = {}  # by refused create (:func:`_key`): the list that shows what held it
         self._lock = threading.Lock()
 
     @staticmethod
-    def concerns(status: int, content: bytes) -> bool:
+    def concerns(status: int, code: str | None) -> bool:
         """Is this answer a refusal for what the gateway holds (an error kind marked ``state: gateway``)?"""
-        return (status, error_code_in(content)) in load_spec().gateway_state_refusals
+        return (status, code) in load_spec().gateway_state_refusals
 
-    def refused(self) -> None:
-        """A valid create was just refused for what the gateway holds: list the gateway, unless a list taken since
-        has seen it already, or MOST_LOOKS lists were taken (a target that refuses free pairs is judged all the same)."""
+    def refused(self, conn: Any, code: str | None) -> None:
+        """A valid create (its ``vpn_connection``) was just refused with ``code`` for what the gateway holds: list the
+        gateway, unless a list begun since shows it already, or MOST_FRUITLESS lists found nothing that holds what
+        their refused create named (a target that refuses free pairs is judged all the same)."""
         arrived = time.monotonic()
         with self._lock:
-            if self.looks >= MOST_LOOKS or self._listed_at >= arrived:
+            if self.looks and self.looks[-1].began >= arrived:  # (one that began before the refusal may miss its cause)
+                self.look_for[_key(conn)] = self.looks[-1]
                 return
-            self.looks += 1
+            if self.fruitless >= MOST_FRUITLESS:
+                return
             before = read_ledger(self.ledger.path).before
             began = before.get("listed_before") if before else None
-            listing = gateway_connections(self.ledger.base_url, self.settings, self.client, self.pace) \
-                if isinstance(began, list) else None
-            self._listed_at = time.monotonic()
-            for item in listing or []:
-                if isinstance(item.get("id"), str) and item["id"] not in (began or []):
-                    self.seen[item["id"]] = item
+            if not isinstance(began, list):
+                self.fruitless = MOST_FRUITLESS  # (the gateway was not listed as the run began: nothing to tell apart)
+                return
+            look = Look(time.monotonic(), [], False)
+            listing = gateway_connections(self.ledger.base_url, self.settings, self.client, self.pace) or []
+            look.new = [item for item in listing if isinstance(item.get("id"), str) and item["id"] not in set(began)]
+            look.full = len(listing) >= load_spec().quota(PER_GATEWAY)
+            self.looks.append(look)
+            self.look_for[_key(conn)] = look
+            if not look.full and not any(holds(item, conn, code) for item in look.new):
+                self.fruitless += 1
 
-    def others(self) -> list[str]:
-        """The ids of what the lists showed that the run did not make: not its own by id (every answer is noted by
-        now), and not made by one of its unsure creates."""
+    def others(self) -> dict[str, dict[str, Any]]:
+        """What the lists showed that the run did not make, by id: not its own by id (every answer is noted by now),
+        and not made by one of its unsure creates."""
         text = read_ledger(self.ledger.path)
-        candidates = [item for connection_id, item in self.seen.items() if connection_id not in text.known]
+        seen = {item["id"]: item for look in self.looks for item in look.new}
+        candidates = [item for connection_id, item in seen.items() if connection_id not in text.known]
         unsure = [identity for _, identity in text.sought]
         ours = set(match_unsure(candidates, set(), set(), unsure)[0]) if unsure else set()
-        return sorted(item["id"] for item in candidates if item["id"] not in ours)
+        return {item["id"]: item for item in candidates if item["id"] not in ours}
+
+    def explains(self, conn: Any, code: str | None, others: dict[str, dict[str, Any]]) -> list[str]:
+        """The ids of another client's connections that explain a refusal: those that hold what the create named
+        (:func:`holds`), or, for a refusal the gateway's quota may give (400 VPN.0001), those on a gateway that its
+        list found full as the create was refused."""
+        held = [connection_id for connection_id, item in others.items() if holds(item, conn, code)]
+        look = self.look_for.get(_key(conn))
+        if not held and look is not None and look.full and code == load_spec().quota_error(PER_GATEWAY)["error_code"]:
+            held = [item["id"] for item in look.new if item["id"] in others]
+        return held
+
+
+def _key(conn: Any) -> str:
+    return json.dumps(conn, sort_keys=True, default=str)
 
 
 def judge_shared_gateway(records: list[CaseRecord], watch: GatewayWatch | None) -> str | None:
-    """Where the run's violations hold a create's refusal for what the gateway holds, and another client created
-    connections on it during the run: make them divergences, and say what to tell the user; else None."""
+    """Where the run's violations hold a create's refusal for what the gateway holds, and another client's connections
+    created during the run explain it (:meth:`GatewayWatch.explains`): make them divergences, and say what to tell the
+    user; else None."""
     refusals = refusals_for_gateway_state(records)
-    others = watch.others() if watch is not None and refusals else []
-    if not others:
+    others = watch.others() if watch is not None and refusals else {}
+    if watch is None or not others:
         return None
     provenance = load_spec().check_provenance(SHARED)
-    shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
-    for failure in refusals:
+    excused, holders = 0, set()
+    for conn, code, failure in refusals:
+        held = watch.explains(conn, code, others)
+        if not held:
+            continue
+        excused += 1
+        holders |= set(held)
         failure.provenance = provenance
-        failure.message += (f"\n\nAnother client created {len(others)} connection(s) on the gateway during the run "
-                            f"({shown}): the resource this create names may be theirs; not held against the target.")
-    return (f"another client created {len(others)} connection(s) on the gateway during the run ({shown}): "
-            f"{len(refusals)} valid create(s) refused for a resource in use (a tunnel /30, a gateway address and customer "
-            f"gateway, the quota) are not held against the target, as that resource may be theirs; run one contract run "
-            f"per gateway at a time")
+        failure.message += (f"\n\nAnother client's connections, created on the gateway during the run, hold what this "
+                            f"create names, or filled the gateway ({', '.join(held[:3])}): not held against the target.")
+    if not excused:
+        return None
+    shown = ", ".join(sorted(holders)[:3]) + (", ..." if len(holders) > 3 else "")
+    return (f"another client created connections on the gateway during the run: {excused} valid create(s) refused for "
+            f"what {len(holders)} of them hold (a tunnel /30, a gateway address and customer gateway, room in the quota: "
+            f"{shown}) are not held against the target; run one contract run per gateway at a time")

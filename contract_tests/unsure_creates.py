@@ -65,7 +65,7 @@ def never_sent(exc: BaseException) -> bool:
     return False
 
 
-def _shows(item: dict[str, Any], identity: dict[str, Any]) -> bool:
+def shows(item: dict[str, Any], identity: dict[str, Any]) -> bool:
     """Does the listed connection ``item`` carry everything an unsure create gave (peer subnets in any order)?"""
     for key, value in identity.items():
         shown = item.get(key)
@@ -122,7 +122,7 @@ def match_unsure(listing: list[dict[str, Any]], before: set[str], known: set[str
         connection_id = item.get("id")
         if not isinstance(connection_id, str) or connection_id in before or connection_id in known:
             continue
-        showing = {n for n, identity in wanted if _shows(item, identity)}
+        showing = {n for n, identity in wanted if shows(item, identity)}
         if showing:
             made.append(connection_id)
             shown |= showing

@@ -181,3 +181,35 @@ def test_a_valid_create_refused_for_a_tunnel_pair_in_use_is_held_against_the_tar
     else:
         assert all(f.severity == "violation" for f in refused) and not shared_note
         assert result.exit_code == 1
+
+
+MINE = {"name": "vpn-1", "vgw_ip": "ip-a", "cgw_id": "cgw-1", "tunnel_local_address": "169.254.7.1/30",
+        "tunnel_peer_address": "169.254.7.2/30", "peer_subnets": ["192.168.44.0/24"]}
+
+
+@pytest.mark.parametrize("theirs, code, explained", [
+    ({**MINE, "name": "theirs", "cgw_id": "cgw-9"}, "VPN.0012", True),  # their connection on the create's tunnel /30
+    ({**MINE, "name": "theirs", "tunnel_local_address": "169.254.7.6/30"}, "VPN.0012", False),  # another /30
+    ({**MINE, "name": "theirs", "tunnel_local_address": "169.254.9.1/30"}, "VPN.0001", True),  # the same address and cgw
+    ({**MINE, "name": "theirs", "cgw_id": "cgw-9"}, "VPN.0001", False),  # another customer gateway
+    (dict(MINE), "VPN.0001", False),  # the very create refused: a server that made what it refused, not another client
+])
+def test_a_refusal_is_explained_by_another_clients_connection_only_where_it_holds_what_the_create_named(theirs, code, explained):
+    from contract_tests.shared_gateway import holds
+
+    assert holds({"id": "x", **theirs}, MINE, code) is explained
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_a_quota_refusal_is_explained_where_the_list_taken_for_it_found_the_gateway_full_of_theirs_too(full, tmp_path):
+    from contract_tests.cleanup import Ledger
+    from contract_tests.shared_gateway import GatewayWatch, Look, _key
+
+    watch = GatewayWatch(Ledger.new("http://127.0.0.1:9", "p", tmp_path), RunSettings(), httpx.Client(), None)
+    theirs = {"id": "theirs-1", **MINE, "name": "theirs", "vgw_ip": "ip-b", "cgw_id": "cgw-9",
+              "tunnel_local_address": "169.254.9.1/30"}
+    look = Look(0.0, [theirs], full)
+    watch.looks.append(look)
+    watch.look_for[_key(MINE)] = look
+    assert watch.explains(MINE, "VPN.0001", {"theirs-1": theirs}) == (["theirs-1"] if full else [])
+    assert watch.explains(MINE, "VPN.0012", {"theirs-1": theirs}) == []  # (a tunnel pair in use is not the quota)
