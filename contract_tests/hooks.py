@@ -59,12 +59,13 @@ class ActiveRun:
     # lists the gateway when a valid create is refused for what it holds: was another client creating there?
     watch: GatewayWatch | None = None
 
-    def refused_for_gateway_state(self, body: Any, status: int, content: bytes, valid: Callable[[], bool]) -> None:
-        """Every create's answer (``valid``: was its body one a correct server accepts?): a valid one refused for
-        what the gateway holds has the gateway listed now (shared_gateway)."""
-        if self.watch is None or not self.watch.concerns(status, code := error_code_in(content)) or not valid():
+    def refused_for_gateway_state(self, body: Any, status: int, content: bytes, positive: Callable[[], bool]) -> None:
+        """Every create's answer (``positive``: is its refusal judged?): a positive one refused for what the gateway
+        holds has the gateway listed now (shared_gateway)."""
+        if self.watch is None or not 400 <= status < 500:
             return
-        self.watch.refused(body.get("vpn_connection") if isinstance(body, dict) else None, code)
+        if self.watch.concerns(status, code := error_code_in(content)) and positive():
+            self.watch.refused(body.get("vpn_connection") if isinstance(body, dict) else None, code)
 
     @property
     def out_of_time(self) -> bool:

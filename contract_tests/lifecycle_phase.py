@@ -191,9 +191,8 @@ class LifecyclePhase:
             if was_resent(response):
                 not_judged = create_sent_again(self.ledger, body, response.status_code, response.content)
             self.ledger.note_create(body, response.status_code, response.content)
-            if self.run is not None:
-                self.run.refused_for_gateway_state(body, response.status_code, response.content, lambda: step == "create")  # (not
-                # the creates sent to be refused for a pair in use)
+            if self.run is not None:  # (not the creates sent to be refused for a pair in use)
+                self.run.refused_for_gateway_state(body, response.status_code, response.content, lambda: step == "create")
         answer = Answer(response.status_code, dict(response.headers), response.content)
         record = CaseRecord(phase="lifecycle", mode="positive", method=method, url=url, request_headers=headers,
                             request_body=raw.decode() or None, status=response.status_code,
