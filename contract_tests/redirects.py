@@ -10,9 +10,12 @@ target's first answer is such a redirect (``leaves_origin``).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import httpx
+
+from contract_tests.records import CaseRecord
 
 
 class WithinOrigin(httpx.Client):
@@ -40,9 +43,35 @@ def leaves_origin(before: httpx.URL, after: httpx.URL) -> bool:
     return not _same_origin(after, before) and not _is_https_redirect(before, after)
 
 
+def redirected_away(records: list[CaseRecord]) -> str | None:
+    """What to tell the user of a run whose target answered requests with redirects to another origin (not followed,
+    so each is judged as the redirect it is: findings by the hundred that have one cause); None when none did."""
+    away: Counter[str] = Counter()
+    for record in records:
+        if record.status is None or not 300 <= record.status < 400:
+            continue
+        location = next((value for key, value in record.response_headers.items() if key.lower() == "location"), None)
+        try:
+            here = httpx.URL(record.url)
+            there = here.join(location) if isinstance(location, str) else None
+        except httpx.InvalidURL:
+            continue
+        if there is not None and leaves_origin(here, there):
+            away[_origin(there)] += 1
+    if not away:
+        return None
+    where = ", ".join(f"{origin} ({count})" for origin, count in away.most_common(3))
+    return (f"the target answered {sum(away.values())} request(s) with a redirect to another origin, not followed (your "
+            f"credentials never go there) and judged as the redirect it is: {where}; if the API moved, point TARGET there")
+
+
+def _origin(url: httpx.URL) -> str:
+    return f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
+
+
 def redirected_elsewhere(response: httpx.Response) -> str | None:
     """The origin (scheme://host:port) a redirect ``response`` points to, where it leaves the origin; else None."""
     target = response.next_request
     if target is None or not leaves_origin(response.request.url, target.url):
         return None
-    return f"{target.url.scheme}://{target.url.host}" + (f":{target.url.port}" if target.url.port else "")
+    return _origin(target.url)

@@ -28,6 +28,7 @@ from contract_tests.pacing import Pace
 from contract_tests.preflight import Preflight, run_preflight
 from contract_tests.progress import Progress
 from contract_tests.records import DIVERGENCE, VIOLATION, CaseRecord
+from contract_tests.redirects import redirected_away
 from contract_tests.rules_phase import RulesPhase
 from contract_tests.run_resources import customer_gateways_of_their_own, unknown_resource
 from contract_tests.settings import RunSettings
@@ -266,10 +267,11 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
                     lifecycle = LifecyclePhase(base_url, settings, client, ledger, run).run_all()
                     progress(f"  {'lifecycle':9} {len(lifecycle):5} cases  {sum(1 for r in lifecycle if r.failures):4} "
                              f"with failures  ({time.monotonic() - started:.1f} s)")
-            shared = judge_shared_gateway(records + rules + lifecycle, run.watch)
-            if shared:
-                progress(f"  note: {shared}")
-                notes.append(shared)
+            for said in (judge_shared_gateway(records + rules + lifecycle, run.watch),
+                         redirected_away(records + rules + lifecycle)):
+                if said:
+                    progress(f"  note: {said}")
+                    notes.append(said)
         finally:
             if run.silence.stopped:
                 progress(f"  stopped: {run.silence.described(started)}")

@@ -85,6 +85,8 @@ def test_a_front_that_moved_the_api_to_another_origin_gets_the_credentials_nowhe
             result = run_contract(replace(run_settings, target=url), progress=lambda _: None, live=False)
             redirected = {r.phase for r in result.records if r.status == 307}
             assert redirected >= {"examples", "coverage", "fuzzing", "rules", "lifecycle"}, redirected
+            said = [n for n in result.notes if "with a redirect to another origin, not followed" in n]
+            assert len(said) == 1 and f"{elsewhere} (" in said[0], result.notes
     assert heads == []
 
 
