@@ -88,12 +88,6 @@ def _failures(check: str, failure: Any, labels: list[str], response: Any, header
 
 
 
-def why_unanswered(exc: BaseException) -> str:
-    """What a client's error says of a request that got no answer, either client's: its kind and its first line."""
-    first = (str(exc).strip().splitlines() or [""])[0]
-    return f"{exc.__class__.__name__}: {first[:300] or 'no answer'}"
-
-
 def unanswered(phase: str, url: str, what: str, mode: str = "negative") -> CaseRecord:
     """A request that got no HTTP answer (refused, reset, timed out): a finding, never dropped."""
     return CaseRecord(phase=phase, mode=mode, method="POST", url=url, request_headers={}, request_body=None,

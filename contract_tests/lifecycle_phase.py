@@ -59,13 +59,13 @@ from contract_tests.aksk_auth import signed_headers
 from contract_tests.checks import Answer, run_checks
 from contract_tests.cleanup import Ledger, created_id
 from contract_tests.dropped_connections import create_sent_again, was_resent
-from contract_tests.engine_phases import unanswered, why_unanswered
+from contract_tests.engine_phases import unanswered
 from contract_tests.error_bodies import error_code_in, error_code_of
 from contract_tests.hooks import ActiveRun
 from contract_tests.pacing import busy_failure, growing_pauses, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
-from contract_tests.silence import short_reason
+from contract_tests.silence import awaiting, why_unanswered
 from contract_tests.verdicts import account_state_refusal, answer_schema_provenance
 from vpnconn import load_spec
 from vpnconn.repair import Repairer
@@ -171,21 +171,16 @@ class LifecyclePhase:
         raw = json.dumps(body).encode() if body is not None else b""
         headers = signed_headers(method, url, raw, self.settings.token, self.settings.ak, self.settings.sk)
         creates = operation_id == self.spec.create.id
-        ticket = self.run.silence.ticket() if self.run else 0
         try:
-            response = send(self.client, self.run.pace if self.run else None, method, url, raw or None, headers)
+            with awaiting(self.run.silence if self.run else None, f"lifecycle {step}", (httpx.HTTPError,)):
+                response = send(self.client, self.run.pace if self.run else None, method, url, raw or None, headers)
         except httpx.HTTPError as exc:
             if creates:
                 self.ledger.note_no_answer(body, exc)
-            why = why_unanswered(exc)
-            if self.run is not None:
-                self.run.silence.unanswered(ticket, f"lifecycle {step}: {short_reason(why)}")
-            record = unanswered("lifecycle", url, f"{step}: {why}", "positive")
+            record = unanswered("lifecycle", url, f"{step}: {why_unanswered(exc)}", "positive")
             record.method, record.body = method, body
             seen.records.append(record)
             return record, None
-        if self.run is not None:
-            self.run.silence.answered(ticket)
         not_judged = None
         if creates:
             if was_resent(response):

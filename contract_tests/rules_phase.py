@@ -26,13 +26,13 @@ from contract_tests.boundaries import at_bound, charset_values, past_bound, plac
 from contract_tests.breakers import BREAKERS
 from contract_tests.checks import Answer, run_checks
 from contract_tests.dropped_connections import create_sent_again, was_resent
-from contract_tests.engine_phases import unanswered, why_unanswered
+from contract_tests.engine_phases import unanswered
 from contract_tests.error_bodies import error_code_of
 from contract_tests.hooks import ActiveRun, acceptable
 from contract_tests.pacing import busy_failure, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
-from contract_tests.silence import short_reason
+from contract_tests.silence import awaiting, why_unanswered
 from contract_tests.verdicts import account_state_refusal, not_rejected, response_provenance
 from vpnconn import load_spec
 from vpnconn.constraints import BOUND_KEYWORDS, request_constraints, values_at
@@ -225,20 +225,15 @@ class RulesPhase:
             self.run.progress.count()
         raw = json.dumps(body, ensure_ascii=False).encode()
         headers = json_post_headers(self.url, raw, self.settings.token, self.settings.ak, self.settings.sk)
-        ticket = self.run.silence.ticket() if self.run else 0
         try:
-            response = send(self.client, self.run.pace if self.run else None, "POST", self.url, raw, headers)
+            with awaiting(self.run.silence if self.run else None, f"rules POST ({', '.join(labels) or mode})", (httpx.HTTPError,)):
+                response = send(self.client, self.run.pace if self.run else None, "POST", self.url, raw, headers)
         except httpx.HTTPError as exc:  # no answer: a finding about the target, never dropped
-            why = why_unanswered(exc)
-            if self.run is not None:
-                self.run.silence.unanswered(ticket, f"rules POST ({', '.join(labels) or mode}): {short_reason(why)}")
-                if self.run.ledger is not None:
-                    self.run.ledger.note_no_answer(body, exc)
-            record = unanswered("rules", self.url, why, mode)
+            if self.run is not None and self.run.ledger is not None:
+                self.run.ledger.note_no_answer(body, exc)
+            record = unanswered("rules", self.url, why_unanswered(exc), mode)
             record.request_headers, record.request_body, record.body, record.labels = headers, raw.decode(), body, labels
             return record
-        if self.run is not None:
-            self.run.silence.answered(ticket)
         ledger = self.run.ledger if self.run is not None else None
         not_judged = None
         if was_resent(response) and (mode == "positive" or acceptable(body)):

@@ -33,11 +33,11 @@ from contract_tests import hooks, tool_headers
 from contract_tests.answer_limits import limit_session
 from contract_tests.case_plan import PlannedCase, create_operation
 from contract_tests.dropped_connections import count_sends, create_sent_again, sent_so_far
-from contract_tests.engine_phases import record_of, unanswered, why_unanswered
+from contract_tests.engine_phases import record_of, unanswered
 from contract_tests.pacing import busy_failure, is_busy, until_not_busy
 from contract_tests.records import CaseRecord
 from contract_tests.settings import RunSettings
-from contract_tests.silence import short_reason
+from contract_tests.silence import awaiting, why_unanswered
 
 TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
                     requests.exceptions.ContentDecodingError, requests.exceptions.TooManyRedirects)
@@ -161,7 +161,6 @@ class CaseSender:
         if run is not None and run.halted:  # queued before the run halted: not sent (those in flight finish)
             return []
         mode = "positive" if positive else "negative"
-        ticket = run.silence.ticket() if run is not None else 0
         sent_again: list[bool] = []
 
         def ask() -> Any:  # one call of the case; its client may send it twice (a kept-alive connection dropped)
@@ -171,16 +170,12 @@ class CaseSender:
             return answer
 
         try:
-            response = until_not_busy(ask, run.pace if run is not None else None, case.method)
+            with awaiting(run.silence if run is not None else None, f"{phase} {case.method} {case.path}", TRANSPORT_ERRORS):
+                response = until_not_busy(ask, run.pace if run is not None else None, case.method)
         except TRANSPORT_ERRORS as exc:
-            why = why_unanswered(exc)
-            if run is not None:
-                run.silence.unanswered(ticket, f"{phase} {case.method} {case.path}: {short_reason(why)}")
-                if run.ledger is not None and case.method.upper() == "POST":
-                    run.ledger.note_no_answer(case.body, exc)
-            return [unanswered(phase, self.base_url, why, mode)]
-        if run is not None:
-            run.silence.answered(ticket)
+            if run is not None and run.ledger is not None and case.method.upper() == "POST":
+                run.ledger.note_no_answer(case.body, exc)
+            return [unanswered(phase, self.base_url, why_unanswered(exc), mode)]
         recorder.record_response(case_id=case.id, response=response)
         if is_busy(response.status_code, bytes(response.content or b"")):  # still busy: the case is not judged
             record = record_of(phase, case, recorder.interactions[case.id], [], positive)

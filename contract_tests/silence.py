@@ -12,14 +12,21 @@ target down.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 # Ten in a row: more than the requests in flight at the default concurrency (8), which all fail together when the
 # target goes, and far more than a target that drops one request now and then drops in a row.
 SILENT_AFTER = 10
+
+
+def why_unanswered(exc: BaseException) -> str:
+    """What a client's error says of a request that got no answer, either client's: its kind and its first line."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{exc.__class__.__name__}: {first[:300] or 'no answer'}"
 
 
 def short_reason(error: str) -> str:
@@ -72,8 +79,27 @@ class Silence:
             if self.in_a_row >= self.limit:
                 self.stopped = True
 
+    @contextlib.contextmanager
+    def awaiting(self, what: str, no_answer: tuple[type[BaseException], ...]) -> Iterator[None]:
+        """Around one request (``what``: its phase, method and path): its ticket as it goes, then :meth:`answered`,
+        or, when it raises one of ``no_answer`` (its client's errors for a request that got no answer),
+        :meth:`unanswered` with why, and the error raised on."""
+        ticket = self.ticket()
+        try:
+            yield
+        except no_answer as exc:
+            self.unanswered(ticket, f"{what}: {short_reason(why_unanswered(exc))}")
+            raise
+        self.answered(ticket)
+
     def described(self, started: float) -> str:
         """What the run says of it (``started``: the run's start, on the same clock)."""
         at = (self.first_at or started) - started
         return (f"the target stopped answering: from {at:.1f} s into the run, {self.in_a_row} requests in a row got no "
                 f"answer (the first sent: {self.first}); the run stopped sending there and judged what it had")
+
+
+def awaiting(silence: Silence | None, what: str,
+             no_answer: tuple[type[BaseException], ...]) -> contextlib.AbstractContextManager[None]:
+    """:meth:`Silence.awaiting` where a run counts its silence; nothing where there is none (a phase run alone)."""
+    return silence.awaiting(what, no_answer) if silence is not None else contextlib.nullcontext()

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
+import pytest
 from support import relay, request_server
 
 from contract_tests import RunSettings, run_contract
@@ -109,3 +110,22 @@ def test_the_reason_kept_is_the_systems():
                "connection: [Errno 111] Connection refused\"))")
     assert short_reason(wrapped) == "ConnectionError: [Errno 111] Connection refused"
     assert short_reason("ReadTimeout: timed out") == "ReadTimeout: timed out"
+
+
+def test_each_phase_counts_a_request_by_awaiting_its_answer():
+    """The sender, the rules phase and the lifecycle send each request within ``awaiting``: a client's no-answer error
+    counts, described with the system's reason, and is raised on; an answer ends the streak; any other error is
+    neither."""
+    import httpx
+
+    silence = Silence(limit=10)
+    for n in range(3):
+        with pytest.raises(httpx.ConnectError), silence.awaiting(f"rules POST ({n})", (httpx.HTTPError,)):
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+    assert silence.in_a_row == 3 and silence.first == "rules POST (0): ConnectError: [Errno 111] Connection refused"
+    with pytest.raises(KeyError), silence.awaiting("lifecycle show", (httpx.HTTPError,)):
+        raise KeyError("a bug of ours, not the target's silence")
+    assert silence.in_a_row == 3
+    with silence.awaiting("lifecycle show", (httpx.HTTPError,)):
+        pass  # answered
+    assert silence.in_a_row == 0 and silence.first is None
