@@ -128,12 +128,10 @@ _SENT = threading.local()  # requests sent by this thread through sessions that 
 
 
 def count_sends(session: requests.Session) -> None:
-    """Count every request ``session`` sends (once per session): schemathesis' client sends a request lost with a
+    """Count every request ``session`` sends (call it once a session): schemathesis' client sends a request lost with a
     kept-alive connection again inside its transport, where only the count shows it. A redirect the session follows
     is sent from within the first sending (``resolve_redirects``), and is not counted: it is not the same request
     sent again, for its first sending was answered."""
-    if getattr(session, "_vpnconn_counting", False):
-        return
     send = session.send
 
     def counted(request: requests.PreparedRequest, **options: Any) -> requests.Response:
@@ -147,7 +145,6 @@ def count_sends(session: requests.Session) -> None:
             _SENT.depth = depth
 
     session.send = counted  # type: ignore[method-assign]
-    session._vpnconn_counting = True  # type: ignore[attr-defined]
 
 
 def sent_so_far() -> int:

@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 import httpx
 
 from contract_tests.error_bodies import error_code_in
-from contract_tests.records import BUSY, Failure
+from contract_tests.records import BUSY, Failure, header_value
 from vpnconn import load_spec
 
 MAX_RETRY_AFTER = 60.0  # seconds: a longer Retry-After is cut to this (the run's deadline still holds)
@@ -91,7 +91,7 @@ def retry_after(headers: Mapping[str, Any]) -> float:
     counted from the answer's own ``Date`` where it has one (the target's clock, not ours); 1 when absent or
     unreadable; at most MAX_RETRY_AFTER. ``headers``: any mapping, its values strings or lists of strings (as
     schemathesis keeps them)."""
-    value = _header(headers, "retry-after")
+    value = header_value(headers, "retry-after")
     if value is None:
         return 1.0
     try:
@@ -102,15 +102,8 @@ def retry_after(headers: Mapping[str, Any]) -> float:
         when = _http_date(value)
         if when is None:
             return 1.0
-        seconds = (when - (_http_date(_header(headers, "date") or "") or datetime.now(UTC))).total_seconds()
+        seconds = (when - (_http_date(header_value(headers, "date") or "") or datetime.now(UTC))).total_seconds()
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
-
-
-def _header(headers: Mapping[str, Any], name: str) -> str | None:
-    found: Any = next((v for k, v in headers.items() if k.lower() == name), None)
-    if isinstance(found, list):
-        found = found[0] if found else None
-    return None if found is None else str(found).strip()
 
 
 def _http_date(text: str) -> datetime | None:

@@ -8,6 +8,7 @@ kind, or the check itself) and, with ``check``, groups the findings of a run.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,15 @@ class Finding(AssertionError):
     def __init__(self, message: str, *, title: str = "", rule: str = "", provenance: Provenance | None = None) -> None:
         super().__init__(message)
         self.title, self.rule, self.provenance = title, rule, provenance
+
+
+def header_value(headers: Mapping[str, Any], name: str) -> str | None:
+    """An answer's header ``name`` (lower-case), whatever the case of its name; ``headers``: any mapping, its
+    values strings or lists of strings (as schemathesis keeps them)."""
+    found: Any = next((value for key, value in headers.items() if key.lower() == name), None)
+    if isinstance(found, list):
+        found = found[0] if found else None
+    return None if found is None else str(found).strip()
 
 
 BUSY = "target_busy"  # the one finding of a request whose answer stayed busy (contract_tests.pacing)

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from contract_tests.records import CaseRecord
+from contract_tests.records import CaseRecord, header_value
 
 
 class WithinOrigin(httpx.Client):
@@ -50,7 +50,7 @@ def redirected_away(records: list[CaseRecord]) -> str | None:
     for record in records:
         if record.status is None or not 300 <= record.status < 400:
             continue
-        location = next((value for key, value in record.response_headers.items() if key.lower() == "location"), None)
+        location = header_value(record.response_headers, "location")
         try:
             here = httpx.URL(record.url)
             there = here.join(location) if isinstance(location, str) else None

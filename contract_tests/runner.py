@@ -243,7 +243,7 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
                               reserve=len(spec.examples("request")) if lifecycle_phase else 0, room=room,
                               customer_gateways=turns)
         run.make_room = lambda: _delete_so_far(ledger, settings, client, lambda _: None, pace, "")  # (quietly, mid-phase)
-        run.watch = GatewayWatch(ledger, settings, client, pace) if settings.creates else None
+        run.watch = GatewayWatch(ledger, settings, client, pace, listed) if settings.creates else None
         phase = None
         records: list[CaseRecord] = []
         rules: list[CaseRecord] = []
@@ -267,8 +267,8 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
                     lifecycle = LifecyclePhase(base_url, settings, client, ledger, run).run_all()
                     progress(f"  {'lifecycle':9} {len(lifecycle):5} cases  {sum(1 for r in lifecycle if r.failures):4} "
                              f"with failures  ({time.monotonic() - started:.1f} s)")
-            for said in (judge_shared_gateway(records + rules + lifecycle, run.watch),
-                         redirected_away(records + rules + lifecycle)):
+            sent = records + rules + lifecycle
+            for said in (judge_shared_gateway(sent, run.watch), redirected_away(sent)):
                 if said:
                     progress(f"  note: {said}")
                     notes.append(said)

@@ -214,9 +214,7 @@ def _done(records: list[CaseRecord]) -> concurrent.futures.Future[list[CaseRecor
 def _without_netrc(session: requests.Session, base_url: str) -> None:
     """requests reads ~/.netrc for every request of a session that trusts the environment (a tenth of a run's
     time, measured with py-spy). The run's credentials are explicit, so the session takes the environment's
-    proxies once and stops reading it (the CA of an HTTPS target comes with each request: case_plan.engine_config)."""
-    if getattr(session, "_vpnconn_quiet", False):
-        return
+    proxies once and stops reading it (once a session: ``CaseSender._set_up``; the CA of an HTTPS target comes with
+    each request: case_plan.engine_config)."""
     session.proxies.update(requests.utils.get_environ_proxies(base_url))
     session.trust_env = False
-    session._vpnconn_quiet = True  # type: ignore[attr-defined]

@@ -22,7 +22,6 @@ for its gateway address and customer gateway (taken for that create's own, made 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import threading
 import time
@@ -38,7 +37,7 @@ from contract_tests.pacing import Pace
 from contract_tests.records import VIOLATION, CaseRecord, Failure
 from contract_tests.settings import RunSettings
 from contract_tests.unsure_creates import gateway_connections, match_unsure, shows, sought
-from vpnconn import load_spec
+from vpnconn import ipv4, load_spec
 from vpnconn.spec import PER_GATEWAY
 
 SHARED = "refused_while_gateway_shared"  # the spec's name for a refusal that may be another client's doing
@@ -70,15 +69,18 @@ def holds(item: dict[str, Any], conn: Any, code: str | None) -> bool:
     if not isinstance(conn, dict):
         return False
     if code == load_spec().errors["tunnel-pair-in-use"]["error_code"]:
-        return _same_30(item.get("tunnel_local_address"), conn.get("tunnel_local_address"))
+        return _same_pair(item.get("tunnel_local_address"), conn.get("tunnel_local_address"))
     return (item.get("vgw_ip"), item.get("cgw_id")) == (conn.get("vgw_ip"), conn.get("cgw_id")) \
         and not shows(item, sought({"vpn_connection": conn}))
 
 
-def _same_30(a: Any, b: Any) -> bool:
+def _same_pair(a: Any, b: Any) -> bool:
+    """Are two tunnel addresses in one tunnel pair (the spec's rule tunnel-addresses-same-30 gives its prefix)? A
+    listed connection's may be anything: what is not an IPv4 CIDR is in no pair."""
+    prefix = load_spec().rule("tunnel-addresses-same-30").params["prefix"]
     try:
-        return isinstance(a, str) and isinstance(b, str) and ipaddress.ip_interface(a).network == ipaddress.ip_interface(b).network
-    except ValueError:
+        return ipv4.network(ipv4.cidr(a)[0], prefix) == ipv4.network(ipv4.cidr(b)[0], prefix)
+    except (AttributeError, TypeError, ValueError):
         return False
 
 
@@ -98,8 +100,11 @@ class GatewayWatch:
     two CI jobs that start together do. What it saw that was not there as the run began is told apart from the
     run's own at the end (:meth:`others`), when every answer the run got is noted."""
 
-    def __init__(self, ledger: Ledger, settings: RunSettings, client: httpx.Client, pace: Pace | None) -> None:
+    def __init__(self, ledger: Ledger, settings: RunSettings, client: httpx.Client, pace: Pace | None,
+                 listed_before: list[dict[str, Any]] | None) -> None:
+        """``listed_before``: the gateway's connections as the run began (None: it could not be listed)."""
         self.ledger, self.settings, self.client, self.pace = ledger, settings, client, pace
+        self.before = None if listed_before is None else {c.get("id") for c in listed_before}
         self.looks: list[Look] = []
         self.fruitless = 0  # lists that found nothing holding what their refused create named, nor a full gateway
         self.look_for: dict[str, Look] = {}  # by refused create (:func:`_key`): the list that shows what held it
@@ -119,16 +124,11 @@ class GatewayWatch:
             if self.looks and self.looks[-1].began >= arrived:  # (one that began before the refusal may miss its cause)
                 self.look_for[_key(conn)] = self.looks[-1]
                 return
-            if self.fruitless >= MOST_FRUITLESS:
-                return
-            before = read_ledger(self.ledger.path).before
-            began = before.get("listed_before") if before else None
-            if not isinstance(began, list):
-                self.fruitless = MOST_FRUITLESS  # (the gateway was not listed as the run began: nothing to tell apart)
+            if self.fruitless >= MOST_FRUITLESS or self.before is None:  # (not listed as the run began: nothing to tell apart)
                 return
             look = Look(time.monotonic(), [], False)
             listing = gateway_connections(self.ledger.base_url, self.settings, self.client, self.pace) or []
-            look.new = [item for item in listing if isinstance(item.get("id"), str) and item["id"] not in set(began)]
+            look.new = [item for item in listing if isinstance(item.get("id"), str) and item["id"] not in self.before]
             look.full = len(listing) >= load_spec().quota(PER_GATEWAY)
             self.looks.append(look)
             self.look_for[_key(conn)] = look

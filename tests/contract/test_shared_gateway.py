@@ -205,7 +205,7 @@ def test_a_quota_refusal_is_explained_where_the_list_taken_for_it_found_the_gate
     from contract_tests.cleanup import Ledger
     from contract_tests.shared_gateway import GatewayWatch, Look, _key
 
-    watch = GatewayWatch(Ledger.new("http://127.0.0.1:9", "p", tmp_path), RunSettings(), httpx.Client(), None)
+    watch = GatewayWatch(Ledger.new("http://127.0.0.1:9", "p", tmp_path), RunSettings(), httpx.Client(), None, [])
     theirs = {"id": "theirs-1", **MINE, "name": "theirs", "vgw_ip": "ip-b", "cgw_id": "cgw-9",
               "tunnel_local_address": "169.254.9.1/30"}
     look = Look(0.0, [theirs], full)
