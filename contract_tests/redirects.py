@@ -66,7 +66,7 @@ def redirected_away(records: list[CaseRecord]) -> str | None:
 
 
 def _origin(url: httpx.URL) -> str:
-    return f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
+    return f"{url.scheme}://{url.netloc.decode('ascii')}"  # (an IPv6 host in brackets; its default port left out)
 
 
 def redirected_elsewhere(response: httpx.Response) -> str | None:

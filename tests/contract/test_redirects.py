@@ -128,3 +128,18 @@ def test_a_redirect_within_the_origin_is_followed_with_the_credentials(post):
     with request_server(redirect_to("/moved/v5/p/vpn-connection", heads)) as url:
         assert post(url + "/v5/p/vpn-connection") == 200
     assert len(heads) == 2 and all(name.lower().encode() + b":" in heads[1].lower() for name in SECRETS), heads
+
+
+@pytest.mark.parametrize("url, location, origin", [
+    ("http://[::1]:8080/v5/p/vpn-connection", "http://[::1]:9090/v5/p/vpn-connection", "http://[::1]:9090"),
+    ("http://127.0.0.1:8080/v5/p/vpn-connection", "https://api.example.test/v5", "https://api.example.test"),
+])
+def test_the_origin_a_redirect_leads_to_is_named_as_a_url_names_it(url, location, origin):
+    """An IPv6 host keeps its brackets (it read "http://::1:9090")."""
+    from contract_tests.records import CaseRecord
+    from contract_tests.redirects import redirected_away
+
+    record = CaseRecord(phase="rules", mode="positive", method="POST", url=url, request_headers={}, request_body=None,
+                        status=307, response_headers={"Location": location}, response_body="")
+    said = redirected_away([record])
+    assert said is not None and f"redirect it is: {origin} (1);" in said
