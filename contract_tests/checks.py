@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import codecs
 import functools
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 
 import schemathesis
 
+from contract_tests import answer_json
 from contract_tests.error_bodies import OTHER_SHAPE, error_code_of, in_error_codes_page_shape
 from contract_tests.records import Failure, Finding
 from contract_tests.verdicts import body_violations, error_provenance
@@ -109,7 +109,7 @@ def _expected() -> dict[str, Any]:
 @functools.lru_cache(maxsize=256)
 def _parse(content: bytes) -> Any:
     try:
-        return json.loads(content or b"")
+        return answer_json.loads(content or b"")
     except ValueError:
         return
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from contract_tests import answer_json
 from contract_tests.aksk_auth import signed_headers
 from contract_tests.pacing import BUSY_ATTEMPTS, Pace, asked_again, growing_pauses, is_busy, send
 from contract_tests.settings import RunSettings
@@ -42,7 +43,7 @@ def created_id(status: int, content: bytes) -> str | None:
     if not 200 <= status < 300:
         return None
     try:
-        conn = json.loads(content).get("vpn_connection")
+        conn = answer_json.loads(content).get("vpn_connection")
     except (ValueError, AttributeError):
         return None
     connection_id = conn.get("id") if isinstance(conn, dict) else None

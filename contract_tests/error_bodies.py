@@ -9,11 +9,11 @@ both. A body in the second shape is the target's other documented choice: the ch
 from __future__ import annotations
 
 import functools
-import json
 from typing import Any
 
 import jsonschema_rs
 
+from contract_tests import answer_json
 from vpnconn import load_spec
 
 OTHER_SHAPE = "error_body_as_in_the_examples"  # the spec's name for the examples' shape, when a body has the other
@@ -40,6 +40,6 @@ def error_code_of(body: Any) -> str | None:
 def error_code_in(content: bytes) -> str | None:
     """The error code of an answer's body (bytes), in either documented shape; None when it is not JSON or has none."""
     try:
-        return error_code_of(json.loads(content))
+        return error_code_of(answer_json.loads(content))
     except ValueError:
         return None

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import h11
 import httpx
 
 from contract_tests.aksk_auth import json_post_headers
@@ -74,7 +75,21 @@ def _reach(client: httpx.Client, url: str, raw: bytes, settings: RunSettings, wa
             why = str(exc) if isinstance(exc, AnswerCut) else f"no answer within {settings.request_timeout:g} s"
             raise TargetError(f"{_origin(url)} is unreachable: {why} (REQUEST_TIMEOUT=... to wait longer)") from None
         except httpx.HTTPError as exc:
+            if _unreadable_answer(exc):
+                raise TargetError(f"{_origin(url)} answered, but not in HTTP this run can read ({str(exc)[:200]}); is "
+                                  "TARGET the HTTP(S) endpoint of this API?") from None
             raise TargetError(f"{_origin(url)} is unreachable: {exc.__class__.__name__}: {str(exc)[:200]}") from None
+
+
+def _unreadable_answer(exc: BaseException) -> bool:
+    """Did the target answer bytes that are not an HTTP answer the client reads (h11 refused them: a status line
+    that is no status line, a head larger than the client takes), rather than close or reset the connection?"""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, h11.RemoteProtocolError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _untrusted_certificate(exc: BaseException) -> bool:

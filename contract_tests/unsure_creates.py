@@ -22,6 +22,7 @@ import httpx
 import requests
 import urllib3
 
+from contract_tests import answer_json
 from contract_tests.aksk_auth import signed_headers
 from contract_tests.pacing import Pace, send
 from contract_tests.settings import RunSettings
@@ -89,7 +90,7 @@ def gateway_connections(base_url: str, settings: RunSettings, client: httpx.Clie
         headers = signed_headers("GET", url, b"", settings.token, settings.ak, settings.sk)
         try:
             response = send(client, pace, "GET", url, None, headers)
-            page = response.json() if response.status_code == 200 else None
+            page = answer_json.loads(response.content) if response.status_code == 200 else None
         except (httpx.HTTPError, ValueError):
             return None
         items = page.get("vpn_connections") if isinstance(page, dict) else None

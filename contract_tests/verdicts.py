@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from contract_tests import answer_json
 from contract_tests.error_bodies import OTHER_SHAPE, error_code_in, in_error_codes_page_shape
 from contract_tests.records import Failure
 from vpnconn import load_spec
@@ -151,7 +152,7 @@ def response_provenance(status: int, content: bytes) -> Provenance:
     create = load_spec().create
     # read as schemathesis reads it, as UTF-8 text: a body it could not read (a BOM, UTF-16) is no JSON here either
     try:
-        body = json.loads(content.decode("utf-8"))
+        body = answer_json.loads(content.decode("utf-8"))
     except ValueError:
         body = None
     if status >= 400 and in_error_codes_page_shape(body):
