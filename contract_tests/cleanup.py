@@ -107,11 +107,12 @@ class Ledger:
     def note_create(self, body: Any, status: int | None, content: bytes = b"") -> str | None:
         """Note what one create may have made: the connection its answer reports (its id is returned), or, when the
         answer does not say (no answer: ``status`` None; a 5xx that does not say nothing was done; a 2xx without an
-        id), what the create asked for, to look for at the end (:func:`adopt_unsure_creates`)."""
+        id; a 303 See Other not followed, which after a POST says it was carried out, RFC 9110 section 15.4.4), what
+        the create asked for, to look for at the end (:func:`adopt_unsure_creates`)."""
         connection_id = created_id(status, content) if status is not None else None
         if connection_id is not None:
             self.created(connection_id)
-        elif status is None or 200 <= status < 300 or (status >= 500 and not asked_again("POST", status, content)):
+        elif status is None or 200 <= status < 300 or status == 303 or (status >= 500 and not asked_again("POST", status, content)):
             self._append({"unsure": sought(body)})
             self._unsure += 1
         return connection_id

@@ -74,6 +74,9 @@ def _reach(client: httpx.Client, url: str, raw: bytes, settings: RunSettings, wa
         except httpx.TimeoutException as exc:
             why = str(exc) if isinstance(exc, AnswerCut) else f"no answer within {settings.request_timeout:g} s"
             raise TargetError(f"{_origin(url)} is unreachable: {why} (REQUEST_TIMEOUT=... to wait longer)") from None
+        except httpx.DecodingError as exc:
+            raise TargetError(f"{_origin(url)} answered, but its body does not decode as its Content-Encoding says "
+                              f"({str(exc)[:200]})") from None
         except httpx.HTTPError as exc:
             if _unreadable_answer(exc):
                 raise TargetError(f"{_origin(url)} answered, but not in HTTP this run can read ({str(exc)[:200]}); is "

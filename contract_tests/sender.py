@@ -29,7 +29,7 @@ from schemathesis.engine.recorder import ScenarioRecorder
 from schemathesis.engine.run import PhaseName
 
 from contract_tests import checks as _registers_checks  # noqa: F401  (registers the semantic checks)
-from contract_tests import hooks, tool_headers
+from contract_tests import hooks, interim_answers, tool_headers
 from contract_tests.answer_limits import limit_session
 from contract_tests.case_plan import PlannedCase, create_operation
 from contract_tests.dropped_connections import count_sends, create_sent_again, sent_so_far
@@ -48,6 +48,7 @@ class CaseSender:
         self.base_url, self.settings, self.progress = base_url, settings, progress
         self.operation = create_operation(base_url, settings)
         tool_headers.install()  # no request goes with schemathesis' own X-Schemathesis-TestCaseId (see the module)
+        interim_answers.install()  # schemathesis' client reads past 1xx answers, as ours does (see the module)
         self.ctx = EngineContext(schema=self.operation.schema, stop_event=threading.Event())
         self.failing = 0
         # schemathesis' ignored_auth probes an operation's credentials once per run and then trusts them. Shared

@@ -78,9 +78,11 @@ def test_a_target_whose_answers_are_nested_too_deep_gets_findings_not_a_tracebac
     assert "got 400 (no error_code)" in result.stdout  # its refusals, judged without a code
 
 
-def test_a_target_that_answers_something_other_than_http_is_told_from_one_that_cannot_be_reached():
+def test_a_target_whose_answer_cannot_be_read_is_told_from_one_that_cannot_be_reached():
     for answer, said in ((b"hello there\r\n\r\n", "answered, but not in HTTP this run can read"),
                          (b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n", "answered, but not in HTTP this run can read"),
+                         (b"HTTP/1.1 400 Bad Request\r\nContent-Encoding: gzip\r\nContent-Length: 2\r\n\r\n{}",
+                          "answered, but its body does not decode as its Content-Encoding says"),
                          (None, "is unreachable")):
         with answering(answer) as url:
             result = contract(url)

@@ -168,10 +168,12 @@ def test_an_answer_that_says_what_happened_is_not_unsure(tmp_path):
     ledger.note_create(body, 400, b'{"error_code": "VPN.0001"}')
     ledger.note_create(body, 429, b"")
     ledger.note_create(body, 504, b'{"error_code": "VPN.0014", "error_msg": "system busy"}')  # busy: nothing was done
+    ledger.note_create(body, 307, b"")  # (a redirect elsewhere, not followed: send it there; nothing was done here)
     assert read_ledger(ledger.path).unsure == []
-    for status, content in ((None, b""), (504, b"<html>"), (500, b'{"error_code": "VPN.0002"}'), (200, b"{}")):
+    for status, content in ((None, b""), (504, b"<html>"), (500, b'{"error_code": "VPN.0002"}'), (200, b"{}"), (303, b""),
+                            (999, b"")):
         ledger.note_create(body, status, content)
-    assert read_ledger(ledger.path).unsure == [sought(body)] * 4
+    assert read_ledger(ledger.path).unsure == [sought(body)] * 6
     assert sought(body) == {key: body["vpn_connection"][key] for key in ("name", "vgw_id", "cgw_id", "peer_subnets")}
 
 
