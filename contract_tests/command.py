@@ -51,7 +51,8 @@ quota of 100 connections per gateway) at --rate-limit requests a second (default
 long as a 429's Retry-After asks.
 
 busy answers: a 429, 503 or 504 (504 VPN.0014: system busy) is asked again after its Retry-After (1 s without
-one), three times in all; a request still busy then is not judged (a target_busy divergence).
+one), three times in all; a request still busy then is not judged (a target_busy divergence). A 429 also halves
+the run's rate, which grows back while the target does not throttle (never past --rate-limit).
 
 cleanup: every connection a run creates is noted the moment it is created (in .vpnconn-cache/created/) and
 deleted before the run ends, also after failures, MAX_TIME and Ctrl-C; what could not be deleted is listed

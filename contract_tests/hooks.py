@@ -230,4 +230,4 @@ def after_call(context, case, response):
         run.ledger.note_create(case.body, response.status_code, content)
         run.refused_for_gateway_state(case.body, response.status_code, content, lambda: is_positive(case))
     if is_busy(response.status_code, content) and run.pace is not None:  # everyone waits, as the target asked
-        run.pace.hold(retry_after(dict(response.headers or {})))
+        run.pace.busy(response.status_code, retry_after(dict(response.headers or {})))

@@ -4,16 +4,17 @@ A real cloud account throttles (429) and bills what is created, so against a tar
 sends at most ``RunSettings.requests_per_second`` (``--rate-limit``). A busy answer (an error kind the spec marks
 ``transient``: 429 throttled, 503 or 504 whatever the code, or a code such as 400 ``VPN.0030`` system busy or 409
 ``VPN.0016`` gateway not ready) says the target is busy or not ready, not that the request is wrong: every request
-of the run waits for its ``Retry-After`` (1 s without one) before the next, and the busy request is asked again,
-up to BUSY_ATTEMPTS times in all. A create is not idempotent: it is asked again only when its busy answer says
-that nothing was done (:func:`asked_again`). An answer still busy then is not judged: :func:`busy_failure` is its
-only finding (``target_busy``, inferred: no source says how long a busy spell lasts). The slot is shared by every
-request in flight (one lock; every request of a run leaves from this process). On loopback there is no limit by
-default.
+of the run waits for its ``Retry-After`` (1 s without one) before the next, and the busy request is asked again, up
+to BUSY_ATTEMPTS times in all; a throttled answer (429) also slows the run down (:class:`Pace`). A create is not
+idempotent: it is asked again only when its busy answer says that nothing was done (:func:`asked_again`). An answer
+still busy then is not judged: :func:`busy_failure` is its only finding (``target_busy``, inferred: no source says
+how long a busy spell lasts). The slot is shared by every request in flight (one lock; every request of a run leaves
+from this process). On loopback there is no limit by default.
 """
 
 from __future__ import annotations
 
+import collections
 import email.utils
 import threading
 import time
@@ -29,6 +30,7 @@ from vpnconn import load_spec
 
 MAX_RETRY_AFTER = 60.0  # seconds: a longer Retry-After is cut to this (the run's deadline still holds)
 BUSY_ATTEMPTS = 3  # a busy request is sent this many times in all before its answer is left unjudged
+CEILING_HOLD = 10.0  # seconds after a throttle during which the rate grows back only up to where it was throttled
 
 
 def growing_pauses(first: float, longest: float) -> Iterator[float]:
@@ -115,18 +117,36 @@ def _http_date(text: str) -> datetime | None:
 
 
 class Pace:
+    """The run's request rate, shared by every request in flight. A throttled answer (429) halves it (:meth:`busy`):
+    a target that throttles says the run sends too fast, not how fast it may (a Retry-After says how long to wait,
+    not at what rate to go on), and a run that went on at its rate after each pause was throttled again at once,
+    up to leaving requests unjudged as busy. Each second without one then gives back a tenth, up to the rate it
+    was throttled at, and past it CEILING_HOLD seconds after the throttle (never above ``rate``): a throttle that
+    came from a burst, or from another client, does not slow the rest of the run for good."""
+
     def __init__(self, rate: float | None) -> None:
-        self.interval = 1.0 / rate if rate else 0.0
+        self.interval = self._fastest = 1.0 / rate if rate else 0.0
         self._next = 0.0  # time.monotonic() of the next free slot
         self._lock = threading.Lock()
+        self._sent: collections.deque[float] = collections.deque()  # the slots taken in the last second
+        self._calm_until = 0.0  # until then, a throttled answer does not slow the run again (see busy)
+        self._regained = 0.0  # time.monotonic() the rate last grew back
+        self._ceiling = 0.0  # the interval at which the run was last throttled: for a while, it grows back to no faster
+        self.slowed: list[tuple[float, float]] = []  # (time.monotonic(), requests a second) of each slow-down
 
     def wait(self) -> None:
         """Take the next slot, sleeping until it comes (returns at once without a rate or a pause)."""
         with self._lock:
             now = time.monotonic()
+            ceiling = self._ceiling if now < self._calm_until + CEILING_HOLD else self._fastest
+            if self.slowed and self.interval > ceiling and now >= max(self._calm_until, self._regained + 1.0):
+                self.interval, self._regained = max(ceiling, self.interval / 1.1), now
             slot = max(now, self._next)
             if self.interval or slot > now:
                 self._next = slot + self.interval
+            self._sent.append(slot)
+            while self._sent[0] <= slot - 1.0:
+                self._sent.popleft()
         if slot > now:
             time.sleep(slot - now)
 
@@ -135,12 +155,42 @@ class Pace:
         with self._lock:
             self._next = max(self._next, time.monotonic() + seconds)
 
+    def busy(self, status: int, seconds: float) -> None:
+        """A busy answer with status ``status`` asking for ``seconds``: the run holds them; and a throttled one (429)
+        halves the rate the run sent at in the last second, at most once while the requests in flight when it came
+        may still be answered the same (the hold and a second after it); not for a run that sent one request in
+        that second, which is no rate to halve (so never below half a request a second)."""
+        self.hold(seconds)
+        if status != 429:  # (a busy service, not the run's rate)
+            return
+        with self._lock:
+            now = time.monotonic()
+            if now < self._calm_until:
+                return
+            sent = sum(1 for slot in self._sent if slot > now - 1.0)
+            if sent < 2:  # (throttled for another client's requests, say)
+                return
+            throttled_at = min(sent, 1.0 / self.interval if self.interval else float("inf"))
+            self._ceiling = max(self._fastest, 1.0 / throttled_at)
+            self.interval = max(self.interval, 2.0 / throttled_at)
+            self._calm_until = self._regained = now + seconds + 1.0
+            self.slowed.append((now, 1.0 / self.interval))
 
-def wait_out(pace: Pace | None, headers: Mapping[str, Any]) -> None:
-    """After a busy answer: the whole run holds for its Retry-After (with a pace: the next request's slot waits),
-    or this request sleeps it."""
+    def said(self, started: float) -> str | None:
+        """The note of a run the target throttled; None when it did not."""
+        if not self.slowed:
+            return None
+        low, high = (f"{rate:.3g}" for rate in (min(r for _, r in self.slowed), max(r for _, r in self.slowed)))
+        return (f"the target throttled the run (429) from {self.slowed[0][0] - started:.0f} s into it: the run halved "
+                f"its rate {len(self.slowed)} time(s), to {low if low == high else f'{low}-{high}'} requests a second, "
+                f"and sped up again while it was not throttled (--rate-limit sets a rate from the start)")
+
+
+def wait_out(pace: Pace | None, status: int, headers: Mapping[str, Any]) -> None:
+    """After a busy answer: the whole run holds for its Retry-After and, throttled, slows down (:meth:`Pace.busy`),
+    or without a pace this request sleeps it."""
     if pace is not None:
-        pace.hold(retry_after(headers))
+        pace.busy(status, retry_after(headers))
     else:
         time.sleep(retry_after(headers))
 
@@ -155,7 +205,7 @@ def until_not_busy(ask: Callable[[], Answered], pace: Pace | None, method: str) 
             return response
         if not asked_again(method, response.status_code, content):
             return response
-        wait_out(pace, response.headers or {})
+        wait_out(pace, response.status_code, response.headers or {})
     raise AssertionError("unreachable")  # the loop returns on its last attempt
 
 

@@ -268,7 +268,7 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
                     progress(f"  {'lifecycle':9} {len(lifecycle):5} cases  {sum(1 for r in lifecycle if r.failures):4} "
                              f"with failures  ({time.monotonic() - started:.1f} s)")
             sent = records + rules + lifecycle
-            for said in (judge_shared_gateway(sent, run.watch), redirected_away(sent)):
+            for said in (judge_shared_gateway(sent, run.watch), redirected_away(sent), pace.said(started)):
                 if said:
                     progress(f"  note: {said}")
                     notes.append(said)

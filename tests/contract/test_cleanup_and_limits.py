@@ -274,3 +274,70 @@ def test_remote_targets_get_a_budget_and_a_rate_by_default():
     local = RunSettings(target="http://127.0.0.1:8080")
     assert local.create_budget is None and local.requests_per_second is None
     assert replace(remote, max_creates=5, rate_limit=2.0).create_budget == 5
+
+
+def sent_steadily(pace: pacing.Pace, clock: FakeClock, count: int, seconds: float) -> None:
+    """``count`` requests at the pace, asked for evenly over ``seconds`` (the pace may space them further)."""
+    for _ in range(count):
+        pace.wait()
+        clock.now += seconds / count
+
+
+def test_a_throttled_run_halves_the_rate_it_sent_at_once_for_the_answers_then_in_flight(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(pacing, "time", clock)
+    pace = pacing.Pace(rate=None)
+    sent_steadily(pace, clock, 40, 0.5)
+    pace.busy(503, 1.0)  # a busy service, not the run's rate: held, not slowed
+    assert pace.interval == 0 and not pace.slowed
+    for _ in range(8):  # the answers of the requests in flight, each throttled
+        pace.busy(429, 1.0)
+    assert pace.interval == pytest.approx(1 / 20) and len(pace.slowed) == 1  # 40 in the last second, halved once
+    held = clock.now
+    pace.wait()
+    pace.wait()
+    assert clock.now == pytest.approx(held + 1.0 + 1 / 20)  # the hold, then 20 a second
+    clock.now += 1.5  # past the hold and the second after it: a throttled answer now is about the new rate
+    sent_steadily(pace, clock, 10, 0.5)
+    pace.busy(429, 0.0)
+    assert len(pace.slowed) == 2 and 1 / pace.interval < 20
+    lone = pacing.Pace(rate=None)
+    lone.wait()
+    lone.busy(429, 1.0)  # one request in the last second: no rate to halve
+    assert lone.interval == 0 and not lone.slowed
+
+
+def test_a_throttled_run_speeds_up_again_while_it_is_not_throttled(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(pacing, "time", clock)
+    pace = pacing.Pace(rate=None)
+    sent_steadily(pace, clock, 40, 0.9)
+    pace.busy(429, 0.0)
+    rates = []
+    for _ in range(int(pacing.CEILING_HOLD) + 20):  # a request a second, asked for every second
+        pace.wait()
+        rates.append(1 / pace.interval)
+        clock.now += 1.0
+    assert rates[0] == pytest.approx(20)  # halved
+    assert rates == sorted(rates) and rates[5] > 20 * 1.1 ** 3  # a tenth more each second
+    assert max(rates[:int(pacing.CEILING_HOLD)]) == pytest.approx(40)  # no faster than it was throttled at, for a while
+    assert rates[-1] > 40  # then faster, as nothing throttles it
+    capped = pacing.Pace(rate=10.0)
+    sent_steadily(capped, clock, 10, 0.9)
+    capped.busy(429, 0.0)
+    assert capped.interval == pytest.approx(1 / 5)
+    for _ in range(int(pacing.CEILING_HOLD) + 20):
+        capped.wait()
+        clock.now += 1.0
+    assert capped.interval == pytest.approx(1 / 10)  # back to the rate asked for, never past it
+
+
+def test_a_throttled_run_says_so_in_a_note(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(pacing, "time", clock)
+    pace = pacing.Pace(rate=None)
+    assert pace.said(started=90.0) is None
+    sent_steadily(pace, clock, 30, 0.9)
+    pace.busy(429, 1.0)
+    said = pace.said(started=90.0)
+    assert said is not None and "throttled the run (429) from 11 s into it" in said and "1 time(s), to 15 requests a second" in said
