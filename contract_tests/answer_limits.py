@@ -24,6 +24,7 @@ import httpx
 import requests
 
 from contract_tests.dropped_connections import ResendingDropped
+from contract_tests.masking import MASK
 from contract_tests.redirects import WithinOrigin
 from contract_tests.settings import trusted_ca
 from vpnconn.errors import SettingsError
@@ -95,6 +96,23 @@ def environment_proxies(through: Callable[[str | None], httpx.BaseTransport]) ->
             raise SettingsError(f"{variable} names a {scheme}:// proxy; the run goes through http:// and https:// proxies "
                                 f"only: unset it, or name an http:// proxy")
     return {pattern: None if proxy is None else through(proxy) for pattern, proxy in proxies.items()}
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment names for ``url``, as httpx picks it (the most specific pattern that matches), as
+    ``http://host:port (HTTP_PROXY)``, its credentials masked; None when ``url`` is reached directly."""
+    from httpx._utils import URLPattern, get_environment_proxies  # (as environment_proxies)
+
+    target = httpx.URL(url)
+    for pattern, proxy in sorted((URLPattern(key), value) for key, value in get_environment_proxies().items()):
+        if pattern.matches(target):
+            if proxy is None:
+                return None
+            parts = urlsplit(proxy)
+            userinfo, _, address = parts.netloc.rpartition("@")
+            variable = f"{pattern.pattern.split('://')[0].upper()}_PROXY"
+            return f"{parts.scheme}://{MASK + '@' if userinfo else ''}{address} ({variable})"
+    return None
 
 
 class _LimitedStream(httpx.SyncByteStream):

@@ -24,7 +24,7 @@ import h11
 import httpx
 
 from contract_tests.aksk_auth import json_post_headers
-from contract_tests.answer_limits import AnswerCut
+from contract_tests.answer_limits import AnswerCut, proxy_for
 from contract_tests.error_bodies import error_code_in
 from contract_tests.pacing import BUSY_ATTEMPTS, is_busy, send
 from contract_tests.records import CaseRecord, Failure
@@ -69,6 +69,9 @@ def _reach(client: httpx.Client, url: str, raw: bytes, settings: RunSettings, wa
                                   "name the certificate of the CA that signed it with SSL_CERT_FILE=/path/to/ca.pem "
                                   "(REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE are read too)") from None
             if time.monotonic() >= deadline:
+                if proxy := proxy_for(url):  # (the connection refused is the proxy's: a proxy answers 502 for a target)
+                    raise TargetError(f"the proxy {proxy} is unreachable: connection refused or no route ({exc}); the run "
+                                      f"goes to {_origin(url)} through it (NO_PROXY=host names a host reached directly)") from None
                 raise TargetError(f"{_origin(url)} is unreachable: connection refused or no route ({exc})") from None
             time.sleep(0.25)
         except httpx.TimeoutException as exc:

@@ -84,3 +84,38 @@ def test_a_proxy_of_another_kind_is_one_line_and_exit_2_without_its_credentials(
         code = main(["contract", "--target", "http://127.0.0.1:9", "--token", "t"])
     assert code == 2 and "ALL_PROXY names a socks5:// proxy" in err.getvalue()
     assert "Traceback" not in err.getvalue() and "pass-7731" not in err.getvalue()
+
+
+def test_a_proxy_that_cannot_be_reached_is_named_not_the_target(environment_without_proxies):
+    """The connection refused was the proxy's (a proxy answers 502 for a target it cannot reach); the line named the
+    target, which the run never reached, as unreachable. A host NO_PROXY names is still reached directly."""
+    import io
+    import socket
+
+    from commands.cli import main
+
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        nothing = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    environment_without_proxies.setenv("HTTP_PROXY", nothing.replace("http://", "http://someone:pass-7731@"))
+    with running_server(ReferenceServer(token="t")) as target:
+        for no_proxy, url, said in (("", target, f"the proxy {nothing.replace('http://', 'http://***@')} (HTTP_PROXY) is "
+                                                 f"unreachable: connection refused or no route"),
+                                    ("127.0.0.1", nothing, f"{nothing} is unreachable: connection refused or no route")):
+            environment_without_proxies.setenv("NO_PROXY", no_proxy)
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                code = main(["contract", "--target", url, "--token", "t"])
+            assert code == 2 and said in err.getvalue() and err.getvalue().count("\n") == 1, err.getvalue()
+            assert "Traceback" not in err.getvalue() and "pass-7731" not in err.getvalue()
+
+
+def test_the_proxy_for_a_url_is_the_one_httpx_takes_its_credentials_masked(environment_without_proxies):
+    from contract_tests.answer_limits import proxy_for
+
+    env = environment_without_proxies
+    env.setenv("HTTPS_PROXY", "http://u:secret@[::1]:3128")
+    env.setenv("ALL_PROXY", "http://10.0.0.1:8080")
+    env.setenv("NO_PROXY", "direct.example")
+    assert proxy_for("https://api.example/v5") == "http://***@[::1]:3128 (HTTPS_PROXY)"
+    assert proxy_for("http://api.example/v5") == "http://10.0.0.1:8080 (ALL_PROXY)"
+    assert proxy_for("https://direct.example/v5") is None
