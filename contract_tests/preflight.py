@@ -26,6 +26,7 @@ import httpx
 from contract_tests.aksk_auth import json_post_headers
 from contract_tests.answer_limits import AnswerCut, proxy_for
 from contract_tests.error_bodies import error_code_in
+from contract_tests.masking import MASK
 from contract_tests.pacing import BUSY_ATTEMPTS, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.redirects import redirected_elsewhere
@@ -77,6 +78,8 @@ def _reach(client: httpx.Client, url: str, raw: bytes, settings: RunSettings, wa
         except httpx.TimeoutException as exc:
             why = str(exc) if isinstance(exc, AnswerCut) else f"no answer within {settings.request_timeout:g} s"
             raise TargetError(f"{_origin(url)} is unreachable: {why} (REQUEST_TIMEOUT=... to wait longer)") from None
+        except httpx.ProxyError as exc:  # (the proxy refused the tunnel to an https:// target: 407, or its 5xx)
+            raise TargetError(f"the proxy {proxy_for(url)} refused to take the run to {_origin(url)}: {str(exc)[:200]}") from None
         except httpx.DecodingError as exc:
             raise TargetError(f"{_origin(url)} answered, but its body does not decode as its Content-Encoding says "
                               f"({str(exc)[:200]})") from None
@@ -128,6 +131,12 @@ def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: http
     invalid = canonical_invalid_body(spec)
     raw = json.dumps(invalid).encode()
     first = _reach(client, url, raw, settings, wait)
+    if first.status_code == 407:  # a proxy's answer, never the API's: every case would be judged by it
+        proxy = proxy_for(url)
+        why = ("refused the credentials its URL gives" if proxy and f"{MASK}@" in proxy else
+               "wants credentials: give them in its URL (http://user:password@host:port)")
+        raise TargetError(f"POST {url} answered 407 Proxy Authentication Required: "
+                          + (f"the proxy {proxy} {why}" if proxy else "that is a proxy's answer; is TARGET the API, or a proxy?"))
     elsewhere = redirected_elsewhere(first)
     if elsewhere is not None:
         raise TargetError(f"POST {url} answered {first.status_code}, a redirect to {elsewhere}: the run follows redirects "

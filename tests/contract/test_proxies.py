@@ -119,3 +119,33 @@ def test_the_proxy_for_a_url_is_the_one_httpx_takes_its_credentials_masked(envir
     assert proxy_for("https://api.example/v5") == "http://***@[::1]:3128 (HTTPS_PROXY)"
     assert proxy_for("http://api.example/v5") == "http://10.0.0.1:8080 (ALL_PROXY)"
     assert proxy_for("https://direct.example/v5") is None
+
+
+PROXY_AUTH = (b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"proxy\"\r\n"
+              b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+
+
+def test_a_proxy_that_wants_credentials_stops_the_run_before_any_case_is_judged_by_its_407(environment_without_proxies):
+    """Before, every case was judged by the proxy's 407: 919 violations against a target the run never reached."""
+    import io
+
+    from commands.cli import main
+
+    env = environment_without_proxies
+    with request_server(lambda head, body: PROXY_AUTH) as proxy:
+        for variable, target, credentials, said in (
+                ("HTTP_PROXY", "http://127.0.0.1:9", "someone:pass-7731@", "answered 407 Proxy Authentication Required: the "
+                 f"proxy {proxy.replace('http://', 'http://***@')} (HTTP_PROXY) refused the credentials its URL gives"),
+                ("HTTP_PROXY", "http://127.0.0.1:9", "", f"the proxy {proxy} (HTTP_PROXY) wants credentials"),
+                ("HTTPS_PROXY", "https://127.0.0.1:9", "someone:pass-7731@", "the proxy "
+                 f"{proxy.replace('http://', 'http://***@')} (HTTPS_PROXY) refused to take the run to https://127.0.0.1:9: 407"),
+                (None, proxy, "", "answered 407 Proxy Authentication Required: that is a proxy's answer")):
+            for name in PROXY_VARIABLES:
+                env.delenv(name, raising=False)
+            if variable:
+                env.setenv(variable, proxy.replace("http://", f"http://{credentials}"))
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                code = main(["contract", "--target", target, "--token", "t"])
+            assert code == 2 and said in err.getvalue() and err.getvalue().count("\n") == 1, err.getvalue()
+            assert "Traceback" not in err.getvalue() and "pass-7731" not in err.getvalue()
