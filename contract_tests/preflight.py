@@ -137,6 +137,11 @@ def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: http
                "wants credentials: give them in its URL (http://user:password@host:port)")
         raise TargetError(f"POST {url} answered 407 Proxy Authentication Required: "
                           + (f"the proxy {proxy} {why}" if proxy else "that is a proxy's answer; is TARGET the API, or a proxy?"))
+    if first.status_code == 502:  # a gateway's or a proxy's answer: what stands in front could not reach the API
+        proxy = proxy_for(url)
+        raise TargetError(f"POST {url} answered 502 Bad Gateway: "
+                          + (f"the proxy {proxy} could not reach {_origin(url)}" if proxy else
+                             "what stands in front of the API could not reach it; try again later, or check TARGET"))
     elsewhere = redirected_elsewhere(first)
     if elsewhere is not None:
         raise TargetError(f"POST {url} answered {first.status_code}, a redirect to {elsewhere}: the run follows redirects "

@@ -149,3 +149,26 @@ def test_a_proxy_that_wants_credentials_stops_the_run_before_any_case_is_judged_
                 code = main(["contract", "--target", target, "--token", "t"])
             assert code == 2 and said in err.getvalue() and err.getvalue().count("\n") == 1, err.getvalue()
             assert "Traceback" not in err.getvalue() and "pass-7731" not in err.getvalue()
+
+
+def test_a_bad_gateway_first_is_what_stands_in_front_not_a_wrong_url(environment_without_proxies):
+    """A proxy's 502 page (text/html) was taken for a URL that does not serve the API: 'wrong base URL?'."""
+    import io
+
+    from commands.cli import main
+
+    page = b"<html>ERROR: The requested URL could not be retrieved</html>"
+    bad_gateway = (b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: " + str(len(page)).encode() +
+                   b"\r\nConnection: close\r\n\r\n" + page)
+    with request_server(lambda head, body: bad_gateway) as front:
+        for proxy, target, said in ((front, "http://127.0.0.1:9", f"the proxy {front} (HTTP_PROXY) could not reach http://127.0.0.1:9"),
+                                    (None, front, "what stands in front of the API could not reach it")):
+            if proxy:
+                environment_without_proxies.setenv("HTTP_PROXY", proxy)
+            else:
+                environment_without_proxies.delenv("HTTP_PROXY")
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                code = main(["contract", "--target", target, "--token", "t"])
+            assert code == 2 and "answered 502 Bad Gateway: " + said in err.getvalue(), err.getvalue()
+            assert "wrong base URL" not in err.getvalue()
