@@ -101,14 +101,15 @@ def retry_after(headers: Mapping[str, Any]) -> float:
         if seconds != seconds:  # NaN
             return 1.0
     except ValueError:
-        when = _http_date(value)
+        when = http_date(value)
         if when is None:
             return 1.0
-        seconds = (when - (_http_date(header_value(headers, "date") or "") or datetime.now(UTC))).total_seconds()
+        seconds = (when - (http_date(header_value(headers, "date") or "") or datetime.now(UTC))).total_seconds()
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def _http_date(text: str) -> datetime | None:
+def http_date(text: str) -> datetime | None:
+    """An HTTP date (RFC 9110 section 5.6.7) as an aware datetime; None when ``text`` is none."""
     try:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):

@@ -17,6 +17,7 @@ import secrets
 import ssl
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,11 +28,12 @@ from contract_tests.aksk_auth import json_post_headers
 from contract_tests.answer_limits import AnswerCut, proxy_for
 from contract_tests.error_bodies import error_code_in
 from contract_tests.masking import MASK
-from contract_tests.pacing import BUSY_ATTEMPTS, is_busy, send
+from contract_tests.pacing import BUSY_ATTEMPTS, http_date, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.redirects import redirected_elsewhere
 from contract_tests.settings import RunSettings
 from contract_tests.verdicts import check_provenance
+from vpnconn.aksk import MAX_CLOCK_SKEW
 from vpnconn.errors import TargetError
 from vpnconn.repair import Repairer
 from vpnconn.spec import Spec
@@ -121,6 +123,21 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def _clock_off(response: httpx.Response) -> str:
+    """Why a signature may have been refused though the keys are right: it carries this machine's time (X-Sdk-Date),
+    and the API gateway refuses one more than MAX_CLOCK_SKEW from its own clock, which the answer's Date tells ('' when
+    it is nearer or the answer has none)."""
+    theirs = http_date(response.headers.get("date", ""))
+    if theirs is None:
+        return ""
+    off = (datetime.now(UTC) - theirs).total_seconds()
+    if abs(off) <= MAX_CLOCK_SKEW.total_seconds():
+        return ""
+    return (f"; or the keys are right and this machine's clock is off: it is {abs(off) / 60:.0f} min "
+            f"{'ahead of' if off > 0 else 'behind'} the target's (its Date: {response.headers['date']}), and a signature "
+            f"carries this machine's time (X-Sdk-Date), refused more than {MAX_CLOCK_SKEW.total_seconds() / 60:.0f} min off: set the clock")
+
+
 def _describe(response: httpx.Response) -> str:
     media = response.headers.get("content-type", "no content type").split(";")[0]
     return f"{response.status_code} {error_code_in(response.content) or media}"
@@ -157,7 +174,8 @@ def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: http
     if first.status_code in (401, 403):
         sent = "a token (TOKEN)" if settings.token else "an AK/SK signature" if settings.ak else "no credentials"
         raise TargetError(f"the target refused the credentials ({_describe(first)} with {sent}): pass the target's token "
-                          f"with TOKEN=... or its keys with AK=... SK=... (vpnconn contract: --token, or --ak with VPNCONN_SK)")
+                          f"with TOKEN=... or its keys with AK=... SK=... (vpnconn contract: --token, or --ak with VPNCONN_SK)"
+                          + (_clock_off(first) if settings.ak and not settings.token else ""))
     result = Preflight(answers=[(invalid, first.status_code, first.content)])
     wrong = f"vpnconn-wrong-token-{secrets.token_hex(6)}"
     # Where the run may create, a valid body (pointed at the target's resources): a 2xx then proves that any token

@@ -197,3 +197,28 @@ def test_a_child_process_that_ignores_sigterm_is_killed_after_its_grace():
     assert stubborn.returncode == -signal.SIGKILL
     stubborn.stdout.close()
     child_process.end(stubborn)  # (ended: nothing)
+
+
+def test_a_refused_signature_names_a_clock_far_from_the_targets():
+    """A signature carries this machine's time (X-Sdk-Date); an API gateway refuses one dated far from its clock.
+    The answer's Date tells how far: beyond the API gateway's 15 minutes, the line says so (the keys may be right)."""
+    import email.utils
+
+    from support import request_server
+
+    def refusing(date: float):
+        def answer(head: bytes, body: bytes) -> bytes:
+            text = json.dumps({"error_code": "APIG.0301", "error_msg": "Incorrect IAM authentication information"}).encode()
+            return (b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nDate: " +
+                    email.utils.formatdate(date, usegmt=True).encode() + b"\r\nContent-Length: " + str(len(text)).encode() +
+                    b"\r\nConnection: close\r\n\r\n" + text)
+        return answer
+
+    for their_clock, said in ((time.time() - 3600, "this machine's clock is off: it is 60 min ahead of the target's"),
+                              (time.time() + 1800, "this machine's clock is off: it is 30 min behind the target's"),
+                              (time.time() - 600, None), (time.time(), None)):
+        with request_server(refusing(their_clock)) as url:
+            result = contract("--target", url, "--ak", "AKEXAMPLE", env={"VPNCONN_SK": "sk-secret-1234"})
+        assert result.returncode == 2 and "the target refused the credentials" in result.stderr, result.stderr
+        assert (said in result.stderr) if said else "clock" not in result.stderr, result.stderr
+        assert "sk-secret-1234" not in result.stderr + result.stdout
