@@ -61,11 +61,12 @@ class ActiveRun:
 
     def refused_for_gateway_state(self, body: Any, status: int, content: bytes, positive: Callable[[], bool]) -> None:
         """Every create's answer (``positive``: is its refusal judged?): a positive one refused for what the gateway
-        holds has the gateway listed now (shared_gateway)."""
+        holds has the gateway listed now (shared_gateway). Called through :func:`create_answered`."""
         if self.watch is None or not 400 <= status < 500:
             return
         if self.watch.concerns(status, code := error_code_in(content)) and positive():
             self.watch.refused(body.get("vpn_connection") if isinstance(body, dict) else None, code)
+
 
     @property
     def out_of_time(self) -> bool:
@@ -158,6 +159,18 @@ class ActiveRun:
         return self.halted or self.budget_spent
 
 
+def create_answered(run: ActiveRun | None, ledger: Any, body: Any, status: int, content: bytes,
+                    positive: Callable[[], bool]) -> None:
+    """A create's answer, whichever phase sent it (schemathesis' through :func:`after_call`, the rules phase, the
+    lifecycle): noted in ``ledger`` (a ``cleanup.Ledger``, or None: what it made, or what to look for where the answer
+    does not say) and, refused for what the gateway holds, watched by ``run`` (:meth:`ActiveRun.refused_for_gateway_state`).
+    A new phase that creates calls this for each answer."""
+    if ledger is not None:
+        ledger.note_create(body, status, content)
+    if run is not None:
+        run.refused_for_gateway_state(body, status, content, positive)
+
+
 _ACTIVE: ActiveRun | None = None
 
 
@@ -226,8 +239,7 @@ def after_call(context, case, response):
     if run is None or response is None:
         return
     content = bytes(response.content or b"")
-    if run.ledger is not None and case.method.upper() == "POST":
-        run.ledger.note_create(case.body, response.status_code, content)
-        run.refused_for_gateway_state(case.body, response.status_code, content, lambda: is_positive(case))
+    if case.method.upper() == "POST":
+        create_answered(run, run.ledger, case.body, response.status_code, content, lambda: is_positive(case))
     if is_busy(response.status_code, content) and run.pace is not None:  # everyone waits, as the target asked
         run.pace.busy(response.status_code, retry_after(dict(response.headers or {})))

@@ -61,7 +61,7 @@ from contract_tests.cleanup import Ledger, created_id
 from contract_tests.dropped_connections import create_sent_again, was_resent
 from contract_tests.engine_phases import unanswered
 from contract_tests.error_bodies import error_code_in, error_code_of
-from contract_tests.hooks import ActiveRun
+from contract_tests.hooks import ActiveRun, create_answered
 from contract_tests.pacing import busy_failure, growing_pauses, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
@@ -185,9 +185,8 @@ class LifecyclePhase:
         if creates:
             if was_resent(response):
                 not_judged = create_sent_again(self.ledger, body, response.status_code, response.content)
-            self.ledger.note_create(body, response.status_code, response.content)
-            if self.run is not None:  # (not the creates sent to be refused for a pair in use)
-                self.run.refused_for_gateway_state(body, response.status_code, response.content, lambda: step == "create")
+            # (only the step "create" is judged: not the creates sent to be refused for a pair in use)
+            create_answered(self.run, self.ledger, body, response.status_code, response.content, lambda: step == "create")
         answer = Answer(response.status_code, dict(response.headers), response.content)
         record = CaseRecord(phase="lifecycle", mode="positive", method=method, url=url, request_headers=headers,
                             request_body=raw.decode() or None, status=response.status_code,

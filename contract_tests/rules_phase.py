@@ -28,7 +28,7 @@ from contract_tests.checks import Answer, run_checks
 from contract_tests.dropped_connections import create_sent_again, was_resent
 from contract_tests.engine_phases import unanswered
 from contract_tests.error_bodies import error_code_of
-from contract_tests.hooks import ActiveRun, acceptable
+from contract_tests.hooks import ActiveRun, acceptable, create_answered
 from contract_tests.pacing import busy_failure, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
@@ -238,10 +238,7 @@ class RulesPhase:
         not_judged = None
         if was_resent(response) and (mode == "positive" or acceptable(body)):
             not_judged = create_sent_again(ledger, body, response.status_code, response.content)
-        if ledger is not None:
-            ledger.note_create(body, response.status_code, response.content)
-        if self.run is not None:
-            self.run.refused_for_gateway_state(body, response.status_code, response.content, lambda: mode == "positive")
+        create_answered(self.run, ledger, body, response.status_code, response.content, lambda: mode == "positive")
         record = CaseRecord(
             phase="rules", mode=mode, method="POST", url=self.url, request_headers=headers,
             request_body=raw.decode(), status=response.status_code, response_headers=dict(response.headers),
