@@ -109,7 +109,7 @@ def retry_after(headers: Mapping[str, Any]) -> float:
 
 
 def http_date(text: str) -> datetime | None:
-    """An HTTP date (RFC 9110 section 5.6.7) as an aware datetime; None when ``text`` is none."""
+    """An HTTP date (RFC 9110 section 5.6.7) as an aware datetime; None when ``text`` is not one."""
     try:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
