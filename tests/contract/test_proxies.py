@@ -86,13 +86,25 @@ def test_a_proxy_of_another_kind_is_one_line_and_exit_2_without_its_credentials(
     assert "Traceback" not in err.getvalue() and "pass-7731" not in err.getvalue()
 
 
+def stopped_with(target: str) -> str:
+    """The one line a run against ``target`` stops with before any case (exit 2, no traceback, no proxy password)."""
+    import io
+
+    from commands.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["contract", "--target", target, "--token", "t"])
+    said = err.getvalue()
+    assert code == 2 and said.count("\n") == 1 and "Traceback" not in said and "pass-7731" not in said, said
+    return said
+
+
 def test_a_proxy_that_cannot_be_reached_is_named_not_the_target(environment_without_proxies):
     """The connection refused was the proxy's (a proxy answers 502 for a target it cannot reach); the line named the
     target, which the run never reached, as unreachable. A host NO_PROXY names is still reached directly."""
-    import io
     import socket
 
-    from commands.cli import main
 
     with socket.create_server(("127.0.0.1", 0)) as closed:
         nothing = f"http://127.0.0.1:{closed.getsockname()[1]}"
@@ -102,11 +114,7 @@ def test_a_proxy_that_cannot_be_reached_is_named_not_the_target(environment_with
                                                  f"unreachable: connection refused or no route"),
                                     ("127.0.0.1", nothing, f"{nothing} is unreachable: connection refused or no route")):
             environment_without_proxies.setenv("NO_PROXY", no_proxy)
-            err = io.StringIO()
-            with contextlib.redirect_stderr(err):
-                code = main(["contract", "--target", url, "--token", "t"])
-            assert code == 2 and said in err.getvalue() and err.getvalue().count("\n") == 1, err.getvalue()
-            assert "Traceback" not in err.getvalue() and "pass-7731" not in err.getvalue()
+            assert said in stopped_with(url)
 
 
 def test_the_proxy_for_a_url_is_the_one_httpx_takes_its_credentials_masked(environment_without_proxies):
@@ -127,9 +135,7 @@ PROXY_AUTH = (b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate
 
 def test_a_proxy_that_wants_credentials_stops_the_run_before_any_case_is_judged_by_its_407(environment_without_proxies):
     """Before, every case was judged by the proxy's 407: 919 violations against a target the run never reached."""
-    import io
 
-    from commands.cli import main
 
     env = environment_without_proxies
     with request_server(lambda head, body: PROXY_AUTH) as proxy:
@@ -144,18 +150,12 @@ def test_a_proxy_that_wants_credentials_stops_the_run_before_any_case_is_judged_
                 env.delenv(name, raising=False)
             if variable:
                 env.setenv(variable, proxy.replace("http://", f"http://{credentials}"))
-            err = io.StringIO()
-            with contextlib.redirect_stderr(err):
-                code = main(["contract", "--target", target, "--token", "t"])
-            assert code == 2 and said in err.getvalue() and err.getvalue().count("\n") == 1, err.getvalue()
-            assert "Traceback" not in err.getvalue() and "pass-7731" not in err.getvalue()
+            assert said in stopped_with(target)
 
 
 def test_a_bad_gateway_first_is_what_stands_in_front_not_a_wrong_url(environment_without_proxies):
     """A proxy's 502 page (text/html) was taken for a URL that does not serve the API: 'wrong base URL?'."""
-    import io
 
-    from commands.cli import main
 
     page = b"<html>ERROR: The requested URL could not be retrieved</html>"
     bad_gateway = (b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: " + str(len(page)).encode() +
@@ -167,8 +167,5 @@ def test_a_bad_gateway_first_is_what_stands_in_front_not_a_wrong_url(environment
                 environment_without_proxies.setenv("HTTP_PROXY", proxy)
             else:
                 environment_without_proxies.delenv("HTTP_PROXY")
-            err = io.StringIO()
-            with contextlib.redirect_stderr(err):
-                code = main(["contract", "--target", target, "--token", "t"])
-            assert code == 2 and "answered 502 Bad Gateway: " + said in err.getvalue(), err.getvalue()
-            assert "wrong base URL" not in err.getvalue()
+            line = stopped_with(target)
+            assert "answered 502 Bad Gateway: " + said in line and "wrong base URL" not in line
