@@ -237,6 +237,7 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
         repairer = Repairer(spec, settings, unique_tunnels=True, own_customer_gateways=own_customer_gateways)
         if settings.creates:
             repairer.avoid_tunnels([c["tunnel_local_address"] for c in listed or [] if isinstance(c.get("tunnel_local_address"), str)])
+            repairer.avoid_customer_gateways([c["cgw_id"] for c in listed or [] if isinstance(c.get("cgw_id"), str)])
             room, limit, turns = _room_on_gateway(spec, listed, settings, progress, own_customer_gateways)
         run = hooks.ActiveRun(settings, repairer, Progress(progress, live), deadline, ledger=ledger,
                               pace=pace,

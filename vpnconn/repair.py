@@ -73,6 +73,7 @@ class Repairer:
         self._customer_gateways = 0
         self._taken = 0
         self.avoided: set[int] = set()  # /30 bases the target already uses
+        self.avoided_customer_gateways: set[str] = set()  # customer gateways the target's connections already use
         self.reserved = [ipv4.cidr(n) for n in spec.rule("peer-subnets-not-reserved").params["reserved"]]
         tunnel = spec.rule("tunnel-address-not-reserved").params
         self.within = ipv4.cidr(tunnel["within"])
@@ -189,9 +190,12 @@ class Repairer:
         """The customer gateway id of the next body: the resources', or with ``own_customer_gateways`` a new one."""
         if not self.own_customer_gateways:
             return self.resources.cgw_id
-        self._customer_gateways += 1
-        digest = hashlib.sha256(f"{self.resources.cgw_id}/{self._customer_gateways}".encode()).digest()
-        return str(uuid.UUID(bytes=digest[:16], version=4))
+        while True:
+            self._customer_gateways += 1
+            digest = hashlib.sha256(f"{self.resources.cgw_id}/{self._customer_gateways}".encode()).digest()
+            given = str(uuid.UUID(bytes=digest[:16], version=4))
+            if given not in self.avoided_customer_gateways:
+                return given
 
     def own_customer_gateway(self, conn: dict[str, Any]) -> None:
         """With ``own_customer_gateways``, give a body that names the resources' customer gateway one of its own (a
@@ -210,6 +214,12 @@ class Repairer:
         if tunnels and self.unique_tunnels and conn.get("style", self.default_style) != "policy":
             with contextlib.suppress(ValueError):  # addresses that are no IPv4 CIDR: nothing to collide with
                 self._tunnel(conn)
+
+    def avoid_customer_gateways(self, ids: list[str]) -> None:
+        """Never hand out these customer gateways as ones of its own (the target's existing connections use them: an
+        earlier run with the same seed handed out the same, and a gateway address and a customer gateway hold one
+        connection)."""
+        self.avoided_customer_gateways.update(ids)
 
     def avoid_tunnels(self, addresses: list[str]) -> None:
         """Never hand out the /30s of these tunnel addresses (the target's existing connections use them)."""

@@ -474,6 +474,23 @@ def test_a_customer_gateway_that_holds_its_connection_already_takes_no_turn(name
     assert any(f"take turns at {len(named) - 1} of the {len(named)} named ({full} full already)" in line for line in said)
 
 
+def test_customer_gateways_of_their_own_avoid_those_the_gateways_connections_use_already():
+    """A gateway that holds connections of a run before (one killed, or a server that made what it refused) holds
+    them with the very customer gateways a run with the same seed hands out: each create that named one was refused
+    as a second connection on its pair, 'Valid request rejected' against a correct server."""
+    app = KeepsPairs(token=TOKEN["X-Auth-Token"])
+    handed_out = Repairer(load_spec(), RunSettings(), own_customer_gateways=True)
+    with running_server(app) as url:
+        for n in range(20):  # what an earlier run with the same seed left, on the first 20 it hands out
+            before = json.loads(named_create_body(f"left-{n}"))
+            before["vpn_connection"]["cgw_id"] = handed_out.customer_gateway()
+            assert httpx.post(url + PATH, json=before, headers=TOKEN, timeout=10).status_code == 201
+        result = _run(url, phases=("rules", "lifecycle"))
+        left = app_holds(url)
+    checks = {f.check for r in result.violations for f in r.failures}
+    assert result.exit_code == 0 and not checks, checks
+    assert sorted(c["name"] for c in left) == sorted(f"left-{n}" for n in range(20))  # (what was there is left)
+
 def test_a_create_that_may_have_made_a_connection_ends_the_turns(tmp_path):
     """A create with no answer may hold any of the customer gateways (the run cannot tell which it got, if any): after
     the round, no create goes whose turn could fall on it."""
