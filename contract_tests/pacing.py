@@ -70,7 +70,7 @@ def asked_again(method: str, status: int, content: bytes) -> bool:
     Another 503 or 504 (an API gateway that stopped waiting for the service) may come after the connection was
     created: a second create would make another, or be refused for the tunnel pair the first took. The run looks
     for what such a create made (contract_tests.unsure_creates)."""
-    if method.upper() != "POST" or status == 429:
+    if method.upper() != "POST" or status == load_spec().throttled_status:
         return True
     return error_code_in(content) in load_spec().transient_codes
 
@@ -162,7 +162,7 @@ class Pace:
         may still be answered the same (the hold and a second after it); not for a run that sent one request in
         that second, which is no rate to halve (so never below half a request a second)."""
         self.hold(seconds)
-        if status != 429:  # (a busy service, not the run's rate)
+        if status != load_spec().throttled_status:  # (a busy service, not the run's rate)
             return
         with self._lock:
             now = time.monotonic()

@@ -16,6 +16,7 @@ import json
 import secrets
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -92,25 +93,26 @@ def _reach(client: httpx.Client, url: str, raw: bytes, settings: RunSettings, wa
             raise TargetError(f"{_origin(url)} is unreachable: {exc.__class__.__name__}: {str(exc)[:200]}") from None
 
 
-def _unreadable_answer(exc: BaseException) -> bool:
-    """Did the target answer bytes that are not an HTTP answer the client reads (h11 refused them: a status line
-    that is no status line, a head larger than the client takes), rather than close or reset the connection?"""
+def _caused_by(exc: BaseException, test: Callable[[BaseException], bool]) -> bool:
+    """Does ``test`` hold for ``exc`` or any exception in its chain (what it was raised from, or while handling)?"""
     cause: BaseException | None = exc
     while cause is not None:
-        if isinstance(cause, h11.RemoteProtocolError):
+        if test(cause):
             return True
         cause = cause.__cause__ or cause.__context__
     return False
+
+
+def _unreadable_answer(exc: BaseException) -> bool:
+    """Did the target answer bytes that are not an HTTP answer the client reads (h11 refused them: a status line
+    that is no status line, a head larger than the client takes), rather than close or reset the connection?"""
+    return _caused_by(exc, lambda cause: isinstance(cause, h11.RemoteProtocolError))
 
 
 def _untrusted_certificate(exc: BaseException) -> bool:
     """Did the TLS handshake fail because the target's certificate is not trusted (not a refused connection)?"""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(cause):
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
+    return _caused_by(exc, lambda cause: isinstance(cause, ssl.SSLCertVerificationError)
+                      or "CERTIFICATE_VERIFY_FAILED" in str(cause))
 
 
 def _ssl_reason(exc: BaseException) -> str:

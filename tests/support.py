@@ -6,8 +6,11 @@ import contextlib
 import functools
 import itertools
 import json
+import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -128,6 +131,26 @@ def relay(head: bytes, body: bytes, host: str, port: int) -> bytes:
         while chunk := upstream.recv(65536):
             answer += chunk
     return answer
+
+
+def relayed(head: bytes, body: bytes, host: str, port: int) -> tuple[bytes, bytes]:
+    """What a front that closes each connection passes on of the answer :func:`relay` gets: its head
+    (``Connection: close`` in place of its own, without the blank line that ends it) and its body."""
+    reply_head, _, reply_body = relay(head, body, host, port).partition(b"\r\n\r\n")
+    return re.sub(rb"(?im)\r\nconnection:[^\r]*", b"", reply_head) + b"\r\nConnection: close", reply_body
+
+
+def contract_command(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``vpnconn contract ARGS`` in a process of its own, with ``env`` added to this one's environment."""
+    return subprocess.run([sys.executable, "-m", "commands.cli", "contract", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 # ------------------------------------------------------------------------------------------ scripted targets

@@ -211,6 +211,12 @@ class Spec:
         return frozenset(kind["status"] for kind in self._error_kinds("transient", "status"))
 
     @functools.cached_property
+    def throttled_status(self) -> int:
+        """The status of a throttled answer (the error kind ``throttled``: the request was refused before it was carried
+        out, for the rate it came at)."""
+        return int(self.errors["throttled"]["status"])
+
+    @functools.cached_property
     def transient_answers(self) -> frozenset[tuple[int, str]]:
         """(status, error code) of the error kinds marked ``transient: code``: their status alone (400, 409) says
         nothing, the code says the target is busy or not ready (``VPN.0030``, ``VPN.0016``, ...)."""

@@ -5,30 +5,18 @@ from __future__ import annotations
 
 import json
 import shlex
-import socket
 import subprocess
-import sys
 from dataclasses import replace
 
 import pytest
 import requests
+from support import closed_port
+from support import contract_command as contract
 
 from contract_tests import RunSettings, run_contract
 from contract_tests.report import render_summary, write_reports
 from contract_tests.target import embedded_server
 from vpnconn.errors import TargetError
-
-VPNCONN = [sys.executable, "-m", "commands.cli", "contract"]
-
-
-def contract(*args, env=None, timeout=120):
-    return subprocess.run([*VPNCONN, *args], capture_output=True, text=True, timeout=timeout, env=env)
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_an_unreachable_target_is_one_line_and_exit_2():

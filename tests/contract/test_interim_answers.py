@@ -6,18 +6,18 @@ The targets are loopback servers of the tests' own.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import requests
-from support import relay, request_server
+from support import relayed, request_server
 
 from contract_tests import interim_answers
 
-INTERIM = b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n"
+EARLY_HINTS = b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+PROCESSING = b"HTTP/1.1 102 Processing\r\n\r\n"
 FINAL = b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
 
 
@@ -26,15 +26,14 @@ def with_early_hints(upstream: str):
     host, port = urlsplit(upstream).hostname or "", urlsplit(upstream).port or 80
 
     def answer(head: bytes, body: bytes) -> bytes:
-        reply_head, _, reply_body = relay(head, body, host, port).partition(b"\r\n\r\n")
-        reply_head = re.sub(rb"(?im)\r\nconnection:[^\r]*", b"", reply_head)
-        return INTERIM[:INTERIM.index(b"HTTP/1.1 102")] + reply_head + b"\r\nConnection: close\r\n\r\n" + reply_body
+        reply_head, reply_body = relayed(head, body, host, port)
+        return EARLY_HINTS + reply_head + b"\r\n\r\n" + reply_body
 
     return answer
 
 
 def test_both_clients_read_past_interim_answers_to_the_final_one():
-    with request_server(lambda head, body: INTERIM + FINAL) as url:
+    with request_server(lambda head, body: EARLY_HINTS + PROCESSING + FINAL) as url:
         assert httpx.post(url, content=b"{}").status_code == 201
         interim_answers.install()
         with requests.Session() as session:

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+from support import contract_command as contract
 from support import raw_http_server, run_against
 
 from reference_server import ReferenceServer, running_server
@@ -23,9 +24,6 @@ VPNCONN = [sys.executable, "-m", "commands.cli", "contract"]
 ERROR = json.dumps({"error_code": "VPN.0001", "error_msg": "invalid request: x", "request_id": "r-1"}).encode()
 
 
-def contract(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([*VPNCONN, *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from support import relay, request_server
+from support import closed_port, relay, request_server
 
 from contract_tests import RunSettings, run_contract
 from reference_server import ReferenceServer, running_server
@@ -103,11 +103,9 @@ def stopped_with(target: str) -> str:
 def test_a_proxy_that_cannot_be_reached_is_named_not_the_target(environment_without_proxies):
     """The connection refused was the proxy's (a proxy answers 502 for a target it cannot reach); the line named the
     target, which the run never reached, as unreachable. A host NO_PROXY names is still reached directly."""
-    import socket
 
 
-    with socket.create_server(("127.0.0.1", 0)) as closed:
-        nothing = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    nothing = f"http://127.0.0.1:{closed_port()}"
     environment_without_proxies.setenv("HTTP_PROXY", nothing.replace("http://", "http://someone:pass-7731@"))
     with running_server(ReferenceServer(token="t")) as target:
         for no_proxy, url, said in (("", target, f"the proxy {nothing.replace('http://', 'http://***@')} (HTTP_PROXY) is "

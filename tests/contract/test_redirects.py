@@ -8,12 +8,11 @@ The targets are loopback servers of the tests' own; another port is another orig
 from __future__ import annotations
 
 import itertools
-import re
 from urllib.parse import urlsplit
 
 import pytest
 from schemathesis.transport.requests import SameHostRedirectsSession
-from support import relay, request_server
+from support import relayed, request_server
 
 from contract_tests.answer_limits import limited_client
 
@@ -34,9 +33,8 @@ def moved_api(upstream: str, location: str = "", heads: list[bytes] | None = Non
                     b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         if heads is not None and target.startswith(b"/moved/"):
             heads.append(head)
-        head = head.replace(b" /moved/", b" /", 1)
-        reply_head, _, reply_body = relay(head, body, host, port).partition(b"\r\n\r\n")
-        return re.sub(rb"(?im)\r\nconnection:[^\r]*", b"", reply_head) + b"\r\nConnection: close\r\n\r\n" + reply_body
+        reply_head, reply_body = relayed(head.replace(b" /moved/", b" /", 1), body, host, port)
+        return reply_head + b"\r\n\r\n" + reply_body
 
     return answer
 

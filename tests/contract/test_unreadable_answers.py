@@ -4,18 +4,11 @@ a target that answers bytes that are not HTTP is told apart from one that cannot
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import socket
-import subprocess
-import sys
-import threading
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from support import raw_http_server, read_request
+from support import contract_command, request_server
 
 from contract_tests import answer_json
 from contract_tests.checks import Answer, run_checks
@@ -30,22 +23,13 @@ NESTED = b"[" * 100_000 + b"]" * 100_000  # json.loads: RecursionError
 NESTED_OBJECT = b'{"vpn_connection": ' * 50_000 + b"1" + b"}" * 50_000
 
 
-def contract(url: str, *options: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "commands.cli", "contract", "--target", url, "--request-timeout", "5", *options],
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "VPNCONN_TOKEN": "x"})
+def always(reply: bytes | None):
+    """What a target of ``request_server`` answers to every request: ``reply``."""
+    return lambda head, body: reply
 
 
-@contextlib.contextmanager
-def answering(answer: bytes | None) -> Iterator[str]:
-    """A raw target that answers every request with the bytes ``answer``, or closes the connection unanswered."""
-    def handle(conn: socket.socket, stop: threading.Event) -> None:
-        with conn, contextlib.suppress(OSError):
-            conn.settimeout(5)
-            if read_request(conn) is not None and answer is not None:
-                conn.sendall(answer)
-
-    with raw_http_server(handle) as url:
-        yield url
+def contract(url: str, *options: str):
+    return contract_command("--target", url, "--request-timeout", "5", *options, env={"VPNCONN_TOKEN": "x"})
 
 
 @pytest.mark.parametrize("content", [NESTED, NESTED_OBJECT], ids=["arrays", "objects"])
@@ -71,8 +55,9 @@ def test_json_that_is_deep_but_readable_is_read_as_ever():
 
 
 def test_a_target_whose_answers_are_nested_too_deep_gets_findings_not_a_traceback():
-    with answering(b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                   b"Content-Length: " + str(len(NESTED)).encode() + b"\r\n\r\n" + NESTED) as url:
+    refusal = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n"
+               b"Content-Length: " + str(len(NESTED)).encode() + b"\r\n\r\n" + NESTED)
+    with request_server(always(refusal)) as url:
         result = contract(url, "--examples", "5")
     assert result.returncode == 1 and "Traceback" not in result.stderr + result.stdout, result.stderr[-2000:]
     assert "got 400 (no error_code)" in result.stdout  # its refusals, judged without a code
@@ -84,7 +69,7 @@ def test_a_target_whose_answer_cannot_be_read_is_told_from_one_that_cannot_be_re
                          (b"HTTP/1.1 400 Bad Request\r\nContent-Encoding: gzip\r\nContent-Length: 2\r\n\r\n{}",
                           "answered, but its body does not decode as its Content-Encoding says"),
                          (None, "is unreachable")):
-        with answering(answer) as url:
+        with request_server(always(answer)) as url:  # (None: the connection closed unanswered)
             result = contract(url)
         assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout, result.stderr[-2000:]
         assert said in result.stderr and result.stderr.count("\n") == 1, result.stderr
