@@ -491,6 +491,23 @@ def test_customer_gateways_of_their_own_avoid_those_the_gateways_connections_use
     assert result.exit_code == 0 and not checks, checks
     assert sorted(c["name"] for c in left) == sorted(f"left-{n}" for n in range(20))  # (what was there is left)
 
+def test_a_faulty_server_among_connections_of_an_earlier_run_is_still_caught():
+    """The other way: avoiding the customer gateways held already hides no fault (a server that refuses valid names
+    with a dot, its gateway holding what a run with the same seed left)."""
+    from contract_tests.target import embedded_server
+
+    handed_out = Repairer(load_spec(), RunSettings(), own_customer_gateways=True)
+    settings = RunSettings(seed=0, examples=20, use_cache=False)
+    with embedded_server(settings, ("--fault", "rejects-dotted-names")) as (url, run_settings):
+        for n in range(20):
+            before = json.loads(named_create_body(f"left-{n}"))
+            before["vpn_connection"]["cgw_id"] = handed_out.customer_gateway()
+            assert httpx.post(url + PATH, json=before, headers={"X-Auth-Token": run_settings.token}, timeout=10).status_code == 201
+        result = run_contract(replace(run_settings, target=url), progress=lambda _: None, live=False)
+    refused = [r.response_body for r in result.violations if any(f.check == "positive_data_acceptance" for f in r.failures)]
+    assert result.exit_code == 1 and refused
+    assert not [b for b in refused if "connections-per-gateway-address-and-customer-gateway" in b]  # the fault's, not a pair's
+
 def test_a_create_that_may_have_made_a_connection_ends_the_turns(tmp_path):
     """A create with no answer may hold any of the customer gateways (the run cannot tell which it got, if any): after
     the round, no create goes whose turn could fall on it."""
