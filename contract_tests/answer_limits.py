@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import requests
 
 from contract_tests.dropped_connections import ResendingDropped
-from contract_tests.masking import MASK
+from contract_tests.proxies import environment_proxies, refuse_in_client
 from contract_tests.redirects import WithinOrigin
 from contract_tests.settings import trusted_ca
-from vpnconn.errors import SettingsError
 
 # The largest answer the spec allows: a list page of 2,000 connections, each with every list at its maxItems and
 # every text at its maxLength in 4-byte characters written as escapes, is ~222 MiB (116 KiB a connection).
@@ -62,7 +60,7 @@ def limited_client(seconds: float) -> httpx.Client:
     (an HTTPS target verified with the CA the environment names, if any: settings.trusted_ca), and that sends a
     request again when a kept-alive connection was dropped under it before its answer (dropped_connections). It follows
     redirects within the target's origin, as schemathesis' client does, and takes one elsewhere for the answer
-    (redirects)."""
+    (redirects). It goes through the proxies the environment names, and a proxy's 407 is no answer (proxies)."""
     def stamp(request: httpx.Request) -> None:
         request.extensions = {**request.extensions, "vpnconn_started": time.monotonic()}
 
@@ -77,42 +75,7 @@ def limited_client(seconds: float) -> httpx.Client:
         return ResendingDropped(lambda: httpx.HTTPTransport(verify=verify, proxy=proxy))
 
     return WithinOrigin(timeout=seconds, verify=verify, transport=through(None), mounts=environment_proxies(through),
-                        event_hooks={"request": [stamp], "response": [limit]})
-
-
-def environment_proxies(through: Callable[[str | None], httpx.BaseTransport]) -> dict[str, httpx.BaseTransport | None]:
-    """The proxies the environment names (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY), as httpx reads them, each
-    mounted as ``through(proxy)``; NO_PROXY's hosts as None (no proxy). httpx leaves the environment alone for a
-    client given a transport of its own, as this one is: without these, the preflight, the rules phase, the
-    lifecycle and the cleanup went straight to a target that schemathesis' requests (the engine phases) reached
-    through the proxy, and behind a proxy that is the only way out, the target was "unreachable"."""
-    from httpx._utils import get_environment_proxies  # httpx's own reading of them (pinned version)
-
-    proxies = get_environment_proxies()
-    for pattern, proxy in proxies.items():
-        scheme = urlsplit(proxy).scheme.lower() if proxy is not None else "http"
-        if scheme not in ("http", "https"):  # (a SOCKS proxy needs a package neither client has: it failed inside httpx)
-            variable = f"{pattern.removesuffix('://').upper()}_PROXY"
-            raise SettingsError(f"{variable} names a {scheme}:// proxy; the run goes through http:// and https:// proxies "
-                                f"only: unset it, or name an http:// proxy")
-    return {pattern: None if proxy is None else through(proxy) for pattern, proxy in proxies.items()}
-
-
-def proxy_for(url: str) -> str | None:
-    """The proxy the environment names for ``url``, as httpx picks it (the most specific pattern that matches), as
-    ``http://host:port (HTTP_PROXY)``, its credentials masked; None when ``url`` is reached directly."""
-    from httpx._utils import URLPattern, get_environment_proxies  # (as environment_proxies)
-
-    target = httpx.URL(url)
-    for pattern, proxy in sorted((URLPattern(key), value) for key, value in get_environment_proxies().items()):
-        if pattern.matches(target):
-            if proxy is None:
-                return None
-            parts = urlsplit(proxy)
-            userinfo, _, address = parts.netloc.rpartition("@")
-            variable = f"{pattern.pattern.split('://')[0].upper()}_PROXY"
-            return f"{parts.scheme}://{MASK + '@' if userinfo else ''}{address} ({variable})"
-    return None
+                        event_hooks={"request": [stamp], "response": [refuse_in_client, limit]})
 
 
 class _LimitedStream(httpx.SyncByteStream):

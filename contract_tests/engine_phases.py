@@ -20,6 +20,7 @@ from typing import Any
 
 from contract_tests import case_cache, child_process, hooks
 from contract_tests.case_plan import ENGINE_PHASES, Plan, PlannedCase, PlanningStopped, fuzzing_parts, generate, plan_key
+from contract_tests.proxies import REFUSED_BY_PROXY, refused
 from contract_tests.records import CaseRecord, Failure, Finding
 from contract_tests.settings import RunSettings, environment_without_secrets
 from contract_tests.verdicts import (
@@ -88,11 +89,14 @@ def _failures(check: str, failure: Any, labels: list[str], response: Any, header
 
 
 
-def unanswered(phase: str, url: str, what: str, mode: str = "negative") -> CaseRecord:
-    """A request that got no HTTP answer (refused, reset, timed out): a finding, never dropped."""
+def unanswered(phase: str, url: str, what: str, mode: str = "negative", cause: BaseException | None = None) -> CaseRecord:
+    """A request that got no HTTP answer (refused, reset, timed out): a finding, never dropped. One a proxy refused
+    (``cause``: a 407, proxies.refused) got no answer of the target's: not judged."""
+    failure = (Failure(REFUSED_BY_PROXY, "Refused by a proxy", f"{what}; the request is not judged",
+                       provenance=check_provenance(REFUSED_BY_PROXY)) if cause is not None and refused(cause) else
+               Failure("request_error", "No answer from the target", what, "no HTTP answer"))
     return CaseRecord(phase=phase, mode=mode, method="POST", url=url, request_headers={}, request_body=None,
-                      status=None, response_headers={}, response_body="",
-                      failures=[Failure("request_error", "No answer from the target", what, "no HTTP answer")])
+                      status=None, response_headers={}, response_body="", failures=[failure])
 
 
 

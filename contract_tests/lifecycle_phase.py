@@ -177,7 +177,7 @@ class LifecyclePhase:
         except httpx.HTTPError as exc:
             if creates:
                 self.ledger.note_no_answer(body, exc)
-            record = unanswered("lifecycle", url, f"{step}: {why_unanswered(exc)}", "positive")
+            record = unanswered("lifecycle", url, f"{step}: {why_unanswered(exc)}", "positive", exc)
             record.method, record.body = method, body
             seen.records.append(record)
             return record, None

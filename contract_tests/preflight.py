@@ -26,10 +26,10 @@ import h11
 import httpx
 
 from contract_tests.aksk_auth import json_post_headers
-from contract_tests.answer_limits import AnswerCut, proxy_for
+from contract_tests.answer_limits import AnswerCut
 from contract_tests.error_bodies import error_code_in
-from contract_tests.masking import MASK
 from contract_tests.pacing import BUSY_ATTEMPTS, http_date, is_busy, send
+from contract_tests.proxies import RefusedByProxy, proxy_for, refusal_line
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.redirects import redirected_elsewhere
 from contract_tests.settings import RunSettings
@@ -81,6 +81,8 @@ def _reach(client: httpx.Client, url: str, raw: bytes, settings: RunSettings, wa
         except httpx.TimeoutException as exc:
             why = str(exc) if isinstance(exc, AnswerCut) else f"no answer within {settings.request_timeout:g} s"
             raise TargetError(f"{_origin(url)} is unreachable: {why} (REQUEST_TIMEOUT=... to wait longer)") from None
+        except RefusedByProxy:  # a proxy's answer, never the API's: every case would be judged by it
+            raise TargetError(refusal_line("POST", url)) from None
         except httpx.ProxyError as exc:  # (the proxy refused the tunnel to an https:// target: 407, or its 5xx)
             raise TargetError(f"the proxy {proxy_for(url)} refused to take the run to {_origin(url)}: {str(exc)[:200]}") from None
         except httpx.DecodingError as exc:
@@ -150,12 +152,6 @@ def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: http
     invalid = canonical_invalid_body(spec)
     raw = json.dumps(invalid).encode()
     first = _reach(client, url, raw, settings, wait)
-    if first.status_code == 407:  # a proxy's answer, never the API's: every case would be judged by it
-        proxy = proxy_for(url)
-        why = ("refused the credentials its URL gives" if proxy and f"{MASK}@" in proxy else
-               "wants credentials: give them in its URL (http://user:password@host:port)")
-        raise TargetError(f"POST {url} answered 407 Proxy Authentication Required: "
-                          + (f"the proxy {proxy} {why}" if proxy else "that is a proxy's answer; is TARGET the API, or a proxy?"))
     if first.status_code == 502:  # a gateway's or a proxy's answer: what stands in front could not reach the API
         proxy = proxy_for(url)
         raise TargetError(f"POST {url} answered 502 Bad Gateway: "
@@ -186,6 +182,8 @@ def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: http
     probe = json.dumps(body).encode()
     try:
         refused = _send(client, url, probe, settings, wrong)
+    except RefusedByProxy:
+        raise TargetError(refusal_line("POST", url)) from None
     except httpx.HTTPError as exc:
         raise TargetError(f"{_origin(url)} stopped answering during the preflight: {exc.__class__.__name__}") from None
     result.answers.append((body, refused.status_code, refused.content))

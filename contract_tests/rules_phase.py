@@ -231,7 +231,7 @@ class RulesPhase:
         except httpx.HTTPError as exc:  # no answer: a finding about the target, never dropped
             if self.run is not None and self.run.ledger is not None:
                 self.run.ledger.note_no_answer(body, exc)
-            record = unanswered("rules", self.url, why_unanswered(exc), mode)
+            record = unanswered("rules", self.url, why_unanswered(exc), mode, exc)
             record.request_headers, record.request_body, record.body, record.labels = headers, raw.decode(), body, labels
             return record
         ledger = self.run.ledger if self.run is not None else None

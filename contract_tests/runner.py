@@ -290,6 +290,9 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
             notes.append(f"MAX_TIME ({settings.max_time:g} s) was reached: the run stopped sending and judged what it had")
         if run.silence.stopped:
             notes.append(run.silence.described(started))
+    if run.silence.stopped and run.silence.by_proxy:  # the requests after it were never the target's to answer
+        raise TargetError(f"{run.silence.described(started)}; no verdict: what it refused, and what was not sent after it, "
+                          "was not judged (a proxy's credentials are given in its URL: HTTP_PROXY=http://user:password@host:port)")
     _judgeable(records)
     unknown = unknown_resource(spec, settings, records)
     if unknown:

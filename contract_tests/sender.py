@@ -35,6 +35,7 @@ from contract_tests.case_plan import PlannedCase, create_operation
 from contract_tests.dropped_connections import count_sends, create_sent_again, sent_so_far
 from contract_tests.engine_phases import record_of, unanswered
 from contract_tests.pacing import busy_failure, is_busy, until_not_busy
+from contract_tests.proxies import refuse_in_session
 from contract_tests.records import CaseRecord
 from contract_tests.settings import RunSettings
 from contract_tests.silence import awaiting, why_unanswered
@@ -143,12 +144,13 @@ class CaseSender:
         return acceptable
 
     def _set_up(self, session: requests.Session) -> None:
-        """Set up a session schemathesis gives a thread, once: no ~/.netrc, every answer held to the limits, and
-        each sending counted."""
+        """Set up a session schemathesis gives a thread, once: no ~/.netrc, every answer held to the limits, a proxy's
+        407 no answer (proxies), and each sending counted."""
         if getattr(session, "_vpnconn_prepared", False):
             return
         _without_netrc(session, self.base_url)
         limit_session(session, self.settings.request_timeout)
+        refuse_in_session(session)
         count_sends(session)
         session._vpnconn_prepared = True  # type: ignore[attr-defined]
 
@@ -176,7 +178,7 @@ class CaseSender:
         except TRANSPORT_ERRORS as exc:
             if run is not None and run.ledger is not None and case.method.upper() == "POST":
                 run.ledger.note_no_answer(case.body, exc)
-            return [unanswered(phase, self.base_url, why_unanswered(exc), mode)]
+            return [unanswered(phase, self.base_url, why_unanswered(exc), mode, exc)]
         recorder.record_response(case_id=case.id, response=response)
         if is_busy(response.status_code, bytes(response.content or b"")):  # still busy: the case is not judged
             record = record_of(phase, case, recorder.interactions[case.id], [], positive)
@@ -200,7 +202,7 @@ class CaseSender:
             # (a finding, not silence: the case itself was answered, and a target that drops only the requests without
             # credentials answers the run's; counted, such drops in a row passed for a silent target, as timing fell)
             probe = [unanswered(phase, self.base_url, f"{why_unanswered(exc)} (a request one of schemathesis' checks sent on "
-                                                      f"its own after this case, as ignored_auth's without credentials)", mode)]
+                                                      f"its own after this case, as ignored_auth's without credentials)", mode, exc)]
         return [record_of(phase, node.value, recorder.interactions[case_id], recorder.checks.get(case_id, []),
                           positive if node.value is case else None)
                 for case_id, node in recorder.cases.items() if case_id in recorder.interactions] + probe

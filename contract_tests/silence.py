@@ -7,7 +7,8 @@ The run then stops sending, as it does at MAX_TIME: the rest would only add "no 
 request, and against a target that keeps silent rather than refuse, each would wait REQUEST_TIMEOUT. What was
 sent is judged (the unanswered requests too: a target that stops answering fails the run), and the run says
 when it stopped and which request was the first sent without an answer: the one that may have brought the
-target down.
+target down. A streak every request of which a proxy refused (407: contract_tests.proxies) is the proxy's, not the
+target's: the run stops sending all the same, and ends without a verdict (runner).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
+
+from contract_tests.proxies import refused
 
 # Ten in a row: more than the requests in flight at the default concurrency (8), which all fail together when the
 # target goes, and far more than a target that drops one request now and then drops in a row.
@@ -56,6 +59,7 @@ class Silence:
         self._first_ticket = -1
         self.first_at: float | None = None
         self.stopped = False  # once the streak reached the limit: for good
+        self.by_proxy = False  # every request of the present streak was refused by a proxy (a 407: proxies)
 
     def ticket(self) -> int:
         """Taken as a request is sent."""
@@ -67,12 +71,14 @@ class Silence:
         first request, unless the run has stopped already."""
         with self._lock:
             if not self.stopped and ticket > self._first_ticket:
-                self.in_a_row, self.first, self._first_ticket, self.first_at = 0, None, -1, None
+                self.in_a_row, self.first, self._first_ticket, self.first_at, self.by_proxy = 0, None, -1, None, False
 
-    def unanswered(self, ticket: int, what: str) -> None:
-        """The request of ``ticket`` got no answer; ``what`` names it and why (phase, method, error)."""
+    def unanswered(self, ticket: int, what: str, by_proxy: bool = False) -> None:
+        """The request of ``ticket`` got no answer; ``what`` names it and why (phase, method, error); ``by_proxy``:
+        a proxy refused it."""
         with self._lock:
             self.in_a_row += 1
+            self.by_proxy = by_proxy and (self.by_proxy or self.in_a_row == 1)
             if self.first is None or ticket < self._first_ticket:
                 self.first, self._first_ticket = what, ticket
                 self.first_at = self._clock() if self.first_at is None else self.first_at
@@ -88,13 +94,17 @@ class Silence:
         try:
             yield
         except no_answer as exc:
-            self.unanswered(ticket, f"{what}: {short_reason(why_unanswered(exc))}")
+            self.unanswered(ticket, f"{what}: {short_reason(why_unanswered(exc))}", refused(exc))
             raise
         self.answered(ticket)
 
     def described(self, started: float) -> str:
         """What the run says of it (``started``: the run's start, on the same clock)."""
         at = (self.first_at or started) - started
+        if self.by_proxy:
+            return (f"a proxy refused the run: from {at:.1f} s into the run, {self.in_a_row} requests in a row were answered "
+                    f"407 Proxy Authentication Required, no answer of the target's (the first sent: {self.first}); the run "
+                    "stopped sending there")
         return (f"the target stopped answering: from {at:.1f} s into the run, {self.in_a_row} requests in a row got no "
                 f"answer (the first sent: {self.first}); the run stopped sending there and judged what it had")
 

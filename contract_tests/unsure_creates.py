@@ -25,6 +25,7 @@ import urllib3
 from contract_tests import answer_json
 from contract_tests.aksk_auth import signed_headers
 from contract_tests.pacing import Pace, send
+from contract_tests.proxies import RefusedByProxy
 from contract_tests.settings import RunSettings
 from vpnconn import load_spec
 
@@ -49,13 +50,14 @@ def sought(body: Any) -> dict[str, Any]:
 
 
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, requests.exceptions.ConnectTimeout,
-            urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)  # no connection was made
+            urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError,  # no connection was made
+            RefusedByProxy)  # a proxy refused it (407): it went no further
 
 
 def never_sent(exc: BaseException) -> bool:
-    """Did a request fail before it left, no connection made (refused, unreachable, no TLS handshake)? Then it made
-    nothing: a target that died mid-run makes every later create fail so, and none of them is unsure. Read through
-    the exceptions either client wraps (requests' ConnectionError around urllib3's, their causes)."""
+    """Did a request fail before it left, no connection made (refused, unreachable, no TLS handshake), or did a proxy
+    refuse it (407)? Then it made nothing: a target that died mid-run makes every later create fail so, and none of
+    them is unsure. Read through the exceptions either client wraps (requests' ConnectionError around urllib3's, their causes)."""
     todo, looked = [exc], 0
     while todo and looked < 20:
         error, looked = todo.pop(), looked + 1

@@ -7,23 +7,31 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import pytest
 from support import closed_port, relay, request_server
 
 from contract_tests import RunSettings, run_contract
+from contract_tests.target import embedded_server
 from reference_server import ReferenceServer, running_server
+from vpnconn.errors import TargetError
 
 SEED = 0
 PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy")
 
 
+REFUSED = (b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"proxy\"\r\n"
+           b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+
+
 @contextlib.contextmanager
-def forward_proxy(seen: list[str]) -> Iterator[str]:
+def forward_proxy(seen: list[str], refuses: Callable[[int], bool] = lambda n: False) -> Iterator[str]:
     """A loopback forward proxy for plain HTTP: it notes each request (method and path), which comes to it in
-    absolute form, and sends it on in origin form, a connection per request."""
+    absolute form, and sends it on in origin form, a connection per request; the n-th request (from 1) for which
+    ``refuses(n)`` holds it answers 407 itself, as a proxy that will not take the run's credentials (any more)."""
     lock = threading.Lock()
 
     def answer(head: bytes, body: bytes) -> bytes:
@@ -32,6 +40,8 @@ def forward_proxy(seen: list[str]) -> Iterator[str]:
         url = urlsplit(target)
         with lock:
             seen.append(f"{method} {url.path}")
+            if refuses(len(seen)):
+                return REFUSED
         origin = f"{method} {url.path}{'?' + url.query if url.query else ''} {version}".encode()
         return relay(origin + b"\r\n" + fields, body, url.hostname or "", url.port or 80)
 
@@ -116,7 +126,7 @@ def test_a_proxy_that_cannot_be_reached_is_named_not_the_target(environment_with
 
 
 def test_the_proxy_for_a_url_is_the_one_httpx_takes_its_credentials_masked(environment_without_proxies):
-    from contract_tests.answer_limits import proxy_for
+    from contract_tests.proxies import proxy_for
 
     env = environment_without_proxies
     env.setenv("HTTPS_PROXY", "http://u:secret@[::1]:3128")
@@ -167,3 +177,40 @@ def test_a_bad_gateway_first_is_what_stands_in_front_not_a_wrong_url(environment
                 environment_without_proxies.delenv("HTTP_PROXY")
             line = stopped_with(target)
             assert "answered 502 Bad Gateway: " + said in line and "wrong base URL" not in line
+
+
+def test_a_proxy_that_starts_refusing_mid_run_stops_it_without_a_verdict(environment_without_proxies):
+    """A 407 is a proxy's answer, never the target's (contract_tests.proxies). Before, every answer after a proxy
+    turned to refusing was judged as the target's: 633 violation cases against the correct reference server in a
+    default run. Now ten refusals in a row halt the run, and it ends without a verdict, naming the proxy."""
+    seen: list[str] = []
+    with running_server(ReferenceServer(token="t")) as url, forward_proxy(seen, refuses=lambda n: n > 150) as proxy:
+        environment_without_proxies.setenv("HTTP_PROXY", proxy.replace("http://", "http://someone:pass-7731@"))
+        with pytest.raises(TargetError) as stopped:
+            run_contract(RunSettings(target=url, token="t", seed=SEED, examples=5, use_cache=False),
+                         progress=lambda _: None, live=False)
+    said = str(stopped.value)
+    assert said.startswith("a proxy refused the run: ") and "no verdict" in said, said
+    assert f"407 Proxy Authentication Required from the proxy {proxy.replace('http://', 'http://***@')} (HTTP_PROXY)" in said
+    assert "pass-7731" not in said
+
+
+@pytest.mark.parametrize("serve_options, faulty", [(("--fault", "rejects-dotted-names"), True),
+                                                   (("--variant", "other-choices"), False)])
+def test_requests_a_proxy_refuses_now_and_then_are_not_judged(environment_without_proxies, serve_options, faulty):
+    """A proxy that refuses one request in 25 (never ten in a row): each refused request is not judged, whichever
+    client sent it, and the rest judge the target: the correct-but-different server passes, the faulty one is caught
+    by its fault alone. Before, each 407 was judged as the target's answer."""
+    seen: list[str] = []
+    settings = RunSettings(seed=SEED, examples=20, use_cache=False)
+    with (embedded_server(settings, serve_options) as (url, run_settings),
+          forward_proxy(seen, refuses=lambda n: n % 25 == 0) as proxy):
+        environment_without_proxies.setenv("HTTP_PROXY", proxy)
+        result = run_contract(replace(run_settings, target=url), progress=lambda _: None, live=False)
+    refused = [r for r in result.records if [f.check for f in r.failures] == ["refused_by_proxy"]]
+    assert len(refused) >= 10 and not [r for r in result.records if r.status == 407]
+    phases = {r.phase for r in refused}
+    assert "coverage" in phases and phases & {"rules", "lifecycle"}, phases  # (schemathesis' client, and ours)
+    checks = {f.check for r in result.violations for f in r.failures}
+    assert checks == ({"positive_data_acceptance"} if faulty else set()), checks
+    assert result.exit_code == (1 if faulty else 0)

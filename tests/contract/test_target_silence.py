@@ -129,3 +129,35 @@ def test_each_phase_counts_a_request_by_awaiting_its_answer():
     with silence.awaiting("lifecycle show", (httpx.HTTPError,)):
         pass  # answered
     assert silence.in_a_row == 0 and silence.first is None
+
+
+def test_a_streak_of_a_proxys_refusals_is_told_from_a_silent_target():
+    """A streak every request of which a proxy refused (407: contract_tests.proxies) is the proxy's, not the
+    target's silence (the run then ends without a verdict); one request of it that got no answer at all makes it the
+    target's again, and an answer ends the streak."""
+    import httpx
+
+    from contract_tests.proxies import refuse_in_client
+
+    refused = httpx.Response(407, request=httpx.Request("POST", "http://127.0.0.1:9/v5/x"))
+    silence = Silence(limit=10, clock=lambda: 12.5)
+
+    def one(error: str) -> None:
+        with pytest.raises(httpx.HTTPError), silence.awaiting("coverage POST", (httpx.HTTPError,)):
+            if error == "refused":
+                refuse_in_client(refused)
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+
+    for _ in range(3):
+        one("refused")
+    assert silence.by_proxy and "ProxyRefused: 407 Proxy Authentication Required from http://127.0.0.1:9" in str(silence.first)
+    one("no answer")
+    one("refused")
+    assert not silence.by_proxy and silence.in_a_row == 5
+    with silence.awaiting("coverage POST", (httpx.HTTPError,)):
+        pass
+    for _ in range(10):
+        one("refused")
+    assert silence.stopped and silence.by_proxy
+    assert silence.described(0).startswith("a proxy refused the run: from 12.5 s into the run, 10 requests in a row were "
+                                           "answered 407 Proxy Authentication Required")
