@@ -8,7 +8,9 @@ run that was killed outright leaves its ledger behind, and ``vpnconn cleanup`` d
 
 A create whose answer does not say what it did (no answer, a gateway's 5xx) may have made a connection the ledger
 does not know by id: the ledger notes what it asked for, and the gateway's connections as the run began, and at
-the end what such a create made is found by listing them again (contract_tests.unsure_creates) and deleted too.
+the end what such a create made is found by listing them again (contract_tests.unsure_creates) and deleted too. So is
+what a create the target refused (4xx) made all the same (a server that stores a connection before it refuses it):
+the ledger keeps what each refused create asked for, in memory (:func:`adopt_refused_creates`).
 
 A ledger holds the connection URLs (the target's base URL, which never carries credentials, the project and
 the id), the ids a list showed, and the names and gateway ids of unsure creates: nothing secret.
@@ -30,6 +32,7 @@ import httpx
 from contract_tests import answer_json
 from contract_tests.aksk_auth import signed_headers
 from contract_tests.pacing import BUSY_ATTEMPTS, Pace, asked_again, growing_pauses, is_busy, send
+from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
 from contract_tests.unsure_creates import gateway_connections, lookable, match_unsure, never_sent, sought
 from vpnconn.spec import load_spec
@@ -58,8 +61,14 @@ class Ledger:
         self._held: set[str] = set()  # the URLs this process noted created and not yet deleted
         self._unsure = 0  # creates this process noted unsure: each may hold a connection until the end of the run
         self._going: set[str] = set()  # URLs deleted, and still shown (PENDING_DELETE) the last time they were asked
+        # URLs whose delete the target answered 204 and whose show still answered the connection, not being deleted,
+        # after GONE_WAIT seconds (what it said): the target keeps them (kept_after_delete)
+        self.kept: dict[str, str] = {}
         self.kept_for_unsure = False  # unsure creates not found yet: the file stays for `vpnconn cleanup` to look again
         self.found = 0  # unsure creates of this process whose connection was found (adopt_unsure_creates)
+        # what each valid create the target refused (4xx) asked for (note_refused): a faulty server may have made the
+        # connection all the same (adopt_refused_creates); kept here, not in the file
+        self.refused: list[dict[str, Any]] = []
 
     @classmethod
     def new(cls, base_url: str, project_id: str, folder: Path = LEDGER_DIR) -> Ledger:
@@ -116,6 +125,12 @@ class Ledger:
             self._append({"unsure": sought(body)})
             self._unsure += 1
         return connection_id
+
+    def note_refused(self, body: Any) -> None:
+        """A create of a body the run holds valid was refused (a 4xx, not busy): what it asked for, to look for at the
+        end (:func:`adopt_refused_creates`), where that tells its connection from the gateway's others."""
+        if lookable(identity := sought(body)):
+            self.refused.append(identity)
 
     def note_no_answer(self, body: Any, exc: BaseException) -> None:
         """Note a create that got no answer: unsure (it may have been carried out all the same), unless it failed
@@ -249,6 +264,32 @@ def adopt_unsure_creates(ledger: Ledger, settings: RunSettings, client: httpx.Cl
     return f"{said}: {found}" + (blind if unnamed else "")
 
 
+def adopt_refused_creates(ledger: Ledger, settings: RunSettings, client: httpx.Client, pace: Pace | None) -> str | None:
+    """Find the connections creates the target refused made all the same, and note them in the ledger as the run's, to
+    be deleted with the rest; what to tell the user, None when there were none (or the gateway could not be listed, as
+    the run began or now). A refused create is expected to make nothing, but a server that stores a connection before
+    it decides to refuse it (an emulator's validation after its write) leaves one per such create, billed on a real
+    account: the gateway is listed once more, and a connection it did not hold as the run began, not known to the run
+    by id, that shows everything a refused create asked for is the run's (unsure_creates.match_unsure)."""
+    if not ledger.refused:
+        return None
+    text = read_ledger(ledger.path)
+    if text.before is None or text.before.get("base_url") != ledger.base_url or not isinstance(text.before.get("listed_before"), list):
+        return None
+    where = replace(settings, project_id=str(text.before.get("project_id")), vgw_id=str(text.before.get("vgw_id")))
+    listing = gateway_connections(ledger.base_url, where, client, pace)
+    if listing is None:
+        return None
+    made, _ = match_unsure(listing, set(text.before["listed_before"]), text.known, ledger.refused)
+    for connection_id in made:
+        ledger.created(connection_id)
+    if not made:
+        return None
+    names = [item for item in listing if item.get("id") in made]
+    return (f"{len(made)} connection(s) made by creates the target refused (4xx) found on the gateway, deleted with the "
+            f"rest: a refused create is expected to make nothing{_named(names)}")
+
+
 def _named(identities: list[dict[str, Any]]) -> str:
     names = sorted({u["name"] for u in identities if u.get("name")})
     return f" (named {', '.join(names[:10])})" if names else ""
@@ -327,21 +368,26 @@ def delete_until_done(urls: list[str], settings: RunSettings, client: httpx.Clie
 
 GONE_WAIT = 60.0  # seconds a run that makes room on its gateway waits for what it deleted to be gone
 FIRST_GONE_PAUSE = 0.1  # seconds before a deleted connection still shown is asked again: doubling, capped
+PENDING_DELETE = "PENDING_DELETE"  # the show status of a connection being deleted (the spec's status enum)
+
+Shown = tuple[int | None, str | None]  # what a show answered: its HTTP status (None: no answer), the connection's status
 
 
 def wait_until_gone(urls: list[str], settings: RunSettings, client: httpx.Client, pace: Pace | None,
-                    wait: float = GONE_WAIT) -> list[str]:
-    """Show each deleted connection until it answers 404, at growing intervals for up to ``wait`` seconds; the URLs
-    still shown then (or not answered). A deletion may take a while (the show answers ``PENDING_DELETE``; the
-    Terraform provider waits for the 404), and no source says whether a connection being deleted still counts
-    against the gateway's quota: a run that deletes to make room waits for the room to be there."""
-    left, started, pauses = list(urls), time.monotonic(), growing_pauses(FIRST_GONE_PAUSE, LONGEST_DELETE_PAUSE)
+                    wait: float = GONE_WAIT) -> dict[str, Shown]:
+    """Show each deleted connection until it answers 404, at growing intervals for up to ``wait`` seconds (0: once);
+    those still shown then (or not answered), in the order given, with what their last show answered. A deletion may
+    take a while (the show answers ``PENDING_DELETE``; the Terraform provider waits for the 404), and no source says
+    whether a connection being deleted still counts against the gateway's quota: a run that deletes to make room
+    waits for the room to be there."""
+    left: dict[str, Shown] = dict.fromkeys(urls, (None, None))
+    started, pauses = time.monotonic(), growing_pauses(FIRST_GONE_PAUSE, LONGEST_DELETE_PAUSE)
     pause = next(pauses)
     with concurrent.futures.ThreadPoolExecutor(max(1, settings.concurrency), thread_name_prefix="vpnconn-cleanup") as pool:
         while left:
             shown = list(pool.map(lambda url: _shown(url, settings, client, pace), left))
-            left = [url for url, status in zip(left, shown, strict=True) if status != 404]
-            if all(status is None for status in shown) or time.monotonic() - started + pause > wait:
+            left = {url: answer for url, answer in zip(left, shown, strict=True) if answer[0] != 404}
+            if all(code is None for code, _ in shown) or time.monotonic() - started + pause > wait:
                 break  # (the target does not answer: nothing to wait for)
             if left:
                 time.sleep(pause)
@@ -349,13 +395,42 @@ def wait_until_gone(urls: list[str], settings: RunSettings, client: httpx.Client
     return left
 
 
-def _shown(url: str, settings: RunSettings, client: httpx.Client, pace: Pace | None) -> int | None:
-    """The status a show of the connection at ``url`` gets; None: no answer."""
+def kept_after_delete(still: dict[str, Shown]) -> dict[str, str]:
+    """Of the connections still shown after their delete (:func:`wait_until_gone`), those the target keeps: shown
+    whole (200), not ``PENDING_DELETE``; with what the show said of each."""
+    return {url: f"status {status}" if status else "the connection without a status" for url, (code, status) in still.items()
+            if code == 200 and status != PENDING_DELETE}
+
+
+def kept_findings(kept: dict[str, str], seconds: float = GONE_WAIT) -> list[CaseRecord]:
+    """A finding for each connection the target answered 204 to delete and still showed, not being deleted, ``seconds``
+    later (the lifecycle's deleted_connection_gone, as the show operation's provenance says)."""
+    provenance = load_spec().check_provenance("deleted_connection_gone", "ShowVpnConnection")
+    return [CaseRecord(phase="cleanup", mode="positive", method="GET", url=url, request_headers={}, request_body=None,
+                       status=200, response_headers={}, response_body="", failures=[Failure(
+                           "deleted_connection_gone", "Deleted connection still there",
+                           f"the run deleted it to make room on its gateway: the delete was answered as done, and "
+                           f"{seconds:g} s later the show still answered {said}, not 404 (nor {PENDING_DELETE} while a "
+                           "deletion lasts): the target keeps it", provenance=provenance)])
+            for url, said in kept.items()]
+
+
+def _shown(url: str, settings: RunSettings, client: httpx.Client, pace: Pace | None) -> Shown:
+    """What a show of the connection at ``url`` answers: its HTTP status (None: no answer) and, with a 200, the
+    connection's status (None where the answer has none)."""
     headers = signed_headers("GET", url, b"", settings.token, settings.ak, settings.sk)
     try:
-        return send(client, pace, "GET", url, None, headers).status_code
+        answer = send(client, pace, "GET", url, None, headers)
     except httpx.HTTPError:
-        return None
+        return None, None
+    if answer.status_code != 200:
+        return answer.status_code, None
+    try:
+        conn = answer_json.loads(answer.content).get("vpn_connection")
+    except (ValueError, AttributeError):
+        return 200, None
+    status = conn.get("status") if isinstance(conn, dict) else None
+    return 200, status if isinstance(status, str) else None
 
 
 def _delete(url: str, settings: RunSettings, client: httpx.Client, pace: Pace | None) -> str | None:

@@ -20,7 +20,7 @@ from contract_tests.aksk_auth import AkSkAuth
 from contract_tests.case_plan import generated_positive
 from contract_tests.cleanup import Ledger
 from contract_tests.error_bodies import error_code_in
-from contract_tests.pacing import Pace, is_busy, retry_after
+from contract_tests.pacing import Pace, is_busy
 from contract_tests.progress import Progress
 from contract_tests.settings import RunSettings
 from contract_tests.shared_gateway import GatewayWatch
@@ -163,10 +163,12 @@ def create_answered(run: ActiveRun | None, ledger: Any, body: Any, status: int, 
                     positive: Callable[[], bool]) -> None:
     """A create's answer, whichever phase sent it (schemathesis' through :func:`after_call`, the rules phase, the
     lifecycle): noted in ``ledger`` (a ``cleanup.Ledger``, or None: what it made, or what to look for where the answer
-    does not say) and, refused for what the gateway holds, watched by ``run`` (:meth:`ActiveRun.refused_for_gateway_state`).
-    A new phase that creates calls this for each answer."""
+    does not say, or a valid create refused) and, refused for what the gateway holds, watched by ``run``
+    (:meth:`ActiveRun.refused_for_gateway_state`). A new phase that creates calls this for each answer."""
     if ledger is not None:
         ledger.note_create(body, status, content)
+        if 400 <= status < 500 and not is_busy(status, content) and positive():  # (a server may make what it refuses)
+            ledger.note_refused(body)
     if run is not None:
         run.refused_for_gateway_state(body, status, content, positive)
 
@@ -238,8 +240,6 @@ def after_call(context, case, response):
     run = _ACTIVE
     if run is None or response is None:
         return
-    content = bytes(response.content or b"")
-    if case.method.upper() == "POST":
-        create_answered(run, run.ledger, case.body, response.status_code, content, lambda: is_positive(case))
-    if is_busy(response.status_code, content) and run.pace is not None:  # everyone waits, as the target asked
-        run.pace.busy(response.status_code, retry_after(dict(response.headers or {})))
+    if case.method.upper() == "POST":  # (a busy answer holds the run in pacing.until_not_busy, which sends the case)
+        create_answered(run, run.ledger, case.body, response.status_code, bytes(response.content or b""),
+                        lambda: is_positive(case))

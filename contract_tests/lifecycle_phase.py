@@ -57,7 +57,7 @@ import httpx
 
 from contract_tests.aksk_auth import signed_headers
 from contract_tests.checks import Answer, run_checks
-from contract_tests.cleanup import Ledger, created_id
+from contract_tests.cleanup import PENDING_DELETE, Ledger, created_id
 from contract_tests.dropped_connections import create_sent_again, was_resent
 from contract_tests.engine_phases import unanswered
 from contract_tests.error_bodies import error_code_in, error_code_of
@@ -79,7 +79,6 @@ CHECKS = ("lifecycle_status", "lifecycle_response_schema", "show_matches_create"
 ANY_ANSWER_CHECKS = ("huawei_error_body", "request_id_in_body_and_header", "psk_never_returned", "json_in_utf8_without_bom",
                      "integers_without_fraction")
 MAX_PAGES = 12  # a paged walk takes at most this many requests (the page size follows the total)
-PENDING_DELETE = "PENDING_DELETE"  # the show status of a connection being deleted (the spec's status enum)
 DELETION_WAIT = 60.0  # seconds a deletion may stay PENDING_DELETE before deletion_finishes reports it
 SETTLING = ("PENDING_CREATE", "PENDING_UPDATE")  # the show statuses of a connection a create or an update is changing
 USABLE = ("ACTIVE", "DOWN")  # the show statuses the Terraform provider waits for: the connection is built

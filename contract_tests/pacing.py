@@ -187,26 +187,24 @@ class Pace:
                 f"and sped up again while it was not throttled (--rate-limit sets a rate from the start)")
 
 
-def wait_out(pace: Pace | None, status: int, headers: Mapping[str, Any]) -> None:
-    """After a busy answer: the whole run holds for its Retry-After and, throttled, slows down (:meth:`Pace.busy`),
-    or without a pace this request sleeps it."""
-    if pace is not None:
-        pace.busy(status, retry_after(headers))
-    else:
-        time.sleep(retry_after(headers))
-
-
 def until_not_busy(ask: Callable[[], Answered], pace: Pace | None, method: str) -> Answered:
     """``ask()`` (one ``method`` request: an httpx or a schemathesis response), and again after each busy answer's
-    Retry-After while :func:`asked_again` says so, BUSY_ATTEMPTS times in all; the last answer, busy or not."""
+    Retry-After while :func:`asked_again` says so, BUSY_ATTEMPTS times in all; the last answer, busy or not. Every
+    busy answer, asked again or not, holds the whole run for its Retry-After and, throttled, slows it down
+    (:meth:`Pace.busy`): the target asked everyone to wait. Without a pace, only this request waits, and only to be
+    asked again."""
     for attempt in range(1, BUSY_ATTEMPTS + 1):
         response = ask()
         content = bytes(response.content or b"")
-        if not is_busy(response.status_code, content) or attempt == BUSY_ATTEMPTS:
+        if not is_busy(response.status_code, content):
             return response
-        if not asked_again(method, response.status_code, content):
+        again = attempt < BUSY_ATTEMPTS and asked_again(method, response.status_code, content)
+        if pace is not None:
+            pace.busy(response.status_code, retry_after(response.headers or {}))
+        if not again:
             return response
-        wait_out(pace, response.status_code, response.headers or {})
+        if pace is None:
+            time.sleep(retry_after(response.headers or {}))
     raise AssertionError("unreachable")  # the loop returns on its last attempt
 
 

@@ -21,7 +21,16 @@ import httpx
 from contract_tests import hooks
 from contract_tests.answer_limits import limited_client
 from contract_tests.case_plan import ENGINE_PHASES, fuzzing_examples
-from contract_tests.cleanup import GONE_WAIT, Ledger, adopt_unsure_creates, delete_until_done, wait_until_gone
+from contract_tests.cleanup import (
+    GONE_WAIT,
+    Ledger,
+    adopt_refused_creates,
+    adopt_unsure_creates,
+    delete_until_done,
+    kept_after_delete,
+    kept_findings,
+    wait_until_gone,
+)
 from contract_tests.engine_phases import run_engine
 from contract_tests.lifecycle_phase import LifecyclePhase
 from contract_tests.pacing import Pace
@@ -127,11 +136,15 @@ def _delete_so_far(ledger: Ledger, settings: RunSettings, client: httpx.Client, 
     if pending:
         deleted = delete_until_done(pending, settings, client, deleted=ledger.deleted_url, pace=pace).deleted
         progress(f"  cleanup: deleted {len(deleted)} of the {len(pending)} connection(s) created so far, {why}")
-    going = wait_until_gone(deleted + ledger.going(), settings, client, pace)
-    ledger.still_going(going)
-    if going:
-        progress(f"  cleanup: {len(going)} deleted connection(s) still shown (or not answered) after up to {GONE_WAIT:g} s: "
-                 "counted as held")
+    still = wait_until_gone([url for url in deleted + ledger.going() if url not in ledger.kept], settings, client, pace,
+                            GONE_WAIT)
+    kept = kept_after_delete(still)
+    ledger.kept.update(kept)  # (not waited for again: the target keeps them)
+    ledger.still_going([*still, *ledger.kept])
+    if still:
+        progress(f"  cleanup: {len(still)} deleted connection(s) still shown (or not answered) after up to {GONE_WAIT:g} s: "
+                 "counted as held" + (f"; {len(kept)} of them not being deleted ({', '.join(sorted(set(kept.values())))}): "
+                                      "the target keeps them" if kept else ""))
 
 
 def _room_on_gateway(spec: Spec, listed: list[dict[str, Any]] | None, settings: RunSettings,
@@ -182,10 +195,10 @@ def _clean_up(ledger: Ledger, settings: RunSettings, client: httpx.Client, progr
         notes.append(f"{ledger.found} create(s) got no answer, or one that does not say whether the connection "
                      "was created (a timeout, a gateway's 5xx, a create sent again after a dropped connection): what they "
                      "made found on the gateway as the run made room, and deleted")
-    found = adopt_unsure_creates(ledger, settings, client, pace)
-    if found:
-        progress(f"  cleanup: {found}")
-        notes.append(found)
+    for found in (adopt_unsure_creates(ledger, settings, client, pace), adopt_refused_creates(ledger, settings, client, pace)):
+        if found:
+            progress(f"  cleanup: {found}")
+            notes.append(found)
     pending = ledger.pending()
     if pending:
         progress(f"  cleanup: deleting the {len(pending)} connection(s) this run created")
@@ -195,6 +208,14 @@ def _clean_up(ledger: Ledger, settings: RunSettings, client: httpx.Client, progr
         notes.append(done.summary() + f"\n  (listed in {ledger.path}; `vpnconn cleanup` deletes them later)")
     if pending:
         progress("  " + done.summary())
+    # a target found keeping what it answered as deleted (as the run made room) is asked once of what it deleted now
+    kept = {**ledger.kept, **(kept_after_delete(wait_until_gone(done.deleted, settings, client, pace, wait=0))
+                              if ledger.kept and done.deleted else {})}
+    if kept:
+        said = (f"{len(kept)} connection(s) the target answered as deleted are still there, not being deleted: "
+                "left on the target (delete them yourself):" + "".join(f"\n  {url}  ({why})" for url, why in kept.items()))
+        progress(f"  cleanup: {said}")
+        notes.append(said)
 
 
 def run_contract(settings: RunSettings, progress: Callable[[str], None] = print, live: bool = True,
@@ -278,7 +299,7 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
                 progress(f"  stopped: {run.silence.described(started)}")
             budget_reached = run.budget_spent  # read before the cleanup empties the ledger
             _clean_up(ledger, settings, client, progress, notes, run.pace)
-        records += rules + lifecycle
+        records += rules + lifecycle + kept_findings(ledger.kept, GONE_WAIT)
         if budget_reached:
             notes.append(f"MAX_CREATES ({settings.create_budget}) was reached: the run stopped sending creating requests "
                          f"and judged what it had")

@@ -137,11 +137,12 @@ class GatewayWatch:
 
     def others(self) -> dict[str, dict[str, Any]]:
         """What the lists showed that the run did not make, by id: not its own by id (every answer is noted by now),
-        and not made by one of its unsure creates."""
+        and not made by one of its unsure creates, nor by one the target refused (a server that makes the connection
+        it refuses: on a gateway it filled so, its own refusal was taken for one for another client's connection)."""
         text = read_ledger(self.ledger.path)
         seen = {item["id"]: item for look in self.looks for item in look.new}
         candidates = [item for connection_id, item in seen.items() if connection_id not in text.known]
-        unsure = [identity for _, identity in text.sought]
+        unsure = [identity for _, identity in text.sought] + self.ledger.refused
         ours = set(match_unsure(candidates, set(), set(), unsure)[0]) if unsure else set()
         return {item["id"]: item for item in candidates if item["id"] not in ours}
 

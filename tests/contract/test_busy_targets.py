@@ -111,6 +111,29 @@ def test_a_create_is_not_asked_again_when_its_busy_answer_does_not_say_nothing_w
     assert finding.severity == DIVERGENCE and "not asked again" in finding.message
 
 
+def test_every_busy_answer_holds_the_run_asked_again_or_not_and_without_a_pace_only_to_ask_again(monkeypatch):
+    """The target asked everyone to wait: a create's 503 that is not asked again, and the last busy answer of a show,
+    hold the run's pace for their Retry-After as every busy answer does, whichever send path got them (the sender's,
+    and the rules phase, lifecycle and cleanup's pacing.send). Before, only a schemathesis case's did (its after_call
+    hook, beside the hold here: twice for each). Without a pace (the preflight), a request sleeps only to be asked
+    again."""
+    clock = type("Clock", (), {"now": 100.0, "monotonic": lambda self: self.now,
+                               "sleep": lambda self, s: setattr(self, "now", self.now + s)})()
+    monkeypatch.setattr(pacing, "time", clock)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, headers={"Retry-After": "30"})
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        pace = pacing.Pace(None)
+        pacing.send(client, pace, "POST", "http://127.0.0.1:9/x", b"{}", {})  # not asked again
+        assert clock.now == 100.0 and pace._next == 130.0  # (the next request of the run waits)
+        pacing.send(client, None, "POST", "http://127.0.0.1:9/x", b"{}", {})
+        assert clock.now == 100.0
+        pacing.send(client, None, "GET", "http://127.0.0.1:9/x/1", None, {})
+        assert clock.now == 100.0 + 30 * (pacing.BUSY_ATTEMPTS - 1)  # (not after the last)
+
+
 def test_an_answer_still_busy_after_three_attempts_is_returned_as_it_is():
     calls = []
 

@@ -75,3 +75,35 @@ def test_the_statuses_waited_for_are_ones_the_spec_gives():
 
 def test_a_deleted_connection_gone_at_once_passes(tmp_path):
     assert delete_against([gone()], tmp_path) == [("DELETE", 204, []), ("GET", 404, []), ("DELETE", 404, [])]
+
+
+# ------------------------------------------------------------------------------------------ deleted to make room
+
+
+def test_a_target_that_keeps_what_it_deleted_to_make_room_is_caught_and_what_it_kept_is_said(monkeypatch):
+    """The fault delete-keeps-connection (204 to delete, the connection kept, shown ACTIVE) against a default run:
+    its kept connections filled the gateway, the run's room-making counted them as deletions under way (as a real
+    service's PENDING_DELETE), the lifecycle got no room, and the run PASSED, 100 connections left on the target and
+    not a word of them. Now a connection still shown whole, not being deleted, after the wait is the lifecycle's
+    deleted_connection_gone (a violation), is not waited for again, and is said to be left on the target."""
+    from support import run_against
+
+    from contract_tests import runner
+
+    monkeypatch.setattr(runner, "GONE_WAIT", 1.0)
+    result = run_against(("--fault", "delete-keeps-connection"), phases=("rules", "lifecycle"))
+    kept = [r for r in result.records if r.phase == "cleanup"]
+    assert kept and all([(f.check, f.severity) for f in r.failures] == [("deleted_connection_gone", VIOLATION)] for r in kept)
+    assert "the show still answered status ACTIVE" in kept[0].failures[0].message
+    assert result.exit_code == 1
+    said = [n for n in result.notes if "the target answered as deleted are still there, not being deleted" in n]
+    assert said and said[0].startswith(f"{len(kept)} connection(s)")
+
+
+def test_a_deletion_under_way_or_not_answered_is_waited_for_not_kept(monkeypatch):
+    """The other way: a connection shown PENDING_DELETE (a deletion that lasts, as the correct-but-different server's
+    does) or not answered is still shown when the wait ends, and counts as held, but is not kept; a 404 is gone."""
+    from contract_tests.cleanup import kept_after_delete
+
+    still = {"a": (200, "PENDING_DELETE"), "b": (None, None), "c": (503, None), "d": (200, "ACTIVE"), "e": (200, None)}
+    assert kept_after_delete(still) == {"d": "status ACTIVE", "e": "the connection without a status"}

@@ -154,12 +154,12 @@ def test_waiting_for_deleted_connections_ends_when_each_is_shown_404_or_after_th
     settings = RunSettings(target="http://127.0.0.1:9", token=TOKEN["X-Auth-Token"])
     with running_server(OtherChoicesServer(token=TOKEN["X-Auth-Token"])) as url, httpx.Client(timeout=10) as client:
         urls = _deleted_connections(url, 3)
-        assert wait_until_gone(urls, settings, client, None) == []
+        assert wait_until_gone(urls, settings, client, None) == {}
         assert all(client.get(u, headers=TOKEN).status_code == 404 for u in urls)
     monkeypatch.setattr(variants, "PENDING_SHOWS", 10**6)  # a deletion that does not end
     with running_server(OtherChoicesServer(token=TOKEN["X-Auth-Token"])) as url, httpx.Client(timeout=10) as client:
         urls = _deleted_connections(url, 2)
-        assert wait_until_gone(urls, settings, client, None, wait=0.5) == urls
+        assert wait_until_gone(urls, settings, client, None, wait=0.5) == dict.fromkeys(urls, (200, "PENDING_DELETE"))
         assert client.get(urls[0], headers=TOKEN).json()["vpn_connection"]["status"] == "PENDING_DELETE"
 
 

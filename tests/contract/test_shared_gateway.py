@@ -213,3 +213,26 @@ def test_a_quota_refusal_is_explained_where_the_list_taken_for_it_found_the_gate
     watch.look_for[_key(MINE)] = look
     assert watch.explains(MINE, "VPN.0001", {"theirs-1": theirs}) == (["theirs-1"] if full else [])
     assert watch.explains(MINE, "VPN.0012", {"theirs-1": theirs}) == []  # (a tunnel pair in use is not the quota)
+
+
+def test_what_a_refused_create_made_is_never_another_clients_on_a_full_gateway(tmp_path):
+    """A server that makes the connection it refuses, on a gateway its refusals filled: a list taken as a valid create
+    was refused (400 VPN.0001, the quota's code too) found the gateway full, with that connection on it. It was taken
+    for another client's, and the fault's own refusal excused as the quota's: the fault rejects-dotted-names then
+    passed a default run about one time in five. What shows what one of the run's refused creates asked for is the
+    run's own; another client's still explains it."""
+    from contract_tests.cleanup import Ledger
+    from contract_tests.shared_gateway import GatewayWatch, Look, _key
+
+    ledger = Ledger.new("http://127.0.0.1:9", "p", tmp_path)
+    watch = GatewayWatch(ledger, RunSettings(), httpx.Client(), None, [])
+    made = {"id": "made-1", **MINE, "vgw_id": "vgw-1"}  # what the refused create itself asked for
+    theirs = {"id": "theirs-1", **MINE, "name": "theirs", "vgw_ip": "ip-b", "cgw_id": "cgw-9"}
+    watch.looks.append(look := Look(0.0, [made, theirs], True))
+    watch.look_for[_key(MINE)] = look
+    ledger.note_refused({"vpn_connection": {**MINE, "vgw_id": "vgw-1"}})
+    others = watch.others()
+    assert set(others) == {"theirs-1"}
+    assert watch.explains(MINE, "VPN.0001", others) == ["theirs-1"]
+    watch.looks[0].new = [made]
+    assert watch.explains(MINE, "VPN.0001", watch.others()) == []

@@ -24,7 +24,8 @@ import httpx
 from support import PATH, TOKEN, named_create_body
 
 from contract_tests import RunSettings, run_contract
-from contract_tests.cleanup import Ledger, adopt_unsure_creates, clean_leftovers, read_ledger
+from contract_tests.cleanup import Ledger, adopt_refused_creates, adopt_unsure_creates, clean_leftovers, read_ledger
+from contract_tests.hooks import create_answered
 from contract_tests.run_resources import unmade_customer_gateway
 from contract_tests.unsure_creates import gateway_connections, made_by_unsure, sought
 from reference_server.app import ReferenceServer, Reject
@@ -364,3 +365,73 @@ def test_with_one_customer_gateway_what_a_gateway_timeout_made_is_found_as_the_r
     assert len(timed_out) >= 3 and result.exit_code == 0 and not result.violations
     assert not any("could create were not sent" in note for note in result.notes)
     assert found_in_notes(result) == (len(timed_out), 0)
+
+
+# ------------------------------------------------------------------------------------------ refused creates
+
+REFUSED = {"status": 400, "error_code": "VPN.0001", "message": "invalid request: {detail}"}
+
+
+class StoresThenRefuses(ReferenceServer):
+    """Carries out every create, and answers a chosen valid one 400 all the same: a server that validates after it has
+    stored the connection (the fault rejects-dotted-names does so for names with a dot)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.refused_made: list[str] = []  # the ids of the connections it made and refused
+
+    async def _create_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Any:
+        status, body = await super()._create_vpn_connection(params, headers, raw, request_id)
+        if status == 201 and chosen(raw) and b'"name"' in raw:
+            self.refused_made.append(json.loads(body)["vpn_connection"]["id"])
+            raise Reject(REFUSED, "refused after the write")
+        return status, body
+
+
+def test_what_creates_the_target_refused_made_all_the_same_is_found_and_deleted():
+    """Before, each connection such a server made for a create it refused was left behind (billed on a real account):
+    a default run against the fault rejects-dotted-names left 1. Now the run lists its gateway once more at its end and
+    deletes what a refused create made, and says so; the refusals are still caught."""
+    app = StoresThenRefuses(token=TOKEN["X-Auth-Token"])
+    with running_server(app) as url:
+        before = {_create(url, named_create_body(name)) for name in ("vpn-1655", "someone-elses")}
+        settings = RunSettings(target=url, token=TOKEN["X-Auth-Token"], phases=("rules",))
+        result = run_contract(settings, progress=lambda _: None, live=False)
+        assert _ids(app) == before  # what the refused creates made is gone, what was there stays
+    assert len(app.refused_made) >= 5
+    assert result.exit_code == 1 and {f.check for r in result.violations for f in r.failures} == {"positive_data_acceptance"}
+    said = [n for n in result.notes if "made by creates the target refused (4xx) found on the gateway" in n]
+    assert said and said[0].startswith(f"{len(app.refused_made)} connection(s)"), result.notes
+
+
+def test_only_a_new_unknown_connection_with_what_a_refused_create_gave_is_the_runs(tmp_path):
+    """The other way, on a live server: a connection with the same fields before the run, another client's during it,
+    one the run knows by id, and what a busy refusal (429: asked again, not a refusal) or the refusal of a case the
+    run holds invalid asked for, are never taken for what a refused create made; the connection it made is."""
+    app = ReferenceServer(token=TOKEN["X-Auth-Token"], quotas=False)
+    with running_server(app) as url, httpx.Client(timeout=10) as client:
+        settings, ledger = _run_ledger(url, client, tmp_path)
+        assert adopt_refused_creates(ledger, settings, client, None) is None  # (nothing refused: not even listed)
+        asked, busy, negative = (named_create_body(name) for name in ("vpn-refused", "vpn-throttled", "vpn-negative"))
+        there_before = _create(url, asked)
+        settings, ledger = _run_ledger(url, client, tmp_path)
+        made = _create(url, asked)  # the refused create, carried out
+        create_answered(None, ledger, json.loads(asked), 400, b'{"error_code": "VPN.0001", "error_msg": "invalid"}', lambda: True)
+        create_answered(None, ledger, json.loads(busy), 429, b'{"error_code": "VPN.0429", "error_msg": "throttled"}', lambda: True)
+        create_answered(None, ledger, json.loads(negative), 400, b'{"error_code": "VPN.0001"}', lambda: False)
+        throttled = _create(url, busy)  # (made by another client, say: a throttled create made nothing of the run's)
+        invalid_too = _create(url, negative)  # (a case the run holds invalid: a server that makes such is not looked for)
+        elsewhere = _create(url, named_create_body("vpn-another-client"))
+        known = _create(url, asked)
+        ledger.created(known)
+        said = adopt_refused_creates(ledger, settings, client, None)
+        assert read_ledger(ledger.path).pending == {ledger.url(known): None, ledger.url(made): None}
+        assert said == ("1 connection(s) made by creates the target refused (4xx) found on the gateway, deleted with the "
+                        "rest: a refused create is expected to make nothing (named vpn-refused)")
+        assert {there_before, elsewhere, throttled, invalid_too} <= _ids(app)
+
+
+def test_a_correct_server_that_refuses_makes_nothing_to_find(other_choices_run):
+    """The correct-but-different server refuses many creates (every negative case): none of them made anything."""
+    assert not [n for n in other_choices_run.notes if "made by creates the target refused" in n]
+    assert other_choices_run.exit_code == 0
