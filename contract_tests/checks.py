@@ -168,13 +168,41 @@ def request_id_in_body_and_header(answer: Answer, sent: Any) -> None:
 
 @semantic_check
 def psk_never_returned(answer: Answer, sent: Any) -> None:
-    """No answer carries a write-only field (the psk), neither as a field nor its sent value anywhere in its text."""
+    """No answer carries a write-only field (the psk), neither as a field nor its sent value anywhere in its text. A
+    value the request also sent in a field that is not write-only (a name that is the psk, or holds it) is looked for
+    outside the answer's echoes of those: a correct answer echoes the name."""
     text = answer.content.decode("utf-8", "replace")
     conn = sent.get("vpn_connection") if isinstance(sent, dict) else None
-    for name in _expected()["write_only"]:
+    write_only = _expected()["write_only"]
+    for name in write_only:
         value = conn.get(name) if isinstance(conn, dict) else None
-        if f'"{name}"' in text or (isinstance(value, str) and len(value) >= 6 and value in text):
+        if f'"{name}"' in text or (isinstance(value, str) and len(value) >= 6 and isinstance(conn, dict)
+                                   and _carries(answer, text, value, conn, write_only)):
             raise Finding(f"the answer contains the {name} (it must never be returned)")
+
+
+def _carries(answer: Answer, text: str, value: str, conn: dict[str, Any], write_only: Any) -> bool:
+    """Does the answer hold ``value`` (a write-only field's sent value) other than within an echo of one of the request's
+    other strings that hold it (its strings and keys, JSON read; its text where it is not JSON)?"""
+    echoed = sorted({s for s in _strings({k: v for k, v in conn.items() if k not in write_only}) if value in s},
+                    key=len, reverse=True)
+    if not echoed:
+        return value in text
+    places = [text] if answer.json is None else list(_strings(answer.json))
+    return any(value in functools.reduce(lambda rest, echo: rest.replace(echo, ""), echoed, place) for place in places)
+
+
+def _strings(node: Any) -> Iterator[str]:
+    """Every string in a JSON value: its strings and its keys, at any depth."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield str(key)
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _strings(item)
 
 
 @semantic_check

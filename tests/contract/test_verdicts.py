@@ -182,3 +182,29 @@ def test_reports_keep_divergences_apart_with_their_provenance(other_choices_run,
     strict = replace(other_choices_run, settings=replace(other_choices_run.settings, strict=True))
     junit, _ = write_reports(strict, tmp_path / "strict")
     assert "<failure" in junit.read_text()
+
+
+PSK = "XctBrS26"
+
+
+def _psk_findings(answer: dict, name: str) -> list[str]:
+    from contract_tests.checks import run_checks
+
+    sent = {"vpn_connection": {"name": name, "psk": PSK, "peer_subnets": ["192.168.44.0/24"]}}
+    return [f.message for f in run_checks(Answer(201, {}, json.dumps(answer).encode()), sent, only=("psk_never_returned",))]
+
+
+def test_a_name_that_is_the_psk_echoed_is_not_the_psk_returned():
+    """A default run with the named seed 41017 sent a create whose name and psk hypothesis both drew as "XctBrS26": the
+    correct-but-different server echoed the name, and the check, which looks for the psk's value anywhere in the
+    answer's text, found it: 2 violation cases, exit 1, against a correct server. An echo of what the request sent
+    in another field is no psk returned; anything else that holds the value still is."""
+    echo = {"vpn_connection": {"id": "c-1", "name": PSK}}
+    assert _psk_findings(echo, PSK) == []
+    assert _psk_findings({"vpn_connection": {"id": "c-1", "name": f"vpn-{PSK}-a"}}, f"vpn-{PSK}-a") == []
+    leaked = {"vpn_connection": {"id": "c-1", "name": f"vpn-{PSK}-a", "secret": PSK}}
+    assert _psk_findings(leaked, f"vpn-{PSK}-a") == ["the answer contains the psk (it must never be returned)"]
+    in_a_message = {"error_code": "VPN.0001", "error_msg": f"weak psk {PSK} for vpn-{PSK}-a"}
+    assert _psk_findings(in_a_message, f"vpn-{PSK}-a") != []
+    assert _psk_findings({"vpn_connection": {"id": "c-1", "name": "other", "x": PSK}}, "other") != []  # (as before)
+    assert _psk_findings({"vpn_connection": {"id": "c-1", "psk": "***"}}, PSK) != []  # (the field, by name)
