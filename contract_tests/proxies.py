@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 import requests
@@ -49,17 +49,21 @@ def environment_proxies(through: Callable[[str | None], httpx.BaseTransport]) ->
 def proxy_for(url: str) -> str | None:
     """The proxy the environment names for ``url``, as httpx picks it (the most specific pattern that matches), as
     ``http://host:port (HTTP_PROXY)``, its credentials masked; None when ``url`` is reached directly."""
+    named = _named_proxy(url)
+    if named is None:
+        return None
+    parts, variable = named
+    return f"{parts.scheme}://{MASK + '@' if '@' in parts.netloc else ''}{parts.netloc.rpartition('@')[2]} ({variable})"
+
+
+def _named_proxy(url: str) -> tuple[SplitResult, str] | None:
+    """The proxy URL the environment names for ``url`` (split) and the variable that names it; None: reached directly."""
     from httpx._utils import URLPattern, get_environment_proxies  # (as environment_proxies)
 
     target = httpx.URL(url)
     for pattern, proxy in sorted((URLPattern(key), value) for key, value in get_environment_proxies().items()):
         if pattern.matches(target):
-            if proxy is None:
-                return None
-            parts = urlsplit(proxy)
-            userinfo, _, address = parts.netloc.rpartition("@")
-            variable = f"{pattern.pattern.split('://')[0].upper()}_PROXY"
-            return f"{parts.scheme}://{MASK + '@' if userinfo else ''}{address} ({variable})"
+            return None if proxy is None else (urlsplit(proxy), f"{pattern.pattern.split('://')[0].upper()}_PROXY")
     return None
 
 
@@ -101,8 +105,8 @@ def refusal(url: str) -> str:
 
 def refusal_line(method: str, url: str) -> str:
     """The preflight's line for a target whose first answer is a 407: why, and what to do."""
-    proxy = proxy_for(url)
-    why = ("refused the credentials its URL gives" if proxy and f"{MASK}@" in proxy else
+    proxy, named = proxy_for(url), _named_proxy(url)
+    why = ("refused the credentials its URL gives" if named and "@" in named[0].netloc else
            "wants credentials: give them in its URL (http://user:password@host:port)")
     return (f"{method} {url} answered 407 Proxy Authentication Required: "
             + (f"the proxy {proxy} {why}" if proxy else "that is a proxy's answer; is TARGET the API, or a proxy?"))
