@@ -22,6 +22,7 @@ import concurrent.futures
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -400,6 +401,13 @@ def kept_after_delete(still: dict[str, Shown]) -> dict[str, str]:
     whole (200), not ``PENDING_DELETE``; with what the show said of each."""
     return {url: f"status {status}" if status else "the connection without a status" for url, (code, status) in still.items()
             if code == 200 and status != PENDING_DELETE}
+
+
+def still_shown(still: dict[str, Shown]) -> str:
+    """What the last shows of connections not gone yet answered, counted: ``2 shown PENDING_DELETE, 1 answered 500``."""
+    said = Counter("no answer" if code is None else f"shown {status or 'without a status'}" if code == 200
+                   else f"answered {code}" for code, status in still.values())
+    return ", ".join(f"{count} {what}" for what, count in sorted(said.items()))
 
 
 def kept_findings(kept: dict[str, str], seconds: float = GONE_WAIT) -> list[CaseRecord]:

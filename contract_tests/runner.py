@@ -29,6 +29,7 @@ from contract_tests.cleanup import (
     delete_until_done,
     kept_after_delete,
     kept_findings,
+    still_shown,
     wait_until_gone,
 )
 from contract_tests.engine_phases import run_engine
@@ -142,7 +143,7 @@ def _delete_so_far(ledger: Ledger, settings: RunSettings, client: httpx.Client, 
     ledger.kept.update(kept)  # (not waited for again: the target keeps them)
     ledger.still_going([*still, *ledger.kept])
     if still:
-        progress(f"  cleanup: {len(still)} deleted connection(s) still shown (or not answered) after up to {GONE_WAIT:g} s: "
+        progress(f"  cleanup: {len(still)} deleted connection(s) not gone after up to {GONE_WAIT:g} s ({still_shown(still)}): "
                  "counted as held" + (f"; {len(kept)} of them not being deleted ({', '.join(sorted(set(kept.values())))}): "
                                       "the target keeps them" if kept else ""))
 

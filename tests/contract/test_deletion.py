@@ -105,5 +105,10 @@ def test_a_deletion_under_way_or_not_answered_is_waited_for_not_kept(monkeypatch
     does) or not answered is still shown when the wait ends, and counts as held, but is not kept; a 404 is gone."""
     from contract_tests.cleanup import kept_after_delete
 
+    from contract_tests.cleanup import still_shown
+
     still = {"a": (200, "PENDING_DELETE"), "b": (None, None), "c": (503, None), "d": (200, "ACTIVE"), "e": (200, None)}
     assert kept_after_delete(still) == {"d": "status ACTIVE", "e": "the connection without a status"}
+    # (what the run says of those not gone: before, "still shown (or not answered)" for a 500 too)
+    assert still_shown({**still, "f": (503, None)}) == ("2 answered 503, 1 no answer, 1 shown ACTIVE, 1 shown PENDING_DELETE, "
+                                                        "1 shown without a status")
