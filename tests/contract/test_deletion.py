@@ -103,9 +103,7 @@ def test_a_target_that_keeps_what_it_deleted_to_make_room_is_caught_and_what_it_
 def test_a_deletion_under_way_or_not_answered_is_waited_for_not_kept(monkeypatch):
     """The other way: a connection shown PENDING_DELETE (a deletion that lasts, as the correct-but-different server's
     does) or not answered is still shown when the wait ends, and counts as held, but is not kept; a 404 is gone."""
-    from contract_tests.cleanup import kept_after_delete
-
-    from contract_tests.cleanup import still_shown
+    from contract_tests.cleanup import kept_after_delete, still_shown
 
     still = {"a": (200, "PENDING_DELETE"), "b": (None, None), "c": (503, None), "d": (200, "ACTIVE"), "e": (200, None)}
     assert kept_after_delete(still) == {"d": "status ACTIVE", "e": "the connection without a status"}
