@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import h11
 import httpx
@@ -31,7 +30,7 @@ from contract_tests.error_bodies import error_code_in
 from contract_tests.pacing import BUSY_ATTEMPTS, http_date, is_busy, send
 from contract_tests.proxies import RefusedByProxy, proxy_for, refusal_line
 from contract_tests.records import CaseRecord, Failure
-from contract_tests.redirects import redirected_elsewhere
+from contract_tests.redirects import origin, redirected_elsewhere
 from contract_tests.settings import RunSettings
 from contract_tests.verdicts import check_provenance
 from vpnconn.aksk import MAX_CLOCK_SKEW
@@ -69,30 +68,30 @@ def _reach(client: httpx.Client, url: str, raw: bytes, settings: RunSettings, wa
             return _send(client, url, raw, settings, settings.token)
         except httpx.ConnectError as exc:
             if _untrusted_certificate(exc):
-                raise TargetError(f"{_origin(url)} is unreachable: its TLS certificate is not trusted ({_ssl_reason(exc)}); "
+                raise TargetError(f"{origin(url)} is unreachable: its TLS certificate is not trusted ({_ssl_reason(exc)}); "
                                   "name the certificate of the CA that signed it with SSL_CERT_FILE=/path/to/ca.pem "
                                   "(REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE are read too)") from None
             if time.monotonic() >= deadline:
                 if proxy := proxy_for(url):  # (the connection refused is the proxy's: a proxy answers 502 for a target)
                     raise TargetError(f"the proxy {proxy} is unreachable: connection refused or no route ({exc}); the run "
-                                      f"goes to {_origin(url)} through it (NO_PROXY=host names a host reached directly)") from None
-                raise TargetError(f"{_origin(url)} is unreachable: connection refused or no route ({exc})") from None
+                                      f"goes to {origin(url)} through it (NO_PROXY=host names a host reached directly)") from None
+                raise TargetError(f"{origin(url)} is unreachable: connection refused or no route ({exc})") from None
             time.sleep(0.25)
         except httpx.TimeoutException as exc:
             why = str(exc) if isinstance(exc, AnswerCut) else f"no answer within {settings.request_timeout:g} s"
-            raise TargetError(f"{_origin(url)} is unreachable: {why} (REQUEST_TIMEOUT=... to wait longer)") from None
+            raise TargetError(f"{origin(url)} is unreachable: {why} (REQUEST_TIMEOUT=... to wait longer)") from None
         except RefusedByProxy:  # a proxy's answer, never the API's: every case would be judged by it
             raise TargetError(refusal_line("POST", url)) from None
         except httpx.ProxyError as exc:  # (the proxy refused the tunnel to an https:// target: 407, or its 5xx)
-            raise TargetError(f"the proxy {proxy_for(url)} refused to take the run to {_origin(url)}: {str(exc)[:200]}") from None
+            raise TargetError(f"the proxy {proxy_for(url)} refused to take the run to {origin(url)}: {str(exc)[:200]}") from None
         except httpx.DecodingError as exc:
-            raise TargetError(f"{_origin(url)} answered, but its body does not decode as its Content-Encoding says "
+            raise TargetError(f"{origin(url)} answered, but its body does not decode as its Content-Encoding says "
                               f"({str(exc)[:200]})") from None
         except httpx.HTTPError as exc:
             if _unreadable_answer(exc):
-                raise TargetError(f"{_origin(url)} answered, but not in HTTP this run can read ({str(exc)[:200]}); is "
+                raise TargetError(f"{origin(url)} answered, but not in HTTP this run can read ({str(exc)[:200]}); is "
                                   "TARGET the HTTP(S) endpoint of this API?") from None
-            raise TargetError(f"{_origin(url)} is unreachable: {exc.__class__.__name__}: {str(exc)[:200]}") from None
+            raise TargetError(f"{origin(url)} is unreachable: {exc.__class__.__name__}: {str(exc)[:200]}") from None
 
 
 def _caused_by(exc: BaseException, test: Callable[[BaseException], bool]) -> bool:
@@ -120,11 +119,6 @@ def _untrusted_certificate(exc: BaseException) -> bool:
 def _ssl_reason(exc: BaseException) -> str:
     text = str(exc)
     return text.split("certificate verify failed:", 1)[-1].split("(_ssl", 1)[0].strip() or text[:120]
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _clock_off(response: httpx.Response) -> str:
@@ -155,7 +149,7 @@ def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: http
     if first.status_code == 502:  # a gateway's or a proxy's answer: what stands in front could not reach the API
         proxy = proxy_for(url)
         raise TargetError(f"POST {url} answered 502 Bad Gateway: "
-                          + (f"the proxy {proxy} could not reach {_origin(url)}" if proxy else
+                          + (f"the proxy {proxy} could not reach {origin(url)}" if proxy else
                              "what stands in front of the API could not reach it; try again later, or check TARGET"))
     elsewhere = redirected_elsewhere(first)
     if elsewhere is not None:
@@ -185,7 +179,7 @@ def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: http
     except RefusedByProxy:
         raise TargetError(refusal_line("POST", url)) from None
     except httpx.HTTPError as exc:
-        raise TargetError(f"{_origin(url)} stopped answering during the preflight: {exc.__class__.__name__}") from None
+        raise TargetError(f"{origin(url)} stopped answering during the preflight: {exc.__class__.__name__}") from None
     result.answers.append((body, refused.status_code, refused.content))
     if refused.status_code not in (401, 403) and not is_busy(refused.status_code, refused.content):  # (busy every time: not judged)
         accepted = refused.status_code < 300

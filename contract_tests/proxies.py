@@ -25,6 +25,7 @@ import httpx
 import requests
 
 from contract_tests.masking import MASK
+from contract_tests.redirects import origin
 from vpnconn.errors import SettingsError
 
 
@@ -40,7 +41,7 @@ def environment_proxies(through: Callable[[str | None], httpx.BaseTransport]) ->
     for pattern, proxy in proxies.items():
         scheme = urlsplit(proxy).scheme.lower() if proxy is not None else "http"
         if scheme not in ("http", "https"):  # (a SOCKS proxy needs a package neither client has: it failed inside httpx)
-            variable = f"{pattern.removesuffix('://').upper()}_PROXY"
+            variable = _variable(pattern)
             raise SettingsError(f"{variable} names a {scheme}:// proxy; the run goes through http:// and https:// proxies "
                                 f"only: unset it, or name an http:// proxy")
     return {pattern: None if proxy is None else through(proxy) for pattern, proxy in proxies.items()}
@@ -63,8 +64,13 @@ def _named_proxy(url: str) -> tuple[SplitResult, str] | None:
     target = httpx.URL(url)
     for pattern, proxy in sorted((URLPattern(key), value) for key, value in get_environment_proxies().items()):
         if pattern.matches(target):
-            return None if proxy is None else (urlsplit(proxy), f"{pattern.pattern.split('://')[0].upper()}_PROXY")
+            return None if proxy is None else (urlsplit(proxy), _variable(pattern.pattern))
     return None
+
+
+def _variable(pattern: str) -> str:
+    """The environment variable that names the proxy of one of httpx's patterns (``https://`` -> HTTPS_PROXY)."""
+    return f"{pattern.split('://')[0].upper()}_PROXY"
 
 
 STATUS = 407
@@ -91,16 +97,11 @@ def refused(exc: BaseException) -> bool:
     return isinstance(exc, RefusedByProxy)
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 def refusal(url: str) -> str:
     """What a 407 to a request for ``url`` says, naming the proxy the environment names for it, if any."""
     proxy = proxy_for(url)
     return (f"407 Proxy Authentication Required from the proxy {proxy}" if proxy else
-            f"407 Proxy Authentication Required from {_origin(url)}, a proxy's answer") + ": the request went no further"
+            f"407 Proxy Authentication Required from {origin(url)}, a proxy's answer") + ": the request went no further"
 
 
 def refusal_line(method: str, url: str) -> str:

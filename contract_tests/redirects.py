@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -65,7 +66,14 @@ def redirected_away(records: list[CaseRecord]) -> str | None:
             f"credentials never go there) and judged as the redirect it is: {where}; if the API moved, point TARGET there")
 
 
+def origin(url: str) -> str:
+    """The origin (scheme://host:port) of a URL the user typed (TARGET), as typed: for lines that name it."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _origin(url: httpx.URL) -> str:
+    """The origin of a URL an answer names, normalized (for lines that count answers by it)."""
     return f"{url.scheme}://{url.netloc.decode('ascii')}"  # (an IPv6 host in brackets; its default port left out)
 
 

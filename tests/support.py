@@ -146,6 +146,20 @@ def contract_command(*args: str, env: dict[str, str] | None = None, timeout: flo
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 
+class FakeClock:
+    """A clock for ``monkeypatch.setattr(module, "time", FakeClock())``: ``monotonic`` reads ``now`` (from 100), and
+    ``sleep`` moves it on at once."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def closed_port() -> int:
     """A loopback port nothing listens on."""
     with socket.socket() as s:

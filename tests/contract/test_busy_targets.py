@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support import named_create_body
+from support import FakeClock, named_create_body
 
 from contract_tests import RunSettings, pacing, run_contract
 from contract_tests.error_bodies import error_code_of
@@ -72,8 +72,7 @@ def test_the_spec_marks_the_busy_answers_transient():
     ("POST", 503, {"error_code": "APIG.0205", "error_msg": "busy"}),  # (the reference server's own)
 ])
 def test_a_busy_answer_is_asked_again_after_its_retry_after(monkeypatch, method, status, body):
-    clock = type("Clock", (), {"now": 100.0, "monotonic": lambda self: self.now,
-                               "sleep": lambda self, s: setattr(self, "now", self.now + s)})()
+    clock = FakeClock()
     monkeypatch.setattr(pacing, "time", clock)
     answers = iter([httpx.Response(status, headers={"Retry-After": "7"}, json=body), httpx.Response(status, json=body),
                     httpx.Response(201)])
@@ -117,8 +116,7 @@ def test_every_busy_answer_holds_the_run_asked_again_or_not_and_without_a_pace_o
     and the rules phase, lifecycle and cleanup's pacing.send). Before, only a schemathesis case's did (its after_call
     hook, beside the hold here: twice for each). Without a pace (the preflight), a request sleeps only to be asked
     again."""
-    clock = type("Clock", (), {"now": 100.0, "monotonic": lambda self: self.now,
-                               "sleep": lambda self, s: setattr(self, "now", self.now + s)})()
+    clock = FakeClock()
     monkeypatch.setattr(pacing, "time", clock)
 
     def handler(request: httpx.Request) -> httpx.Response:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import PATH, TOKEN, named_create_body
+from support import PATH, TOKEN, FakeClock, named_create_body
 
 from contract_tests import RunSettings, cleanup, pacing, run_contract
 from contract_tests.cleanup import Ledger, pending_in
@@ -207,17 +207,6 @@ def test_a_run_keeps_its_create_budget(tmp_path):
     # bounds the requests, and what was created is at most that
     assert 0 < app.created <= 30
     assert len(app.store) == 0
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def test_the_pace_spaces_requests_and_holds_everyone_after_a_429(monkeypatch):
