@@ -80,9 +80,9 @@ def _reach(client: httpx.Client, url: str, raw: bytes, settings: RunSettings, wa
         except httpx.TimeoutException as exc:
             why = str(exc) if isinstance(exc, AnswerCut) else f"no answer within {settings.request_timeout:g} s"
             raise TargetError(f"{origin(url)} is unreachable: {why} (REQUEST_TIMEOUT=... to wait longer)") from None
-        except RefusedByProxy:  # a proxy's answer, never the API's: every case would be judged by it
-            raise TargetError(refusal_line("POST", url)) from None
-        except httpx.ProxyError as exc:  # (the proxy refused the tunnel to an https:// target: 407, or its 5xx)
+        except RefusedByProxy as exc:  # a proxy's answer, never the API's: every case would be judged by it
+            raise TargetError(refusal_line("POST", url, exc.tunnel)) from None
+        except httpx.ProxyError as exc:  # (the proxy refused the tunnel to an https:// target: its 403, its 5xx)
             raise TargetError(f"the proxy {proxy_for(url)} refused to take the run to {origin(url)}: {str(exc)[:200]}") from None
         except httpx.DecodingError as exc:
             raise TargetError(f"{origin(url)} answered, but its body does not decode as its Content-Encoding says "
@@ -176,8 +176,8 @@ def run_preflight(base_url: str, settings: RunSettings, spec: Spec, client: http
     probe = json.dumps(body).encode()
     try:
         refused = _send(client, url, probe, settings, wrong)
-    except RefusedByProxy:
-        raise TargetError(refusal_line("POST", url)) from None
+    except RefusedByProxy as exc:
+        raise TargetError(refusal_line("POST", url, exc.tunnel)) from None
     except httpx.HTTPError as exc:
         raise TargetError(f"{origin(url)} stopped answering during the preflight: {exc.__class__.__name__}") from None
     result.answers.append((body, refused.status_code, refused.content))

@@ -35,7 +35,8 @@ from contract_tests.case_plan import PlannedCase, create_operation
 from contract_tests.dropped_connections import count_sends, create_sent_again, sent_so_far
 from contract_tests.engine_phases import record_of, unanswered
 from contract_tests.pacing import busy_failure, is_busy, until_not_busy
-from contract_tests.proxies import refuse_in_session
+from contract_tests.proxies import STATUS as PROXY_REFUSAL
+from contract_tests.proxies import RefusedByProxy, as_refusal, refusal, refuse_in_session
 from contract_tests.records import CaseRecord
 from contract_tests.settings import RunSettings
 from contract_tests.silence import awaiting, why_unanswered
@@ -198,14 +199,27 @@ class CaseSender:
         probe: list[CaseRecord] = []
         try:
             validate_response(case=case, ctx=check_ctx, response=response, continue_on_failure=True, recorder=recorder)
-        except TRANSPORT_ERRORS as exc:  # a request a check sends itself (ignored_auth's, without credentials) got none
+        except TRANSPORT_ERRORS as sent_error:  # a request a check sends itself (ignored_auth's, without credentials) got none
+            error = as_refusal(sent_error)  # (on a session of schemathesis' making: a tunnel's 407 is told in words only)
             # (a finding, not silence: the case itself was answered, and a target that drops only the requests without
             # credentials answers the run's; counted, such drops in a row passed for a silent target, as timing fell)
-            probe = [unanswered(phase, self.base_url, f"{why_unanswered(exc)} (a request one of schemathesis' checks sent on "
-                                                      f"its own after this case, as ignored_auth's without credentials)", mode, exc)]
-        return [record_of(phase, node.value, recorder.interactions[case_id], recorder.checks.get(case_id, []),
+            probe = [unanswered(phase, self.base_url, f"{why_unanswered(error)} {PROBE}", mode, error)]
+        refused = _refused_probes(recorder, case.id)
+        return [unanswered(phase, self.base_url, f"{refusal(self.base_url)} {PROBE}", mode, RefusedByProxy()) if case_id in refused else
+                record_of(phase, node.value, recorder.interactions[case_id], recorder.checks.get(case_id, []),
                           positive if node.value is case else None)
                 for case_id, node in recorder.cases.items() if case_id in recorder.interactions] + probe
+
+
+PROBE = "(a request one of schemathesis' checks sent on its own after this case, as ignored_auth's without credentials)"
+
+
+def _refused_probes(recorder: ScenarioRecorder, case_id: str) -> set[str]:
+    """The requests schemathesis' checks sent on their own after case ``case_id`` (ignored_auth's probes, on sessions
+    of schemathesis' making, which the run's 407 hook is not on) that a proxy answered 407: no answer of the target's.
+    (The check's finding of such an answer is the probe's, in the recorder: its record is replaced whole.)"""
+    return {probe_id for probe_id, interaction in recorder.interactions.items()
+            if probe_id != case_id and interaction.response is not None and interaction.response.status_code == PROXY_REFUSAL}
 
 
 def _done(records: list[CaseRecord]) -> concurrent.futures.Future[list[CaseRecord]]:

@@ -12,8 +12,10 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 QUICK = {"examples": 30, "seed": 0}  # the named seed and size of the shared contract runs
 CASES = Path(__file__).resolve().parent.parent / "spec" / "cases"
@@ -87,6 +89,81 @@ def raw_http_server(handle: Callable[[socket.socket, threading.Event], None]) ->
         stop.set()
         thread.join(timeout=5)
         server.close()
+
+
+@contextlib.contextmanager
+def tls_server(app: Any, folder: Path) -> Iterator[tuple[str, Path]]:
+    """``app`` over HTTPS on 127.0.0.1, with a certificate of a CA made here (trustme) for 127.0.0.1 only: yields its
+    URL and the CA's file (in ``folder``), for SSL_CERT_FILE."""
+    import trustme
+    import uvicorn
+
+    from reference_server.embedded import bind_loopback
+
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    issued = ca.issue_cert("127.0.0.1")
+    issued.private_key_pem.write_to_path(str(folder / "key.pem"))
+    issued.cert_chain_pems[0].write_to_path(str(folder / "cert.pem"))
+    sock = bind_loopback()
+    config = uvicorn.Config(app, log_level="warning", ssl_keyfile=str(folder / "key.pem"),
+                            ssl_certfile=str(folder / "cert.pem"), lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield f"https://127.0.0.1:{sock.getsockname()[1]}", folder / "ca.pem"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+PROXY_REFUSAL = (b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"proxy\"\r\n"
+                 b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+
+
+@contextlib.contextmanager
+def tunnel_proxy(refuses: Callable[[int], bool] = lambda n: False, answer: bytes = PROXY_REFUSAL) -> Iterator[str]:
+    """A loopback proxy for https:// targets: it opens a tunnel to the host a CONNECT names and pipes both ways until
+    either side closes; to the n-th CONNECT (from 1) for which ``refuses(n)`` holds it sends ``answer`` (a 407: a proxy
+    that will not take the run's credentials, any more) and closes. Yields its ``http://127.0.0.1:port``."""
+    lock, count = threading.Lock(), itertools.count(1)
+
+    def pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        for side in (source, sink):
+            with contextlib.suppress(OSError):
+                side.shutdown(socket.SHUT_RDWR)
+
+    def handle(conn: socket.socket, stop: threading.Event) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.settimeout(5)
+            request = read_request(conn)
+            if request is None:
+                return
+            with lock:
+                n = next(count)
+            method, target = request[0].split(b" ")[:2]
+            if method != b"CONNECT" or refuses(n):
+                conn.sendall(answer)
+                return
+            host, _, port = target.decode().rpartition(":")
+            with socket.create_connection((host, int(port))) as upstream:
+                conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                conn.settimeout(None)
+                back = threading.Thread(target=pipe, args=(upstream, conn), daemon=True)
+                back.start()
+                pipe(conn, upstream)
+                back.join(timeout=5)
+
+    with raw_http_server(handle) as url:
+        yield url
 
 
 def read_request(conn: socket.socket) -> tuple[bytes, bytes] | None:

@@ -11,27 +11,31 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
-from support import closed_port, relay, request_server
+import requests
+from support import PROXY_REFUSAL, closed_port, relay, request_server, tls_server, tunnel_proxy
 
 from contract_tests import RunSettings, run_contract
+from contract_tests.answer_limits import limited_client
+from contract_tests.proxies import as_refusal, refuse_in_session, refused
+from contract_tests.settings import CA_VARIABLES
 from contract_tests.target import embedded_server
 from reference_server import ReferenceServer, running_server
+from reference_server.faults import FAULTS, FaultyServer
+from reference_server.variants import OtherChoicesServer
 from vpnconn.errors import TargetError
 
 SEED = 0
 PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy")
 
 
-REFUSED = (b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"proxy\"\r\n"
-           b"Content-Length: 0\r\nConnection: close\r\n\r\n")
-
-
 @contextlib.contextmanager
-def forward_proxy(seen: list[str], refuses: Callable[[int], bool] = lambda n: False) -> Iterator[str]:
+def forward_proxy(seen: list[str], refuses: Callable[[int, bytes], bool] = lambda n, head: False) -> Iterator[str]:
     """A loopback forward proxy for plain HTTP: it notes each request (method and path), which comes to it in
-    absolute form, and sends it on in origin form, a connection per request; the n-th request (from 1) for which
-    ``refuses(n)`` holds it answers 407 itself, as a proxy that will not take the run's credentials (any more)."""
+    absolute form, and sends it on in origin form, a connection per request; the n-th request (from 1), of head
+    ``head``, for which ``refuses(n, head)`` holds it answers 407 itself, as a proxy that will not take the run's
+    credentials (any more)."""
     lock = threading.Lock()
 
     def answer(head: bytes, body: bytes) -> bytes:
@@ -40,8 +44,8 @@ def forward_proxy(seen: list[str], refuses: Callable[[int], bool] = lambda n: Fa
         url = urlsplit(target)
         with lock:
             seen.append(f"{method} {url.path}")
-            if refuses(len(seen)):
-                return REFUSED
+            if refuses(len(seen), head):
+                return PROXY_REFUSAL
         origin = f"{method} {url.path}{'?' + url.query if url.query else ''} {version}".encode()
         return relay(origin + b"\r\n" + fields, body, url.hostname or "", url.port or 80)
 
@@ -137,16 +141,12 @@ def test_the_proxy_for_a_url_is_the_one_httpx_takes_its_credentials_masked(envir
     assert proxy_for("https://direct.example/v5") is None
 
 
-PROXY_AUTH = (b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"proxy\"\r\n"
-              b"Content-Length: 0\r\nConnection: close\r\n\r\n")
-
-
 def test_a_proxy_that_wants_credentials_stops_the_run_before_any_case_is_judged_by_its_407(environment_without_proxies):
     """Before, every case was judged by the proxy's 407: 919 violations against a target the run never reached."""
 
 
     env = environment_without_proxies
-    with request_server(lambda head, body: PROXY_AUTH) as proxy:
+    with request_server(lambda head, body: PROXY_REFUSAL) as proxy:
         for variable, target, credentials, said in (
                 ("HTTP_PROXY", "http://127.0.0.1:9", "someone:pass-7731@", "answered 407 Proxy Authentication Required: the "
                  f"proxy {proxy.replace('http://', 'http://***@')} (HTTP_PROXY) refused the credentials its URL gives"),
@@ -184,7 +184,7 @@ def test_a_proxy_that_starts_refusing_mid_run_stops_it_without_a_verdict(environ
     turned to refusing was judged as the target's: 633 violation cases against the correct reference server in a
     default run. Now ten refusals in a row halt the run, and it ends without a verdict, naming the proxy."""
     seen: list[str] = []
-    with running_server(ReferenceServer(token="t")) as url, forward_proxy(seen, refuses=lambda n: n > 150) as proxy:
+    with running_server(ReferenceServer(token="t")) as url, forward_proxy(seen, refuses=lambda n, _: n > 150) as proxy:
         environment_without_proxies.setenv("HTTP_PROXY", proxy.replace("http://", "http://someone:pass-7731@"))
         with pytest.raises(TargetError) as stopped:
             run_contract(RunSettings(target=url, token="t", seed=SEED, examples=5, use_cache=False),
@@ -204,7 +204,7 @@ def test_requests_a_proxy_refuses_now_and_then_are_not_judged(environment_withou
     seen: list[str] = []
     settings = RunSettings(seed=SEED, examples=20, use_cache=False)
     with (embedded_server(settings, serve_options) as (url, run_settings),
-          forward_proxy(seen, refuses=lambda n: n % 25 == 0) as proxy):
+          forward_proxy(seen, refuses=lambda n, _: n % 25 == 0) as proxy):
         environment_without_proxies.setenv("HTTP_PROXY", proxy)
         result = run_contract(replace(run_settings, target=url), progress=lambda _: None, live=False)
     refused = [r for r in result.records if [f.check for f in r.failures] == ["refused_by_proxy"]]
@@ -214,3 +214,95 @@ def test_requests_a_proxy_refuses_now_and_then_are_not_judged(environment_withou
     checks = {f.check for r in result.violations for f in r.failures}
     assert checks == ({"positive_data_acceptance"} if faulty else set()), checks
     assert result.exit_code == (1 if faulty else 0)
+
+
+def test_the_probes_of_ignored_auth_a_proxy_refuses_are_not_judged(environment_without_proxies):
+    """schemathesis' ignored_auth sends a request without credentials after an accepted case, on a session of its own
+    making, which the run's 407 hook is not on: a proxy that refused it had "Expected 401 or 403, got 407"
+    judged against a correct target. Now such a probe is refused by a proxy, not judged; and the faulty server that
+    takes any token is still caught (by the preflight's wrong token, which goes through)."""
+    refuses_unauthenticated = lambda n, head: b"x-auth-token:" not in head.lower()  # noqa: E731  (the probes)
+    for serve_options, faulty in ((("--token", "t"), False), (("--fault", "ignores-credentials"), True)):
+        seen: list[str] = []
+        settings = RunSettings(seed=SEED, examples=5, use_cache=False, token="t")
+        with (embedded_server(settings, serve_options) as (url, run_settings),
+              forward_proxy(seen, refuses=refuses_unauthenticated) as proxy):
+            environment_without_proxies.setenv("HTTP_PROXY", proxy)
+            result = run_contract(replace(run_settings, target=url), progress=lambda _: None, live=False)
+        checks = {f.check for r in result.violations for f in r.failures}
+        if faulty:
+            assert "ignored_auth" in checks and result.exit_code == 1, checks
+            continue
+        refused = [r for r in result.records if [f.check for f in r.failures] == ["refused_by_proxy"]]
+        assert refused and all("ignored_auth" in f.message for r in refused for f in r.failures), refused
+        assert checks == set() and result.exit_code == 0 and not [r for r in result.records if r.status == 407], checks
+
+
+TUNNEL_REFUSED_OTHERWISE = (b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                            b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+
+def test_a_407_to_the_connect_of_a_tunnel_is_a_proxys_refusal_to_either_client(environment_without_proxies):
+    """To an https:// target each request goes through a tunnel the proxy opens on a CONNECT, and a 407 to it came
+    back as no answer at all: "no answer from the target", a violation. Now both of the run's clients raise
+    RefusedByProxy for it, and a session of schemathesis' own making (ignored_auth's probes) has it taken as one;
+    a CONNECT refused otherwise (403, 502) is the proxy's error as before, no answer."""
+    for answer in (PROXY_REFUSAL, *TUNNEL_REFUSED_OTHERWISE):
+        with tunnel_proxy(refuses=lambda n: True, answer=answer) as proxy:
+            environment_without_proxies.setenv("HTTPS_PROXY", proxy.replace("http://", "http://someone:pass-7731@"))
+            ours, theirs = requests.Session(), requests.Session()
+            refuse_in_session(ours)
+            raised = []
+            for session in (ours, theirs):
+                with pytest.raises(requests.exceptions.ProxyError) as by_requests:
+                    session.get("https://127.0.0.1:9/v5", timeout=5)
+                raised.append(by_requests.value)
+            with limited_client(5) as client, pytest.raises(httpx.ProxyError) as by_httpx:
+                client.get("https://127.0.0.1:9/v5")
+            raised.append(by_httpx.value)
+        by_ours, by_theirs, by_httpx_client = raised
+        if answer is not PROXY_REFUSAL:
+            assert not any(refused(exc) or refused(as_refusal(exc)) for exc in raised), raised
+            continue
+        assert not refused(by_theirs)  # (schemathesis' own session raises the client's error: taken as a refusal)
+        for exc in (by_ours, as_refusal(by_theirs), by_httpx_client):
+            assert refused(exc) and exc.tunnel, exc  # type: ignore[attr-defined]
+            assert str(exc) == (f"407 Proxy Authentication Required from the proxy {proxy.replace('http://', 'http://***@')} "
+                                "(HTTPS_PROXY) to the tunnel to https://127.0.0.1:9: the request went no further")
+
+
+@pytest.mark.parametrize("app, faulty", [(OtherChoicesServer, False),
+                                         (lambda **options: FaultyServer(FAULTS["rejects-dotted-names"], **options), True)])
+def test_tunnels_a_proxy_refuses_now_and_then_are_not_judged(environment_without_proxies, tmp_path, app, faulty):
+    """An https:// target behind a proxy that refuses one CONNECT in four (never ten in a row): each request whose
+    tunnel was refused, whichever client sent it, is not judged, and the rest judge the target. Before, each was
+    "no answer from the target": 42 violation cases against a correct server (a default run, one in three refused)."""
+    for name in CA_VARIABLES:
+        environment_without_proxies.delenv(name, raising=False)
+    with tls_server(app(token="t"), tmp_path) as (url, ca), tunnel_proxy(refuses=lambda n: n % 4 == 0) as proxy:
+        environment_without_proxies.setenv("HTTPS_PROXY", proxy)
+        environment_without_proxies.setenv("SSL_CERT_FILE", str(ca))
+        result = run_contract(RunSettings(target=url, token="t", seed=SEED, examples=20, use_cache=False),
+                              progress=lambda _: None, live=False)
+    refused = [r for r in result.records if [f.check for f in r.failures] == ["refused_by_proxy"]]
+    assert refused and all("to the tunnel to" in f.message for r in refused for f in r.failures), refused
+    checks = {f.check for r in result.violations for f in r.failures}
+    assert checks == ({"positive_data_acceptance"} if faulty else set()), checks
+    assert result.exit_code == (1 if faulty else 0)
+
+
+def test_a_proxy_that_starts_refusing_tunnels_mid_run_stops_it_without_a_verdict(environment_without_proxies, tmp_path):
+    """A proxy that refuses every CONNECT from some point on (credentials that expire): before, "the target stopped
+    answering", exit 1 against a correct server; now no verdict, naming the proxy, as for a plain-HTTP target."""
+    for name in CA_VARIABLES:
+        environment_without_proxies.delenv(name, raising=False)
+    with (tls_server(ReferenceServer(token="t"), tmp_path) as (url, ca),
+          tunnel_proxy(refuses=lambda n: n > 12) as proxy):
+        environment_without_proxies.setenv("HTTPS_PROXY", proxy.replace("http://", "http://someone:pass-7731@"))
+        environment_without_proxies.setenv("SSL_CERT_FILE", str(ca))
+        with pytest.raises(TargetError) as stopped:
+            run_contract(RunSettings(target=url, token="t", seed=SEED, examples=5, use_cache=False),
+                         progress=lambda _: None, live=False)
+    said = str(stopped.value)
+    assert said.startswith("a proxy refused the run: ") and "no verdict" in said and "to the tunnel to" in said, said
+    assert "pass-7731" not in said

@@ -7,46 +7,23 @@ refused or no route". The certificates are made here (trustme), for 127.0.0.1 on
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import trustme
-import uvicorn
+from support import tls_server
 
 from contract_tests import RunSettings, run_contract
 from contract_tests.settings import CA_VARIABLES, trusted_ca
 from reference_server.app import ReferenceServer
-from reference_server.embedded import bind_loopback
 from vpnconn.errors import TargetError
 
 
 @pytest.fixture(scope="module")
 def tls_target(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """The reference server over HTTPS on 127.0.0.1 with a certificate of a CA of its own: (its URL, the CA's file)."""
-    folder = tmp_path_factory.mktemp("tls")
-    ca = trustme.CA()
-    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
-    issued = ca.issue_cert("127.0.0.1")
-    issued.private_key_pem.write_to_path(str(folder / "key.pem"))
-    issued.cert_chain_pems[0].write_to_path(str(folder / "cert.pem"))
-    sock = bind_loopback()
-    config = uvicorn.Config(ReferenceServer(token="t"), log_level="warning", ssl_keyfile=str(folder / "key.pem"),
-                            ssl_certfile=str(folder / "cert.pem"), lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    try:
-        yield f"https://127.0.0.1:{sock.getsockname()[1]}", folder / "ca.pem"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with tls_server(ReferenceServer(token="t"), tmp_path_factory.mktemp("tls")) as served:
+        yield served
 
 
 @contextlib.contextmanager
