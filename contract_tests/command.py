@@ -33,7 +33,8 @@ from contract_tests.settings import (
 EPILOG = f"""\
 verdicts: a finding against documented behaviour is a VIOLATION (exit 1). A finding against a constraint the
 spec only infers (its provenance says why; e.g. canonical CIDRs, unique tag keys, 405 for other methods) is a
-DIVERGENCE: listed in its own section and reports, exit 0 unless --strict (STRICT=1 in make).
+DIVERGENCE: listed in its own section and reports, exit 0 unless --strict (STRICT=1 in make). A request a
+proxy refused (407) got no answer of the target's: NOT JUDGED, its own section, counted by no verdict.
 
 credentials: TOKEN is sent as X-Auth-Token; AK/SK sign every request with SDK-HMAC-SHA256 as the official
 SDKs do; with neither, no credentials are sent. Pass secrets in the environment (VPNCONN_TOKEN, VPNCONN_AK,

@@ -20,8 +20,8 @@ from typing import Any
 
 from contract_tests import case_cache, child_process, hooks
 from contract_tests.case_plan import ENGINE_PHASES, Plan, PlannedCase, PlanningStopped, fuzzing_parts, generate, plan_key
-from contract_tests.proxies import REFUSED_BY_PROXY, refused
-from contract_tests.records import CaseRecord, Failure, Finding
+from contract_tests.proxies import refused
+from contract_tests.records import REFUSED_BY_PROXY, CaseRecord, Failure, Finding
 from contract_tests.settings import RunSettings, environment_without_secrets
 from contract_tests.verdicts import (
     UNDECLARED_HEADER,

@@ -11,7 +11,7 @@ its first request stops it at the preflight, with one line (:func:`refusal_line`
 "refused" by a 407 failed the checks of a correct server. Now either client raises :class:`RefusedByProxy` on a 407
 (:func:`refuse_in_session` for schemathesis' requests sessions, :func:`refuse_in_client` for the httpx client), so
 every send path takes it as it takes a request without an answer: counted by the silence (ten in a row halt the run,
-and a run a proxy halted ends without a verdict), and not judged (:data:`REFUSED_BY_PROXY`, the record's one
+and a run a proxy halted ends without a verdict), and not judged (``records.REFUSED_BY_PROXY``, the record's one
 finding). A create refused so made nothing (unsure_creates.never_sent).
 
 To an https:// target a request goes through a tunnel the proxy opens on a CONNECT, and a 407 to that CONNECT
@@ -82,7 +82,6 @@ def _variable(pattern: str) -> str:
 
 
 STATUS = 407
-REFUSED_BY_PROXY = "refused_by_proxy"  # the one finding of a request a proxy refused (407): not judged
 
 
 class RefusedByProxy(Exception):

@@ -2,8 +2,10 @@
 
 A :class:`Failure` is one finding. Its ``provenance`` says whether what it holds the target to is documented
 (then it is a *violation*) or only inferred (then it is a *divergence*: the documentation leaves the choice
-open and the target made the other one). ``rule`` names what was broken (a constraint, a named rule, an error
-kind, or the check itself) and, with ``check``, groups the findings of a run.
+open and the target made the other one). A request whose answer was not the target's (a proxy refused it:
+``refused_by_proxy``) is *not judged*: its finding says so, and no verdict counts it, --strict's neither.
+``rule`` names what was broken (a constraint, a named rule, an error kind, or the check itself) and, with ``check``,
+groups the findings of a run.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from vpnconn.spec import Provenance, load_spec
 
 VIOLATION = "violation"
 DIVERGENCE = "divergence"
+NOT_JUDGED = "not judged"
+REFUSED_BY_PROXY = "refused_by_proxy"  # the one finding of a request a proxy refused (407): not judged (proxies)
 
 
 @dataclass
@@ -28,6 +32,8 @@ class Failure:
 
     @property
     def severity(self) -> str:
+        if self.check == REFUSED_BY_PROXY:
+            return NOT_JUDGED
         return DIVERGENCE if self.provenance is not None and not self.provenance.documented else VIOLATION
 
     @property

@@ -1,4 +1,4 @@
-"""Say what a run found: violations and divergences apart, each grouped by check and cause, a few examples
+"""Say what a run found: violations, divergences and what was not judged apart, each grouped by check and cause, a few examples
 per group with a curl that replays it (the user's credentials masked), the spec coverage; and the REPORT
 files (JUnit XML, failures.json with every failing case)."""
 
@@ -13,7 +13,7 @@ from xml.etree import ElementTree as ET
 
 from contract_tests.coverage import SpecCoverage, spec_coverage
 from contract_tests.masking import mask_headers, mask_text
-from contract_tests.records import DIVERGENCE, VIOLATION, CaseRecord, Failure
+from contract_tests.records import DIVERGENCE, NOT_JUDGED, VIOLATION, CaseRecord, Failure
 from contract_tests.runner import RunResult
 from contract_tests.settings import check_report_dir
 from contract_tests.verdicts import check_provenance
@@ -27,7 +27,9 @@ GROUPS_SHOWN = 25  # groups listed per verdict on the terminal
 HEADINGS = {
     VIOLATION: "VIOLATIONS: documented behaviour the target breaks",
     DIVERGENCE: "DIVERGENCES: the target chose differently where the documentation leaves it open (inferred constraints)",
+    NOT_JUDGED: "NOT JUDGED: answers that were not the target's (a proxy's refusal), counted by no verdict",
 }
+SEVERITIES = (VIOLATION, DIVERGENCE, NOT_JUDGED)
 
 Group = tuple[str, str]  # (check, cause)
 
@@ -101,8 +103,10 @@ def render_summary(result: RunResult, coverage: SpecCoverage | None = None) -> s
              f"{answered} answered" + (f", {busy} of them left busy (not judged: target_busy)" if busy else "")]
     for (phase, mode), (n, failed) in sorted(by_phase.items()):
         lines.append(f"  {phase:9} {mode:8} {n:5} cases  {failed:4} with findings")
-    lines += _section(result, VIOLATION, 1)
-    lines += _section(result, DIVERGENCE, len(failure_groups(result, VIOLATION)) + 1)
+    first = 1
+    for severity in SEVERITIES:
+        lines += _section(result, severity, first)
+        first += len(failure_groups(result, severity))
     styles = ", ".join(f"{s} {coverage.styles.get(s, 0)}" for s in load_spec().styles)
     lines += ["", "spec coverage:", f"  styles (positive cases)   {styles}",
               f"  enum values               {coverage.enum_values[0]}/{coverage.enum_values[1]} accepted in some case"
@@ -130,12 +134,13 @@ def _not_reached(missing: list[str], limit: int = 6) -> str:
 
 
 def _verdict_line(result: RunResult) -> str:
-    v, d = len(result.violations), len(result.divergences)
+    v, d, n = len(result.violations), len(result.divergences), len(result.not_judged)
+    not_judged = f"; {n} not judged (a proxy refused them: see NOT JUDGED)" if n else ""
     if result.exit_code == 0:
         return ("PASSED: no violation" + (f"; {d} cases diverge where the documentation leaves the choice open "
-                                            f"(STRICT=1 / --strict makes them fail)" if d else ""))
+                                            f"(STRICT=1 / --strict makes them fail)" if d else "") + not_judged)
     return (f"FAILED: {v} cases with violations" + (f", {d} with divergences" if d else "")
-            + (" (--strict: divergences count)" if result.settings.strict and not v else "")
+            + (" (--strict: divergences count)" if result.settings.strict and not v else "") + not_judged
             + ("; the target stopped answering, and the run stopped sending (see the note)" if result.target_silent else ""))
 
 
@@ -172,34 +177,40 @@ def _write(path: Path, data: bytes) -> None:
 
 def write_reports(result: RunResult, directory: Path) -> list[Path]:
     """``failures.json`` (every failing case, masked) and ``junit.xml`` (one test case per group; divergences
-    are passing test cases with their finding in system-out, failures only with --strict)."""
+    are passing test cases with their finding in system-out, failures only with --strict; what was not judged,
+    skipped test cases)."""
     check_report_dir(directory)
     directory.mkdir(parents=True, exist_ok=True)
     secrets = result.settings.secrets
     summary = {"target": result.base_url, "seed": result.settings.seed, "cases": len(result.records),
                "answered": sum(1 for r in result.records if r.answered), "seconds": round(result.seconds, 2),
                "exit_code": result.exit_code, "strict": result.settings.strict,
-               "violation_cases": len(result.violations), "divergence_cases": len(result.divergences)}
+               "violation_cases": len(result.violations), "divergence_cases": len(result.divergences),
+               "not_judged_cases": len(result.not_judged)}
     groups = {severity: [{"check": check, "cause": cause, "cases": len(members)}
                          for (check, cause), members in failure_groups(result, severity).items()]
-              for severity in (VIOLATION, DIVERGENCE)}
+              for severity in SEVERITIES}
     failures = directory / "failures.json"
     _write(failures, (json.dumps({**summary, "violations": groups[VIOLATION], "divergences": groups[DIVERGENCE],
+                                  "not_judged": groups[NOT_JUDGED],
                                   "failures": [_record_json(r, secrets) for r in result.failed]},
                                  indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     suite = ET.Element("testsuite", name="vpnconn-contract", tests=str(len(result.records)),
                        failures=str(len(result.violations) + (len(result.divergences) if result.settings.strict else 0)),
+                       skipped=str(len(failure_groups(result, NOT_JUDGED))),
                        time=f"{result.seconds:.3f}")
     for phase, mode in sorted({(r.phase, r.mode) for r in result.records}):
         passed = sum(1 for r in result.records if (r.phase, r.mode) == (phase, mode) and not r.failures)
         ET.SubElement(suite, "testcase", classname=f"contract.{phase}", name=f"{mode} cases ({passed} passed)")
-    for severity in (VIOLATION, DIVERGENCE):
+    for severity in SEVERITIES:
         for (check, cause), members in failure_groups(result, severity).items():
             record, failure = members[0]
             case = ET.SubElement(suite, "testcase", classname=f"contract.{severity}.{check}", name=cause)
             text = (f"{severity}; {_provenance_line(failure)}\n{len(members)} cases\n{curl(record, secrets)}\n"
                     f"{record.status} {mask_text(record.response_body[:2000], secrets)}")
-            if severity == VIOLATION or result.settings.strict:
+            if severity == NOT_JUDGED:
+                ET.SubElement(case, "skipped", message=mask_text(failure.message, secrets)[:500]).text = text
+            elif severity == VIOLATION or result.settings.strict:
                 node = ET.SubElement(case, "failure", message=mask_text(failure.message, secrets)[:500])
                 node.text = text
             else:

@@ -37,7 +37,7 @@ from contract_tests.lifecycle_phase import LifecyclePhase
 from contract_tests.pacing import Pace
 from contract_tests.preflight import Preflight, run_preflight
 from contract_tests.progress import Progress
-from contract_tests.records import DIVERGENCE, VIOLATION, CaseRecord
+from contract_tests.records import DIVERGENCE, NOT_JUDGED, VIOLATION, CaseRecord
 from contract_tests.redirects import redirected_away
 from contract_tests.rules_phase import RulesPhase
 from contract_tests.run_resources import customer_gateways_of_their_own, unknown_resource
@@ -76,6 +76,11 @@ class RunResult:
     @property
     def divergences(self) -> list[CaseRecord]:
         return self.with_severity(DIVERGENCE)
+
+    @property
+    def not_judged(self) -> list[CaseRecord]:
+        """Requests whose answer was not the target's (records.NOT_JUDGED): no verdict counts them."""
+        return self.with_severity(NOT_JUDGED)
 
     @property
     def exit_code(self) -> int:

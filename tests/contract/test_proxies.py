@@ -306,3 +306,31 @@ def test_a_proxy_that_starts_refusing_tunnels_mid_run_stops_it_without_a_verdict
     said = str(stopped.value)
     assert said.startswith("a proxy refused the run: ") and "no verdict" in said and "to the tunnel to" in said, said
     assert "pass-7731" not in said
+
+
+def test_a_proxys_refusals_are_not_judged_even_where_divergences_fail_the_run(environment_without_proxies, tmp_path):
+    """--strict (STRICT=1) fails a run on divergences, the target's other choices; a request a proxy refused
+    says nothing of the target, and was listed as a divergence: a correct server behind a proxy that refuses
+    one request in 25 failed a strict run (exit 1). Now such a request is "not judged", a section of its own
+    (terminal, failures.json, junit.xml as skipped), and strict judges the target alone: a correct server passes,
+    and a server of other choices still fails."""
+    from contract_tests.records import NOT_JUDGED
+    from contract_tests.report import render_summary, write_reports
+
+    for serve_options, strict_verdict in ((("--token", "t"), 0), (("--variant", "other-choices"), 1)):
+        seen: list[str] = []
+        settings = RunSettings(seed=SEED, examples=5, use_cache=False, strict=True, token="t")
+        with (embedded_server(settings, serve_options) as (url, run_settings),
+              forward_proxy(seen, refuses=lambda n, _: n % 25 == 0) as proxy):
+            environment_without_proxies.setenv("HTTP_PROXY", proxy)
+            result = run_contract(replace(run_settings, target=url), progress=lambda _: None, live=False)
+        refused = [r for r in result.records if [f.check for f in r.failures] == ["refused_by_proxy"]]
+        assert result.exit_code == strict_verdict, {f.check for r in result.divergences for f in r.failures}
+        assert refused and all(f.severity == NOT_JUDGED for r in refused for f in r.failures)
+        assert not set(map(id, refused)) & set(map(id, result.divergences + result.violations))
+    summary = render_summary(result)
+    assert f"NOT JUDGED: answers that were not the target's (a proxy's refusal), counted by no verdict: {len(refused)} cases" in summary
+    assert f"; {len(refused)} not judged" in summary.splitlines()[-1]
+    junit, failures = write_reports(result, tmp_path / "report")
+    assert f'"not_judged_cases": {len(refused)}' in failures.read_text()
+    assert "<skipped" in junit.read_text() and "contract.not judged.refused_by_proxy" in junit.read_text()
