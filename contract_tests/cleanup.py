@@ -375,12 +375,13 @@ Shown = tuple[int | None, str | None]  # what a show answered: its HTTP status (
 
 
 def wait_until_gone(urls: list[str], settings: RunSettings, client: httpx.Client, pace: Pace | None,
-                    wait: float = GONE_WAIT) -> dict[str, Shown]:
+                    wait: float = GONE_WAIT, base_url: str | None = None) -> dict[str, Shown]:
     """Show each deleted connection until it answers 404, at growing intervals for up to ``wait`` seconds (0: once);
     those still shown then (or not answered), in the order given, with what their last show answered. A deletion may
     take a while (the show answers ``PENDING_DELETE``; the Terraform provider waits for the 404), and no source says
     whether a connection being deleted still counts against the gateway's quota: a run that deletes to make room
-    waits for the room to be there."""
+    waits for the room to be there. With ``base_url`` (the target's), a show that answers an error other than 404
+    cannot tell, and the gateway's list is asked (:func:`_still_listed`)."""
     left: dict[str, Shown] = dict.fromkeys(urls, (None, None))
     started, pauses = time.monotonic(), growing_pauses(FIRST_GONE_PAUSE, LONGEST_DELETE_PAUSE)
     pause = next(pauses)
@@ -388,12 +389,28 @@ def wait_until_gone(urls: list[str], settings: RunSettings, client: httpx.Client
         while left:
             shown = list(pool.map(lambda url: _shown(url, settings, client, pace), left))
             left = {url: answer for url, answer in zip(left, shown, strict=True) if answer[0] != 404}
+            if base_url is not None and any(code not in (None, 200) for code, _ in left.values()):
+                left = _still_listed(left, base_url, settings, client, pace)
             if all(code is None for code, _ in shown) or time.monotonic() - started + pause > wait:
                 break  # (the target does not answer: nothing to wait for)
             if left:
                 time.sleep(pause)
                 pause = next(pauses)
     return left
+
+
+def _still_listed(left: dict[str, Shown], base_url: str, settings: RunSettings, client: httpx.Client,
+                  pace: Pace | None) -> dict[str, Shown]:
+    """Of the deleted connections not gone yet (``left``), those whose show answered an error other than 404 and that
+    the gateway's list still holds, with the others; all of them when the list does not answer as documented. Such a
+    show cannot tell (an emulator's 500 for an id it no longer holds, from a lookup that failed): a connection its
+    gateway no longer lists is gone. Before, each was waited for GONE_WAIT seconds, and counted as held after."""
+    listing = gateway_connections(base_url, settings, client, pace)
+    if listing is None:
+        return left
+    listed = {item.get("id") for item in listing}
+    return {url: (code, status) for url, (code, status) in left.items()
+            if code in (None, 200) or url.rsplit("/", 1)[-1] in listed}
 
 
 def kept_after_delete(still: dict[str, Shown]) -> dict[str, str]:

@@ -143,7 +143,7 @@ def _delete_so_far(ledger: Ledger, settings: RunSettings, client: httpx.Client, 
         deleted = delete_until_done(pending, settings, client, deleted=ledger.deleted_url, pace=pace).deleted
         progress(f"  cleanup: deleted {len(deleted)} of the {len(pending)} connection(s) created so far, {why}")
     still = wait_until_gone([url for url in deleted + ledger.going() if url not in ledger.kept], settings, client, pace,
-                            GONE_WAIT)
+                            GONE_WAIT, ledger.base_url)
     kept = kept_after_delete(still)
     ledger.kept.update(kept)  # (not waited for again: the target keeps them)
     ledger.still_going([*still, *ledger.kept])

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from support import PATH, TOKEN, named_create_body
 
-from contract_tests import RunSettings, run_contract
+from contract_tests import RunSettings, run_contract, runner
 from contract_tests.cleanup import Ledger, wait_until_gone
 from contract_tests.hooks import ActiveRun
 from contract_tests.pacing import BUSY_ATTEMPTS, is_busy
@@ -31,6 +31,7 @@ from contract_tests.run_resources import customer_gateways_of_their_own, unknown
 from reference_server import variants
 from reference_server.app import ReferenceServer, Reject
 from reference_server.embedded import running_server
+from reference_server.faults import FAULTS, FaultyServer
 from reference_server.variants import OtherChoicesServer
 from vpnconn import load_spec
 from vpnconn.errors import SettingsError, TargetError
@@ -161,6 +162,50 @@ def test_waiting_for_deleted_connections_ends_when_each_is_shown_404_or_after_th
         urls = _deleted_connections(url, 2)
         assert wait_until_gone(urls, settings, client, None, wait=0.5) == dict.fromkeys(urls, (200, "PENDING_DELETE"))
         assert client.get(urls[0], headers=TOKEN).json()["vpn_connection"]["status"] == "PENDING_DELETE"
+
+
+def test_a_deleted_connection_whose_show_cannot_tell_is_gone_once_its_gateway_no_longer_lists_it():
+    """A show that answers an error other than 404 for a deleted connection (unknown-id-500: an emulator's 500 for an id
+    it no longer holds) cannot tell whether it is gone; the gateway's list can. Before, each was waited for 60 s as a
+    deletion under way and then counted as held: a default run against that fault took 114 s, and its full gateway
+    kept the rules phase to 59 of its 258 cases and the lifecycle to 1 of 41. Now one gone from the list is gone, and one
+    the list still holds, or a list that does not answer, is waited for as before."""
+    settings = RunSettings(target="http://127.0.0.1:9", token=TOKEN["X-Auth-Token"])
+    with (running_server(FaultyServer(FAULTS["unknown-id-500"], token=TOKEN["X-Auth-Token"])) as url,
+          httpx.Client(timeout=10) as client):
+        urls = _deleted_connections(url, 2)
+        assert [client.get(u, headers=TOKEN).status_code for u in urls] == [500, 500]
+        assert wait_until_gone(urls, settings, client, None, wait=0.3, base_url=url) == {}
+        assert wait_until_gone(urls, settings, client, None, wait=0.3) == dict.fromkeys(urls, (500, None))  # (no list)
+
+    still_listed, listing = "c-listed", [200]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/vpn-connection"):  # the gateway's list: it holds one of the two
+            return httpx.Response(listing[0], json={"vpn_connections": [{"id": still_listed}], "page_info": {}})
+        return httpx.Response(500, json={"error_code": "VPN.0500", "error_msg": "internal", "request_id": "r"})
+
+    urls = [f"http://127.0.0.1:9{PATH}/{still_listed}", f"http://127.0.0.1:9{PATH}/c-unlisted"]
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
+        assert wait_until_gone(urls, settings, client, None, wait=0.3, base_url="http://127.0.0.1:9") == {urls[0]: (500, None)}
+        listing[0] = 500  # a list that does not answer as documented: nothing is taken for gone
+        assert wait_until_gone(urls, settings, client, None, wait=0.3, base_url="http://127.0.0.1:9") == dict.fromkeys(urls, (500, None))
+
+
+def test_a_run_makes_room_on_a_target_whose_show_of_a_deleted_connection_cannot_tell(monkeypatch):
+    """The run against unknown-id-500 (wait shortened to 1 s): it makes room on its gateway by the list, sends its rules
+    phase whole, as against the reference server, and runs the lifecycle, which catches the fault. Before, what it
+    deleted counted as held, the gateway stayed full, and the rest of the rules phase and the lifecycle went unsent."""
+    monkeypatch.setattr(runner, "GONE_WAIT", 1.0)
+    with running_server(FaultyServer(FAULTS["unknown-id-500"], token=TOKEN["X-Auth-Token"])) as url:
+        faulty = _run(url, phases=("rules", "lifecycle"))
+    with running_server(ReferenceServer(token=TOKEN["X-Auth-Token"])) as url:
+        reference = _run(url, phases=("rules", "lifecycle"))
+    rules = [len([r for r in result.records if r.phase == "rules"]) for result in (faulty, reference)]
+    assert rules[0] == rules[1] > QUOTA, rules
+    assert len([r for r in faulty.records if r.phase == "lifecycle"]) > 20
+    found = {(r.phase, f.check) for r in faulty.violations for f in r.failures}  # (the show of a deleted one, a 500)
+    assert found == {("lifecycle", "lifecycle_status"), ("lifecycle", "deleted_connection_gone")} and faulty.exit_code == 1
 
 
 def test_room_that_could_not_be_made_is_not_tried_again(tmp_path):
