@@ -10,10 +10,11 @@ A create whose answer does not say what it did (no answer, a gateway's 5xx) may 
 does not know by id: the ledger notes what it asked for, and the gateway's connections as the run began, and at
 the end what such a create made is found by listing them again (contract_tests.unsure_creates) and deleted too. So is
 what a create the target refused (4xx) made all the same (a server that stores a connection before it refuses it):
-the ledger keeps what each refused create asked for, in memory (:func:`adopt_refused_creates`).
+the ledger keeps what each refused create asked for, and that the end of the run looked for what they made (the
+last look: :func:`adopt_refused_creates`), so that ``vpnconn cleanup`` looks for those of a killed run.
 
 A ledger holds the connection URLs (the target's base URL, which never carries credentials, the project and
-the id), the ids a list showed, and the names and gateway ids of unsure creates: nothing secret.
+the id), the ids a list showed, and the names and gateway ids of unsure and refused creates: nothing secret.
 """
 
 from __future__ import annotations
@@ -67,9 +68,6 @@ class Ledger:
         self.kept: dict[str, str] = {}
         self.kept_for_unsure = False  # unsure creates not found yet: the file stays for `vpnconn cleanup` to look again
         self.found = 0  # unsure creates of this process whose connection was found (adopt_unsure_creates)
-        # what each valid create the target refused (4xx) asked for (note_refused): a faulty server may have made the
-        # connection all the same (adopt_refused_creates); kept here, not in the file
-        self.refused: list[dict[str, Any]] = []
 
     @classmethod
     def new(cls, base_url: str, project_id: str, folder: Path = LEDGER_DIR) -> Ledger:
@@ -129,9 +127,15 @@ class Ledger:
 
     def note_refused(self, body: Any) -> None:
         """A create of a body the run holds valid was refused (a 4xx, not busy): what it asked for, to look for at the
-        end (:func:`adopt_refused_creates`), where that tells its connection from the gateway's others."""
+        end (:func:`adopt_refused_creates`), where that tells its connection from the gateway's others; in the file,
+        so that ``vpnconn cleanup`` looks for it after a run killed before its end."""
         if lookable(identity := sought(body)):
-            self.refused.append(identity)
+            self._append({"refused": identity})
+
+    def looked_for_refused(self, count: int) -> None:
+        """The gateway was looked at for what the first ``count`` refused creates made (:meth:`note_refused`): the
+        last look for them."""
+        self._append({"refused_looked": count})
 
     def note_no_answer(self, body: Any, exc: BaseException) -> None:
         """Note a create that got no answer: unsure (it may have been carried out all the same), unless it failed
@@ -183,12 +187,19 @@ class LedgerText:
     known: set[str] = field(default_factory=set)  # the ids of every connection the run created
     unsure: list[dict[str, Any]] = field(default_factory=list)  # what each unsure create asked for (unsure_creates.sought)
     found: set[int] = field(default_factory=set)  # the indexes in ``unsure`` of those whose connection was found
+    refused: list[dict[str, Any]] = field(default_factory=list)  # what each valid create the target refused asked for
+    refused_looked: int = 0  # how many of ``refused`` the gateway was looked at for, the last look (adopt_refused_creates)
     before: dict[str, Any] | None = None  # the listed_before entry: ids, project_id, vgw_id
 
     @property
     def sought(self) -> list[tuple[int, dict[str, Any]]]:
         """(index, what it asked for) of each unsure create whose connection was not found yet."""
         return [(n, identity) for n, identity in enumerate(self.unsure) if n not in self.found]
+
+    @property
+    def refused_unlooked(self) -> list[dict[str, Any]]:
+        """What the refused creates noted since the last look for what they made asked for."""
+        return self.refused[self.refused_looked:]
 
 
 def read_ledger(path: Path) -> LedgerText:
@@ -213,6 +224,10 @@ def read_ledger(path: Path) -> LedgerText:
             text.unsure.append(entry["unsure"])
         elif isinstance(entry.get("unsure_found"), int):
             text.found.add(entry["unsure_found"])
+        elif isinstance(entry.get("refused"), dict):
+            text.refused.append(entry["refused"])
+        elif isinstance(entry.get("refused_looked"), int):
+            text.refused_looked = entry["refused_looked"]
         elif "listed_before" in entry:
             text.before = entry
     return text
@@ -271,19 +286,21 @@ def adopt_refused_creates(ledger: Ledger, settings: RunSettings, client: httpx.C
     the run began or now). A refused create is expected to make nothing, but a server that stores a connection before
     it decides to refuse it (an emulator's validation after its write) leaves one per such create, billed on a real
     account: the gateway is listed once more, and a connection it did not hold as the run began, not known to the run
-    by id, that shows everything a refused create asked for is the run's (unsure_creates.match_unsure)."""
-    if not ledger.refused:
-        return None
+    by id, that shows everything a refused create asked for is the run's (unsure_creates.match_unsure). That look is
+    the last for those creates (noted in the file): ``vpnconn cleanup`` looks for those of a run killed before it."""
     text = read_ledger(ledger.path)
-    if text.before is None or text.before.get("base_url") != ledger.base_url or not isinstance(text.before.get("listed_before"), list):
+    refused = text.refused_unlooked
+    if not refused or text.before is None or text.before.get("base_url") != ledger.base_url \
+            or not isinstance(text.before.get("listed_before"), list):
         return None
     where = replace(settings, project_id=str(text.before.get("project_id")), vgw_id=str(text.before.get("vgw_id")))
     listing = gateway_connections(ledger.base_url, where, client, pace)
     if listing is None:
         return None
-    made, _ = match_unsure(listing, set(text.before["listed_before"]), text.known, ledger.refused)
+    made, _ = match_unsure(listing, set(text.before["listed_before"]), text.known, refused)
     for connection_id in made:
         ledger.created(connection_id)
+    ledger.looked_for_refused(len(text.refused))
     if not made:
         return None
     names = [item for item in listing if item.get("id") in made]
@@ -477,18 +494,21 @@ def leftover_ledgers(folder: Path = LEDGER_DIR) -> Iterator[Path]:
 def clean_leftovers(settings: RunSettings, base_url: str, client: httpx.Client, folder: Path = LEDGER_DIR,
                     progress: Callable[[str], Any] = print) -> Cleanup:
     """``vpnconn cleanup``: delete what the ledgers of earlier (killed) runs list for this target, and what their
-    unsure creates made on it (a last look); a ledger of another target is left as it is."""
+    unsure creates, and the creates it refused that a killed run did not look for, made on it (a last look); a ledger
+    of another target is left as it is."""
     total = Cleanup()
     prefix = base_url.rstrip("/") + "/"
     for path in leftover_ledgers(folder):
         text = read_ledger(path)
-        sought_here = text.sought and text.before is not None and text.before.get("base_url") == base_url.rstrip("/")
+        sought_here = ((text.sought or text.refused_unlooked) and text.before is not None
+                       and text.before.get("base_url") == base_url.rstrip("/"))
         if not any(u.startswith(prefix) for u in text.pending) and not sought_here:
             continue
         ledger = Ledger(path, base_url, settings.project_id)
-        found = adopt_unsure_creates(ledger, settings, client, Pace(settings.requests_per_second), last_look=True)
-        if found:
-            progress(f"{path}: {found}")
+        for found in (adopt_unsure_creates(ledger, settings, client, Pace(settings.requests_per_second), last_look=True),
+                      adopt_refused_creates(ledger, settings, client, Pace(settings.requests_per_second))):
+            if found:
+                progress(f"{path}: {found}")
         if ledger.kept_for_unsure:
             total.unlooked.append(path)
         urls = [u for u in pending_in(path) if u.startswith(prefix)]

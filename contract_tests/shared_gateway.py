@@ -142,7 +142,7 @@ class GatewayWatch:
         text = read_ledger(self.ledger.path)
         seen = {item["id"]: item for look in self.looks for item in look.new}
         candidates = [item for connection_id, item in seen.items() if connection_id not in text.known]
-        unsure = [identity for _, identity in text.sought] + self.ledger.refused
+        unsure = [identity for _, identity in text.sought] + text.refused
         ours = set(match_unsure(candidates, set(), set(), unsure)[0]) if unsure else set()
         return {item["id"]: item for item in candidates if item["id"] not in ours}
 

@@ -431,6 +431,33 @@ def test_only_a_new_unknown_connection_with_what_a_refused_create_gave_is_the_ru
         assert {there_before, elsewhere, throttled, invalid_too} <= _ids(app)
 
 
+def test_vpnconn_cleanup_finds_what_a_killed_runs_refused_creates_made_and_looks_once(tmp_path: Path):
+    """A run killed before its end never looked for what the creates the target refused made: that was kept in memory
+    only. Now the ledger keeps it, and `vpnconn cleanup` looks (deleting what such a create made, not another client's
+    connection); the other way, once a look was made for them (the run's end, or a cleanup), none is made again: a
+    connection with the same fields made later is another client's."""
+    refusal = b'{"error_code": "VPN.0001", "error_msg": "invalid"}'
+    app = ReferenceServer(token=TOKEN["X-Auth-Token"], quotas=False)
+    with running_server(app) as url, httpx.Client(timeout=10) as client:
+        settings, ledger = _run_ledger(url, client, tmp_path)
+        asked = named_create_body("vpn-refused-killed")
+        made = _create(url, asked)  # the refused create, carried out
+        create_answered(None, ledger, json.loads(asked), 400, refusal, lambda: True)  # then the run was killed
+        elsewhere = _create(url, named_create_body("vpn-another-client"))
+        said: list[str] = []
+        done = clean_leftovers(settings, url, client, tmp_path, progress=said.append)
+        assert done.deleted == [ledger.url(made)] and _ids(app) == {elsewhere} and not ledger.path.exists()
+        assert any("1 connection(s) made by creates the target refused (4xx)" in line for line in said), said
+
+        settings, ledger = _run_ledger(url, client, tmp_path)
+        create_answered(None, ledger, json.loads(asked), 400, refusal, lambda: True)
+        assert adopt_refused_creates(ledger, settings, client, None) is None  # (the run's own look: nothing made)
+        later = _create(url, asked)  # another client's, with the same fields, after the run looked
+        ledger.created(_create(url, named_create_body("vpn-left-pending")))  # (the ledger stays for cleanup)
+        clean_leftovers(settings, url, client, tmp_path, progress=lambda _: None)
+        assert later in _ids(app) and not ledger.path.exists()
+
+
 def test_a_correct_server_that_refuses_makes_nothing_to_find(other_choices_run):
     """The correct-but-different server refuses many creates (every negative case): none of them made anything."""
     assert not [n for n in other_choices_run.notes if "made by creates the target refused" in n]
