@@ -97,3 +97,9 @@ class CaseRecord:
 
     def severities(self) -> set[str]:
         return {f.severity for f in self.failures}
+
+    @property
+    def judged_failing(self) -> bool:
+        """Has the target's answer a finding, a violation or a divergence? (A request a proxy refused has none: its
+        one finding says it is not judged, and no count of failures, MAX_FAILURES's neither, takes it.)"""
+        return any(f.severity != NOT_JUDGED for f in self.failures)

@@ -96,7 +96,7 @@ def render_summary(result: RunResult, coverage: SpecCoverage | None = None) -> s
     by_phase: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for r in result.records:
         by_phase[(r.phase, r.mode)][0] += 1
-        by_phase[(r.phase, r.mode)][1] += bool(r.failures)
+        by_phase[(r.phase, r.mode)][1] += r.judged_failing
     answered = sum(1 for r in result.records if r.answered)
     busy = sum(1 for r in result.records if r.busy)
     lines = [f"{len(result.records)} cases in {result.seconds:.1f} s ({result.rate:.0f} cases/s) against {result.base_url}; "

@@ -208,7 +208,7 @@ class RulesPhase:
 
     def _records(self, sent: list[Sent]) -> list[CaseRecord]:
         records = [future.result() for future in sent]
-        self.failing = sum(1 for record in records if record.failures)
+        self.failing = sum(1 for record in records if record.judged_failing)
         return records
 
     def _fields_broken(self, violations: Sequence[Violation]) -> set[str]:

@@ -288,12 +288,12 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
                         rules += phase.run_balance(_accepted(records), styles)
                     finally:
                         phase.close()
-                    progress(f"  {'rules':9} {len(rules):5} cases  {sum(1 for r in rules if r.failures):4} with failures  "
+                    progress(f"  {'rules':9} {len(rules):5} cases  {sum(1 for r in rules if r.judged_failing):4} with failures  "
                              f"({time.monotonic() - started:.1f} s)")
                 if lifecycle_phase and not run.halted:  # alone: no other phase creates while it lists
                     _delete_so_far(ledger, settings, client, progress, run.pace, "before the lifecycle phase")
                     lifecycle = LifecyclePhase(base_url, settings, client, ledger, run).run_all()
-                    progress(f"  {'lifecycle':9} {len(lifecycle):5} cases  {sum(1 for r in lifecycle if r.failures):4} "
+                    progress(f"  {'lifecycle':9} {len(lifecycle):5} cases  {sum(1 for r in lifecycle if r.judged_failing):4} "
                              f"with failures  ({time.monotonic() - started:.1f} s)")
             sent = records + rules + lifecycle
             for said in (judge_shared_gateway(sent, run.watch), redirected_away(sent), pace.said(started)):

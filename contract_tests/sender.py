@@ -96,7 +96,7 @@ class CaseSender:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
         records = [record for future in results if not future.cancelled() for record in future.result()]
-        failed = sum(1 for r in records if r.failures)
+        failed = sum(1 for r in records if r.judged_failing)
         self.progress(f"  {phase:9} {len(records):5} cases  {failed:4} with failures  ({time.monotonic() - started:.1f} s)")
         return records
 
@@ -106,7 +106,7 @@ class CaseSender:
         return bool(self.settings.max_failures and self.failing >= self.settings.max_failures)
 
     def _count_failing(self, done: set[concurrent.futures.Future[list[CaseRecord]]]) -> None:
-        self.failing += sum(1 for future in done if any(r.failures for r in future.result()))
+        self.failing += sum(1 for future in done if any(r.judged_failing for r in future.result()))
 
     def _drain(self, pending: set[concurrent.futures.Future[list[CaseRecord]]]) -> None:
         """Wait for every request in flight (and count its failures); ``pending`` is left empty."""

@@ -313,21 +313,28 @@ def test_a_proxys_refusals_are_not_judged_even_where_divergences_fail_the_run(en
     says nothing of the target, and was listed as a divergence: a correct server behind a proxy that refuses
     one request in 25 failed a strict run (exit 1). Now such a request is "not judged", a section of its own
     (terminal, failures.json, junit.xml as skipped), and strict judges the target alone: a correct server passes,
-    and a server of other choices still fails."""
+    and a server of other choices still fails. Nor is it counted "with failures" (the progress, the summary's table,
+    MAX_FAILURES): the correct server's phases had 21, 12 and 1 there, each a request the proxy refused."""
     from contract_tests.records import NOT_JUDGED
     from contract_tests.report import render_summary, write_reports
 
     for serve_options, strict_verdict in ((("--token", "t"), 0), (("--variant", "other-choices"), 1)):
         seen: list[str] = []
+        said: list[str] = []
         settings = RunSettings(seed=SEED, examples=5, use_cache=False, strict=True, token="t")
         with (embedded_server(settings, serve_options) as (url, run_settings),
               forward_proxy(seen, refuses=lambda n, _: n % 25 == 0) as proxy):
             environment_without_proxies.setenv("HTTP_PROXY", proxy)
-            result = run_contract(replace(run_settings, target=url), progress=lambda _: None, live=False)
+            result = run_contract(replace(run_settings, target=url), progress=said.append, live=False)
         refused = [r for r in result.records if [f.check for f in r.failures] == ["refused_by_proxy"]]
         assert result.exit_code == strict_verdict, {f.check for r in result.divergences for f in r.failures}
         assert refused and all(f.severity == NOT_JUDGED for r in refused for f in r.failures)
         assert not set(map(id, refused)) & set(map(id, result.divergences + result.violations))
+        if strict_verdict == 0:  # (the correct server: what the proxy refused is no failure, in the progress or the summary)
+            phases = [line for line in said if " with failures  (" in line]
+            table = [line for line in render_summary(result).splitlines() if line.endswith(" with findings")]
+            assert len(phases) >= 4 and all(" 0 with failures" in line for line in phases), phases
+            assert len(table) >= 4 and all(line.endswith(" 0 with findings") for line in table), table
     summary = render_summary(result)
     assert f"NOT JUDGED: answers that were not the target's (a proxy's refusal), counted by no verdict: {len(refused)} cases" in summary
     assert f"; {len(refused)} not judged" in summary.splitlines()[-1]
