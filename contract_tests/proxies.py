@@ -108,8 +108,9 @@ def refused(exc: BaseException) -> bool:
 
 
 def as_refusal(exc: BaseException) -> BaseException:
-    """``exc``, or the :class:`RefusedByProxy` it is where it is a tunnel's refused to a requests session none of the
-    run's hooks is on (one schemathesis makes itself for ignored_auth's probes)."""
+    """``exc``, or the :class:`RefusedByProxy` it is where it is requests' error for a tunnel a proxy refused (raised
+    by the run's sessions, :func:`refuse_in_session`; and for those none of the run's hooks is on, which schemathesis
+    makes itself for ignored_auth's probes, taken so where their error is read)."""
     if refused(exc) or not isinstance(exc, requests.exceptions.ProxyError) or not _tunnel_refused(exc):
         return exc
     request = exc.request
@@ -176,9 +177,9 @@ def refuse_in_session(session: requests.Session) -> None:
         try:
             return send(request, **options)
         except requests.exceptions.ProxyError as exc:
-            if refused(exc) or not _tunnel_refused(exc):
+            if (refusal_error := as_refusal(exc)) is exc:
                 raise
-            raise _tunnel_refusal(_RequestsRefused, str(request.url), request) from exc
+            raise refusal_error from exc
 
     session.hooks["response"].insert(0, refuse)
     session.send = sending  # type: ignore[method-assign]
