@@ -105,13 +105,16 @@ def _target(settings: RunSettings, server: EmbeddedServer | None) -> Iterator[tu
 
 
 def _judgeable(records: list[CaseRecord]) -> None:
-    """Enough answers to judge: answered, and not left busy (a target busy for good gets no verdict)."""
+    """Enough answers to judge: answered, and not left busy (a target busy for good gets no verdict). Those a proxy
+    refused are said apart: they were never the target's to answer."""
     judged = sum(1 for r in records if r.answered and not r.busy)
     if judged < MIN_ANSWERED or judged * 2 < len(records):
         unanswered = next((f.message for r in records if not r.answered or r.busy for f in r.failures), "")
         busy = sum(1 for r in records if r.busy)
+        refused = sum(1 for r in records if r.failures and not r.judged_failing)
         raise TargetError(f"the target answered only {judged} of {len(records)} requests"
                           + (f" ({busy} more left busy, not judged)" if busy else "")
+                          + (f", and a proxy refused {refused} of them (407: never the target's to answer)" if refused else "")
                           + ", too few to judge; no verdict" + (f" (last: {unanswered[:160]})" if unanswered else ""))
 
 

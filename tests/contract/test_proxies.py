@@ -341,3 +341,24 @@ def test_a_proxys_refusals_are_not_judged_even_where_divergences_fail_the_run(en
     junit, failures = write_reports(result, tmp_path / "report")
     assert f'"not_judged_cases": {len(refused)}' in failures.read_text()
     assert "<skipped" in junit.read_text() and "contract.not judged.refused_by_proxy" in junit.read_text()
+
+
+def test_a_run_a_proxy_refused_too_often_to_judge_says_so_not_that_the_target_did_not_answer():
+    """Under half the requests answered is no basis for a verdict (exit 2): "the target answered only 5 of 17
+    requests". When a proxy refused most of the rest, that is said too: before, the line laid it all on the target."""
+    from contract_tests.engine_phases import unanswered
+    from contract_tests.proxies import RefusedByProxy
+    from contract_tests.records import CaseRecord
+    from contract_tests.runner import _judgeable
+
+    answered = [CaseRecord(phase="coverage", mode="negative", method="POST", url="http://127.0.0.1:9", request_headers={},
+                           request_body=None, status=400, response_headers={}, response_body="") for _ in range(5)]
+    refused = [unanswered("coverage", "http://127.0.0.1:9", "407 from the proxy", cause=RefusedByProxy()) for _ in range(12)]
+    silent = [unanswered("coverage", "http://127.0.0.1:9", "ConnectionError: reset") for _ in range(12)]
+    with pytest.raises(TargetError) as by_proxy:
+        _judgeable(answered + refused)
+    with pytest.raises(TargetError) as by_target:
+        _judgeable(answered + silent)
+    assert str(by_proxy.value).startswith("the target answered only 5 of 17 requests, and a proxy refused 12 of them "
+                                          "(407: never the target's to answer), too few to judge; no verdict")
+    assert str(by_target.value).startswith("the target answered only 5 of 17 requests, too few to judge; no verdict")
