@@ -250,7 +250,7 @@ def adopt_unsure_creates(ledger: Ledger, settings: RunSettings, client: httpx.Cl
         return None  # (a killed run's ledger of another target: its own target is where to look)
     said = (f"{len(sought)} create(s) got no answer, or one that does not say whether the connection was created "
             "(a timeout, a gateway's 5xx, a create sent again after a dropped connection)")
-    where = replace(settings, project_id=str(text.before.get("project_id")), vgw_id=str(text.before.get("vgw_id")))
+    where = _where_it_began(text.before, settings)
     look = f"look on gateway {where.vgw_id} for connections made during the run" + _named([u for _, u in sought])
     if not isinstance(text.before.get("listed_before"), list):
         return f"{said}; the gateway's connections could not be listed as the run began, so what they made cannot be told apart: {look}"
@@ -293,7 +293,7 @@ def adopt_refused_creates(ledger: Ledger, settings: RunSettings, client: httpx.C
     if not refused or text.before is None or text.before.get("base_url") != ledger.base_url \
             or not isinstance(text.before.get("listed_before"), list):
         return None
-    where = replace(settings, project_id=str(text.before.get("project_id")), vgw_id=str(text.before.get("vgw_id")))
+    where = _where_it_began(text.before, settings)
     listing = gateway_connections(ledger.base_url, where, client, pace)
     if listing is None:
         return None
@@ -306,6 +306,12 @@ def adopt_refused_creates(ledger: Ledger, settings: RunSettings, client: httpx.C
     names = [item for item in listing if item.get("id") in made]
     return (f"{len(made)} connection(s) made by creates the target refused (4xx) found on the gateway, deleted with the "
             f"rest: a refused create is expected to make nothing{_named(names)}")
+
+
+def _where_it_began(before: dict[str, Any], settings: RunSettings) -> RunSettings:
+    """``settings`` pointed at the project and gateway a ledger's run listed as it began (its ``listed_before`` entry):
+    where what its unsure or refused creates made is looked for, whoever looks (the run, or ``vpnconn cleanup``)."""
+    return replace(settings, project_id=str(before.get("project_id")), vgw_id=str(before.get("vgw_id")))
 
 
 def _named(identities: list[dict[str, Any]]) -> str:

@@ -9,8 +9,17 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from contract_tests.records import CaseRecord
+
+
+def phase_done(phase: str, records: Sequence[CaseRecord], started: float) -> str:
+    """The line that ends a phase: its cases, how many have a finding (what was not judged is none), and the seconds
+    since ``started`` (the run's start)."""
+    failing = sum(1 for r in records if r.judged_failing)
+    return f"  {phase:9} {len(records):5} cases  {failing:4} with failures  ({time.monotonic() - started:.1f} s)"
 
 
 class Progress:

@@ -36,7 +36,7 @@ from contract_tests.engine_phases import run_engine
 from contract_tests.lifecycle_phase import LifecyclePhase
 from contract_tests.pacing import Pace
 from contract_tests.preflight import Preflight, run_preflight
-from contract_tests.progress import Progress
+from contract_tests.progress import Progress, phase_done
 from contract_tests.records import DIVERGENCE, NOT_JUDGED, VIOLATION, CaseRecord
 from contract_tests.redirects import redirected_away
 from contract_tests.rules_phase import RulesPhase
@@ -291,13 +291,11 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
                         rules += phase.run_balance(_accepted(records), styles)
                     finally:
                         phase.close()
-                    progress(f"  {'rules':9} {len(rules):5} cases  {sum(1 for r in rules if r.judged_failing):4} with failures  "
-                             f"({time.monotonic() - started:.1f} s)")
+                    progress(phase_done("rules", rules, started))
                 if lifecycle_phase and not run.halted:  # alone: no other phase creates while it lists
                     _delete_so_far(ledger, settings, client, progress, run.pace, "before the lifecycle phase")
                     lifecycle = LifecyclePhase(base_url, settings, client, ledger, run).run_all()
-                    progress(f"  {'lifecycle':9} {len(lifecycle):5} cases  {sum(1 for r in lifecycle if r.judged_failing):4} "
-                             f"with failures  ({time.monotonic() - started:.1f} s)")
+                    progress(phase_done("lifecycle", lifecycle, started))
             sent = records + rules + lifecycle
             for said in (judge_shared_gateway(sent, run.watch), redirected_away(sent), pace.said(started)):
                 if said:

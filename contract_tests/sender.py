@@ -16,7 +16,6 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -35,6 +34,7 @@ from contract_tests.case_plan import PlannedCase, create_operation
 from contract_tests.dropped_connections import count_sends, create_sent_again, sent_so_far
 from contract_tests.engine_phases import record_of, unanswered
 from contract_tests.pacing import busy_failure, is_busy, until_not_busy
+from contract_tests.progress import phase_done
 from contract_tests.proxies import STATUS as PROXY_REFUSAL
 from contract_tests.proxies import RefusedByProxy, as_refusal, refusal, refuse_in_session
 from contract_tests.records import CaseRecord
@@ -96,8 +96,7 @@ class CaseSender:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
         records = [record for future in results if not future.cancelled() for record in future.result()]
-        failed = sum(1 for r in records if r.judged_failing)
-        self.progress(f"  {phase:9} {len(records):5} cases  {failed:4} with failures  ({time.monotonic() - started:.1f} s)")
+        self.progress(phase_done(phase, records, started))
         return records
 
     def _stopped(self, run: hooks.ActiveRun | None) -> bool:

@@ -122,6 +122,17 @@ def tls_server(app: Any, folder: Path) -> Iterator[tuple[str, Path]]:
         sock.close()
 
 
+def trusting_only(env: Any, variable: str | None, value: Any = None) -> None:
+    """Of the variables that name the CA a run trusts (settings.CA_VARIABLES), only ``variable`` set (to ``value``),
+    or none; ``env``: pytest's monkeypatch."""
+    from contract_tests.settings import CA_VARIABLES
+
+    for name in CA_VARIABLES:
+        env.delenv(name, raising=False)
+    if variable:
+        env.setenv(variable, str(value))
+
+
 PROXY_REFUSAL = (b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"proxy\"\r\n"
                  b"Content-Length: 0\r\nConnection: close\r\n\r\n")
 

@@ -14,12 +14,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import requests
-from support import PROXY_REFUSAL, closed_port, relay, request_server, tls_server, tunnel_proxy
+from support import PROXY_REFUSAL, closed_port, relay, request_server, tls_server, trusting_only, tunnel_proxy
 
 from contract_tests import RunSettings, run_contract
 from contract_tests.answer_limits import limited_client
 from contract_tests.proxies import as_refusal, refuse_in_session, refused
-from contract_tests.settings import CA_VARIABLES
 from contract_tests.target import embedded_server
 from reference_server import ReferenceServer, running_server
 from reference_server.faults import FAULTS, FaultyServer
@@ -58,6 +57,17 @@ def environment_without_proxies(monkeypatch):
     for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
+
+
+def refused_records(result) -> list:
+    """The records of a run whose one finding is a proxy's refusal (not judged)."""
+    return [r for r in result.records if [f.check for f in r.failures] == ["refused_by_proxy"]]
+
+
+def https_behind(env, proxy: str, ca) -> None:
+    """The environment of a run to an https:// target (its certificate signed by ``ca``) through ``proxy``."""
+    trusting_only(env, "SSL_CERT_FILE", ca)
+    env.setenv("HTTPS_PROXY", proxy)
 
 
 def run_with(monkeypatch, **variables: str) -> tuple[object, list[str], str]:
@@ -207,7 +217,7 @@ def test_requests_a_proxy_refuses_now_and_then_are_not_judged(environment_withou
           forward_proxy(seen, refuses=lambda n, _: n % 25 == 0) as proxy):
         environment_without_proxies.setenv("HTTP_PROXY", proxy)
         result = run_contract(replace(run_settings, target=url), progress=lambda _: None, live=False)
-    refused = [r for r in result.records if [f.check for f in r.failures] == ["refused_by_proxy"]]
+    refused = refused_records(result)
     assert len(refused) >= 10 and not [r for r in result.records if r.status == 407]
     phases = {r.phase for r in refused}
     assert "coverage" in phases and phases & {"rules", "lifecycle"}, phases  # (schemathesis' client, and ours)
@@ -233,7 +243,7 @@ def test_the_probes_of_ignored_auth_a_proxy_refuses_are_not_judged(environment_w
         if faulty:
             assert "ignored_auth" in checks and result.exit_code == 1, checks
             continue
-        refused = [r for r in result.records if [f.check for f in r.failures] == ["refused_by_proxy"]]
+        refused = refused_records(result)
         assert refused and all("ignored_auth" in f.message for r in refused for f in r.failures), refused
         assert checks == set() and result.exit_code == 0 and not [r for r in result.records if r.status == 407], checks
 
@@ -276,15 +286,12 @@ def test_a_407_to_the_connect_of_a_tunnel_is_a_proxys_refusal_to_either_client(e
 def test_tunnels_a_proxy_refuses_now_and_then_are_not_judged(environment_without_proxies, tmp_path, app, faulty):
     """An https:// target behind a proxy that refuses one CONNECT in four (never ten in a row): each request whose
     tunnel was refused, whichever client sent it, is not judged, and the rest judge the target. Before, each was
-    "no answer from the target": 42 violation cases against a correct server (a default run, one in three refused)."""
-    for name in CA_VARIABLES:
-        environment_without_proxies.delenv(name, raising=False)
+    "no answer from the target": 65 violation cases against a correct server (a default run, one in three refused)."""
     with tls_server(app(token="t"), tmp_path) as (url, ca), tunnel_proxy(refuses=lambda n: n % 4 == 0) as proxy:
-        environment_without_proxies.setenv("HTTPS_PROXY", proxy)
-        environment_without_proxies.setenv("SSL_CERT_FILE", str(ca))
+        https_behind(environment_without_proxies, proxy, ca)
         result = run_contract(RunSettings(target=url, token="t", seed=SEED, examples=20, use_cache=False),
                               progress=lambda _: None, live=False)
-    refused = [r for r in result.records if [f.check for f in r.failures] == ["refused_by_proxy"]]
+    refused = refused_records(result)
     assert refused and all("to the tunnel to" in f.message for r in refused for f in r.failures), refused
     checks = {f.check for r in result.violations for f in r.failures}
     assert checks == ({"positive_data_acceptance"} if faulty else set()), checks
@@ -294,12 +301,9 @@ def test_tunnels_a_proxy_refuses_now_and_then_are_not_judged(environment_without
 def test_a_proxy_that_starts_refusing_tunnels_mid_run_stops_it_without_a_verdict(environment_without_proxies, tmp_path):
     """A proxy that refuses every CONNECT from some point on (credentials that expire): before, "the target stopped
     answering", exit 1 against a correct server; now no verdict, naming the proxy, as for a plain-HTTP target."""
-    for name in CA_VARIABLES:
-        environment_without_proxies.delenv(name, raising=False)
     with (tls_server(ReferenceServer(token="t"), tmp_path) as (url, ca),
           tunnel_proxy(refuses=lambda n: n > 12) as proxy):
-        environment_without_proxies.setenv("HTTPS_PROXY", proxy.replace("http://", "http://someone:pass-7731@"))
-        environment_without_proxies.setenv("SSL_CERT_FILE", str(ca))
+        https_behind(environment_without_proxies, proxy.replace("http://", "http://someone:pass-7731@"), ca)
         with pytest.raises(TargetError) as stopped:
             run_contract(RunSettings(target=url, token="t", seed=SEED, examples=5, use_cache=False),
                          progress=lambda _: None, live=False)
@@ -326,7 +330,7 @@ def test_a_proxys_refusals_are_not_judged_even_where_divergences_fail_the_run(en
               forward_proxy(seen, refuses=lambda n, _: n % 25 == 0) as proxy):
             environment_without_proxies.setenv("HTTP_PROXY", proxy)
             result = run_contract(replace(run_settings, target=url), progress=said.append, live=False)
-        refused = [r for r in result.records if [f.check for f in r.failures] == ["refused_by_proxy"]]
+        refused = refused_records(result)
         assert result.exit_code == strict_verdict, {f.check for r in result.divergences for f in r.failures}
         assert refused and all(f.severity == NOT_JUDGED for r in refused for f in r.failures)
         assert not set(map(id, refused)) & set(map(id, result.divergences + result.violations))

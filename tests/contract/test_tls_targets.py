@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import tls_server
+from support import tls_server, trusting_only
 
 from contract_tests import RunSettings, run_contract
 from contract_tests.settings import CA_VARIABLES, trusted_ca
@@ -28,10 +28,7 @@ def tls_target(tmp_path_factory) -> Iterator[tuple[str, Path]]:
 
 @contextlib.contextmanager
 def only(monkeypatch, variable: str | None, value: str | None = None) -> Iterator[None]:
-    for name in CA_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    if variable:
-        monkeypatch.setenv(variable, str(value))
+    trusting_only(monkeypatch, variable, value)
     yield
 
 
