@@ -22,6 +22,7 @@ import schemathesis
 
 from contract_tests import answer_json
 from contract_tests.error_bodies import OTHER_SHAPE, error_code_of, in_error_codes_page_shape
+from contract_tests.listing import RULE_LISTS, compare, listed_otherwise, short
 from contract_tests.records import Failure, Finding
 from contract_tests.verdicts import body_violations, error_provenance
 from vpnconn import load_spec
@@ -81,7 +82,7 @@ def run_checks(answer: Answer, sent: Any, only: tuple[str, ...] | None = None) -
         try:
             check(answer, sent)
         except Finding as finding:
-            found.append(Failure(name, finding.title or name.replace("_", " "), str(finding), finding.rule, finding.provenance))
+            found.append(Failure.of(name, finding))
     return found
 
 
@@ -289,20 +290,17 @@ _ECHOED = ("vgw_id", "vgw_ip", "cgw_id", "name", "peer_subnets", "peer_subnets_v
 
 @semantic_check
 def response_echoes_request(answer: Answer, sent: Any) -> None:
-    """Every value the request gave comes back: ids, name, subnets, tags, tunnel pair, rules, policy values."""
+    """Every value the request gave comes back: ids, name, subnets, tags, tunnel pair, rules, policy values. A list
+    that holds what was sent, listed otherwise (in another order, a duplicate merged, the rules grouped otherwise), is
+    a divergence (contract_tests.listing); a rule's ``rule_index`` is the server's own (the spec: ``echoed: false``)."""
     pair = _created(answer, sent)
     if not pair:
         return
     req, got = pair
-    diffs = [f"{k}: sent {req[k]!r}, got {got.get(k)!r}" for k in _ECHOED if k in req and got.get(k) != req[k]]
     # Policy rules are returned only for style POLICY (documented); another style may have ignored them.
-    for field_name in ("policy_rules", "policy_rules_v6") if got.get("style") == "POLICY" else ():
-        for i, rule in enumerate(req.get(field_name) or []):
-            returned = (got.get(field_name) or [])[i:i + 1]
-            returned = returned[0] if returned else {}
-            for key, value in rule.items():
-                if returned.get(key) != value:
-                    diffs.append(f"{field_name}[{i}].{key}: sent {value!r}, got {returned.get(key)!r}")
+    rules = [name for name in RULE_LISTS if req.get(name)] if got.get("style") == "POLICY" else []
+    differ, otherwise = compare(req, got, [k for k in _ECHOED if k in req] + rules)
+    diffs = [f"{k}: sent {short(req[k])}, got {short(got.get(k))}" for k in differ]
     for policy in ("ikepolicy", "ipsecpolicy"):
         given, returned = req.get(policy) or {}, got.get(policy) or {}
         for key, value in given.items():
@@ -316,6 +314,8 @@ def response_echoes_request(answer: Answer, sent: Any) -> None:
                 diffs.append(f"{policy}.{key}: sent {value!r}, got {returned.get(key)!r}")
     if diffs:
         raise Finding("the answer does not echo the request: " + "; ".join(diffs[:6]))
+    if otherwise:
+        raise listed_otherwise(otherwise, req, got)
 
 
 @semantic_check

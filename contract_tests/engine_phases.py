@@ -71,7 +71,7 @@ def _failures(check: str, failure: Any, labels: list[str], response: Any, header
     it carries a header the spec does not declare rests on that header being ignored, which no source says."""
     finding = getattr(failure, "exception", None)
     if isinstance(finding, Finding):
-        return [Failure(check, finding.title or check.replace("_", " "), str(finding), finding.rule, finding.provenance)]
+        return [Failure.of(check, finding)]
     if check == "negative_data_rejection" and labels:
         return not_rejected(labels, failure.title, failure.message)
     if check == "positive_data_acceptance" and response is not None and (

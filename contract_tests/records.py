@@ -41,6 +41,11 @@ class Failure:
         """The cause within the check, for grouping: the rule, else the title."""
         return self.rule or self.title
 
+    @classmethod
+    def of(cls, check: str, finding: Finding) -> Failure:
+        """The failure of ``check`` that ``finding`` describes."""
+        return cls(check, finding.title or check.replace("_", " "), str(finding), finding.rule, finding.provenance)
+
 
 class Finding(AssertionError):
     """What our checks raise: a structured failure (schemathesis keeps the exception, the run reads it back)."""

@@ -24,6 +24,7 @@ import urllib3
 
 from contract_tests import answer_json
 from contract_tests.aksk_auth import signed_headers
+from contract_tests.listing import as_sets
 from contract_tests.pacing import Pace, send
 from contract_tests.proxies import RefusedByProxy
 from contract_tests.settings import RunSettings
@@ -69,14 +70,9 @@ def never_sent(exc: BaseException) -> bool:
 
 
 def shows(item: dict[str, Any], identity: dict[str, Any]) -> bool:
-    """Does the listed connection ``item`` carry everything an unsure create gave (peer subnets in any order)?"""
-    for key, value in identity.items():
-        shown = item.get(key)
-        if key == "peer_subnets":
-            shown = sorted(shown) if isinstance(shown, list) and all(isinstance(s, str) for s in shown) else None
-        if shown != value:
-            return False
-    return True
+    """Does the listed connection ``item`` carry everything an unsure create gave (its peer subnets as a set: in any
+    order, a subnet given twice listed once; contract_tests.listing)?"""
+    return all(as_sets(item.get(key), key) == as_sets(value, key) for key, value in identity.items())
 
 
 def gateway_connections(base_url: str, settings: RunSettings, client: httpx.Client,

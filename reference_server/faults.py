@@ -124,6 +124,11 @@ def _drop_assigned_tunnel(conn: dict, sent: dict) -> None:
             conn.pop(key, None)
 
 
+def _first_destinations(conn: dict, sent: dict) -> None:
+    for rule in conn.get("policy_rules") or []:
+        rule["destination"] = rule["destination"][:1]
+
+
 def _reject_dotted_names(answer: Answer, request: Any) -> Answer:
     if answer[0] == 201 and "." in str(_conn(request).get("name", "")):
         return 400, answer[1], {"error_code": "VPN.0001", "error_msg": "invalid request: name", "request_id": answer[2]["request_id"]}
@@ -315,6 +320,10 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           edit_answer=_on_created(lambda c, s: c.update(updated_at=c["created_at"][:17] + "59.999Z"))),
     Fault("policy-rules-dropped", "leaves the policy rules out of a POLICY answer", ("fields_present_per_style", "response_echoes_request"),
           edit_answer=_on_created(lambda c, s: c.pop("policy_rules", None))),
+    Fault("peer-subnets-truncated", "answers only the first of several peer subnets", ("response_echoes_request",),
+          edit_answer=_on_created(lambda c, s: c.update(peer_subnets=c["peer_subnets"][:1]) if "peer_subnets" in c else None)),
+    Fault("rule-destinations-truncated", "answers each policy rule with its first destination only", ("response_echoes_request",),
+          edit_answer=_on_created(_first_destinations)),
     Fault("problem-json-errors", "answers errors as problem+json, not the Huawei shape",
           ("huawei_error_body", "response_schema_conformance"),
           edit_answer=_on_errors(lambda a: (a[0], a[1], {"title": a[2]["error_msg"], "status": a[0]}))),

@@ -39,7 +39,11 @@ against one must end with exit 0, its differences listed as divergences (and fai
   comes, with ``Retry-After: 0``, and served when it is asked again: 504 ``VPN.0014`` (system busy), 409
   ``VPN.0016`` (gateway not ready), 400 ``VPN.0507`` (gateway being updated), 400 ``VPN.0030`` (system busy) or 400
   ``VPN.0031`` (repeated operation; try again later, the error codes page says), the
-  documented codes of the error kinds the spec marks ``transient`` (:data:`BUSY_KINDS`, one by what the request is).
+  documented codes of the error kinds the spec marks ``transient`` (:data:`BUSY_KINDS`, one by what the request is);
+- it keeps a connection's lists as sets (:func:`listed_otherwise`): subnets and tags last first, a duplicate once,
+  policy rules one per destination and numbered by itself, where the reference server answers them as sent: the
+  sources say what a list holds, not how it is listed, and the API page says that the service creates one internal
+  rule per destination CIDR and may renumber.
 """
 
 from __future__ import annotations
@@ -190,10 +194,11 @@ class OtherChoicesServer(ReferenceServer):
         found = self.check.violations(body, self.world)
         if len(found) > 1:  # name the last failure found, where the reference server names the first
             raise Reject(self._error_of(found[-1]), found[-1].detail)
-        return super().respond(body, identity, store)
+        return listed_otherwise(super().respond(body, identity, store))
 
 
 UNLISTED = "added_in_a_later_version"  # a field of every answer that no source lists
+MAX_SPLIT_RULES = 50  # policy rules split one per destination only up to this many (rule_index is 0-50)
 BUSY_ONE_IN = 16  # about one request in this many is answered busy the first time it comes
 BUSY_KINDS = ("system-busy", "gateway-not-ready", "gateway-being-updated", "service-busy", "repeated-operation")  # (x-vpnconn-errors)
 
@@ -207,6 +212,24 @@ def busy_at_first(operation_id: str, params: dict[str, str], raw: bytes) -> str 
     answered with the first time it comes; None when it is served at once."""
     key = _request_key(operation_id, params, raw)
     return BUSY_KINDS[key[1] % len(BUSY_KINDS)] if key[0] % BUSY_ONE_IN == 0 else None
+
+
+def listed_otherwise(connection: dict[str, Any]) -> dict[str, Any]:
+    """``connection`` with its lists as a service that keeps them as sets may answer them: its subnets and tags each
+    once, last first; its policy rules one per destination (the API page: the service creates one internal rule per
+    destination CIDR), last first, numbered from 1 by the server whatever the request said (the page: it may
+    renumber). Not more than :data:`MAX_SPLIT_RULES` rules are split, so that each number is one the spec allows."""
+    for name in ("peer_subnets", "peer_subnets_v6", "tags"):
+        if isinstance(connection.get(name), list):
+            connection[name] = list(reversed({json.dumps(item, sort_keys=True): item for item in connection[name]}.values()))
+    for name in ("policy_rules", "policy_rules_v6"):
+        rules = connection.get(name)
+        if isinstance(rules, list) and rules:
+            split = [{**rule, "destination": [destination]} if rule.get("destination") else rule
+                     for rule in rules for destination in rule.get("destination") or [None]]
+            rules = split if len(split) <= MAX_SPLIT_RULES else rules
+            connection[name] = [{**rule, "rule_index": index} for index, rule in enumerate(reversed(rules), start=1)]
+    return connection
 
 
 def _with_unlisted_fields(handler: Handler) -> Handler:
@@ -244,6 +267,7 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
                       "infers, ignores what an update may not change, names the last of several failures, refuses "
                       "a token and an Authorization header together, refuses unknown x- headers, deletes in a while, writes integers "
                       "with a fraction, answers a field no source lists, settles a create or an update in a while and refuses an "
-                      "update meanwhile, writes the service's errors as the error codes page does, is busy now and then)",
+                      "update meanwhile, writes the service's errors as the error codes page does, is busy now and then, "
+                      "keeps its lists as sets: another order, a duplicate once, one policy rule per destination)",
                       OtherChoicesServer),
 }

@@ -70,7 +70,9 @@ OPERATION_EXTENSIONS: dict[str, Any] = {
         "x-vpnconn-server-defaults": {
             "type": "array",
             "items": {"type": "object", "required": ["id", "field", "description"],
-                      "properties": {"id": {"type": "string"}, "field": {"type": "string", "pattern": "^/"}}},
+                      "properties": {"id": {"type": "string"}, "field": {"type": "string", "pattern": "^/"},
+                                     # false: the answer's value is the server's own, never an echo of the request's
+                                     "echoed": {"type": "boolean"}}},
         },
     },
 }

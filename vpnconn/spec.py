@@ -308,6 +308,12 @@ class Spec:
         return {d["id"]: d for d in self.operation["x-vpnconn-server-defaults"]}
 
     @property
+    def not_echoed(self) -> frozenset[str]:
+        """The answer fields (pointers, ``*`` for any item) whose value is the server's own, never an echo of the
+        request's: the ``x-vpnconn-server-defaults`` marked ``echoed: false`` (a policy rule's ``rule_index``)."""
+        return frozenset(d["field"] for d in self.operation["x-vpnconn-server-defaults"] if d.get("echoed") is False)
+
+    @property
     def sources(self) -> dict[str, dict[str, str]]:
         """``x-vpnconn-sources``: the documents a provenance may cite, by id."""
         return self.document["x-vpnconn-sources"]

@@ -27,7 +27,7 @@ from contract_tests import RunSettings, run_contract
 from contract_tests.cleanup import Ledger, adopt_refused_creates, adopt_unsure_creates, clean_leftovers, read_ledger
 from contract_tests.hooks import create_answered
 from contract_tests.run_resources import unmade_customer_gateway
-from contract_tests.unsure_creates import gateway_connections, made_by_unsure, sought
+from contract_tests.unsure_creates import gateway_connections, made_by_unsure, shows, sought
 from reference_server.app import ReferenceServer, Reject
 from reference_server.embedded import running_server
 
@@ -462,3 +462,14 @@ def test_a_correct_server_that_refuses_makes_nothing_to_find(other_choices_run):
     """The correct-but-different server refuses many creates (every negative case): none of them made anything."""
     assert not [n for n in other_choices_run.notes if "made by creates the target refused" in n]
     assert other_choices_run.exit_code == 0
+
+
+def test_what_an_unsure_create_made_is_found_however_the_list_gives_its_subnets():
+    """A gateway's list may give a connection's subnets in another order, a subnet sent twice once (contract_tests.listing):
+    it is the same connection. Before, a subnet sent twice and listed once was not found, and what it made was left."""
+    asked = sought({"vpn_connection": {"name": "unsure-1", "peer_subnets": ["192.168.2.0/24", "192.168.1.0/24", "192.168.1.0/24"]}})
+    assert shows({"name": "unsure-1", "peer_subnets": ["192.168.1.0/24", "192.168.2.0/24"]}, asked)
+    assert shows({"name": "unsure-1", "peer_subnets": ["192.168.2.0/24", "192.168.1.0/24", "192.168.1.0/24"], "id": "x"}, asked)
+    assert not shows({"name": "unsure-1", "peer_subnets": ["192.168.1.0/24"]}, asked)
+    assert not shows({"name": "unsure-2", "peer_subnets": ["192.168.1.0/24", "192.168.2.0/24"]}, asked)
+    assert not shows({"name": "unsure-1"}, asked)

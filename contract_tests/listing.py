@@ -1,0 +1,106 @@
+"""What an answer must hold of the lists it was sent, and how it may list them otherwise.
+
+A connection's lists are sets to a client: ``peer_subnets``, ``peer_subnets_v6``, ``tags``, the policy rules and
+each rule's destinations. What they hold is documented (the answer echoes the request; a show answers the
+connection as created), how they are listed is not: no source says that an answer keeps the request's order, keeps
+a subnet given twice (the spec only infers ``uniqueItems``: a server may accept and merge one), or groups the rules
+as they were sent (the API page says of ``rule_index`` that the service creates one internal rule per destination
+CIDR, and may renumber). So each comparison of an answer with what was sent or created (the create's
+``response_echoes_request``; the lifecycle's ``show_matches_create`` and ``update_applies_changes``) asks, through
+:func:`compare`: does each field hold the same, read as sets (:func:`as_sets`: every list a set, the policy rules
+the pairs of a source and one destination)? If not, the check's own finding. If it does but is listed otherwise,
+a divergence of its own, ``lists_as_sent`` (:func:`listed_otherwise`), whose provenance the spec gives.
+
+A field the server numbers itself is no echo of the request's, and is never compared: the spec marks it
+``echoed: false`` (``x-vpnconn-server-defaults``: a policy rule's ``rule_index``).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from contract_tests.records import Finding
+from vpnconn import load_spec
+
+LISTS_AS_SENT = "lists_as_sent"  # the divergence of a field that holds what was sent, listed otherwise
+RULE_LISTS = ("policy_rules", "policy_rules_v6")  # lists of {source, destination[]}: compared as pairs
+
+
+def as_sets(value: Any, name: str = "") -> Any:
+    """``value`` (a field named ``name``) with every list read as a set, at every depth, and a list of policy rules
+    as the set of its (source, destination) pairs, whatever their grouping or ``rule_index``."""
+    if name in RULE_LISTS and isinstance(value, list):
+        return frozenset((as_sets(rule.get("source")), as_sets(destination)) for rule in value if isinstance(rule, dict)
+                         for destination in _each(rule.get("destination")))
+    if isinstance(value, dict):
+        return frozenset((key, as_sets(item, key)) for key, item in value.items())
+    if isinstance(value, list):
+        return frozenset(as_sets(item) for item in value)
+    return value
+
+
+def _each(destinations: Any) -> Iterable[Any]:
+    """A rule's destinations, one by one; a rule without any (none given, or an empty list) holds its source alone."""
+    if isinstance(destinations, list):
+        return destinations or [None]
+    return [destinations]
+
+
+def compare(sent: dict[str, Any], got: dict[str, Any], names: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Of the fields ``names``, those whose value in ``got`` differs from ``sent`` (the fields the server numbers
+    itself left out): (those that hold something else, those that hold the same listed otherwise), sorted."""
+    sent, got = without_server_fields(sent), without_server_fields(got)
+    differ: list[str] = []
+    otherwise: list[str] = []
+    for name in sorted(set(names)):
+        if sent.get(name) != got.get(name):
+            same = as_sets(sent.get(name), name) == as_sets(got.get(name), name)
+            (otherwise if same else differ).append(name)
+    return differ, otherwise
+
+
+def without_server_fields(connection: dict[str, Any]) -> dict[str, Any]:
+    """``connection`` without the fields whose value is the server's own (``echoed: false`` in the spec)."""
+    paths = _not_echoed()
+    if not any(path[0] in connection for path in paths):
+        return connection
+    stripped = copy.deepcopy(connection)
+    for path in paths:
+        _drop(stripped, path)
+    return stripped
+
+
+@functools.cache
+def _not_echoed() -> tuple[tuple[str, ...], ...]:
+    """The spec's ``echoed: false`` pointers, within a connection (``/vpn_connection/`` taken off)."""
+    return tuple(tuple(pointer.split("/")[2:]) for pointer in sorted(load_spec().not_echoed))
+
+
+def _drop(node: Any, path: tuple[str, ...]) -> None:
+    head, rest = path[0], path[1:]
+    if head == "*" and isinstance(node, list):
+        for item in node:
+            _drop(item, rest)
+    elif isinstance(node, dict) and head in node:
+        if rest:
+            _drop(node[head], rest)
+        else:
+            del node[head]
+
+
+def listed_otherwise(names: list[str], sent: dict[str, Any], got: dict[str, Any], sent_as: str = "sent") -> Finding:
+    """The divergence of fields ``names`` that hold what was sent (``sent_as``: or created), listed otherwise."""
+    shown = "; ".join(f"{name}: {sent_as} {short(sent.get(name))}, got {short(got.get(name))}" for name in names[:4])
+    return Finding(f"the answer holds what was {sent_as} in {', '.join(names)}, listed otherwise (in another order, a "
+                   f"duplicate merged, or the rules grouped otherwise): {shown}", title="Listed otherwise than sent",
+                   rule=LISTS_AS_SENT, provenance=load_spec().check_provenance(LISTS_AS_SENT))
+
+
+def short(value: Any, limit: int = 120) -> str:
+    """``value`` as JSON, cut to ``limit`` characters."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
