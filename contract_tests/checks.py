@@ -22,7 +22,7 @@ import schemathesis
 
 from contract_tests import answer_json
 from contract_tests.error_bodies import OTHER_SHAPE, error_code_of, in_error_codes_page_shape
-from contract_tests.listing import RULE_LISTS, compare, listed_otherwise, short
+from contract_tests.listing import RULE_LISTS, compare, short, written_otherwise
 from contract_tests.records import Failure, Finding
 from contract_tests.verdicts import body_violations, error_provenance
 from vpnconn import load_spec
@@ -291,8 +291,9 @@ _ECHOED = ("vgw_id", "vgw_ip", "cgw_id", "name", "peer_subnets", "peer_subnets_v
 @semantic_check
 def response_echoes_request(answer: Answer, sent: Any) -> None:
     """Every value the request gave comes back: ids, name, subnets, tags, tunnel pair, rules, policy values. A list
-    that holds what was sent, listed otherwise (in another order, a duplicate merged, the rules grouped otherwise), is
-    a divergence (contract_tests.listing); a rule's ``rule_index`` is the server's own (the spec: ``echoed: false``)."""
+    that holds what was sent, written otherwise (in another order, a duplicate merged, the rules grouped otherwise, a
+    network in another form), is a divergence (contract_tests.listing); a rule's ``rule_index`` is the server's own
+    (the spec: ``echoed: false``)."""
     pair = _created(answer, sent)
     if not pair:
         return
@@ -315,7 +316,7 @@ def response_echoes_request(answer: Answer, sent: Any) -> None:
     if diffs:
         raise Finding("the answer does not echo the request: " + "; ".join(diffs[:6]))
     if otherwise:
-        raise listed_otherwise(otherwise, req, got)
+        raise written_otherwise(otherwise, req, got)
 
 
 @semantic_check

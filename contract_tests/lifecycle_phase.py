@@ -7,8 +7,8 @@ that never existed and a list filtered on a gateway the run does not use. Each s
 
 - ``show_matches_create``: show (and each list item) answers each field the create answer lists as created
   or last updated (``updated_at`` may move on, never back); the show-only fields (``status``, ...) and a field
-  no source lists are not compared; a list is compared as a set, and one listed otherwise is a divergence
-  (``lists_as_sent``, contract_tests.listing; ``update_applies_changes`` alike);
+  no source lists are not compared; a list is compared as a set and a CIDR as its network, and one written
+  otherwise is a divergence (``written_as_sent``, contract_tests.listing; ``update_applies_changes`` alike);
 - ``list_contains_connection``, ``list_filter_holds``, ``list_paging_complete``: the connection is listed,
   every item keeps the filter, and walking the pages by ``marker`` neither loses nor repeats an item;
 - ``update_applies_changes``: an update changes exactly what it sent, keeps ``created_at`` and advances
@@ -63,7 +63,7 @@ from contract_tests.dropped_connections import create_sent_again, was_resent
 from contract_tests.engine_phases import unanswered
 from contract_tests.error_bodies import error_code_in, error_code_of
 from contract_tests.hooks import ActiveRun, create_answered
-from contract_tests.listing import compare, listed_otherwise
+from contract_tests.listing import compare, written_otherwise
 from contract_tests.pacing import busy_failure, growing_pauses, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
@@ -257,7 +257,7 @@ class LifecyclePhase:
         expected, got = self._listed(expected, self.listed), self._listed(got, self.listed)
         differ, otherwise = compare(expected, got, (set(expected) | set(got)) - {"updated_at"})
         if otherwise:
-            record.failures.append(Failure.of("show_matches_create", listed_otherwise(otherwise, expected, got, "created")))
+            record.failures.append(Failure.of("show_matches_create", written_otherwise(otherwise, expected, got, "created")))
         if differ:
             detail = "; ".join(f"{k}: {_short(expected.get(k))} != {_short(got.get(k))}" for k in differ[:4])
             record.failures.append(self._failure("show_matches_create", operation_id, f"{where} differs from the connection",
@@ -387,7 +387,7 @@ class LifecyclePhase:
         expected = {**conn, **changes}
         differ, otherwise = compare(expected, after, (set(expected) | set(after)) - {"updated_at"})
         if otherwise:
-            record.failures.append(Failure.of("update_applies_changes", listed_otherwise(otherwise, expected, after)))
+            record.failures.append(Failure.of("update_applies_changes", written_otherwise(otherwise, expected, after)))
         problems = [f"{k}: expected {_short(expected.get(k))}, got {_short(after.get(k))}" for k in differ[:4]]
         if str(after.get("updated_at", "")) <= str(conn.get("updated_at", "")):
             problems.append(f"updated_at {after.get('updated_at')!r} did not advance from {conn.get('updated_at')!r}")

@@ -1,15 +1,18 @@
-"""What an answer must hold of the lists it was sent, and how it may list them otherwise.
+"""What an answer must hold of what it was sent, and how it may write it otherwise.
 
 A connection's lists are sets to a client: ``peer_subnets``, ``peer_subnets_v6``, ``tags``, the policy rules and
-each rule's destinations. What they hold is documented (the answer echoes the request; a show answers the
-connection as created), how they are listed is not: no source says that an answer keeps the request's order, keeps
-a subnet given twice (the spec only infers ``uniqueItems``: a server may accept and merge one), or groups the rules
-as they were sent (the API page says of ``rule_index`` that the service creates one internal rule per destination
-CIDR, and may renumber). So each comparison of an answer with what was sent or created (the create's
-``response_echoes_request``; the lifecycle's ``show_matches_create`` and ``update_applies_changes``) asks, through
-:func:`compare`: does each field hold the same, read as sets (:func:`as_sets`: every list a set, the policy rules
-the pairs of a source and one destination)? If not, the check's own finding. If it does but is listed otherwise,
-a divergence of its own, ``lists_as_sent`` (:func:`listed_otherwise`), whose provenance the spec gives.
+each rule's destinations; and a CIDR is a network, however written. What they hold is documented (the answer echoes
+the request; a show answers the connection as created); how they are written is not: no source says that an answer
+keeps the request's order, keeps a subnet given twice (the spec only infers ``uniqueItems``: a server may accept and
+merge one), groups the rules as they were sent (the API page says of ``rule_index`` that the service creates one
+internal rule per destination CIDR, and may renumber), or writes a network as it was sent (the spec only infers rule
+``cidr-canonical``: a server may accept ``192.168.1.5/24`` and keep or mask it; RFC 5952 bids a system write an IPv6
+address in one lower-case, zero-compressed form). So each comparison of an answer with what was sent or created (the
+create's ``response_echoes_request``; the lifecycle's ``show_matches_create`` and ``update_applies_changes``) asks,
+through :func:`compare`: does each field hold the same, read as sets (:func:`as_sets`: every list a set, every CIDR
+of the rule's fields its network, the policy rules the pairs of a source and one destination)? If not, the check's
+own finding. If it does but is written otherwise, a divergence of its own, ``written_as_sent``
+(:func:`written_otherwise`), whose provenance the spec gives.
 
 A field the server numbers itself is no echo of the request's, and is never compared: the spec marks it
 ``echoed: false`` (``x-vpnconn-server-defaults``: a policy rule's ``rule_index``).
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import ipaddress
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -26,21 +30,33 @@ from typing import Any
 from contract_tests.records import Finding
 from vpnconn import load_spec
 
-LISTS_AS_SENT = "lists_as_sent"  # the divergence of a field that holds what was sent, listed otherwise
+WRITTEN_AS_SENT = "written_as_sent"  # the divergence of a field that holds what was sent, written otherwise
 RULE_LISTS = ("policy_rules", "policy_rules_v6")  # lists of {source, destination[]}: compared as pairs
 
 
 def as_sets(value: Any, name: str = "") -> Any:
-    """``value`` (a field named ``name``) with every list read as a set, at every depth, and a list of policy rules
-    as the set of its (source, destination) pairs, whatever their grouping or ``rule_index``."""
+    """``value`` (a field named ``name``) with every list read as a set, at every depth, every CIDR of the fields
+    rule ``cidr-canonical`` names as its network, and a list of policy rules as the set of its (source, destination)
+    pairs, whatever their grouping or ``rule_index``."""
     if name in RULE_LISTS and isinstance(value, list):
-        return frozenset((as_sets(rule.get("source")), as_sets(destination)) for rule in value if isinstance(rule, dict)
-                         for destination in _each(rule.get("destination")))
+        return frozenset((as_sets(rule.get("source"), "source"), as_sets(destination, "destination"))
+                         for rule in value if isinstance(rule, dict) for destination in _each(rule.get("destination")))
     if isinstance(value, dict):
         return frozenset((key, as_sets(item, key)) for key, item in value.items())
     if isinstance(value, list):
-        return frozenset(as_sets(item) for item in value)
+        return frozenset(as_sets(item, name) for item in value)
+    if isinstance(value, str) and name in _cidr_fields():
+        try:
+            return ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            return value
     return value
+
+
+@functools.cache
+def _cidr_fields() -> frozenset[str]:
+    """The names of the fields that hold CIDRs: those rule ``cidr-canonical`` names (``peer_subnets``, ``source``, ...)."""
+    return frozenset(pointer.rsplit("/", 1)[1] for pointer in load_spec().rule("cidr-canonical").fields)
 
 
 def _each(destinations: Any) -> Iterable[Any]:
@@ -52,7 +68,7 @@ def _each(destinations: Any) -> Iterable[Any]:
 
 def compare(sent: dict[str, Any], got: dict[str, Any], names: Iterable[str]) -> tuple[list[str], list[str]]:
     """Of the fields ``names``, those whose value in ``got`` differs from ``sent`` (the fields the server numbers
-    itself left out): (those that hold something else, those that hold the same listed otherwise), sorted."""
+    itself left out): (those that hold something else, those that hold the same written otherwise), sorted."""
     sent, got = without_server_fields(sent), without_server_fields(got)
     differ: list[str] = []
     otherwise: list[str] = []
@@ -92,12 +108,13 @@ def _drop(node: Any, path: tuple[str, ...]) -> None:
             del node[head]
 
 
-def listed_otherwise(names: list[str], sent: dict[str, Any], got: dict[str, Any], sent_as: str = "sent") -> Finding:
-    """The divergence of fields ``names`` that hold what was sent (``sent_as``: or created), listed otherwise."""
+def written_otherwise(names: list[str], sent: dict[str, Any], got: dict[str, Any], sent_as: str = "sent") -> Finding:
+    """The divergence of fields ``names`` that hold what was sent (``sent_as``: or created), written otherwise."""
     shown = "; ".join(f"{name}: {sent_as} {short(sent.get(name))}, got {short(got.get(name))}" for name in names[:4])
-    return Finding(f"the answer holds what was {sent_as} in {', '.join(names)}, listed otherwise (in another order, a "
-                   f"duplicate merged, or the rules grouped otherwise): {shown}", title="Listed otherwise than sent",
-                   rule=LISTS_AS_SENT, provenance=load_spec().check_provenance(LISTS_AS_SENT))
+    return Finding(f"the answer holds what was {sent_as} in {', '.join(names)}, written otherwise (in another order, a "
+                   f"duplicate merged, the rules grouped otherwise, or a network written in another form): {shown}",
+                   title="Written otherwise than sent", rule=WRITTEN_AS_SENT,
+                   provenance=load_spec().check_provenance(WRITTEN_AS_SENT))
 
 
 def short(value: Any, limit: int = 120) -> str:

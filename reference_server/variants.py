@@ -40,16 +40,18 @@ against one must end with exit 0, its differences listed as divergences (and fai
   ``VPN.0016`` (gateway not ready), 400 ``VPN.0507`` (gateway being updated), 400 ``VPN.0030`` (system busy) or 400
   ``VPN.0031`` (repeated operation; try again later, the error codes page says), the
   documented codes of the error kinds the spec marks ``transient`` (:data:`BUSY_KINDS`, one by what the request is);
-- it keeps a connection's lists as sets (:func:`listed_otherwise`): subnets and tags last first, a duplicate once,
-  policy rules one per destination and numbered by itself, where the reference server answers them as sent: the
-  sources say what a list holds, not how it is listed, and the API page says that the service creates one internal
-  rule per destination CIDR and may renumber.
+- it keeps a connection's lists as sets of networks (:func:`kept_as_sets`): subnets and tags last first, a
+  duplicate once, policy rules one per destination and numbered by itself, each CIDR as its network (host bits
+  masked: it accepts them, as the documentation allows; IPv6 in RFC 5952's form), where the reference server answers
+  them as sent: the sources say what a list holds, not how it is written, the API page says that the service creates
+  one internal rule per destination CIDR and may renumber, and the spec that a server may keep or mask host bits.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import ipaddress
 import json
 from collections.abc import Callable
 from typing import Any
@@ -194,7 +196,7 @@ class OtherChoicesServer(ReferenceServer):
         found = self.check.violations(body, self.world)
         if len(found) > 1:  # name the last failure found, where the reference server names the first
             raise Reject(self._error_of(found[-1]), found[-1].detail)
-        return listed_otherwise(super().respond(body, identity, store))
+        return kept_as_sets(super().respond(body, identity, store))
 
 
 UNLISTED = "added_in_a_later_version"  # a field of every answer that no source lists
@@ -214,22 +216,36 @@ def busy_at_first(operation_id: str, params: dict[str, str], raw: bytes) -> str 
     return BUSY_KINDS[key[1] % len(BUSY_KINDS)] if key[0] % BUSY_ONE_IN == 0 else None
 
 
-def listed_otherwise(connection: dict[str, Any]) -> dict[str, Any]:
-    """``connection`` with its lists as a service that keeps them as sets may answer them: its subnets and tags each
-    once, last first; its policy rules one per destination (the API page: the service creates one internal rule per
-    destination CIDR), last first, numbered from 1 by the server whatever the request said (the page: it may
+def kept_as_sets(connection: dict[str, Any]) -> dict[str, Any]:
+    """``connection`` with its lists as a service that keeps them as sets of networks may answer them: each CIDR as
+    its network, written as Python's ``ipaddress`` writes it (host bits masked, IPv6 in RFC 5952's form); subnets and
+    tags each once, last first; policy rules one per destination (the API page: the service creates one internal rule
+    per destination CIDR), last first, numbered from 1 by the server whatever the request said (the page: it may
     renumber). Not more than :data:`MAX_SPLIT_RULES` rules are split, so that each number is one the spec allows."""
+    for name in ("peer_subnets", "peer_subnets_v6"):
+        if isinstance(connection.get(name), list):
+            connection[name] = [_network(cidr) for cidr in connection[name]]
     for name in ("peer_subnets", "peer_subnets_v6", "tags"):
         if isinstance(connection.get(name), list):
             connection[name] = list(reversed({json.dumps(item, sort_keys=True): item for item in connection[name]}.values()))
     for name in ("policy_rules", "policy_rules_v6"):
         rules = connection.get(name)
         if isinstance(rules, list) and rules:
+            rules = [{**rule, "source": _network(rule.get("source")), "destination": [_network(d) for d in rule["destination"]]}
+                     if isinstance(rule.get("destination"), list) else rule for rule in rules]
             split = [{**rule, "destination": [destination]} if rule.get("destination") else rule
                      for rule in rules for destination in rule.get("destination") or [None]]
             rules = split if len(split) <= MAX_SPLIT_RULES else rules
             connection[name] = [{**rule, "rule_index": index} for index, rule in enumerate(reversed(rules), start=1)]
     return connection
+
+
+def _network(cidr: Any) -> Any:
+    """``cidr`` as its network (``192.168.1.5/24`` as ``192.168.1.0/24``, IPv6 lower-case and zero-compressed)."""
+    try:
+        return str(ipaddress.ip_network(cidr, strict=False))
+    except (ValueError, TypeError):
+        return cidr
 
 
 def _with_unlisted_fields(handler: Handler) -> Handler:
@@ -268,6 +284,7 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
                       "a token and an Authorization header together, refuses unknown x- headers, deletes in a while, writes integers "
                       "with a fraction, answers a field no source lists, settles a create or an update in a while and refuses an "
                       "update meanwhile, writes the service's errors as the error codes page does, is busy now and then, "
-                      "keeps its lists as sets: another order, a duplicate once, one policy rule per destination)",
+                      "keeps its lists as sets of networks: another order, a duplicate once, one policy rule per destination, host "
+                      "bits masked)",
                       OtherChoicesServer),
 }

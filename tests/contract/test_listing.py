@@ -1,7 +1,7 @@
-"""Lists an answer gives otherwise than they were sent (contract_tests/listing.py), both ways: a server that keeps its
-subnets, tags and policy rules as sets (another order, a duplicate merged, one rule per destination, its own
-rule_index) is not reported a violation, only a divergence where it lists them otherwise; one that loses an item is a
-violation, as before."""
+"""What an answer writes otherwise than it was sent (contract_tests/listing.py), both ways: a server that keeps its
+subnets, tags and policy rules as sets of networks (another order, a duplicate merged, one rule per destination, its
+own rule_index, host bits masked, IPv6 in RFC 5952's form) is not reported a violation, only a divergence where it
+writes them otherwise; one that loses an item, or answers another network, is a violation, as before."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from support import SCRIPTED_ID, scripted_lifecycle, shown
 
 from contract_tests.checks import Answer, response_echoes_request, run_checks
 from contract_tests.lifecycle_phase import Seen
-from contract_tests.listing import LISTS_AS_SENT, compare
+from contract_tests.listing import WRITTEN_AS_SENT, compare
 from contract_tests.records import DIVERGENCE, VIOLATION, Failure, Finding
-from reference_server.variants import listed_otherwise
+from reference_server.variants import kept_as_sets
 from vpnconn import load_spec
 
 SENT = {"peer_subnets": ["192.168.1.0/24", "192.168.2.0/24", "192.168.1.0/24"],
@@ -27,7 +27,7 @@ SENT = {"peer_subnets": ["192.168.1.0/24", "192.168.2.0/24", "192.168.1.0/24"],
 
 def test_the_same_values_listed_otherwise_are_told_from_other_values():
     names = list(SENT)
-    relisted = listed_otherwise(copy.deepcopy(SENT))  # the correct-but-different server's way: reversed, merged, split
+    relisted = kept_as_sets(copy.deepcopy(SENT))  # the correct-but-different server's way: reversed, merged, split
     assert relisted["policy_rules"][0] == {"source": "10.2.0.0/24", "destination": ["192.168.3.0/24"], "rule_index": 1}
     assert compare(SENT, relisted, names) == ([], ["peer_subnets", "policy_rules", "tags"])
     lost = {**relisted, "peer_subnets": ["192.168.1.0/24"]}
@@ -38,6 +38,22 @@ def test_the_same_values_listed_otherwise_are_told_from_other_values():
     other_source = copy.deepcopy(SENT)
     other_source["policy_rules"][1]["source"] = "10.9.0.0/24"
     assert compare(SENT, other_source, names) == (["policy_rules"], [])
+
+
+@pytest.mark.parametrize("sent, got, kind", [
+    ("192.168.1.5/24", "192.168.1.0/24", "otherwise"),  # host bits masked (rule cidr-canonical: keep or mask)
+    ("2001:0DB8:0:0::/32", "2001:db8::/32", "otherwise"),  # RFC 5952's form of the same network
+    ("192.168.1.0/24", "192.168.1.0/25", "differ"),  # another network
+    ("192.168.1.0/24", "192.168.2.0/24", "differ"),
+    ("2001:db8::/32", "2001:db9::/32", "differ"),
+])
+def test_a_network_written_in_another_form_is_told_from_another_network(sent, got, kind):
+    for field, before, after in (("peer_subnets", [sent], [got]), ("peer_subnets_v6", [sent], [got]),
+                                 ("policy_rules", [{"source": sent, "destination": [sent]}], [{"source": got, "destination": [got]}])):
+        differ, otherwise = compare({field: before}, {field: after}, [field])
+        assert (differ, otherwise) == (([field], []) if kind == "differ" else ([], [field])), field
+    # a field that holds no CIDR is compared as written: a name is not a network
+    assert compare({"name": sent}, {"name": got}, ["name"]) == (["name"], [])
 
 
 def test_a_rule_index_of_the_servers_own_is_no_difference_at_all():
@@ -80,11 +96,11 @@ def test_a_create_answer_that_renumbers_the_rules_is_not_reported():
 
 
 def test_a_create_answer_that_lists_otherwise_is_a_divergence_with_the_specs_why():
-    [failure] = echo_findings(listed_otherwise)
-    assert (failure.check, failure.rule, failure.severity) == ("response_echoes_request", LISTS_AS_SENT, DIVERGENCE)
-    assert failure.provenance == load_spec().check_provenance(LISTS_AS_SENT)
+    [failure] = echo_findings(kept_as_sets)
+    assert (failure.check, failure.rule, failure.severity) == ("response_echoes_request", WRITTEN_AS_SENT, DIVERGENCE)
+    assert failure.provenance == load_spec().check_provenance(WRITTEN_AS_SENT)
     assert "one internal rule per destination" in failure.provenance.why
-    assert "peer_subnets, policy_rules, tags, listed otherwise" in failure.message
+    assert "peer_subnets, policy_rules, tags, written otherwise" in failure.message
 
 
 def lose_destination(connection: dict, destination: str) -> None:
@@ -98,11 +114,11 @@ def lose_destination(connection: dict, destination: str) -> None:
     (lambda c: lose_destination(c, "192.168.2.0/24"), "policy_rules"),
     (lambda c: c["tags"].pop(), "tags"),
 ], ids=["a subnet lost", "a destination lost", "a tag lost"])
-@pytest.mark.parametrize("relist", [False, True], ids=["as sent", "listed otherwise"])
+@pytest.mark.parametrize("relist", [False, True], ids=["as sent", "written otherwise"])
 def test_a_create_answer_that_loses_an_item_is_a_violation_listed_otherwise_or_not(edit, field, relist):
     def lose(connection):
         if relist:
-            listed_otherwise(connection)
+            kept_as_sets(connection)
         edit(connection)
 
     [failure] = echo_findings(lose)
@@ -112,10 +128,10 @@ def test_a_create_answer_that_loses_an_item_is_a_violation_listed_otherwise_or_n
 
 def test_the_echo_check_raises_its_divergence_as_schemathesis_sees_it():
     """schemathesis calls the check and keeps what it raises: the finding carries the rule and the provenance."""
-    answer, sent = created_answer(listed_otherwise)
+    answer, sent = created_answer(kept_as_sets)
     with pytest.raises(Finding) as raised:
         response_echoes_request(answer, sent)
-    assert raised.value.rule == LISTS_AS_SENT and not raised.value.provenance.documented
+    assert raised.value.rule == WRITTEN_AS_SENT and not raised.value.provenance.documented
 
 
 def shown_with(connection: dict):
@@ -129,7 +145,7 @@ def shown_with(connection: dict):
 
 @pytest.mark.parametrize("edit, severities", [
     (lambda c: None, []),
-    (lambda c: c.update(peer_subnets=c["peer_subnets"][::-1]), [(LISTS_AS_SENT, DIVERGENCE)]),
+    (lambda c: c.update(peer_subnets=c["peer_subnets"][::-1]), [(WRITTEN_AS_SENT, DIVERGENCE)]),
     (lambda c: c.update(peer_subnets=c["peer_subnets"][:1]), [("", VIOLATION)]),
 ], ids=["as created", "subnets in another order", "a subnet lost"])
 def test_a_show_is_compared_with_the_connection_created_as_sets(tmp_path, edit, severities):

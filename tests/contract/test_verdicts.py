@@ -4,13 +4,14 @@ where the documentation is silent passes, its differences listed; the error cont
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from dataclasses import replace
 
 import pytest
 
 from contract_tests.checks import Answer, error_contract
-from contract_tests.listing import LISTS_AS_SENT
+from contract_tests.listing import WRITTEN_AS_SENT
 from contract_tests.records import DIVERGENCE, VIOLATION, Finding
 from contract_tests.report import render_summary, write_reports
 from contract_tests.verdicts import INFERRED_RESPONSE
@@ -93,10 +94,15 @@ def test_a_correct_but_different_server_passes_and_lists_its_divergences(other_c
     assert result.exit_code == 0
     causes = {f.group for r in result.divergences for f in r.failures}
     assert {"x-cidr-canonical", "x-tag-keys-unique", "peer_subnets.uniqueItems"} <= causes, causes
-    # it keeps its lists as sets: another order, a duplicate merged, one policy rule per destination numbered by itself
-    relisted = [f for r in result.divergences for f in r.failures if f.rule == LISTS_AS_SENT]
-    assert {f.check for f in relisted} == {"response_echoes_request"}, {f.check for f in relisted}
-    assert any("policy_rules" in f.message.split(", listed otherwise")[0] for f in relisted)  # (split, renumbered: no violation)
+    # it keeps its lists as sets of networks: another order, a duplicate merged, one policy rule per destination
+    # numbered by itself, host bits masked
+    rewritten = [f for r in result.divergences for f in r.failures if f.rule == WRITTEN_AS_SENT]
+    assert {f.check for f in rewritten} == {"response_echoes_request"}, {f.check for f in rewritten}
+    assert any("policy_rules" in f.message.split(", written otherwise")[0] for f in rewritten)  # (split, renumbered)
+    masked = [r for r in result.divergences if any(f.rule == WRITTEN_AS_SENT for f in r.failures)
+              and any(cidr != str(ipaddress.ip_network(cidr, strict=False))
+                      for cidr in (json.loads(r.request_body or "{}").get("vpn_connection") or {}).get("peer_subnets") or [])]
+    assert masked, "no case sent a subnet with host bits that the server masked"
     # it ignores what an update may not change, where the reference server refuses it: the other choice
     assert "update_refuses_fixed_fields" in {f.check for r in result.divergences for f in r.failures}
     # it deletes in a while: shows after a delete find the connection PENDING_DELETE, then 404; nothing reported
