@@ -72,7 +72,7 @@ from contract_tests.silence import awaiting, why_unanswered
 from contract_tests.verdicts import account_state_refusal, answer_schema_provenance
 from vpnconn import load_spec
 from vpnconn.repair import Repairer
-from vpnconn.spec import PER_PAIR
+from vpnconn.spec import ANSWER_CONNECTION, KEPT_CONNECTION, PER_PAIR
 from vpnconn.validation import schema_errors
 
 CHECKS = ("lifecycle_status", "lifecycle_response_schema", "show_matches_create", "list_contains_connection",
@@ -107,7 +107,10 @@ class LifecyclePhase:
         self.spec = load_spec()
         self.repairer = run.repairer if run is not None else Repairer(self.spec, settings, unique_tunnels=True)
         self.ops = {o.id: o for o in self.spec.operations}
-        self.listed = self.spec.schema("CreateResponseVpnConnection")
+        self.listed = self.spec.schema(ANSWER_CONNECTION)
+        # per style, what a show may not carry that a create or update answer may (enable_hub but for BGP): not compared
+        answered, kept = (self.spec.style_variants(name) for name in (ANSWER_CONNECTION, KEPT_CONNECTION))
+        self.not_kept = {style: _refused(kept[style]) - _refused(answered[style]) for style in kept}
         update = self.ops["UpdateVpnConnection"]
         self.updated = self.spec.schema(str(update.response_schema(update.success_status)))["properties"]["vpn_connection"]
 
@@ -258,7 +261,7 @@ class LifecyclePhase:
         # time of the last change (show-only fields such as status change by themselves; of a field no source
         # lists, no source says anything)
         expected, got = self._listed(expected, self.listed), self._listed(got, self.listed)
-        differ, otherwise = compare(expected, got, (set(expected) | set(got)) - {"updated_at"})
+        differ, otherwise = compare(expected, got, (set(expected) | set(got)) - {"updated_at"} - self._not_kept(got))
         if otherwise:
             record.failures.append(Failure.of("show_matches_create", written_otherwise(otherwise, expected, got, "created")))
         if differ:
@@ -269,6 +272,12 @@ class LifecyclePhase:
         if str(got.get("updated_at", "")) < str(expected.get("updated_at", "")):
             record.failures.append(self._failure("show_matches_create", operation_id, f"{where}: updated_at went back",
                                                  f"updated_at {got.get('updated_at')!r} is before {expected.get('updated_at')!r}"))
+
+    def _not_kept(self, connection: dict[str, Any]) -> set[str]:
+        """The fields a show of ``connection``'s style may not carry and a create or update answer may (``enable_hub``
+        but for BGP: the create table lists it without condition, the show table only for BGP): one answer's field
+        that another leaves out is no difference."""
+        return self.not_kept.get(str(connection.get("style")), set())
 
     def _listed(self, value: Any, schema: Any) -> Any:
         """``value`` with only the fields ``schema`` lists (and may be there), at every depth."""
@@ -389,7 +398,7 @@ class LifecyclePhase:
         after = answer.json["vpn_connection"]
         # the fields the update answer lists (a field it does not list, such as the show's status, is its schema check's)
         expected, listed = self._listed({**conn, **changes}, self.updated), self._listed(after, self.updated)
-        differ, otherwise = compare(expected, listed, (set(expected) | set(listed)) - {"updated_at"})
+        differ, otherwise = compare(expected, listed, (set(expected) | set(listed)) - {"updated_at"} - self._not_kept(listed))
         if otherwise:
             record.failures.append(Failure.of("update_applies_changes", written_otherwise(otherwise, expected, after)))
         problems = [f"{k}: expected {_short(expected.get(k))}, got {_short(after.get(k))}" for k in differ[:4]]
@@ -589,6 +598,11 @@ class LifecyclePhase:
         if answer is not None:
             self._expect(record, answer, "ShowVpnConnection", 404, "show of an unknown id")
         return seen.records
+
+
+def _refused(variant: dict[str, Any]) -> set[str]:
+    """The fields a style variant refuses (``false``)."""
+    return {name for name, schema in variant.get("properties", {}).items() if schema is False}
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reference_server.store import ConnectionStore, stamp_text
-from vpnconn.spec import ANSWER_CONNECTION, Spec
+from vpnconn.spec import ANSWER_CONNECTION, KEPT_CONNECTION, Spec
 from vpnconn.world import CustomerGateway, Gateway
 
 
@@ -88,9 +88,11 @@ class ConnectionBuilder:
             "ipsecpolicy": list(spec.schema("ResponseIpsecPolicy")["properties"]),
         }
         self.dpd_order = list(spec.schema("ResponseDpd")["properties"])
+        # what no answer of the connection carries: the show's style variants are the stricter (enable_hub, which a
+        # create answer may carry for any style, a show only for BGP; the reference server answers it for BGP only)
         self.forbidden = {
             style: {k for k, sub in v.get("properties", {}).items() if sub is False}
-            for style, v in spec.style_variants(ANSWER_CONNECTION).items()
+            for style, v in spec.style_variants(KEPT_CONNECTION).items()
         }
         named = spec.server_defaults
         self.auto_tunnel_styles = set(named["auto-tunnel-pair"]["styles"])

@@ -40,6 +40,8 @@ against one must end with exit 0, its differences listed as divergences (and fai
   ``VPN.0016`` (gateway not ready), 400 ``VPN.0507`` (gateway being updated), 400 ``VPN.0030`` (system busy) or 400
   ``VPN.0031`` (repeated operation; try again later, the error codes page says), the
   documented codes of the error kinds the spec marks ``transient`` (:data:`BUSY_KINDS`, one by what the request is);
+- its create answers carry ``enable_hub`` for every style, as the 2025 create table lists it, where the reference
+  server answers it for BGP only, as the show and list tables do (its shows and lists do too);
 - it keeps a connection's lists as sets of networks (:func:`kept_as_sets`): subnets and tags last first, a
   duplicate once, policy rules one per destination and numbered by itself, each CIDR as its network (host bits
   masked: it accepts them, as the documentation allows; IPv6 in RFC 5952's form), where the reference server answers
@@ -75,8 +77,8 @@ TRACING_HEADERS = ("x-request-id",)
 class OtherChoicesServer(ReferenceServer):
     def __init__(self, **options: Any) -> None:
         super().__init__(**{**options, "spec": documented_only(load_spec())})
-        self.handlers = {operation: self._busy_at_first(operation, _with_fractions(_with_unlisted_fields(
-                             self._settles_in_a_while(operation, handler)))) for operation, handler in self.handlers.items()}
+        self.handlers = {operation: self._busy_at_first(operation, _with_fractions(_with_unlisted_fields(_with_hub_in_creates(
+                             operation, self._settles_in_a_while(operation, handler))))) for operation, handler in self.handlers.items()}
         self.asked: set[bytes] = set()  # the requests answered busy once
         self.deleting: dict[tuple[str, str], int] = {}  # (project, id) -> shows left before the deletion is done
         self.settling: dict[tuple[str, str], tuple[str, int]] = {}  # (project, id) -> (its status, reads left)
@@ -248,6 +250,22 @@ def _network(cidr: Any) -> Any:
         return cidr
 
 
+def _with_hub_in_creates(operation_id: str, handler: Handler) -> Handler:
+    """``handler``, a create's answering ``enable_hub`` (false where the request gave none) for every style, as the 2025
+    create table lists it; its shows and lists answer it for BGP only, as their tables say."""
+    if operation_id != load_spec().create.id:
+        return handler
+
+    async def answer(params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Answer:
+        status, body = await handler(params, headers, raw, request_id)
+        if status != 201:
+            return status, body
+        document = json.loads(body)
+        document["vpn_connection"].setdefault("enable_hub", False)
+        return status, json.dumps(document, ensure_ascii=False).encode()
+    return answer
+
+
 def _with_unlisted_fields(handler: Handler) -> Handler:
     """``handler`` answering with :data:`UNLISTED` beside the request id, in each connection and its IKE policy."""
     async def answer(params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Answer:
@@ -285,6 +303,6 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
                       "with a fraction, answers a field no source lists, settles a create or an update in a while and refuses an "
                       "update meanwhile, writes the service's errors as the error codes page does, is busy now and then, "
                       "keeps its lists as sets of networks: another order, a duplicate once, one policy rule per destination, host "
-                      "bits masked)",
+                      "bits masked, answers enable_hub to a create of any style)",
                       OtherChoicesServer),
 }

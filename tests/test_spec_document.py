@@ -121,11 +121,21 @@ def test_the_create_answer_refuses_the_show_only_fields_by_name(spec):
         assert schema_errors("UpdateVpnConnectionResponse", answer, documented_only(spec)) == []
 
 
-@pytest.mark.parametrize("style,forbidden", [("STATIC", "enable_hub"), ("POLICY", "enable_nqa"), ("BGP", "policy_rules")])
+@pytest.mark.parametrize("style,forbidden", [("STATIC", "policy_rules"), ("POLICY", "enable_nqa"), ("BGP", "policy_rules")])
 def test_response_schema_keeps_fields_to_their_style(spec, style, forbidden):
     answer = copy.deepcopy(spec.examples("201")[style.lower()])
     answer["vpn_connection"][forbidden] = [] if forbidden == "policy_rules" else False
     assert schema_errors("CreateVpnConnectionResponse", answer)
+
+
+@pytest.mark.parametrize("style", ["static", "policy", "bgp"])
+def test_enable_hub_is_in_a_create_answer_of_any_style_and_in_a_show_for_bgp_only(spec, style):
+    """The 2025 create table lists enable_hub without condition; the show and list tables only for BGP."""
+    answer = copy.deepcopy(spec.examples("201")[style])
+    answer["vpn_connection"]["enable_hub"] = False
+    assert schema_errors("CreateVpnConnectionResponse", answer) == []
+    shown = {"vpn_connection": {**answer["vpn_connection"], "status": "ACTIVE"}, "request_id": answer["request_id"]}
+    assert bool(schema_errors("ShowVpnConnectionResponse", shown)) == (style != "bgp")
 
 
 def test_error_examples_match_the_huawei_error_shape(spec):
@@ -144,8 +154,13 @@ def test_the_show_answer_is_the_create_answer_field_by_field_plus_status(spec):
         expected = False if name == "psk" else {"$ref": f"#/components/schemas/CreateResponseVpnConnection/properties/{name}"}
         assert show["properties"][name] == expected  # (psk: false in both, so that a leak is named without its value)
     assert show["required"] == create["required"] + ["status"]
-    assert show["oneOf"] == [{"$ref": f"#/components/schemas/CreateResponseVpnConnection/oneOf/{n}"}
-                             for n in range(len(create["oneOf"]))]
+    # the create answer's style variants, but where a show may not carry what a create answer may (enable_hub)
+    assert len(show["oneOf"]) == len(create["oneOf"])
+    for n, (kept, answered) in enumerate(zip(show["oneOf"], create["oneOf"], strict=True)):
+        if answered["properties"]["style"]["const"] == "BGP":
+            assert kept == {"$ref": f"#/components/schemas/CreateResponseVpnConnection/oneOf/{n}"}
+        else:
+            assert kept == {**answered, "properties": {**answered["properties"], "enable_hub": False}}
     assert show["additionalProperties"] is False and create["additionalProperties"] is False
 
 

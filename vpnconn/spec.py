@@ -29,6 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = REPO_ROOT / "spec" / "openapi.yaml"
 CREATE = "CreateVpnConnection"  # the operationId whose request the named rules and constraints describe
 ANSWER_CONNECTION = "CreateResponseVpnConnection"  # the connection as answered: its fields, their order, its style variants
+KEPT_CONNECTION = "ResponseVpnConnection"  # the connection as show and list answer it: a field may be kept for fewer styles
 # the quotas (x-vpnconn-quotas) a run keeps within and the reference server keeps: per gateway, per gateway address and
 # customer gateway
 PER_GATEWAY = "connections-per-gateway"

@@ -21,6 +21,7 @@ from contract_tests.records import DIVERGENCE, VIOLATION
 from contract_tests.verdicts import response_provenance
 from vpnconn import load_spec
 from vpnconn.documented import UNLISTED_FIELDS
+from vpnconn.validation import schema_errors
 
 
 def created() -> dict[str, Any]:
@@ -140,3 +141,29 @@ def test_an_update_that_changes_a_listed_field_it_was_not_sent_is_still_a_violat
     findings = update_against(updated(status="PENDING_UPDATE", ha_role="slave"), tmp_path)
     changes = [(severity, message) for check, severity, message in findings if check == "update_applies_changes"]
     assert changes == [(VIOLATION, 'ha_role: expected "master", got "slave"')]
+
+
+def test_enable_hub_goes_in_a_create_answer_of_any_style_and_in_a_show_only_for_bgp(tmp_path):
+    """The 2025 create table lists enable_hub without condition, the show and list tables only for BGP. Before, a
+    server that answered it to every create (false for static and policy) FAILED: 107 cases of a default run,
+    fields_present_per_style 'not allowed [enable_hub]' (/tmp/extra/hub_everywhere_server.py)."""
+    from contract_tests.checks import Answer, run_checks
+
+    sent = copy.deepcopy(load_spec().examples("request")["static"])
+    answer = copy.deepcopy(load_spec().examples("201")["static"])
+    answer["vpn_connection"]["enable_hub"] = False
+    assert run_checks(Answer(201, {"x-request-id": answer["request_id"]}, json.dumps(answer).encode()), sent) == []
+    assert schema_errors("CreateVpnConnectionResponse", answer) == []
+    assert schema_errors("ShowVpnConnectionResponse", {"vpn_connection": {**answer["vpn_connection"], "status": "ACTIVE"},
+                                                       "request_id": "r"}) != []
+    # a show that carries it for a static connection breaks the show table
+    findings = show_against({**created(), "enable_hub": False}, tmp_path)
+    assert [(check, severity) for check, severity, _ in findings] == [("lifecycle_response_schema", VIOLATION)]
+    # the create answer gave it, the show leaves it out: no difference; an update answer may give it again
+    seen_created = {**created(), "enable_hub": False}
+    body = {"vpn_connection": {**created(), "status": "ACTIVE"}, "request_id": "r-show"}
+    seen = Seen("static", {"vpn_connection": {}}, connection=seen_created)
+    with phase_against(200, body, tmp_path) as phase:
+        phase._show(seen, created()["id"])
+    assert [f.check for r in seen.records for f in r.failures] == []
+    assert update_against(updated(enable_hub=False), tmp_path) == []
