@@ -25,6 +25,9 @@ that never existed and a list filtered on a gateway the run does not use. Each s
   ends, reported as a divergence (inferred: no source says what an update of one gets);
 - ``list_paging_ties``: items lost or repeated by the walk only where they share a ``created_at`` with another
   (the marker) are a divergence (inferred: no source says ``created_at`` is unique);
+- ``updated_at_moves_on``: an update answered with the ``updated_at`` the connection had, written in whole seconds
+  (``.000Z``: a clock that may keep seconds, and the update came within one), is a divergence (inferred: no source
+  says how fine the clock is); with milliseconds, or gone back, it is ``update_applies_changes``;
 - ``list_unknown_gateway``: the list filtered on a gateway the run does not use (a random id) answered 404 with the
   spec's "gateway does not exist" code (``VPN.0509`` on create) instead of 200 with no connections is a divergence
   (inferred: no source says what a list on an unknown gateway gets); any other status is ``lifecycle_status``;
@@ -78,7 +81,8 @@ from vpnconn.validation import schema_errors
 CHECKS = ("lifecycle_status", "lifecycle_response_schema", "show_matches_create", "list_contains_connection",
           "list_filter_holds", "list_paging_complete", "update_applies_changes", "update_refuses_fixed_fields",
           "update_changed_fixed_field", "connection_settles", "connection_usable", "deleted_connection_gone",
-          "deletion_finishes", "tunnel_pair_in_use", "list_paging_ties", "list_unknown_gateway", "connection_pair_in_use")  # this phase's
+          "deletion_finishes", "tunnel_pair_in_use", "list_paging_ties", "list_unknown_gateway", "connection_pair_in_use",
+          "updated_at_moves_on")  # this phase's
 ANY_ANSWER_CHECKS = ("huawei_error_body", "request_id_in_body_and_header", "psk_never_returned", "json_in_utf8_without_bom",
                      "integers_without_fraction")
 MAX_PAGES = 12  # a paged walk takes at most this many requests (the page size follows the total)
@@ -402,7 +406,12 @@ class LifecyclePhase:
         if otherwise:
             record.failures.append(Failure.of("update_applies_changes", written_otherwise(otherwise, expected, after)))
         problems = [f"{k}: expected {_short(expected.get(k))}, got {_short(after.get(k))}" for k in differ[:4]]
-        if str(after.get("updated_at", "")) <= str(conn.get("updated_at", "")):
+        before, now = str(conn.get("updated_at", "")), str(after.get("updated_at", ""))
+        if now == before and _in_whole_seconds(before):
+            record.failures.append(self._failure("updated_at_moves_on", "UpdateVpnConnection", "updated_at kept",
+                                                 f"updated_at {now!r} did not move on; written in whole seconds, it may "
+                                                 f"come from a clock that keeps seconds, and the update came within one"))
+        elif now <= before:
             problems.append(f"updated_at {after.get('updated_at')!r} did not advance from {conn.get('updated_at')!r}")
         if problems:
             record.failures.append(self._failure("update_applies_changes", "UpdateVpnConnection",
@@ -598,6 +607,11 @@ class LifecyclePhase:
         if answer is not None:
             self._expect(record, answer, "ShowVpnConnection", 404, "show of an unknown id")
         return seen.records
+
+
+def _in_whole_seconds(stamp: str) -> bool:
+    """Is ``stamp`` (the spec's ``...ss.SSSZ``) written in whole seconds (``.000Z``): from a clock that may keep seconds?"""
+    return stamp.endswith(".000Z")
 
 
 def _refused(variant: dict[str, Any]) -> set[str]:

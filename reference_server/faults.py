@@ -256,6 +256,17 @@ class UpdateResetsCreatedAt(ReferenceServer):
         return status, answer
 
 
+class UpdateKeepsUpdatedAt(ReferenceServer):
+    async def _update_vpn_connection(self, params, headers, raw, request_id):
+        stored = self.store.find(params["project_id"], params["vpn_connection_id"])
+        status, answer = await super()._update_vpn_connection(params, headers, raw, request_id)
+        if status == 200 and stored is not None:
+            out = json.loads(answer)
+            out["vpn_connection"]["updated_at"] = json.loads(stored.text)["updated_at"]
+            return status, json.dumps(out).encode()
+        return status, answer
+
+
 class UpdateChangesHaRole(ReferenceServer):
     async def _update_vpn_connection(self, params, headers, raw, request_id):
         body = json.loads(raw)
@@ -356,6 +367,8 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           server=UpdateIgnoresName),
     Fault("update-resets-created-at", "sets created_at to the update's time", ("update_applies_changes",),
           server=UpdateResetsCreatedAt),
+    Fault("update-keeps-updated-at", "answers an update with the updated_at the connection had", ("update_applies_changes",),
+          server=UpdateKeepsUpdatedAt),
     Fault("update-changes-ha-role", "changes ha_role, which an update may not change", ("update_changed_fixed_field",),
           server=UpdateChangesHaRole),
     Fault("delete-keeps-connection", "answers 204 to delete but keeps the connection", ("deleted_connection_gone",),

@@ -1,0 +1,54 @@
+"""A target's clock may be coarser than the time between two changes: a store that keeps seconds writes every stamp
+``.000Z``, and an update within the second of the last change keeps its ``updated_at``. That is a divergence
+(``updated_at_moves_on``, inferred: no source says how fine the clock is); where the stamps have milliseconds, the
+clock is that fine, and an ``updated_at`` that did not move on is a violation (``update_applies_changes``), as the
+fault ``update-keeps-updated-at`` also proves. Before, a target with a clock of one second FAILED: 3 violation cases
+of a default run ("updated_at '...:50.000Z' did not advance from '...:50.000Z'", /tmp/extra/second_clock_server.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from support import TOKEN
+
+from contract_tests import RunResult, RunSettings, run_contract
+from reference_server.embedded import running_server
+from reference_server.faults import Fault, FaultyServer
+
+
+def stopped_clock(stamp: str):
+    """An answer edit: every ``created_at`` and ``updated_at`` the answer holds, at any depth, reads ``stamp``."""
+    def edit(answer: tuple[int, dict[str, str], Any], request: Any) -> tuple[int, dict[str, str], Any]:
+        todo = [answer[2]]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, dict):
+                node.update({k: stamp for k in ("created_at", "updated_at") if k in node})
+                todo += node.values()
+            elif isinstance(node, list):
+                todo += node
+        return answer
+    return edit
+
+
+def lifecycle_with_clock(stamp: str) -> RunResult:
+    """The lifecycle phase against the reference server whose clock reads ``stamp`` all along."""
+    app = FaultyServer(Fault("stopped-clock", f"its clock reads {stamp}", (), edit_answer=stopped_clock(stamp)),
+                       token=TOKEN["X-Auth-Token"])
+    with running_server(app) as url:
+        return run_contract(RunSettings(target=url, token=TOKEN["X-Auth-Token"], phases=("lifecycle",)),
+                            progress=lambda _: None, live=False)
+
+
+def test_a_clock_that_keeps_seconds_is_a_divergence_where_an_update_keeps_updated_at():
+    result = lifecycle_with_clock("2026-01-01T00:00:00.000Z")
+    kept = [f for r in result.divergences for f in r.failures if f.check == "updated_at_moves_on"]
+    assert len(kept) == 3 and "may come from a clock that keeps seconds" in kept[0].message  # (one update per style)
+    assert not result.violations and result.exit_code == 0
+
+
+def test_a_clock_with_milliseconds_whose_updated_at_does_not_move_on_is_a_violation():
+    result = lifecycle_with_clock("2026-01-01T00:00:00.123Z")
+    findings = [(f.check, f.message) for r in result.violations for f in r.failures]
+    assert {check for check, _ in findings} == {"update_applies_changes"}
+    assert all("did not advance" in message for _, message in findings) and result.exit_code == 1
