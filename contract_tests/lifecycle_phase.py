@@ -67,7 +67,7 @@ from contract_tests.dropped_connections import create_sent_again, was_resent
 from contract_tests.engine_phases import unanswered
 from contract_tests.error_bodies import error_code_in, error_code_of
 from contract_tests.hooks import ActiveRun, create_answered
-from contract_tests.listing import compare, written_otherwise
+from contract_tests.listing import compare, short, written_otherwise
 from contract_tests.pacing import busy_failure, growing_pauses, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
@@ -269,7 +269,7 @@ class LifecyclePhase:
         if otherwise:
             record.failures.append(Failure.of("show_matches_create", written_otherwise(otherwise, expected, got, "created")))
         if differ:
-            detail = "; ".join(f"{k}: {_short(expected.get(k))} != {_short(got.get(k))}" for k in differ[:4])
+            detail = "; ".join(f"{k}: {short(expected.get(k), 60)} != {short(got.get(k), 60)}" for k in differ[:4])
             record.failures.append(self._failure("show_matches_create", operation_id, f"{where} differs from the connection",
                                                  f"{where} answers a connection that differs from the one created or last "
                                                  f"updated in {', '.join(differ)} ({detail})"))
@@ -405,7 +405,7 @@ class LifecyclePhase:
         differ, otherwise = compare(expected, listed, (set(expected) | set(listed)) - {"updated_at"} - self._not_kept(listed))
         if otherwise:
             record.failures.append(Failure.of("update_applies_changes", written_otherwise(otherwise, expected, after)))
-        problems = [f"{k}: expected {_short(expected.get(k))}, got {_short(after.get(k))}" for k in differ[:4]]
+        problems = [f"{k}: expected {short(expected.get(k), 60)}, got {short(after.get(k), 60)}" for k in differ[:4]]
         before, now = str(conn.get("updated_at", "")), str(after.get("updated_at", ""))
         if now == before and _in_whole_seconds(before):
             record.failures.append(self._failure("updated_at_moves_on", "UpdateVpnConnection", "updated_at kept",
@@ -617,8 +617,3 @@ def _in_whole_seconds(stamp: str) -> bool:
 def _refused(variant: dict[str, Any]) -> set[str]:
     """The fields a style variant refuses (``false``)."""
     return {name for name, schema in variant.get("properties", {}).items() if schema is False}
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
