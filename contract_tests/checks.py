@@ -31,6 +31,7 @@ from vpnconn.rules import RULES
 from vpnconn.spec import ANSWER_CONNECTION
 
 ERROR_CODE = re.compile(r"^[A-Z]+\.[0-9]{4}$")
+REQUEST_ID_EQUAL = "request_id_equal_in_header"  # the divergence of a header's request id that differs from the body's
 IPV4 = re.compile(r"^(\d{1,3}\.){3}\d{1,3}$")
 
 
@@ -153,7 +154,8 @@ def huawei_error_body(answer: Answer, sent: Any) -> None:
 
 @semantic_check
 def request_id_in_body_and_header(answer: Answer, sent: Any) -> None:
-    """The answer's request_id is in the body and, equal, in the X-Request-Id header."""
+    """The answer's request_id is in the body and in the X-Request-Id header. That the two are equal is only inferred
+    (``request_id_equal_in_header``): where they differ, a divergence."""
     body = answer.json
     if not isinstance(body, dict) or not (200 <= answer.status < 300 or answer.status >= 400):
         return
@@ -163,8 +165,12 @@ def request_id_in_body_and_header(answer: Answer, sent: Any) -> None:
             raise Finding("the X-Request-Id header must be present (the error body in the error codes page's shape "
                           "carries no request_id)")
         return
-    if not body.get("request_id") or header != body.get("request_id"):
-        raise Finding(f"request_id in body {body.get('request_id')!r} and X-Request-Id header {header!r} must be present and equal")
+    if not body.get("request_id") or not header:
+        raise Finding(f"request_id in body {body.get('request_id')!r} and X-Request-Id header {header!r} must be present")
+    if header != body.get("request_id"):
+        raise Finding(f"request_id in body {body.get('request_id')!r} and X-Request-Id header {header!r} differ",
+                      title="Request id differs in the header", rule=REQUEST_ID_EQUAL,
+                      provenance=load_spec().check_provenance(REQUEST_ID_EQUAL))
 
 
 @semantic_check

@@ -159,7 +159,8 @@ class ReferenceServer:
             status, payload = internal.error["status"], self.error_body(internal, request_id)
         if status >= 400:
             body = _dumps(payload)
-        start = [(b"content-length", str(len(body)).encode()), (b"x-request-id", request_id.encode()), *headers]
+        start = [(b"content-length", str(len(body)).encode()), (b"x-request-id", self.header_request_id(request_id).encode()),
+                 *headers]
         if body:
             start.insert(0, (b"content-type", JSON))
         await send({"type": "http.response.start", "status": status, "headers": start})
@@ -170,6 +171,10 @@ class ReferenceServer:
             code = f" {payload.get('error_code', payload.get('code'))}" if status >= 400 else ""
             self.log(f'{client[0]} "{printable(scope["method"])} {printable(scope["path"])}" {status}{code} '
                      f'{ms:.1f}ms request_id={request_id}')
+
+    def header_request_id(self, request_id: str) -> str:
+        """The ``X-Request-Id`` an answer carries: the request id its body gives (a variant may choose otherwise)."""
+        return request_id
 
     def error_body(self, reject: Reject, request_id: str) -> dict[str, Any]:
         """The body of an error answer: the Huawei shape (:meth:`Reject.payload`)."""

@@ -40,6 +40,8 @@ against one must end with exit 0, its differences listed as divergences (and fai
   ``VPN.0016`` (gateway not ready), 400 ``VPN.0507`` (gateway being updated), 400 ``VPN.0030`` (system busy) or 400
   ``VPN.0031`` (repeated operation; try again later, the error codes page says), the
   documented codes of the error kinds the spec marks ``transient`` (:data:`BUSY_KINDS`, one by what the request is);
+- its ``X-Request-Id`` header is a request id of its own (:meth:`OtherChoicesServer.header_request_id`, as a gateway in
+  front may set), not the body's ``request_id``: the sources give both, and never say they are one value;
 - its create answers carry ``enable_hub`` for every style, as the 2025 create table lists it, where the reference
   server answers it for BGP only, as the show and list tables do (its shows and lists do too);
 - it keeps a connection's lists as sets of networks (:func:`kept_as_sets`): subnets and tags last first, a
@@ -59,7 +61,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reference_server.app import Answer, Handler, ReferenceServer, Reject, printable
-from reference_server.connection import RANDOM_IDENTITY, Identity
+from reference_server.connection import RANDOM_IDENTITY, Identity, new_uuid
 from reference_server.store import ConnectionStore
 from vpnconn import aksk, load_spec
 from vpnconn.documented import documented_only
@@ -113,6 +115,10 @@ class OtherChoicesServer(ReferenceServer):
                 if (project, connection["id"]) in self.deleting:
                     connection["status"] = "PENDING_DELETE"
         return page
+
+    def header_request_id(self, request_id: str) -> str:
+        """The API gateway's own request id, not the service's that the body gives: no source says they are one."""
+        return new_uuid()
 
     def error_body(self, reject: Reject, request_id: str) -> dict[str, Any]:
         payload = reject.payload(request_id)
@@ -303,6 +309,6 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
                       "with a fraction, answers a field no source lists, settles a create or an update in a while and refuses an "
                       "update meanwhile, writes the service's errors as the error codes page does, is busy now and then, "
                       "keeps its lists as sets of networks: another order, a duplicate once, one policy rule per destination, host "
-                      "bits masked, answers enable_hub to a create of any style)",
+                      "bits masked, answers enable_hub to a create of any style, an X-Request-Id of its own)",
                       OtherChoicesServer),
 }

@@ -60,3 +60,19 @@ def test_schemathesis_schema_finding_on_such_a_body_is_a_divergence_too():
     problem = json.dumps({"type": "about:blank", "title": "Bad Request"}).encode()
     assert not response_provenance(400, page).documented
     assert response_provenance(400, problem).documented
+
+
+def test_a_header_request_id_other_than_the_bodys_is_a_divergence_and_a_missing_one_a_violation():
+    """The sources give a request id in the body and, as generic Huawei behaviour, an X-Request-Id header; none says
+    they are one value (a gateway in front may set its own). Before, a header that differed was a violation."""
+    from contract_tests.checks import REQUEST_ID_EQUAL
+
+    shaped = {"error_code": "VPN.0001", "error_msg": "invalid request: vgw_id is required", "request_id": "r-1"}
+    assert [c for c, _, _ in refused(shaped) if c == "request_id_in_body_and_header"] == []
+    [(check, severity, message)] = [f for f in refused(shaped, headers={"X-Request-Id": "gw-7"}) if f[0] == "request_id_in_body_and_header"]
+    assert severity == DIVERGENCE and "differ" in message
+    found = run_checks(Answer(400, {"X-Request-Id": "gw-7"}, json.dumps(shaped).encode()), INVALID, only=CHECKS)
+    assert {f.rule for f in found if f.check == "request_id_in_body_and_header"} == {REQUEST_ID_EQUAL}
+    for headers, body in (({}, shaped), ({"X-Request-Id": "r-1"}, {**shaped, "request_id": ""})):
+        missing = [(c, s) for c, s, _ in refused(body, headers=headers) if c == "request_id_in_body_and_header"]
+        assert missing == [("request_id_in_body_and_header", VIOLATION)]

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from contract_tests.checks import Answer, error_contract
+from contract_tests.checks import REQUEST_ID_EQUAL, Answer, error_contract
 from contract_tests.listing import WRITTEN_AS_SENT
 from contract_tests.records import DIVERGENCE, VIOLATION, Finding
 from contract_tests.report import render_summary, write_reports
@@ -103,6 +103,11 @@ def test_a_correct_but_different_server_passes_and_lists_its_divergences(other_c
               and any(cidr != str(ipaddress.ip_network(cidr, strict=False))
                       for cidr in (json.loads(r.request_body or "{}").get("vpn_connection") or {}).get("peer_subnets") or [])]
     assert masked, "no case sent a subnet with host bits that the server masked"
+    # its X-Request-Id is a request id of its own, not the body's: a divergence with the spec's why, wherever both are there
+    own_ids = [(r, f) for r in result.divergences for f in r.failures if f.rule == REQUEST_ID_EQUAL]
+    assert {f.check for _, f in own_ids} == {"request_id_in_body_and_header"}
+    assert {r.phase for r, _ in own_ids} >= {"examples", "coverage", "fuzzing", "rules", "lifecycle"}
+    assert {f.provenance.why for _, f in own_ids} == {load_spec().check_provenance(REQUEST_ID_EQUAL).why}
     # it answers enable_hub to a create of any style, as the 2025 create table lists it (its shows: only for BGP)
     assert [r for r in result.records if r.status == 201 and '"STATIC"' in (r.response_body or "")
             and '"enable_hub"' in (r.response_body or "")]
@@ -112,7 +117,7 @@ def test_a_correct_but_different_server_passes_and_lists_its_divergences(other_c
     after_delete = [r for r in result.records if r.labels and r.labels[0].endswith(": show after delete")]
     assert {r.status for r in after_delete} == {200, 404}
     assert {f.check for r in after_delete for f in r.failures} <= {"integers_without_fraction", "lifecycle_response_schema",
-                                                                   "huawei_error_body"}
+                                                                   "huawei_error_body", "request_id_in_body_and_header"}
     assert all(json.loads(r.response_body)["vpn_connection"]["status"] == "PENDING_DELETE" for r in after_delete if r.status == 200)
     # it writes integers with a fraction: JSON Schema passes 86400.0, a typed client does not; in every kind of answer
     fractions = [r for r in result.divergences for f in r.failures if f.check == "integers_without_fraction"]
