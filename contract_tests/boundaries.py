@@ -13,6 +13,7 @@ from typing import Any
 
 from vpnconn import load_spec
 from vpnconn.constraints import Constraint, style_forbidden
+from vpnconn.spec import RULE_LISTS
 
 _CLASS_PATTERN = re.compile(r"^\^\[([^^].*)\]\*\$$")
 V6_MAX = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fff0/128"  # 43 characters, no host bits
@@ -35,7 +36,7 @@ def _items(path: tuple[str, ...], n: int) -> list[Any]:
     last, v6 = _last(path), "v6" in "".join(path)
     if last == "tags":
         return [{"key": f"k{i}", "value": "v"} for i in range(n)]
-    if last in ("policy_rules", "policy_rules_v6"):
+    if last in RULE_LISTS:
         return [{"source": f"2001:db8:{i + 1:x}::/64" if v6 else f"10.{i}.0.0/24",
                  "destination": ["2001:db8:ffff::/64" if v6 else "192.168.0.0/24"]} for i in range(n)]
     if v6:

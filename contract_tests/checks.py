@@ -22,13 +22,13 @@ import schemathesis
 
 from contract_tests import answer_json
 from contract_tests.error_bodies import OTHER_SHAPE, error_code_of, in_error_codes_page_shape
-from contract_tests.listing import RULE_LISTS, compare, short, written_otherwise
+from contract_tests.listing import compare, short, written_otherwise
 from contract_tests.records import Failure, Finding
 from contract_tests.verdicts import body_violations, error_provenance
 from vpnconn import load_spec
 from vpnconn.json_schema import matches
 from vpnconn.rules import RULES
-from vpnconn.spec import ANSWER_CONNECTION
+from vpnconn.spec import ANSWER_CONNECTION, RULE_LISTS
 
 ERROR_CODE = re.compile(r"^[A-Z]+\.[0-9]{4}$")
 REQUEST_ID_EQUAL = "request_id_equal_in_header"  # the divergence of a header's request id that differs from the body's
@@ -99,7 +99,7 @@ def _expected() -> dict[str, Any]:
         "auto_name": named["auto-name"]["pattern"],
         "auto_tunnel_styles": {s.upper() for s in named["auto-tunnel-pair"]["styles"]},
         "integer_fields": spec.integer_fields,
-        "forbidden": {style: {k for k, s in v["properties"].items() if s is False} for style, v in variants.items()},
+        "forbidden": spec.refused_fields(ANSWER_CONNECTION),
         "required": {style: set(v.get("required", [])) for style, v in variants.items()},
         "tunnel_rules": [(RULES[r.id], r.params) for r in spec.rules
                          if r.id.startswith("tunnel-") and r.scope == "body"],

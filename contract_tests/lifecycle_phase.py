@@ -113,8 +113,8 @@ class LifecyclePhase:
         self.ops = {o.id: o for o in self.spec.operations}
         self.listed = self.spec.schema(ANSWER_CONNECTION)
         # per style, what a show may not carry that a create or update answer may (enable_hub but for BGP): not compared
-        answered, kept = (self.spec.style_variants(name) for name in (ANSWER_CONNECTION, KEPT_CONNECTION))
-        self.not_kept = {style: _refused(kept[style]) - _refused(answered[style]) for style in kept}
+        answered, kept = (self.spec.refused_fields(name) for name in (ANSWER_CONNECTION, KEPT_CONNECTION))
+        self.not_kept = {style: kept[style] - answered[style] for style in kept}
         update = self.ops["UpdateVpnConnection"]
         self.updated = self.spec.schema(str(update.response_schema(update.success_status)))["properties"]["vpn_connection"]
 
@@ -264,10 +264,7 @@ class LifecyclePhase:
         # what show and list must answer as created: the fields the create answer lists, at every depth, but the
         # time of the last change (show-only fields such as status change by themselves; of a field no source
         # lists, no source says anything)
-        expected, got = self._listed(expected, self.listed), self._listed(got, self.listed)
-        differ, otherwise = compare(expected, got, (set(expected) | set(got)) - {"updated_at"} - self._not_kept(got))
-        if otherwise:
-            record.failures.append(Failure.of("show_matches_create", written_otherwise(otherwise, expected, got, "created")))
+        differ, expected, got = self._differing(record, "show_matches_create", expected, got, self.listed, "created")
         if differ:
             detail = "; ".join(f"{k}: {short(expected.get(k), 60)} != {short(got.get(k), 60)}" for k in differ[:4])
             record.failures.append(self._failure("show_matches_create", operation_id, f"{where} differs from the connection",
@@ -277,11 +274,22 @@ class LifecyclePhase:
             record.failures.append(self._failure("show_matches_create", operation_id, f"{where}: updated_at went back",
                                                  f"updated_at {got.get('updated_at')!r} is before {expected.get('updated_at')!r}"))
 
-    def _not_kept(self, connection: dict[str, Any]) -> set[str]:
+    def _differing(self, record: CaseRecord, check: str, expected: dict[str, Any], got: dict[str, Any], schema: Any,
+                   sent_as: str = "sent") -> tuple[list[str], dict[str, Any], dict[str, Any]]:
+        """Compare the fields ``schema`` lists (at every depth) of ``got`` with ``expected``, but ``updated_at`` and what
+        a show may leave out that a create answer may carry: those that hold something else, and both as listed. A
+        field that holds the same written otherwise is ``check``'s divergence (``written_as_sent``), added to ``record``."""
+        expected, got = self._listed(expected, schema), self._listed(got, schema)
+        differ, otherwise = compare(expected, got, (set(expected) | set(got)) - {"updated_at"} - self._not_kept(got))
+        if otherwise:
+            record.failures.append(Failure.of(check, written_otherwise(otherwise, expected, got, sent_as)))
+        return differ, expected, got
+
+    def _not_kept(self, connection: dict[str, Any]) -> frozenset[str]:
         """The fields a show of ``connection``'s style may not carry and a create or update answer may (``enable_hub``
         but for BGP: the create table lists it without condition, the show table only for BGP): one answer's field
         that another leaves out is no difference."""
-        return self.not_kept.get(str(connection.get("style")), set())
+        return self.not_kept.get(str(connection.get("style")), frozenset())
 
     def _listed(self, value: Any, schema: Any) -> Any:
         """``value`` with only the fields ``schema`` lists (and may be there), at every depth."""
@@ -401,10 +409,7 @@ class LifecyclePhase:
             return answer is not None
         after = answer.json["vpn_connection"]
         # the fields the update answer lists (a field it does not list, such as the show's status, is its schema check's)
-        expected, listed = self._listed({**conn, **changes}, self.updated), self._listed(after, self.updated)
-        differ, otherwise = compare(expected, listed, (set(expected) | set(listed)) - {"updated_at"} - self._not_kept(listed))
-        if otherwise:
-            record.failures.append(Failure.of("update_applies_changes", written_otherwise(otherwise, expected, after)))
+        differ, expected, _ = self._differing(record, "update_applies_changes", {**conn, **changes}, after, self.updated)
         problems = [f"{k}: expected {short(expected.get(k), 60)}, got {short(after.get(k), 60)}" for k in differ[:4]]
         before, now = str(conn.get("updated_at", "")), str(after.get("updated_at", ""))
         if now == before and _in_whole_seconds(before):
@@ -612,8 +617,3 @@ class LifecyclePhase:
 def _in_whole_seconds(stamp: str) -> bool:
     """Is ``stamp`` (the spec's ``...ss.SSSZ``) written in whole seconds (``.000Z``): from a clock that may keep seconds?"""
     return stamp.endswith(".000Z")
-
-
-def _refused(variant: dict[str, Any]) -> set[str]:
-    """The fields a style variant refuses (``false``)."""
-    return {name for name, schema in variant.get("properties", {}).items() if schema is False}

@@ -29,9 +29,9 @@ from typing import Any
 
 from contract_tests.records import Finding
 from vpnconn import load_spec
+from vpnconn.spec import RULE_LISTS
 
 WRITTEN_AS_SENT = "written_as_sent"  # the divergence of a field that holds what was sent, written otherwise
-RULE_LISTS = ("policy_rules", "policy_rules_v6")  # lists of {source, destination[]}: compared as pairs
 
 
 def as_sets(value: Any, name: str = "") -> Any:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reference_server.store import ConnectionStore, stamp_text
-from vpnconn.spec import ANSWER_CONNECTION, KEPT_CONNECTION, Spec
+from vpnconn.spec import ANSWER_CONNECTION, KEPT_CONNECTION, RULE_LISTS, Spec
 from vpnconn.world import CustomerGateway, Gateway
 
 
@@ -90,10 +90,7 @@ class ConnectionBuilder:
         self.dpd_order = list(spec.schema("ResponseDpd")["properties"])
         # what no answer of the connection carries: the show's style variants are the stricter (enable_hub, which a
         # create answer may carry for any style, a show only for BGP; the reference server answers it for BGP only)
-        self.forbidden = {
-            style: {k for k, sub in v.get("properties", {}).items() if sub is False}
-            for style, v in spec.style_variants(KEPT_CONNECTION).items()
-        }
+        self.forbidden = spec.refused_fields(KEPT_CONNECTION)
         named = spec.server_defaults
         self.auto_tunnel_styles = set(named["auto-tunnel-pair"]["styles"])
         self.er_omit_styles = set(named["er-omits-peer-subnets"]["styles"])
@@ -115,7 +112,7 @@ class ConnectionBuilder:
         if style in self.auto_tunnel_styles:
             self._tunnel_pair(out, gateway, store, connection_id)
         self._ike(out["ikepolicy"], conn, gateway, customer)
-        for field_name in ("policy_rules", "policy_rules_v6"):
+        for field_name in RULE_LISTS:
             for position, rule in enumerate(out.get(field_name) or [], start=1):
                 rule.setdefault("rule_index", position)  # policy-rule-index-assigned
         if gateway.attachment_type == "er" and style in self.er_omit_styles:

@@ -65,6 +65,7 @@ from reference_server.connection import RANDOM_IDENTITY, Identity, new_uuid
 from reference_server.store import ConnectionStore
 from vpnconn import aksk, load_spec
 from vpnconn.documented import documented_only
+from vpnconn.spec import RULE_LISTS
 
 PENDING_SHOWS = 2  # shows of a deleted connection that still find it (PENDING_DELETE) before it is gone
 SETTLING = ("PENDING_CREATE", "PENDING_UPDATE")
@@ -236,7 +237,7 @@ def kept_as_sets(connection: dict[str, Any]) -> dict[str, Any]:
     for name in ("peer_subnets", "peer_subnets_v6", "tags"):
         if isinstance(connection.get(name), list):
             connection[name] = list(reversed({json.dumps(item, sort_keys=True): item for item in connection[name]}.values()))
-    for name in ("policy_rules", "policy_rules_v6"):
+    for name in RULE_LISTS:
         rules = connection.get(name)
         if isinstance(rules, list) and rules:
             rules = [{**rule, "source": _network(rule.get("source")), "destination": [_network(d) for d in rule["destination"]]}

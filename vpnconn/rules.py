@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from vpnconn import ipv4
+from vpnconn.spec import RULE_LISTS
 from vpnconn.world import World
 
 Breach = tuple[str, str]
@@ -167,7 +168,7 @@ def cidr_canonical(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Bre
 
 @rule("policy-rule-sources-unique")
 def policy_rule_sources_unique(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
-    for field_name in ("policy_rules", "policy_rules_v6"):
+    for field_name in RULE_LISTS:
         seen = set()
         for i, item in enumerate(conn.get(field_name) or []):
             if "source" not in item:
@@ -179,7 +180,7 @@ def policy_rule_sources_unique(conn: dict[str, Any], params: dict[str, Any]) -> 
 
 @rule("policy-rule-indexes-unique")
 def policy_rule_indexes_unique(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
-    for field_name in ("policy_rules", "policy_rules_v6"):
+    for field_name in RULE_LISTS:
         seen = set()
         for i, item in enumerate(conn.get(field_name) or []):
             if "rule_index" in item:

@@ -30,6 +30,7 @@ SPEC_PATH = REPO_ROOT / "spec" / "openapi.yaml"
 CREATE = "CreateVpnConnection"  # the operationId whose request the named rules and constraints describe
 ANSWER_CONNECTION = "CreateResponseVpnConnection"  # the connection as answered: its fields, their order, its style variants
 KEPT_CONNECTION = "ResponseVpnConnection"  # the connection as show and list answer it: a field may be kept for fewer styles
+RULE_LISTS = ("policy_rules", "policy_rules_v6")  # a connection's lists of policy rules ({source, destination[]}), IPv4 and IPv6
 # the quotas (x-vpnconn-quotas) a run keeps within and the reference server keeps: per gateway, per gateway address and
 # customer gateway
 PER_GATEWAY = "connections-per-gateway"
@@ -351,6 +352,11 @@ class Spec:
                 raise SpecError(f"{self.path}: a oneOf variant of {schema_name} has no properties/style/const")
             variants[const] = variant
         return variants
+
+    def refused_fields(self, schema_name: str) -> dict[str, frozenset[str]]:
+        """Style name -> the fields its ``oneOf`` variant of ``schema_name`` refuses (``false``)."""
+        return {style: frozenset(name for name, sub in variant.get("properties", {}).items() if sub is False)
+                for style, variant in self.style_variants(schema_name).items()}
 
     @property
     def styles(self) -> tuple[str, ...]:
