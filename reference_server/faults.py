@@ -211,6 +211,14 @@ class ShowForgetsName(ReferenceServer):
         return status, json.dumps(answer).encode()
 
 
+class ShowCarriesHub(ReferenceServer):
+    async def _show_vpn_connection(self, params, headers, raw, request_id):
+        status, body = await super()._show_vpn_connection(params, headers, raw, request_id)
+        answer = json.loads(body)
+        answer["vpn_connection"].setdefault("enable_hub", False)
+        return status, json.dumps(answer).encode()
+
+
 class ListIgnoresFilters(ReferenceServer):
     async def _list_vpn_connections(self, params, headers, raw, request_id):
         kept = "&".join(p for p in params["query"].split("&") if p.split("=")[0] in ("limit", "marker"))
@@ -357,6 +365,8 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
     Fault("show-leaks-psk", "returns the psk in the show answer", ("psk_never_returned", "lifecycle_response_schema"),
           server=ShowLeaksPsk),
     Fault("show-forgets-name", "shows another name than the one created", ("show_matches_create",), server=ShowForgetsName),
+    Fault("show-carries-hub", "shows enable_hub for a static or policy connection (the show table: only for BGP)",
+          ("lifecycle_response_schema",), server=ShowCarriesHub),
     Fault("list-ignores-filters", "lists every connection whatever vgw_id asks for", ("list_filter_holds",),
           server=ListIgnoresFilters),
     Fault("list-omits-newest", "leaves the newest connection out of every first page", ("list_contains_connection",),
