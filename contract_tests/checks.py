@@ -27,10 +27,12 @@ from contract_tests.records import Failure, Finding
 from contract_tests.verdicts import body_violations, error_provenance
 from vpnconn import load_spec
 from vpnconn.json_schema import matches
+from vpnconn.nulls import has_null_members, left_out
 from vpnconn.rules import RULES
 from vpnconn.spec import ANSWER_CONNECTION, RULE_LISTS
 
 ERROR_CODE = re.compile(r"^[A-Z]+\.[0-9]{4}$")
+AUTO_NAME_HEX = "auto_name_hex_digits"  # the divergence of an auto name of vpn- and four characters that are not hex digits
 REQUEST_ID_EQUAL = "request_id_equal_in_header"  # the divergence of a header's request id that differs from the body's
 IPV4 = re.compile(r"^(\d{1,3}\.){3}\d{1,3}$")
 
@@ -42,11 +44,13 @@ class Answer:
     status: int
     headers: dict[str, str]  # names lower-cased
     content: bytes
-    json: Any = field(init=False)
+    written: Any = field(init=False)  # the body's JSON as written (None when it is not JSON): what a schema is held to
+    json: Any = field(init=False)  # the same with each member written null left out (vpnconn.nulls): what the checks read
 
     def __post_init__(self) -> None:
         self.headers = {k.lower(): v for k, v in self.headers.items()}
-        self.json = _parse(self.content or b"")
+        self.written = _parse(self.content or b"")
+        self.json = left_out(self.written) if b"null" in self.content else self.written
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -97,6 +101,7 @@ def _expected() -> dict[str, Any]:
         # statuses that may answer any request: the body-size limit (its limit is not documented) and busy answers
         "any_time_statuses": {spec.errors["body-too-large"]["status"], *spec.transient_statuses},
         "auto_name": named["auto-name"]["pattern"],
+        "auto_name_documented": named["auto-name"]["documented_pattern"],
         "auto_tunnel_styles": {s.upper() for s in named["auto-tunnel-pair"]["styles"]},
         "integer_fields": spec.integer_fields,
         "forbidden": spec.refused_fields(ANSWER_CONNECTION),
@@ -117,13 +122,19 @@ def _parse(content: bytes) -> Any:
 
 
 def _created(answer: Answer, sent: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """(request connection, answered connection) of a 201 to a create body; None for anything else."""
+    """(request connection, answered connection) of a 201 to a create body; None for anything else. The request is
+    read as the answer is, each field written null left out: a server that took it read it so (vpnconn.nulls)."""
     if answer.status != 201 or not isinstance(sent, dict):
         return None
     conn, body = sent.get("vpn_connection"), answer.json
     if not isinstance(conn, dict) or not isinstance(body, dict) or not isinstance(body.get("vpn_connection"), dict):
         return None
-    return conn, body["vpn_connection"]
+    return (left_out(conn) if has_null_members(conn) else conn), body["vpn_connection"]
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (a request that a server should have refused may hold anything)."""
+    return value if isinstance(value, dict) else {}
 
 
 # ------------------------------------------------------------------------------------------- any answer
@@ -309,12 +320,12 @@ def response_echoes_request(answer: Answer, sent: Any) -> None:
     differ, otherwise = compare(req, got, [k for k in _ECHOED if k in req] + rules)
     diffs = [f"{k}: sent {short(req[k])}, got {short(got.get(k))}" for k in differ]
     for policy in ("ikepolicy", "ipsecpolicy"):
-        given, returned = req.get(policy) or {}, got.get(policy) or {}
+        given, returned = _object(req.get(policy)), _object(got.get(policy))
         for key, value in given.items():
-            if key == "dpd":
+            if key == "dpd" and isinstance(value, dict):
                 for k, v in value.items():
-                    if (returned.get("dpd") or {}).get(k) != v:
-                        diffs.append(f"{policy}.dpd.{k}: sent {v!r}, got {(returned.get('dpd') or {}).get(k)!r}")
+                    if _object(returned.get("dpd")).get(k) != v:
+                        diffs.append(f"{policy}.dpd.{k}: sent {v!r}, got {_object(returned.get('dpd')).get(k)!r}")
             elif key == "phase1_negotiation_mode" and given.get("ike_version") != "v1":
                 continue  # only returned for IKE v1
             elif returned.get(key) != value:
@@ -334,12 +345,12 @@ def documented_defaults(answer: Answer, sent: Any) -> None:
     req, got = pair
     defaults, diffs = _expected()["defaults"], []
     for policy in ("ikepolicy", "ipsecpolicy"):
-        given, returned = req.get(policy) or {}, got.get(policy) or {}
+        given, returned = _object(req.get(policy)), _object(got.get(policy))
         for key, value in defaults[policy].items():
             if key == "dpd":
                 for k, v in value.items():
-                    if k not in (given.get("dpd") or {}) and (returned.get("dpd") or {}).get(k) != v:
-                        diffs.append(f"{policy}.dpd.{k}: expected {v!r}, got {(returned.get('dpd') or {}).get(k)!r}")
+                    if k not in _object(given.get("dpd")) and _object(returned.get("dpd")).get(k) != v:
+                        diffs.append(f"{policy}.dpd.{k}: expected {v!r}, got {_object(returned.get('dpd')).get(k)!r}")
             elif key == "phase1_negotiation_mode":
                 v1 = returned.get("ike_version") == "v1"
                 if v1 and key not in given and returned.get(key) != value:
@@ -348,9 +359,9 @@ def documented_defaults(answer: Answer, sent: Any) -> None:
                     diffs.append(f"{policy}.{key} is returned only for IKE v1")
             elif key not in given and returned.get(key) != value:
                 diffs.append(f"{policy}.{key}: expected {value!r}, got {returned.get(key)!r}")
-    ike = got.get("ikepolicy") or {}
+    ike = _object(got.get("ikepolicy"))
     for id_key, type_key in (("local_id", "local_id_type"), ("peer_id", "peer_id_type")):
-        if ike.get(type_key) == "ip" and id_key not in (req.get("ikepolicy") or {}) and not IPV4.match(str(ike.get(id_key))):
+        if ike.get(type_key) == "ip" and id_key not in _object(req.get("ikepolicy")) and not IPV4.match(str(ike.get(id_key))):
             diffs.append(f"ikepolicy.{id_key}: expected the gateway's IPv4 address, got {ike.get(id_key)!r}")
     for key in (k for k, v in defaults.items() if not isinstance(v, dict) and k != "style"):
         if key not in req and key in got and got[key] != defaults[key]:
@@ -361,10 +372,18 @@ def documented_defaults(answer: Answer, sent: Any) -> None:
 
 @semantic_check
 def auto_name_format(answer: Answer, sent: Any) -> None:
-    """A connection created without a name is named vpn- and 4 lower-case hex digits."""
+    """A connection created without a name is named vpn- and four characters (documented); that they are lower-case hex
+    digits is only inferred (``auto_name_hex_digits``): a name of another four, a divergence."""
     pair = _created(answer, sent)
-    if pair and "name" not in pair[0] and not matches(_expected()["auto_name"], str(pair[1].get("name"))):
-        raise Finding(f"auto-assigned name {pair[1].get('name')!r} does not match {_expected()['auto_name']}")
+    if not pair or "name" in pair[0]:
+        return
+    name, expected = str(pair[1].get("name")), _expected()
+    if not matches(expected["auto_name_documented"], name):
+        raise Finding(f"auto-assigned name {pair[1].get('name')!r} does not match {expected['auto_name_documented']}")
+    if not matches(expected["auto_name"], name):
+        raise Finding(f"auto-assigned name {name!r} is vpn- and four characters, as documented, but not the examples' four "
+                      f"lower-case hex digits ({expected['auto_name']})", title="Auto name not in hex digits",
+                      rule=AUTO_NAME_HEX, provenance=load_spec().check_provenance(AUTO_NAME_HEX))
 
 
 @semantic_check

@@ -55,7 +55,7 @@ def record_of(phase: str, case: Any, interaction: Any, check_nodes: list[Any], p
         labels = sorted({v.rule for v in body_violations(body)}) if body is not None else []
         labels = labels or ["headers-or-path"]
     failures = [f for node in check_nodes if node.failure_info is not None
-                for f in _failures(node.name, node.failure_info.failure, labels, response, case.headers)]
+                for f in _failures(node.name, node.failure_info.failure, labels, response, case.headers, body)]
     return CaseRecord(
         phase=phase, mode=mode, method=request.method, url=request.uri, request_headers=_headers(request.headers),
         request_body=_decode(request.body), status=response.status_code if response else None,
@@ -64,7 +64,7 @@ def record_of(phase: str, case: Any, interaction: Any, check_nodes: list[Any], p
     )
 
 
-def _failures(check: str, failure: Any, labels: list[str], response: Any, headers: Any) -> list[Failure]:
+def _failures(check: str, failure: Any, labels: list[str], response: Any, headers: Any, body: Any = None) -> list[Failure]:
     """A schemathesis failure as ours: our checks' findings keep their rule and provenance; a built-in check
     takes the provenance of what it expects. An accepted invalid body is one finding per constraint it
     breaks (none of them was enforced), each with that constraint's provenance. A valid request refused while
@@ -73,7 +73,7 @@ def _failures(check: str, failure: Any, labels: list[str], response: Any, header
     if isinstance(finding, Finding):
         return [Failure.of(check, finding)]
     if check == "negative_data_rejection" and labels:
-        return not_rejected(labels, failure.title, failure.message)
+        return not_rejected(labels, failure.title, failure.message, body)
     if check == "positive_data_acceptance" and response is not None and (
             state := account_state_refusal(response.status_code, bytes(response.content or b""))) is not None:
         return [Failure(check, failure.title, f"{failure.message}\n\nThe answer's error code is one the account's own "

@@ -225,9 +225,9 @@ class LifecyclePhase:
         schema = self.ops[operation_id].response_schema(status)
         if schema is None:
             return True
-        problems = schema_errors(schema, answer.json) if answer.json is not None else ["the body is not JSON"]
+        problems = schema_errors(schema, answer.written) if answer.written is not None else ["the body is not JSON"]
         if problems:
-            provenance = answer_schema_provenance(schema, answer.json, operation_id)
+            provenance = answer_schema_provenance(schema, answer.written, operation_id)
             record.failures.append(Failure("lifecycle_response_schema", f"{operation_id} answer violates its schema",
                                            "; ".join(problems[:3]), provenance=provenance))
             return not provenance.documented
@@ -276,11 +276,13 @@ class LifecyclePhase:
 
     def _differing(self, record: CaseRecord, check: str, expected: dict[str, Any], got: dict[str, Any], schema: Any,
                    sent_as: str = "sent") -> tuple[list[str], dict[str, Any], dict[str, Any]]:
-        """Compare the fields ``schema`` lists (at every depth) of ``got`` with ``expected``, but ``updated_at`` and what
-        a show may leave out that a create answer may carry: those that hold something else, and both as listed. A
-        field that holds the same written otherwise is ``check``'s divergence (``written_as_sent``), added to ``record``."""
+        """Compare the fields ``schema`` lists (at every depth) of ``got`` with ``expected``, but ``updated_at``, what
+        a show may leave out that a create answer may carry, and a field each answer carries at will (the spec's
+        ``at_will``) that one of the two left out: those that hold something else, and both as listed. A field that
+        holds the same written otherwise is ``check``'s divergence (``written_as_sent``), added to ``record``."""
         expected, got = self._listed(expected, schema), self._listed(got, schema)
-        differ, otherwise = compare(expected, got, (set(expected) | set(got)) - {"updated_at"} - self._not_kept(got))
+        at_will = {name for name in self.spec.at_will if name not in expected or name not in got}
+        differ, otherwise = compare(expected, got, (set(expected) | set(got)) - {"updated_at"} - self._not_kept(got) - at_will)
         if otherwise:
             record.failures.append(Failure.of(check, written_otherwise(otherwise, expected, got, sent_as)))
         return differ, expected, got

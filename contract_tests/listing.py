@@ -11,7 +11,8 @@ address in one lower-case, zero-compressed form). So each comparison of an answe
 create's ``response_echoes_request``; the lifecycle's ``show_matches_create`` and ``update_applies_changes``) asks,
 through :func:`compare`: does each field hold the same, read as sets (:func:`as_sets`: every list a set, every CIDR
 of the rule's fields its network, the policy rules the pairs of a source and one destination)? If not, the check's
-own finding. If it does but is written otherwise, a divergence of its own, ``written_as_sent``
+own finding. If it does but is written otherwise (a list that holds nothing written empty or left out among them), a
+divergence of its own, ``written_as_sent``
 (:func:`written_otherwise`), whose provenance the spec gives.
 
 A field the server numbers itself is no echo of the request's, and is never compared: the spec marks it
@@ -37,12 +38,15 @@ WRITTEN_AS_SENT = "written_as_sent"  # the divergence of a field that holds what
 def as_sets(value: Any, name: str = "") -> Any:
     """``value`` (a field named ``name``) with every list read as a set, at every depth, every CIDR of the fields
     rule ``cidr-canonical`` names as its network, and a list of policy rules as the set of its (source, destination)
-    pairs, whatever their grouping or ``rule_index``."""
+    pairs, whatever their grouping or ``rule_index``. A list that holds nothing is no list (None), and a member that
+    holds nothing is left out: an empty list written or left out, and a field written null, hold the same."""
+    if isinstance(value, list) and not value:
+        return None
     if name in RULE_LISTS and isinstance(value, list):
         return frozenset((as_sets(rule.get("source"), "source"), as_sets(destination, "destination"))
                          for rule in value if isinstance(rule, dict) for destination in _each(rule.get("destination")))
     if isinstance(value, dict):
-        return frozenset((key, as_sets(item, key)) for key, item in value.items())
+        return frozenset((key, read) for key, item in value.items() if (read := as_sets(item, key)) is not None)
     if isinstance(value, list):
         return frozenset(as_sets(item, name) for item in value)
     if isinstance(value, str) and name in _cidr_fields():
@@ -112,7 +116,8 @@ def written_otherwise(names: list[str], sent: dict[str, Any], got: dict[str, Any
     """The divergence of fields ``names`` that hold what was sent (``sent_as``: or created), written otherwise."""
     shown = "; ".join(f"{name}: {sent_as} {short(sent.get(name))}, got {short(got.get(name))}" for name in names[:4])
     return Finding(f"the answer holds what was {sent_as} in {', '.join(names)}, written otherwise (in another order, a "
-                   f"duplicate merged, the rules grouped otherwise, or a network written in another form): {shown}",
+                   f"duplicate merged, the rules grouped otherwise, a network written in another form, or nothing written "
+                   f"as an empty list or left out): {shown}",
                    title="Written otherwise than sent", rule=WRITTEN_AS_SENT,
                    provenance=load_spec().check_provenance(WRITTEN_AS_SENT))
 

@@ -262,11 +262,11 @@ class RulesPhase:
                 failures.append(Failure("positive_data_acceptance", "Valid request rejected",
                                         f"a body that keeps the schema and every named rule got {response.status_code}, not 201",
                                         provenance=account_state_refusal(response.status_code, response.content)))
-            elif not isinstance(answer.json, dict):
+            elif not isinstance(answer.written, dict):
                 failures.append(Failure("response_schema_conformance", "Response is not JSON",
                                         f"the 201 body is not a JSON object: {response.content[:120]!r}"))
             else:
-                problems = schema_errors("CreateVpnConnectionResponse", answer.json)
+                problems = schema_errors("CreateVpnConnectionResponse", answer.written)
                 if problems:
                     failures.append(Failure("response_schema_conformance", "Response violates schema", "; ".join(problems[:3]),
                                             provenance=response_provenance(201, response.content)))
@@ -274,7 +274,7 @@ class RulesPhase:
             failures += self._rejection(answer, labels[0].removeprefix("x-"))
         elif not 400 <= response.status_code < 500:
             failures += not_rejected(labels, "Invalid request accepted",
-                                     f"a body that breaks {', '.join(labels)} got {response.status_code}, not a 4xx")
+                                     f"a body that breaks {', '.join(labels)} got {response.status_code}, not a 4xx", body)
         return failures
 
     def _rejection(self, answer: Answer, rule_id: str) -> list[Failure]:

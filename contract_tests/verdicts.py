@@ -17,8 +17,10 @@ from contract_tests.error_bodies import OTHER_SHAPE, error_code_in, in_error_cod
 from contract_tests.records import Failure
 from vpnconn import load_spec
 from vpnconn.documented import UNLISTED_FIELDS, documented_only, open_answers
+from vpnconn.nulls import NULL_AS_LEFT_OUT, has_null_members, left_out
 from vpnconn.spec import Provenance
 from vpnconn.validation import Violation, request_check, schema_errors
+from vpnconn.world import OPEN_WORLD
 
 _KNOWN: dict[str, tuple[Violation, ...]] = {}  # a body's canonical JSON text -> its violations
 _KNOWN_MAX = 4096
@@ -73,12 +75,39 @@ def combined(provenances: Iterable[Provenance]) -> Provenance | None:
     return Provenance(False, why=" / ".join(dict.fromkeys(inferred))) if inferred else None
 
 
-def not_rejected(labels: list[str], title: str, message: str) -> list[Failure]:
-    """negative_data_rejection for an accepted body: one failure per constraint it breaks, as none was enforced."""
+def not_rejected(labels: list[str], title: str, message: str, body: Any = None) -> list[Failure]:
+    """negative_data_rejection for an accepted body: one failure per constraint it breaks, as none was enforced. A
+    constraint that only a field written null breaks, in a body a correct server could accept with its nulls read as
+    left out (:func:`could_accept`), rests on that reading (``null_as_left_out``), not on the constraint."""
     spec = load_spec()
+    by_nulls = _broken_by_nulls(body)
     return [Failure("negative_data_rejection", title, message, label,
+                    spec.check_provenance(NULL_AS_LEFT_OUT) if label in by_nulls else
                     spec.provenance_of(label) if label != "headers-or-path" else spec.check_provenance("negative_data_rejection"))
             for label in labels]
+
+
+def could_accept(body: Any) -> bool:
+    """Could a correct server accept (and so create from) this create body? Judged by the documented constraints only,
+    since a correct server may accept what the spec only infers, and with each field written null read as left out,
+    as a correct server may read it (``null_as_left_out``)."""
+    if has_null_members(body):
+        body = left_out(body)
+    conn = body.get("vpn_connection") if isinstance(body, dict) else None
+    return isinstance(conn, dict) and bool(request_check(documented_only(load_spec())).fast.is_valid(body))
+
+
+def _broken_by_nulls(body: Any) -> frozenset[str]:
+    """The constraints ``body`` breaks only by its fields written null, when a correct server must accept it with them
+    read as left out (it keeps every documented constraint then, the named rules of an open world's gateway too: a
+    null ``peer_subnets`` read as left out still breaks ``peer-subnets-required-unless-er``); else none."""
+    if not has_null_members(body):
+        return frozenset()
+    read = left_out(body)
+    if not isinstance(read, dict) or not isinstance(read.get("vpn_connection"), dict) or \
+            request_check(documented_only(load_spec())).violations(read, world=OPEN_WORLD):
+        return frozenset()
+    return frozenset(v.rule for v in body_violations(body)) - {v.rule for v in body_violations(read)}
 
 
 def _error_part(violation: Violation, part: str) -> Provenance:
@@ -136,13 +165,17 @@ INFERRED_RESPONSE = ("the answer keeps every documented constraint of the respon
 
 def answer_schema_provenance(schema: str, body: Any, operation_id: str) -> Provenance:
     """The provenance of an answer's failure of its ``schema``: documented if it also fails the documented-only
-    schema, inferred if only the inferred constraints reject it (with the spec's own why when all that is wrong
-    is a field the spec does not list)."""
+    schema, with each member written null read as left out; else inferred (with the spec's own why when all that is
+    wrong is a field the spec does not list, or a field written null, or both)."""
     spec = load_spec()
-    if body is not None and not schema_errors(schema, body, documented_only(spec)):
-        if not schema_errors(schema, body, open_answers(spec)):
-            return spec.check_provenance(UNLISTED_FIELDS)
-        return Provenance(False, why=INFERRED_RESPONSE)
+    nulls = has_null_members(body)
+    read = left_out(body) if nulls else body
+    if body is not None and not schema_errors(schema, read, documented_only(spec)):
+        inferred = [spec.check_provenance(NULL_AS_LEFT_OUT)] if nulls else []
+        if schema_errors(schema, read):
+            inferred.append(spec.check_provenance(UNLISTED_FIELDS) if not schema_errors(schema, read, open_answers(spec))
+                            else Provenance(False, why=INFERRED_RESPONSE))
+        return combined(inferred) or Provenance(False, why=INFERRED_RESPONSE)
     return spec.check_provenance("response_schema_conformance", operation_id)
 
 

@@ -149,6 +149,14 @@ def _clamp_lifetime(request: Any) -> Any:
     return request
 
 
+def _null_subnets_as_its_own(request: Any) -> Any:
+    """A null peer_subnets read as left out, and then not missed: the server fills in a subnet of its own."""
+    conn = _conn(request)
+    if "peer_subnets" in conn and conn["peer_subnets"] is None:
+        conn["peer_subnets"] = ["192.168.44.0/24"]
+    return request
+
+
 def _strip_psk_classes(request: Any) -> Any:
     conn = _conn(request)
     if isinstance(conn.get("psk"), str) and len(conn["psk"]) >= 3:
@@ -343,6 +351,12 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           edit_answer=_on_created(lambda c, s: c.update(peer_subnets=c["peer_subnets"][:1]) if "peer_subnets" in c else None)),
     Fault("rule-destinations-truncated", "answers each policy rule with its first destination only", ("response_echoes_request",),
           edit_answer=_on_created(_first_destinations)),
+    Fault("name-written-null", "writes the created connection's name as null", ("response_schema_conformance",),
+          edit_answer=_on_created(lambda c, s: c.update(name=None))),
+    Fault("sent-tags-written-null", "answers tags: null where the request gave tags", ("response_echoes_request",),
+          edit_answer=_on_created(lambda c, s: c.update(tags=None) if s.get("tags") else None)),
+    Fault("null-peer-subnets-accepted", "creates a connection for a null peer_subnets, with a subnet of its own",
+          ("negative_data_rejection",), edit_request=_null_subnets_as_its_own),
     Fault("problem-json-errors", "answers errors as problem+json, not the Huawei shape",
           ("huawei_error_body", "response_schema_conformance"),
           edit_answer=_on_errors(lambda a: (a[0], a[1], {"title": a[2]["error_msg"], "status": a[0]}))),

@@ -44,6 +44,12 @@ against one must end with exit 0, its differences listed as divergences (and fai
   front may set), not the body's ``request_id``: the sources give both, and never say they are one value;
 - its create answers carry ``enable_hub`` for every style, as the 2025 create table lists it, where the reference
   server answers it for BGP only, as the show and list tables do (its shows and lists do too);
+- it reads a request's field written null as left out, and writes each field an answer's schema lists and the answer
+  leaves out as null (``"policy_rules": null`` for a static connection, ``"next_marker": null`` on the last page), as
+  a framework that writes every field of its class does (Jackson's and pydantic's default): the sources type each
+  field and never mention null, and a client reads either as the field not there (``null_as_left_out``);
+- it names a connection created without a name ``vpn-`` and four letters (``vpn-kqzt``), where the reference server
+  writes four lower-case hex digits as the examples do: the page says "vpn-****" (``auto_name_hex_digits``);
 - it keeps a connection's lists as sets of networks (:func:`kept_as_sets`): subnets and tags last first, a
   duplicate once, policy rules one per destination and numbered by itself, each CIDR as its network (host bits
   masked: it accepts them, as the documentation allows; IPv6 in RFC 5952's form), where the reference server answers
@@ -57,6 +63,7 @@ import functools
 import hashlib
 import ipaddress
 import json
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -65,7 +72,8 @@ from reference_server.connection import RANDOM_IDENTITY, Identity, new_uuid
 from reference_server.store import ConnectionStore
 from vpnconn import aksk, load_spec
 from vpnconn.documented import documented_only
-from vpnconn.spec import RULE_LISTS
+from vpnconn.nulls import has_null_members, left_out
+from vpnconn.spec import RULE_LISTS, Spec
 
 PENDING_SHOWS = 2  # shows of a deleted connection that still find it (PENDING_DELETE) before it is gone
 SETTLING = ("PENDING_CREATE", "PENDING_UPDATE")
@@ -80,8 +88,9 @@ TRACING_HEADERS = ("x-request-id",)
 class OtherChoicesServer(ReferenceServer):
     def __init__(self, **options: Any) -> None:
         super().__init__(**{**options, "spec": documented_only(load_spec())})
-        self.handlers = {operation: self._busy_at_first(operation, _with_fractions(_with_unlisted_fields(_with_hub_in_creates(
-                             operation, self._settles_in_a_while(operation, handler))))) for operation, handler in self.handlers.items()}
+        self.handlers = {operation: self._busy_at_first(operation, _reading_null_as_left_out(_with_fractions(_with_nulls(
+                             self.spec, operation, _with_unlisted_fields(_with_hub_in_creates(operation, self._settles_in_a_while(
+                                 operation, handler))))))) for operation, handler in self.handlers.items()}
         self.asked: set[bytes] = set()  # the requests answered busy once
         self.deleting: dict[tuple[str, str], int] = {}  # (project, id) -> shows left before the deletion is done
         self.settling: dict[tuple[str, str], tuple[str, int]] = {}  # (project, id) -> (its status, reads left)
@@ -205,10 +214,12 @@ class OtherChoicesServer(ReferenceServer):
         found = self.check.violations(body, self.world)
         if len(found) > 1:  # name the last failure found, where the reference server names the first
             raise Reject(self._error_of(found[-1]), found[-1].detail)
-        return kept_as_sets(super().respond(body, identity, store))
+        return kept_as_sets(super().respond(body, LETTER_NAMES if identity is RANDOM_IDENTITY else identity, store))
 
 
 UNLISTED = "added_in_a_later_version"  # a field of every answer that no source lists
+# an unnamed connection's name: vpn- and four letters (never hex digits), where the examples' are hex digits
+LETTER_NAMES = Identity(auto_name=lambda: "vpn-" + "".join(secrets.choice("ghijklmnopqrstuvwxyz") for _ in range(4)))
 MAX_SPLIT_RULES = 50  # policy rules split one per destination only up to this many (rule_index is 0-50)
 BUSY_ONE_IN = 16  # about one request in this many is answered busy the first time it comes
 BUSY_KINDS = ("system-busy", "gateway-not-ready", "gateway-being-updated", "service-busy", "repeated-operation")  # (x-vpnconn-errors)
@@ -287,6 +298,55 @@ def _with_unlisted_fields(handler: Handler) -> Handler:
     return answer
 
 
+def _reading_null_as_left_out(handler: Handler) -> Handler:
+    """``handler`` reading each member of the request's JSON written null as left out (:func:`vpnconn.nulls.left_out`)."""
+    async def answer(params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Answer:
+        if b"null" in raw:
+            try:
+                document = json.loads(raw)
+            except (ValueError, RecursionError):
+                document = None  # not JSON: the reference server says what is wrong with it
+            if has_null_members(document):
+                raw = json.dumps(left_out(document), ensure_ascii=False).encode()
+        return await handler(params, headers, raw, request_id)
+    return answer
+
+
+def _with_nulls(spec: Spec, operation_id: str, handler: Handler) -> Handler:
+    """``handler`` writing, in a 2xx answer, each field its schema lists (at every depth) and the answer leaves out as
+    null, as a framework that writes every field of its answer's class does."""
+    operation = spec.operation_by_id(operation_id)
+
+    async def answer(params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Answer:
+        status, body = await handler(params, headers, raw, request_id)
+        schema = operation.response_schema(status) if 200 <= status < 300 and body else None
+        if schema is None:
+            return status, body
+        return status, json.dumps(null_for_left_out(spec, spec.schema(schema), json.loads(body)), ensure_ascii=False).encode()
+    return answer
+
+
+def null_for_left_out(spec: Spec, schema: Any, value: Any) -> Any:
+    """``value`` (an answer of ``schema``) with each field the schema lists and ``value`` leaves out written null, at
+    every depth (but a field the schema refuses by name, the psk)."""
+    schema = spec.resolve(schema)
+    if isinstance(value, dict) and isinstance(schema, dict):
+        listed = {name: sub for name, sub in _properties(spec, schema).items() if sub is not False}
+        written = {name: null_for_left_out(spec, listed.get(name, {}), item) for name, item in value.items()}
+        return {**written, **{name: None for name in listed if name not in value}}
+    if isinstance(value, list) and isinstance(schema, dict) and "items" in schema:
+        return [null_for_left_out(spec, schema["items"], item) for item in value]
+    return value
+
+
+def _properties(spec: Spec, schema: dict[str, Any]) -> dict[str, Any]:
+    """The fields ``schema`` lists, its ``allOf`` parts' too (its own ``false`` wins)."""
+    listed: dict[str, Any] = {}
+    for part in schema.get("allOf", []):
+        listed.update(_properties(spec, spec.resolve(part)))
+    return {**listed, **schema.get("properties", {})}
+
+
 def _with_fractions(handler: Handler) -> Handler:
     """``handler`` answering with every integer written as a whole-number float (``86400`` as ``86400.0``)."""
     async def answer(params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Answer:
@@ -310,6 +370,7 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
                       "with a fraction, answers a field no source lists, settles a create or an update in a while and refuses an "
                       "update meanwhile, writes the service's errors as the error codes page does, is busy now and then, "
                       "keeps its lists as sets of networks: another order, a duplicate once, one policy rule per destination, host "
-                      "bits masked, answers enable_hub to a create of any style, an X-Request-Id of its own)",
+                      "bits masked, answers enable_hub to a create of any style, an X-Request-Id of its own, reads a null as a "
+                      "field left out and writes each field it leaves out as null, names a connection vpn- and four letters)",
                       OtherChoicesServer),
 }

@@ -11,7 +11,8 @@ import jsonschema
 import jsonschema_rs
 import pytest
 
-from contract_tests.checks import Answer, auto_name_format
+from contract_tests.checks import AUTO_NAME_HEX, Answer, auto_name_format, run_checks
+from contract_tests.records import DIVERGENCE, VIOLATION
 from vpnconn.constraints import request_constraints
 from vpnconn.json_schema import SpecValidator, matches
 from vpnconn.numbers import strict_validator
@@ -74,6 +75,24 @@ def test_an_auto_name_with_a_final_newline_is_reported():
     auto_name_format(created("vpn-00af"), sent)
     with pytest.raises(Exception, match="does not match"):
         auto_name_format(created("vpn-00af\n"), sent)
+
+
+@pytest.mark.parametrize("name, severity", [
+    ("vpn-00af", None),  # the examples' four lower-case hex digits
+    ("vpn-kqzt", DIVERGENCE),  # four other characters: the page says vpn-****, only the examples are hex
+    ("vpn-13BE", DIVERGENCE),
+    ("vpn-29874aa4", VIOLATION),  # not four
+    ("conn-1234", VIOLATION),
+])
+def test_an_auto_name_is_held_to_the_pages_four_characters_and_only_inferred_hex(name, severity):
+    sent = {"vpn_connection": {"vgw_id": "x"}}
+    answer = Answer(201, {"X-Request-Id": "r"}, json.dumps({"vpn_connection": {"name": name}}).encode())
+    failures = run_checks(answer, sent, only=("auto_name_format",))
+    assert [f.severity for f in failures] == ([severity] if severity else [])
+    if severity == DIVERGENCE:
+        assert failures[0].rule == AUTO_NAME_HEX and "four lower-case hex digits" in failures[0].message
+    named = {"vpn_connection": {"vgw_id": "x", "name": "mine"}}  # a name the request gave is the echo check's
+    assert run_checks(answer, named, only=("auto_name_format",)) == []
 
 
 def test_a_project_id_with_a_final_newline_is_refused(client, spec):

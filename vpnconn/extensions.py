@@ -72,7 +72,13 @@ OPERATION_EXTENSIONS: dict[str, Any] = {
             "items": {"type": "object", "required": ["id", "field", "description"],
                       "properties": {"id": {"type": "string"}, "field": {"type": "string", "pattern": "^/"},
                                      # false: the answer's value is the server's own, never an echo of the request's
-                                     "echoed": {"type": "boolean"}}},
+                                     "echoed": {"type": "boolean"},
+                                     # what the documentation says of a value the server fills in, where `pattern` is
+                                     # what the reference server writes and the spec infers
+                                     "pattern": {"type": "string"}, "documented_pattern": {"type": "string"},
+                                     # fields each answer may carry or leave out, whatever another answer did
+                                     "at_will": {"type": "array", "minItems": 1,
+                                                 "items": {"type": "string", "pattern": "^/vpn_connection/[a-z0-9_]+$"}}}},
         },
     },
 }

@@ -316,6 +316,13 @@ class Spec:
         return frozenset(d["field"] for d in self.operation["x-vpnconn-server-defaults"] if d.get("echoed") is False)
 
     @property
+    def at_will(self) -> frozenset[str]:
+        """The connection's fields that each answer may carry or leave out, whatever another answer of the same
+        connection did (the ``x-vpnconn-server-defaults`` entries' ``at_will``: the deprecated ones, the SDK's own)."""
+        return frozenset(pointer.rsplit("/", 1)[1] for d in self.operation["x-vpnconn-server-defaults"]
+                         for pointer in d.get("at_will", []))
+
+    @property
     def sources(self) -> dict[str, dict[str, str]]:
         """``x-vpnconn-sources``: the documents a provenance may cite, by id."""
         return self.document["x-vpnconn-sources"]

@@ -1,0 +1,35 @@
+"""A JSON ``null`` where a field may be left out: read as the field left out.
+
+The pages type every field (String, Boolean, Array, Object), say whether a request must give it and when an answer
+carries it; none mentions JSON null. To the Huawei SDK and the Terraform provider a field written null and a field
+left out read the same (None, nil), and server frameworks differ: Jackson and pydantic write each field they were
+not given as null unless told otherwise, a Go struct of pointers does without ``omitempty``, and each reads a null
+in a request as the field not given. The reference server leaves out what it does not answer and refuses a null in
+a request; the other choice is a divergence, named in the spec (:data:`NULL_AS_LEFT_OUT`). What the documentation
+requires still holds of what is left: a null where a field must be (an answer's ``name``, a request's ``vgw_id``)
+is that field missing, and a null in a list is no field left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NULL_AS_LEFT_OUT = "null_as_left_out"  # the spec's name for: a field written null is a field left out
+
+
+def left_out(value: Any) -> Any:
+    """``value`` with each object member written null left out, at every depth (a list keeps its null items)."""
+    if isinstance(value, dict):
+        return {key: left_out(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [left_out(item) for item in value]
+    return value
+
+
+def has_null_members(value: Any) -> bool:
+    """Does ``value`` hold an object member written null, at any depth?"""
+    if isinstance(value, dict):
+        return any(item is None or has_null_members(item) for item in value.values())
+    if isinstance(value, list):
+        return any(has_null_members(item) for item in value)
+    return False
