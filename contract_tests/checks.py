@@ -24,10 +24,10 @@ from contract_tests import answer_json
 from contract_tests.error_bodies import OTHER_SHAPE, error_code_of, in_error_codes_page_shape
 from contract_tests.listing import compare, short, written_otherwise
 from contract_tests.records import Failure, Finding
-from contract_tests.verdicts import body_violations, error_provenance
+from contract_tests.verdicts import body_violations, error_provenance, refusals_with_nulls_left_out
 from vpnconn import load_spec
 from vpnconn.json_schema import matches
-from vpnconn.nulls import has_null_members, left_out
+from vpnconn.nulls import NULL_AS_LEFT_OUT, has_null_members, left_out
 from vpnconn.rules import RULES
 from vpnconn.spec import ANSWER_CONNECTION, RULE_LISTS
 
@@ -427,11 +427,23 @@ def error_contract(answer: Answer, sent: Any) -> None:
     expected = " or ".join(sorted({f"{v.status} {v.error_code}" for v in violations}))
     broken = ", ".join(sorted({v.rule for v in violations})[:4])
     if answer.status not in {v.status for v in violations}:
+        _as_read_without_nulls(sent, answer.status, code, broken)
         raise Finding(f"a body that breaks {broken} must get {expected} ({kinds}); got {answer.status} {code or '(no error_code)'}",
                       title="Wrong status for a refused request", rule=f"{kinds}: got {answer.status}",
                       provenance=error_provenance(violations, "status"))
     same_status = [v for v in violations if v.status == answer.status]
     if code not in {v.error_code for v in same_status}:
+        _as_read_without_nulls(sent, answer.status, code, broken)
         raise Finding(f"a body that breaks {broken} must get {expected} ({kinds}); got {answer.status} {code or '(no error_code)'}",
                       title="Wrong error_code for a refused request", rule=f"{kinds}: got {answer.status} {code}",
                       provenance=error_provenance(same_status, "error_code"))
+
+
+def _as_read_without_nulls(sent: Any, status: int, code: str | None, broken: str) -> None:
+    """Raise the divergence ``null_as_left_out`` when the refusal is the one the spec gives for ``sent`` read with its
+    members written null left out, as a server that reads a null so refuses it (a body whose only unsupported
+    attribute is written null, refused for what else it breaks)."""
+    if any(v.status == status and v.error_code == code for v in refusals_with_nulls_left_out(sent)):
+        raise Finding(f"a body that breaks {broken} got {status} {code}: what the spec gives for the body read with its "
+                      "fields written null left out", title="Refused as read with its nulls left out",
+                      rule=NULL_AS_LEFT_OUT, provenance=load_spec().check_provenance(NULL_AS_LEFT_OUT))

@@ -97,6 +97,15 @@ def could_accept(body: Any) -> bool:
     return isinstance(conn, dict) and bool(request_check(documented_only(load_spec())).fast.is_valid(body))
 
 
+def refusals_with_nulls_left_out(body: Any) -> tuple[Violation, ...]:
+    """What the spec refuses in ``body`` read with each member written null left out (the named rules of an open
+    world's gateway too): what a correct server that reads a null as left out may refuse it for. Empty when ``body``
+    holds no null member."""
+    if not has_null_members(body):
+        return ()
+    return tuple(request_check(load_spec()).violations(left_out(body), world=OPEN_WORLD))
+
+
 def _broken_by_nulls(body: Any) -> frozenset[str]:
     """The constraints ``body`` breaks only by its fields written null, when a correct server must accept it with them
     read as left out (it keeps every documented constraint then, the named rules of an open world's gateway too: a

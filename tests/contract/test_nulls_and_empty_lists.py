@@ -140,6 +140,25 @@ def test_a_null_beside_a_documented_breach_is_no_excuse():
     assert not acceptable(body)
 
 
+def refused(status: int, code: str) -> Answer:
+    body = {"error_code": code, "error_msg": "invalid request", "request_id": REQUEST_ID}
+    return Answer(status, {"x-request-id": REQUEST_ID}, json.dumps(body).encode())
+
+
+@pytest.mark.parametrize("status, code, finding", [
+    (400, "VPN.0013", None),  # the unsupported attribute, as the spec gives it
+    (400, "VPN.0001", (NULL_AS_LEFT_OUT, DIVERGENCE)),  # the weak psk: the attribute written null read as left out
+    (409, "VPN.0001", ("unsupported-attribute: got 409", VIOLATION)),  # neither
+])
+def test_a_refusal_of_the_body_read_with_its_nulls_left_out_is_a_divergence(status, code, finding):
+    """Seed 41017 sent a tag with an unsupported attribute written null ({"key": "4", "value": "", "": null}) and a
+    weak psk; the correct-but-different server read the null as left out and refused the psk: 400 VPN.0001."""
+    body = copy.deepcopy(load_spec().examples("request")["static"])
+    body["vpn_connection"].update(psk="51000005", tags=[{"key": "4", "value": "", "": None}])
+    findings = run_checks(refused(status, code), body, only=("error_contract",))
+    assert [(f.rule, f.severity) for f in findings] == ([finding] if finding else [])
+
+
 # ------------------------------------------------------------------------------------------- lists and shows
 
 @pytest.mark.parametrize("sent, got, kind", [
