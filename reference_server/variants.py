@@ -43,7 +43,9 @@ against one must end with exit 0, its differences listed as divergences (and fai
 - its ``X-Request-Id`` header is a request id of its own (:meth:`OtherChoicesServer.header_request_id`, as a gateway in
   front may set), not the body's ``request_id``: the sources give both, and never say they are one value;
 - its create answers carry ``enable_hub`` for every style, as the 2025 create table lists it, where the reference
-  server answers it for BGP only, as the show and list tables do (its shows and lists do too);
+  server answers it for BGP only, as the show and list tables do (its shows and lists do too); and the deprecated
+  ``eip_id``, ``type`` and ``route_mode`` the OTC create table lists (which says they may be omitted), which its shows,
+  lists and updates leave out (``at_will`` in the spec);
 - it reads a request's field written null as left out, and writes each field an answer's schema lists and the answer
   leaves out as null (``"policy_rules": null`` for a static connection, ``"next_marker": null`` on the last page), as
   a framework that writes every field of its class does (Jackson's and pydantic's default): the sources type each
@@ -89,7 +91,7 @@ class OtherChoicesServer(ReferenceServer):
     def __init__(self, **options: Any) -> None:
         super().__init__(**{**options, "spec": documented_only(load_spec())})
         self.handlers = {operation: self._busy_at_first(operation, _reading_null_as_left_out(_with_fractions(_with_nulls(
-                             self.spec, operation, _with_unlisted_fields(_with_hub_in_creates(operation, self._settles_in_a_while(
+                             self.spec, operation, _with_unlisted_fields(_as_the_create_table_lists(operation, self._settles_in_a_while(
                                  operation, handler))))))) for operation, handler in self.handlers.items()}
         self.asked: set[bytes] = set()  # the requests answered busy once
         self.deleting: dict[tuple[str, str], int] = {}  # (project, id) -> shows left before the deletion is done
@@ -268,9 +270,10 @@ def _network(cidr: Any) -> Any:
         return cidr
 
 
-def _with_hub_in_creates(operation_id: str, handler: Handler) -> Handler:
+def _as_the_create_table_lists(operation_id: str, handler: Handler) -> Handler:
     """``handler``, a create's answering ``enable_hub`` (false where the request gave none) for every style, as the 2025
-    create table lists it; its shows and lists answer it for BGP only, as their tables say."""
+    create table lists it, and the deprecated ``eip_id``, ``type`` and ``route_mode`` the OTC create table lists; its
+    shows, lists and updates answer ``enable_hub`` for BGP only, as their tables say, and leave the deprecated out."""
     if operation_id != load_spec().create.id:
         return handler
 
@@ -279,9 +282,23 @@ def _with_hub_in_creates(operation_id: str, handler: Handler) -> Handler:
         if status != 201:
             return status, body
         document = json.loads(body)
-        document["vpn_connection"].setdefault("enable_hub", False)
+        connection = document["vpn_connection"]
+        connection.setdefault("enable_hub", False)
+        connection.update(_deprecated(connection))
         return status, json.dumps(document, ensure_ascii=False).encode()
     return answer
+
+
+def _deprecated(connection: dict[str, Any]) -> dict[str, str]:
+    """The deprecated fields the OTC create table lists, for ``connection``: ``eip_id`` (the EIP's id a public
+    gateway's ``vgw_ip`` gives), ``type`` (POLICY or ROUTE), ``route_mode`` (static or bgp, for ROUTE)."""
+    style = str(connection.get("style"))
+    fields = {"type": "POLICY" if style == "POLICY" else "ROUTE"}
+    if style in ("STATIC", "BGP"):
+        fields["route_mode"] = style.lower()
+    if "." not in str(connection.get("vgw_ip")):  # an EIP's id, not a private gateway's IPv4 address
+        fields["eip_id"] = str(connection.get("vgw_ip"))
+    return fields
 
 
 def _with_unlisted_fields(handler: Handler) -> Handler:
@@ -370,7 +387,8 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
                       "with a fraction, answers a field no source lists, settles a create or an update in a while and refuses an "
                       "update meanwhile, writes the service's errors as the error codes page does, is busy now and then, "
                       "keeps its lists as sets of networks: another order, a duplicate once, one policy rule per destination, host "
-                      "bits masked, answers enable_hub to a create of any style, an X-Request-Id of its own, reads a null as a "
-                      "field left out and writes each field it leaves out as null, names a connection vpn- and four letters)",
+                      "bits masked, answers enable_hub and the deprecated fields to a create of any style, an X-Request-Id of its "
+                      "own, reads a null as a field left out and writes each field it leaves out as null, names a connection vpn- "
+                      "and four letters)",
                       OtherChoicesServer),
 }

@@ -112,6 +112,10 @@ def test_a_correct_but_different_server_passes_and_lists_its_divergences(other_c
     # it answers enable_hub to a create of any style, as the 2025 create table lists it (its shows: only for BGP)
     assert [r for r in result.records if r.status == 201 and '"STATIC"' in (r.response_body or "")
             and '"enable_hub"' in (r.response_body or "")]
+    # and the deprecated fields the OTC create table lists, which its shows, lists and updates leave out (at_will)
+    lifecycle = [r for r in result.records if r.phase == "lifecycle" and r.labels]
+    assert any('"route_mode": "static"' in (r.response_body or "") for r in lifecycle if r.labels[0].endswith(": create"))
+    assert not any('"route_mode": "' in (r.response_body or "") for r in lifecycle if r.labels[0].endswith((": show", ": update")))
     # it ignores what an update may not change, where the reference server refuses it: the other choice
     assert "update_refuses_fixed_fields" in {f.check for r in result.divergences for f in r.failures}
     # it deletes in a while: shows after a delete find the connection PENDING_DELETE, then 404; nothing reported
