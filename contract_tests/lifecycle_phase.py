@@ -358,8 +358,11 @@ class LifecyclePhase:
                 record.failures.append(self._failure("list_paging_complete", "ListVpnConnections", "Page larger than limit",
                                                      f"limit={size} answered {len(items)} connections"))
             walked += [i.get("id") for i in items]
-            marker = answer.json["page_info"].get("next_marker")
-            if not marker or not items:
+            # the walk ends where no marker follows, or the one that follows is the one sent (no page further: a
+            # server that echoes the marker on an empty last page); an empty page with a new marker is walked past
+            sent, marker = marker, answer.json["page_info"].get("next_marker")
+            if not marker or marker == sent:
+                marker = None
                 break
         repeated = sorted({i for i, times in Counter(walked).items() if times > 1}, key=str)
         lost = [i for i in everything if i in own and i not in walked]

@@ -9,6 +9,9 @@ The list pages by ``marker``, the created_at of a page's last connection, and no
 a server whose clock gives two connections the same one, paging after the marker as documented, leaves the second
 out of the next page. That is a divergence (``list_paging_ties``, inferred), not a violation.
 
+A server may give a next_marker on every page, the last included (it cannot tell a full page from the last one): the
+walk ends where no marker follows or the one that follows is the one it sent, not at an empty page.
+
 A list filtered on a gateway that does not exist (the lifecycle asks for one with a random id): nothing says what it
 gets. A service may answer 404 with the code it gives such a vgw_id on create (VPN.0509) rather than 200 with no
 connections; that is a divergence (``list_unknown_gateway``), another answer still a violation."""
@@ -90,6 +93,31 @@ def test_paging_that_loses_connections_with_the_same_created_at_is_a_divergence(
     assert [f.check for f in found] == ["list_paging_ties"] and "lost: " in found[0].message
     assert found[0].provenance.why == load_spec().check_provenance("list_paging_ties", "ListVpnConnections").why
     assert result.exit_code == 0 and not result.violations and result.divergences
+
+
+class MarkerOnEveryPage(ReferenceServer):
+    """Every page gives a next_marker: its last connection's created_at, and an empty page the marker it was asked
+    with (a server that cannot tell a full page from the last)."""
+
+    def list_page(self, project: str, query: dict[str, Any], store: ConnectionStore | None = None) -> dict[str, Any]:
+        page = super().list_page(project, query, store)
+        items = page["vpn_connections"]
+        marker = items[-1]["created_at"] if items else query.get("marker")
+        if marker:
+            page["page_info"]["next_marker"] = marker
+        return page
+
+
+def test_paging_that_gives_a_marker_on_every_page_ends_where_no_further_page_comes():
+    """Before, the walk stopped at the empty page and reported "still a next_marker after 12 pages": a violation."""
+    app = MarkerOnEveryPage(token=TOKEN["X-Auth-Token"])
+    with running_server(app) as url:
+        result = run_contract(RunSettings(target=url, token=TOKEN["X-Auth-Token"], phases=("lifecycle",)),
+                              progress=lambda _: None, live=False)
+    walked = [r for r in result.records if any("list page" in label for label in r.labels)]
+    last = json.loads(walked[-1].response_body)
+    assert last["vpn_connections"] == [] and last["page_info"]["next_marker"]  # (the empty page echoed its marker)
+    assert result.exit_code == 0 and not result.violations and not result.divergences
 
 
 class UnknownGatewayNotFound(ReferenceServer):
