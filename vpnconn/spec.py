@@ -315,12 +315,12 @@ class Spec:
         request's: the ``x-vpnconn-server-defaults`` marked ``echoed: false`` (a policy rule's ``rule_index``)."""
         return frozenset(d["field"] for d in self.operation["x-vpnconn-server-defaults"] if d.get("echoed") is False)
 
-    @property
-    def at_will(self) -> frozenset[str]:
-        """The connection's fields that each answer may carry or leave out, whatever another answer of the same
-        connection did (the ``x-vpnconn-server-defaults`` entries' ``at_will``: the deprecated ones, the SDK's own)."""
+    def at_will(self, style: str) -> frozenset[str]:
+        """The fields of a connection of ``style`` (either case) that each answer may carry or leave out, whatever
+        another answer of the same connection did: the ``x-vpnconn-server-defaults`` entries' ``at_will``, for every
+        style or the entry's ``styles`` (the deprecated fields, the SDK's own, a POLICY connection's tunnel pair)."""
         return frozenset(pointer.rsplit("/", 1)[1] for d in self.operation["x-vpnconn-server-defaults"]
-                         for pointer in d.get("at_will", []))
+                         if "styles" not in d or style.lower() in d["styles"] for pointer in d.get("at_will", []))
 
     @property
     def sources(self) -> dict[str, dict[str, str]]:

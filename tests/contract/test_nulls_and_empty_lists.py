@@ -210,5 +210,24 @@ def test_a_show_is_held_to_what_the_create_answer_carried_but_not_to_how_it_wrot
     assert show_findings(tmp_path, created_connection, edit) == findings
 
 
+@pytest.mark.parametrize("style, findings", [
+    ("POLICY", []),  # the create page's POLICY example answers a tunnel pair, the tables give it for STATIC and BGP
+    ("STATIC", [("show_matches_create", "", VIOLATION)]),  # a static connection's pair is documented: the show must keep it
+])
+def test_a_policy_connections_tunnel_pair_is_each_answers_own(tmp_path, style, findings):
+    created_connection = {**shown("ACTIVE").json()["vpn_connection"], "style": style}
+    assert {"tunnel_local_address", "tunnel_peer_address"} <= created_connection.keys()
+    if style == "POLICY":
+        created_connection.pop("enable_nqa", None)
+        created_connection["policy_rules"] = [{"rule_index": 1, "source": "10.0.0.0/24", "destination": ["192.168.44.0/24"]}]
+
+    def without_pair(connection):
+        connection.pop("tunnel_local_address")
+        connection.pop("tunnel_peer_address")
+
+    assert show_findings(tmp_path, created_connection, without_pair) == findings
+
+
 def test_the_spec_names_the_fields_an_answer_carries_at_will():
-    assert load_spec().at_will == frozenset(AT_WILL)
+    assert load_spec().at_will("STATIC") == load_spec().at_will("bgp") == frozenset(AT_WILL)
+    assert load_spec().at_will("POLICY") == frozenset(AT_WILL) | {"tunnel_local_address", "tunnel_peer_address"}
