@@ -27,7 +27,7 @@ from contract_tests.records import Failure, Finding
 from contract_tests.verdicts import body_violations, error_provenance, refusals_with_nulls_left_out
 from vpnconn import load_spec
 from vpnconn.json_schema import matches
-from vpnconn.nulls import NULL_AS_LEFT_OUT, has_null_members, left_out
+from vpnconn.nulls import EMPTY_AS_LEFT_OUT, NULL_AS_LEFT_OUT, has_null_members, left_out
 from vpnconn.rules import RULES
 from vpnconn.spec import ANSWER_CONNECTION, RULE_LISTS
 
@@ -297,8 +297,14 @@ def fields_present_per_style(answer: Answer, sent: Any) -> None:
         wanted.add("policy_rules")
     missing = sorted(wanted - got.keys())
     extra = sorted(_expected()["forbidden"].get(style, set()) & got.keys())
-    if missing or extra:
-        raise Finding(f"{style} answer: missing {missing or 'nothing'}, not allowed {extra or 'nothing'}")
+    empty = [name for name in extra if got[name] == []]  # another style's list written empty: it holds nothing
+    if missing or len(empty) < len(extra):
+        held = [name for name in extra if name not in empty]
+        raise Finding(f"{style} answer: missing {missing or 'nothing'}, not allowed {held or 'nothing'}")
+    if empty:
+        raise Finding(f"{style} answer: {', '.join(empty)} written as an empty list, where the pages give the field for "
+                      "another style only", title="Another style's list written empty", rule=EMPTY_AS_LEFT_OUT,
+                      provenance=load_spec().check_provenance(EMPTY_AS_LEFT_OUT))
 
 
 _ECHOED = ("vgw_id", "vgw_ip", "cgw_id", "name", "peer_subnets", "peer_subnets_v6", "tags", "enable_nqa", "enable_hub",

@@ -17,7 +17,7 @@ from contract_tests.error_bodies import OTHER_SHAPE, error_code_in, in_error_cod
 from contract_tests.records import Failure
 from vpnconn import load_spec
 from vpnconn.documented import UNLISTED_FIELDS, documented_only, open_answers
-from vpnconn.nulls import NULL_AS_LEFT_OUT, has_null_members, left_out
+from vpnconn.nulls import EMPTY_AS_LEFT_OUT, NULL_AS_LEFT_OUT, has_null_members, left_out
 from vpnconn.spec import Provenance
 from vpnconn.validation import Violation, request_check, schema_errors
 from vpnconn.world import OPEN_WORLD
@@ -174,17 +174,24 @@ INFERRED_RESPONSE = ("the answer keeps every documented constraint of the respon
 
 def answer_schema_provenance(schema: str, body: Any, operation_id: str) -> Provenance:
     """The provenance of an answer's failure of its ``schema``: documented if it also fails the documented-only
-    schema, with each member written null read as left out; else inferred (with the spec's own why when all that is
-    wrong is a field the spec does not list, or a field written null, or both)."""
+    schema, read as written, with each member written null left out, and with each written as an empty list left out
+    too; else inferred, by the first reading the documented-only schema takes (with the spec's own why when all that
+    is wrong is a field the spec does not list, a field written null or as an empty list, or these together)."""
     spec = load_spec()
+    if body is None:
+        return spec.check_provenance("response_schema_conformance", operation_id)
     nulls = has_null_members(body)
-    read = left_out(body) if nulls else body
-    if body is not None and not schema_errors(schema, read, documented_only(spec)):
-        inferred = [spec.check_provenance(NULL_AS_LEFT_OUT)] if nulls else []
-        if schema_errors(schema, read):
-            inferred.append(spec.check_provenance(UNLISTED_FIELDS) if not schema_errors(schema, read, open_answers(spec))
-                            else Provenance(False, why=INFERRED_RESPONSE))
-        return combined(inferred) or Provenance(False, why=INFERRED_RESPONSE)
+    readings: list[tuple[Any, list[str]]] = [(body, [])]  # each reading of the answer, and the inferences it rests on
+    if nulls:
+        readings.append((left_out(body), [NULL_AS_LEFT_OUT]))
+    readings.append((left_out(body, empty_lists=True), [NULL_AS_LEFT_OUT] * nulls + [EMPTY_AS_LEFT_OUT]))
+    for read, choices in readings:
+        if not schema_errors(schema, read, documented_only(spec)):
+            inferred = [spec.check_provenance(choice) for choice in choices]
+            if schema_errors(schema, read):
+                inferred.append(spec.check_provenance(UNLISTED_FIELDS) if not schema_errors(schema, read, open_answers(spec))
+                                else Provenance(False, why=INFERRED_RESPONSE))
+            return combined(inferred) or Provenance(False, why=INFERRED_RESPONSE)
     return spec.check_provenance("response_schema_conformance", operation_id)
 
 

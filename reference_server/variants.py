@@ -47,9 +47,11 @@ against one must end with exit 0, its differences listed as divergences (and fai
   ``eip_id``, ``type`` and ``route_mode`` the OTC create table lists (which says they may be omitted), which its shows,
   lists and updates leave out (``at_will`` in the spec);
 - it reads a request's field written null as left out, and writes each field an answer's schema lists and the answer
-  leaves out as null (``"policy_rules": null`` for a static connection, ``"next_marker": null`` on the last page), as
-  a framework that writes every field of its class does (Jackson's and pydantic's default): the sources type each
-  field and never mention null, and a client reads either as the field not there (``null_as_left_out``);
+  leaves out as a framework that writes every field of its class does (Jackson's and pydantic's default): a list
+  empty (``"policy_rules": []`` for a static connection), anything else null (``"enable_nqa": null`` for a policy
+  connection, ``"next_marker": null`` on the last page): the sources type each field and never mention null, nor
+  whether a list that holds nothing is written, and a client reads each as the field not there (``null_as_left_out``,
+  ``empty_list_as_left_out``);
 - it names a connection created without a name ``vpn-`` and four letters (``vpn-kqzt``), where the reference server
   writes four lower-case hex digits as the examples do: the page says "vpn-****" (``auto_name_hex_digits``);
 - it keeps a connection's lists as sets of networks (:func:`kept_as_sets`): subnets and tags last first, a
@@ -90,7 +92,7 @@ TRACING_HEADERS = ("x-request-id",)
 class OtherChoicesServer(ReferenceServer):
     def __init__(self, **options: Any) -> None:
         super().__init__(**{**options, "spec": documented_only(load_spec())})
-        self.handlers = {operation: self._busy_at_first(operation, _reading_null_as_left_out(_with_fractions(_with_nulls(
+        self.handlers = {operation: self._busy_at_first(operation, _reading_null_as_left_out(_with_fractions(_as_not_given(
                              self.spec, operation, _with_unlisted_fields(_as_the_create_table_lists(operation, self._settles_in_a_while(
                                  operation, handler))))))) for operation, handler in self.handlers.items()}
         self.asked: set[bytes] = set()  # the requests answered busy once
@@ -329,9 +331,9 @@ def _reading_null_as_left_out(handler: Handler) -> Handler:
     return answer
 
 
-def _with_nulls(spec: Spec, operation_id: str, handler: Handler) -> Handler:
-    """``handler`` writing, in a 2xx answer, each field its schema lists (at every depth) and the answer leaves out as
-    null, as a framework that writes every field of its answer's class does."""
+def _as_not_given(spec: Spec, operation_id: str, handler: Handler) -> Handler:
+    """``handler`` writing, in a 2xx answer, each field its schema lists (at every depth) and the answer leaves out
+    as :func:`written_as_not_given` does."""
     operation = spec.operation_by_id(operation_id)
 
     async def answer(params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Answer:
@@ -339,20 +341,22 @@ def _with_nulls(spec: Spec, operation_id: str, handler: Handler) -> Handler:
         schema = operation.response_schema(status) if 200 <= status < 300 and body else None
         if schema is None:
             return status, body
-        return status, json.dumps(null_for_left_out(spec, spec.schema(schema), json.loads(body)), ensure_ascii=False).encode()
+        return status, json.dumps(written_as_not_given(spec, spec.schema(schema), json.loads(body)), ensure_ascii=False).encode()
     return answer
 
 
-def null_for_left_out(spec: Spec, schema: Any, value: Any) -> Any:
-    """``value`` (an answer of ``schema``) with each field the schema lists and ``value`` leaves out written null, at
-    every depth (but a field the schema refuses by name, the psk)."""
+def written_as_not_given(spec: Spec, schema: Any, value: Any) -> Any:
+    """``value`` (an answer of ``schema``) with each field the schema lists and ``value`` leaves out written as a
+    framework writes a field of its answer's class it was not given: a list empty, anything else null; at every depth
+    (but a field the schema refuses by name, the psk)."""
     schema = spec.resolve(schema)
     if isinstance(value, dict) and isinstance(schema, dict):
         listed = {name: sub for name, sub in _properties(spec, schema).items() if sub is not False}
-        written = {name: null_for_left_out(spec, listed.get(name, {}), item) for name, item in value.items()}
-        return {**written, **{name: None for name in listed if name not in value}}
+        written = {name: written_as_not_given(spec, listed.get(name, {}), item) for name, item in value.items()}
+        return {**written, **{name: [] if spec.resolve(sub).get("type") == "array" else None
+                              for name, sub in listed.items() if name not in value}}
     if isinstance(value, list) and isinstance(schema, dict) and "items" in schema:
-        return [null_for_left_out(spec, schema["items"], item) for item in value]
+        return [written_as_not_given(spec, schema["items"], item) for item in value]
     return value
 
 
@@ -388,7 +392,7 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
                       "update meanwhile, writes the service's errors as the error codes page does, is busy now and then, "
                       "keeps its lists as sets of networks: another order, a duplicate once, one policy rule per destination, host "
                       "bits masked, answers enable_hub and the deprecated fields to a create of any style, an X-Request-Id of its "
-                      "own, reads a null as a field left out and writes each field it leaves out as null, names a connection vpn- "
-                      "and four letters)",
+                      "own, reads a null as a field left out and writes each field it leaves out as null or an empty list, "
+                      "names a connection vpn- and four letters)",
                       OtherChoicesServer),
 }

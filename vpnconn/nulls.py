@@ -8,6 +8,11 @@ in a request as the field not given. The reference server leaves out what it doe
 a request; the other choice is a divergence, named in the spec (:data:`NULL_AS_LEFT_OUT`). What the documentation
 requires still holds of what is left: a null where a field must be (an answer's ``name``, a request's ``vgw_id``)
 is that field missing, and a null in a list is no field left out.
+
+A list field written empty where the field is left out (``"policy_rules": []`` for a static connection, which the
+pages say is returned for POLICY only) is the same choice for a list: a framework that starts each list empty writes
+it so (Jackson, pydantic with a list default), and no page says that a list that holds nothing is left out
+(:data:`EMPTY_AS_LEFT_OUT`).
 """
 
 from __future__ import annotations
@@ -15,14 +20,17 @@ from __future__ import annotations
 from typing import Any
 
 NULL_AS_LEFT_OUT = "null_as_left_out"  # the spec's name for: a field written null is a field left out
+EMPTY_AS_LEFT_OUT = "empty_list_as_left_out"  # ... and a list field written empty where the field is left out
 
 
-def left_out(value: Any) -> Any:
-    """``value`` with each object member written null left out, at every depth (a list keeps its null items)."""
+def left_out(value: Any, empty_lists: bool = False) -> Any:
+    """``value`` with each object member written null left out, at every depth (a list keeps its null items); with
+    ``empty_lists``, each member written as an empty list too."""
     if isinstance(value, dict):
-        return {key: left_out(item) for key, item in value.items() if item is not None}
+        return {key: left_out(item, empty_lists) for key, item in value.items()
+                if item is not None and not (empty_lists and item == [])}
     if isinstance(value, list):
-        return [left_out(item) for item in value]
+        return [left_out(item, empty_lists) for item in value]
     return value
 
 

@@ -20,28 +20,33 @@ from contract_tests.listing import WRITTEN_AS_SENT, compare
 from contract_tests.records import DIVERGENCE, VIOLATION
 from contract_tests.verdicts import body_violations, not_rejected, response_provenance
 from reference_server import ReferenceServer
-from reference_server.variants import null_for_left_out
+from reference_server.variants import written_as_not_given
 from vpnconn import load_spec
-from vpnconn.nulls import NULL_AS_LEFT_OUT, has_null_members, left_out
+from vpnconn.nulls import EMPTY_AS_LEFT_OUT, NULL_AS_LEFT_OUT, has_null_members, left_out
 
 REQUEST_ID = "9b5bc2d3-0c1e-4a0a-9c41-6a2a8f0a4f11"
 
 
 def test_a_null_member_is_left_out_at_every_depth_and_a_null_item_kept():
-    value = {"a": None, "b": {"c": None, "d": 1}, "e": [None, {"f": None}]}
-    assert left_out(value) == {"b": {"d": 1}, "e": [None, {}]}
+    value = {"a": None, "b": {"c": None, "d": 1}, "e": [None, {"f": None}], "g": []}
+    assert left_out(value) == {"b": {"d": 1}, "e": [None, {}], "g": []}
+    assert left_out(value, empty_lists=True) == {"b": {"d": 1}, "e": [None, {}]}
     assert has_null_members(value) and not has_null_members(left_out(value))
     assert not has_null_members([None, 1]) and not has_null_members(None)
 
 
 # ------------------------------------------------------------------------------------------- answers
 
-def created(style: str = "static", edit=lambda connection: None) -> tuple[Answer, dict]:
-    """The spec's ``style`` request example and the reference server's 201 to it, written with a null for each field
-    it leaves out, then edited by ``edit``."""
+def created(style: str = "static", edit=lambda connection: None, empty_lists: bool = False) -> tuple[Answer, dict]:
+    """The spec's ``style`` request example and the reference server's 201 to it, with each field it leaves out
+    written null (with ``empty_lists``: a list field written empty, as the correct-but-different server writes them),
+    then edited by ``edit``."""
     sent = copy.deepcopy(load_spec().examples("request")[style])
-    body = {"vpn_connection": ReferenceServer().respond(copy.deepcopy(sent)), "request_id": REQUEST_ID}
-    body = null_for_left_out(load_spec(), load_spec().schema("CreateVpnConnectionResponse"), body)
+    answered = ReferenceServer().respond(copy.deepcopy(sent))
+    body = written_as_not_given(load_spec(), load_spec().schema("CreateVpnConnectionResponse"),
+                                {"vpn_connection": answered, "request_id": REQUEST_ID})
+    if not empty_lists:
+        body["vpn_connection"].update({k: None for k, v in body["vpn_connection"].items() if v == [] and k not in answered})
     edit(body["vpn_connection"])
     return Answer(201, {"x-request-id": REQUEST_ID}, json.dumps(body).encode()), sent
 
@@ -55,6 +60,29 @@ def test_a_create_answer_that_writes_what_it_leaves_out_as_null_is_a_divergence_
     assert run_checks(answer, sent) == []  # no check of ours reports a field written null
     provenance = response_provenance(201, answer.content)  # how the schema check's finding is judged
     assert provenance == load_spec().check_provenance(NULL_AS_LEFT_OUT) and not provenance.documented
+
+
+@pytest.mark.parametrize("style", ["static", "policy", "bgp"])
+def test_a_create_answer_that_writes_a_list_it_leaves_out_empty_is_a_divergence_only(style):
+    answer, sent = created(style, empty_lists=True)
+    written = answer.written["vpn_connection"]
+    assert written["tags"] == written["peer_subnets_v6"] == [] and written["eip_id"] is None
+    findings = [(f.check, f.rule, f.severity) for f in run_checks(answer, sent)]
+    provenance = response_provenance(201, answer.content)
+    if style == "policy":  # its lists are its own: only the nulls (enable_nqa) are another style's
+        assert findings == [] and provenance == load_spec().check_provenance(NULL_AS_LEFT_OUT)
+    else:  # policy_rules: [] for a static or BGP connection
+        assert written["policy_rules"] == [] and findings == [("fields_present_per_style", EMPTY_AS_LEFT_OUT, DIVERGENCE)]
+        assert not provenance.documented and {load_spec().check_provenance(name).why for name in (
+            NULL_AS_LEFT_OUT, EMPTY_AS_LEFT_OUT)} == set(provenance.why.split(" / "))
+
+
+def test_a_list_that_holds_something_where_another_style_has_it_is_a_violation():
+    rules = [{"rule_index": 1, "source": "10.0.0.0/24", "destination": ["192.168.44.0/24"]}]
+    answer, sent = created("static", edit=lambda c: c.update(policy_rules=rules), empty_lists=True)
+    [failure] = run_checks(answer, sent, only=("fields_present_per_style",))
+    assert failure.severity == VIOLATION and "not allowed ['policy_rules']" in failure.message
+    assert response_provenance(201, answer.content).documented
 
 
 def test_nulls_beside_a_field_no_source_lists_give_both_whys():

@@ -18,7 +18,7 @@ from contract_tests.verdicts import INFERRED_RESPONSE
 from reference_server.variants import UNLISTED, busy_at_first
 from vpnconn import load_spec
 from vpnconn.documented import UNLISTED_FIELDS, documented_only
-from vpnconn.nulls import NULL_AS_LEFT_OUT
+from vpnconn.nulls import EMPTY_AS_LEFT_OUT, NULL_AS_LEFT_OUT
 from vpnconn.validation import check_request
 
 CANONICAL = {"vpn_connection": {"vgw_id": "b32d91a4-52c8-4b17-a8df-e907174eb11d", "vgw_ip": "0c464dad-7f31-4a6e-9c84-c22bb0eb0bde",
@@ -133,8 +133,8 @@ def test_a_correct_but_different_server_passes_and_lists_its_divergences(other_c
     unlisted = [(r, f) for r in result.divergences for f in r.failures if UNLISTED in f.message]
     assert {f.check for _, f in unlisted} == {"response_schema_conformance", "lifecycle_response_schema"}
     # (the general why where an answer also breaks another inference; after the why of the nulls it writes, below)
-    null_why = load_spec().check_provenance(NULL_AS_LEFT_OUT).why
-    whys = {f.provenance.why.removeprefix(f"{null_why} / ") for _, f in unlisted}
+    null_why, empty_why = (load_spec().check_provenance(name).why for name in (NULL_AS_LEFT_OUT, EMPTY_AS_LEFT_OUT))
+    whys = {f.provenance.why.removeprefix(f"{null_why} / ").removeprefix(f"{empty_why} / ") for _, f in unlisted}
     assert whys == {load_spec().check_provenance(UNLISTED_FIELDS).why, INFERRED_RESPONSE}, whys
     assert {r.phase for r, _ in unlisted} >= {"examples", "coverage", "fuzzing", "rules", "lifecycle"}
     steps = {r.labels[0].split(": ", 1)[1] for r, _ in unlisted if r.phase == "lifecycle"}
@@ -146,6 +146,10 @@ def test_a_correct_but_different_server_passes_and_lists_its_divergences(other_c
     assert {r.phase for r, _ in nulled} >= {"examples", "coverage", "fuzzing", "rules", "lifecycle"}
     assert {"create", "show", "list", "update"} <= {r.labels[0].split(": ", 1)[1] for r, _ in nulled if r.phase == "lifecycle"}
     assert any('"next_marker": null' in (r.response_body or "") for r, _ in nulled)
+    # and each list field it leaves out as an empty list: another style's (policy_rules of a static connection) too
+    emptied = [f for r in result.divergences for f in r.failures if f.rule == EMPTY_AS_LEFT_OUT]
+    assert emptied and {f.check for f in emptied} == {"fields_present_per_style"}
+    assert any(empty_why in f.provenance.why for _, f in nulled)
     accepted = [r for r, f in nulled if f.check == "negative_data_rejection"]
     assert accepted and all(r.status == 201 and ": null" in (r.request_body or "") for r in accepted)
     # it names a connection created without a name vpn- and four letters: the page says vpn-****, the examples are hex
