@@ -287,6 +287,18 @@ def scripted_lifecycle(answer: Callable, tmp_path: Path) -> Iterator:
         yield LifecyclePhase(SCRIPTED_BASE, settings, client, Ledger(tmp_path / "ledger.jsonl", SCRIPTED_BASE, settings.project_id))
 
 
+def scripted_show(tmp_path: Path, created: dict, answer: Callable) -> list:
+    """The failures of the lifecycle's show step, for a connection the sequence knows as ``created``, against a target
+    that answers each request with ``answer(request)``."""
+    from contract_tests.lifecycle_phase import Seen
+
+    with scripted_lifecycle(answer, tmp_path) as phase:
+        seen = Seen("static", {"vpn_connection": {}}, connection=created)
+        assert phase._show(seen, SCRIPTED_ID)
+    [record] = seen.records
+    return record.failures
+
+
 def named_create_body(name: str) -> bytes:
     """The spec's static request example named ``name``, with a customer gateway of that name's own (a gateway address
     and a customer gateway hold one connection), as bytes to send."""

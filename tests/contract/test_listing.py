@@ -10,10 +10,9 @@ import json
 
 import httpx
 import pytest
-from support import SCRIPTED_ID, scripted_lifecycle, shown
+from support import scripted_show, shown
 
 from contract_tests.checks import Answer, response_echoes_request, run_checks
-from contract_tests.lifecycle_phase import Seen
 from contract_tests.listing import WRITTEN_AS_SENT, compare
 from contract_tests.records import DIVERGENCE, VIOLATION, Failure, Finding
 from reference_server.variants import kept_as_sets
@@ -153,9 +152,6 @@ def test_a_show_is_compared_with_the_connection_created_as_sets(tmp_path, edit, 
     created.update(peer_subnets=["192.168.1.0/24", "192.168.2.0/24"])
     answered = copy.deepcopy(created)
     edit(answered)
-    with scripted_lifecycle(shown_with(answered), tmp_path) as phase:
-        seen = Seen("static", {"vpn_connection": {}}, connection=created)
-        assert phase._show(seen, SCRIPTED_ID)
-    [record] = seen.records
-    assert [(f.rule, f.severity) for f in record.failures] == severities
-    assert all(f.check == "show_matches_create" for f in record.failures)
+    failures = scripted_show(tmp_path, created, shown_with(answered))
+    assert [(f.rule, f.severity) for f in failures] == severities
+    assert all(f.check == "show_matches_create" for f in failures)

@@ -11,11 +11,10 @@ import json
 
 import httpx
 import pytest
-from support import SCRIPTED_ID, scripted_lifecycle, shown
+from support import scripted_show, shown
 
 from contract_tests.checks import Answer, run_checks
 from contract_tests.hooks import acceptable
-from contract_tests.lifecycle_phase import Seen
 from contract_tests.listing import WRITTEN_AS_SENT, compare
 from contract_tests.records import DIVERGENCE, VIOLATION
 from contract_tests.verdicts import body_violations, not_rejected, response_provenance
@@ -208,14 +207,10 @@ def showing(connection: dict):
     return answer
 
 
-def show_findings(tmp_path, created_connection: dict, edit) -> list[tuple[str, str]]:
+def show_findings(tmp_path, created_connection: dict, edit) -> list[tuple[str, str, str]]:
     answered = copy.deepcopy(created_connection)
     edit(answered)
-    with scripted_lifecycle(showing(answered), tmp_path) as phase:
-        seen = Seen("static", {"vpn_connection": {}}, connection=created_connection)
-        assert phase._show(seen, SCRIPTED_ID)
-    [record] = seen.records
-    return [(f.check, f.rule, f.severity) for f in record.failures]
+    return [(f.check, f.rule, f.severity) for f in scripted_show(tmp_path, created_connection, showing(answered))]
 
 
 AT_WILL = {"eip_id": "0c464dad-7f31-4a6e-9c84-c22bb0eb0bde", "type": "ROUTE", "route_mode": "static", "enable_health_check": False}
