@@ -52,6 +52,8 @@ against one must end with exit 0, its differences listed as divergences (and fai
   connection, ``"next_marker": null`` on the last page): the sources type each field and never mention null, nor
   whether a list that holds nothing is written, and a client reads each as the field not there (``null_as_left_out``,
   ``empty_list_as_left_out``);
+- it answers ``phase1_negotiation_mode`` (its default, ``main``) for an IKE v2 connection too, as a store that keeps
+  the default for every connection does, where the examples leave it out of v2 answers (``phase1_mode_v1_only``);
 - it names a connection created without a name ``vpn-`` and four letters (``vpn-kqzt``), where the reference server
   writes four lower-case hex digits as the examples do: the page says "vpn-****" (``auto_name_hex_digits``);
 - it keeps a connection's lists as sets of networks (:func:`kept_as_sets`): subnets and tags last first, a
@@ -92,14 +94,24 @@ TRACING_HEADERS = ("x-request-id",)
 class OtherChoicesServer(ReferenceServer):
     def __init__(self, **options: Any) -> None:
         super().__init__(**{**options, "spec": documented_only(load_spec())})
-        self.handlers = {operation: self._busy_at_first(operation, _reading_null_as_left_out(_with_fractions(_as_not_given(
-                             self.spec, operation, _with_unlisted_fields(_as_the_create_table_lists(operation, self._settles_in_a_while(
-                                 operation, handler))))))) for operation, handler in self.handlers.items()}
+        self.handlers = {operation: self._other_choices(operation, handler) for operation, handler in self.handlers.items()}
         self.asked: set[bytes] = set()  # the requests answered busy once
         self.deleting: dict[tuple[str, str], int] = {}  # (project, id) -> shows left before the deletion is done
         self.settling: dict[tuple[str, str], tuple[str, int]] = {}  # (project, id) -> (its status, reads left)
         conflict = self.spec.document["components"]["responses"]["Conflict"]["content"]["application/json"]["example"]
         self.not_ready = {"status": 409, "error_code": conflict["error_code"], "message": "not ready: {detail}"}
+
+    def _other_choices(self, operation: str, handler: Handler) -> Handler:
+        """``handler`` (the reference server's) making this server's choices, from the answer's writing out to the
+        request's reading."""
+        handler = self._settles_in_a_while(operation, handler)
+        handler = _as_the_create_table_lists(operation, handler)
+        handler = _keeping_the_phase1_default(handler)
+        handler = _with_unlisted_fields(handler)
+        handler = _as_not_given(self.spec, operation, handler)
+        handler = _with_fractions(handler)
+        handler = _reading_null_as_left_out(handler)
+        return self._busy_at_first(operation, handler)
 
     def delete(self, project: str, connection_id: str, store: ConnectionStore | None = None) -> None:
         if store is not None:  # (the fixture generator's own store: as the reference server)
@@ -317,6 +329,24 @@ def _with_unlisted_fields(handler: Handler) -> Handler:
     return answer
 
 
+def _keeping_the_phase1_default(handler: Handler) -> Handler:
+    """``handler`` answering each connection's ``phase1_negotiation_mode``, its default where the connection has none
+    (IKE v2), as a store that keeps the default for every connection does."""
+    default = load_spec().request_defaults()["ikepolicy"]["phase1_negotiation_mode"]
+
+    async def answer(params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Answer:
+        status, body = await handler(params, headers, raw, request_id)
+        if not 200 <= status < 300 or not body:
+            return status, body
+        document = json.loads(body)
+        connections = [document["vpn_connection"]] if "vpn_connection" in document else document.get("vpn_connections", [])
+        for connection in connections:
+            if isinstance(connection.get("ikepolicy"), dict):
+                connection["ikepolicy"].setdefault("phase1_negotiation_mode", default)
+        return status, json.dumps(document, ensure_ascii=False).encode()
+    return answer
+
+
 def _reading_null_as_left_out(handler: Handler) -> Handler:
     """``handler`` reading each member of the request's JSON written null as left out (:func:`vpnconn.nulls.left_out`)."""
     async def answer(params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Answer:
@@ -393,6 +423,6 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
                       "keeps its lists as sets of networks: another order, a duplicate once, one policy rule per destination, host "
                       "bits masked, answers enable_hub and the deprecated fields to a create of any style, an X-Request-Id of its "
                       "own, reads a null as a field left out and writes each field it leaves out as null or an empty list, "
-                      "names a connection vpn- and four letters)",
+                      "names a connection vpn- and four letters, answers the IKE phase-1 mode for v2 too)",
                       OtherChoicesServer),
 }

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from support import scripted_show, shown
 
-from contract_tests.checks import Answer, run_checks
+from contract_tests.checks import PHASE1_V1_ONLY, Answer, run_checks
 from contract_tests.hooks import acceptable
 from contract_tests.listing import WRITTEN_AS_SENT, compare
 from contract_tests.records import DIVERGENCE, VIOLATION
@@ -74,6 +74,28 @@ def test_a_create_answer_that_writes_a_list_it_leaves_out_empty_is_a_divergence_
         assert written["policy_rules"] == [] and findings == [("fields_present_per_style", EMPTY_AS_LEFT_OUT, DIVERGENCE)]
         assert not provenance.documented and {load_spec().check_provenance(name).why for name in (
             NULL_AS_LEFT_OUT, EMPTY_AS_LEFT_OUT)} == set(provenance.why.split(" / "))
+
+
+@pytest.mark.parametrize("ike, edit, finding", [
+    ("v2", lambda c: None, None),
+    ("v2", lambda c: c["ikepolicy"].update(phase1_negotiation_mode="main"), (PHASE1_V1_ONLY, DIVERGENCE)),  # its default
+    ("v2", lambda c: c["ikepolicy"].update(phase1_negotiation_mode="main", dh_group="group14"), ("", VIOLATION)),
+    ("v1", lambda c: None, None),
+    ("v1", lambda c: c["ikepolicy"].update(phase1_negotiation_mode="aggressive"), ("", VIOLATION)),  # not the default
+], ids=["v2 without it", "v2 with main", "v2 with main and another default off", "v1 with main", "v1 with aggressive"])
+def test_the_phase1_mode_in_an_ike_v2_answer_is_a_divergence_alone(ike, edit, finding):
+    """The examples leave phase1_negotiation_mode out of IKE v2 answers; no page says that an answer does."""
+    def answered(connection):
+        connection["ikepolicy"].pop("phase1_negotiation_mode", None)
+        if ike == "v1":
+            connection["ikepolicy"].update(ike_version="v1", phase1_negotiation_mode="main")
+        edit(connection)
+
+    answer, sent = created(edit=answered)
+    if ike == "v1":
+        sent["vpn_connection"]["ikepolicy"] = {"ike_version": "v1"}
+    findings = [(f.rule, f.severity) for f in run_checks(answer, sent, only=("documented_defaults",))]
+    assert findings == ([finding] if finding else [])
 
 
 def test_a_list_that_holds_something_where_another_style_has_it_is_a_violation():
