@@ -27,7 +27,7 @@ from contract_tests.records import Failure, Finding
 from contract_tests.verdicts import body_violations, error_provenance, refusals_with_nulls_left_out
 from vpnconn import load_spec
 from vpnconn.json_schema import matches
-from vpnconn.nulls import EMPTY_AS_LEFT_OUT, NULL_AS_LEFT_OUT, has_null_members, left_out
+from vpnconn.nulls import EMPTY_AS_LEFT_OUT, NULL_AS_LEFT_OUT, left_out
 from vpnconn.rules import RULES
 from vpnconn.spec import ANSWER_CONNECTION, RULE_LISTS
 
@@ -130,7 +130,7 @@ def _created(answer: Answer, sent: Any) -> tuple[dict[str, Any], dict[str, Any]]
     conn, body = sent.get("vpn_connection"), answer.json
     if not isinstance(conn, dict) or not isinstance(body, dict) or not isinstance(body.get("vpn_connection"), dict):
         return None
-    return (left_out(conn) if has_null_members(conn) else conn), body["vpn_connection"]
+    return left_out(conn), body["vpn_connection"]
 
 
 def _object(value: Any) -> dict[str, Any]:

@@ -77,24 +77,14 @@ def combined(provenances: Iterable[Provenance]) -> Provenance | None:
 
 def not_rejected(labels: list[str], title: str, message: str, body: Any = None) -> list[Failure]:
     """negative_data_rejection for an accepted body: one failure per constraint it breaks, as none was enforced. A
-    constraint that only a field written null breaks, in a body a correct server could accept with its nulls read as
-    left out (:func:`could_accept`), rests on that reading (``null_as_left_out``), not on the constraint."""
+    constraint that only a field written null breaks, in a body a correct server must accept with its nulls read as
+    left out (:func:`_broken_by_nulls`), rests on that reading (``null_as_left_out``), not on the constraint."""
     spec = load_spec()
     by_nulls = _broken_by_nulls(body)
     return [Failure("negative_data_rejection", title, message, label,
                     spec.check_provenance(NULL_AS_LEFT_OUT) if label in by_nulls else
                     spec.provenance_of(label) if label != "headers-or-path" else spec.check_provenance("negative_data_rejection"))
             for label in labels]
-
-
-def could_accept(body: Any) -> bool:
-    """Could a correct server accept (and so create from) this create body? Judged by the documented constraints only,
-    since a correct server may accept what the spec only infers, and with each field written null read as left out,
-    as a correct server may read it (``null_as_left_out``)."""
-    if has_null_members(body):
-        body = left_out(body)
-    conn = body.get("vpn_connection") if isinstance(body, dict) else None
-    return isinstance(conn, dict) and bool(request_check(documented_only(load_spec())).fast.is_valid(body))
 
 
 def refusals_with_nulls_left_out(body: Any) -> tuple[Violation, ...]:

@@ -322,7 +322,7 @@ def _with_unlisted_fields(handler: Handler) -> Handler:
         if not body:
             return status, body
         document = json.loads(body)
-        connections = [document["vpn_connection"]] if "vpn_connection" in document else document.get("vpn_connections", [])
+        connections = _connections(document)
         for node in [document, *connections, *(c["ikepolicy"] for c in connections if "ikepolicy" in c)]:
             node[UNLISTED] = True
         return status, json.dumps(document, ensure_ascii=False).encode()
@@ -339,12 +339,16 @@ def _keeping_the_phase1_default(handler: Handler) -> Handler:
         if not 200 <= status < 300 or not body:
             return status, body
         document = json.loads(body)
-        connections = [document["vpn_connection"]] if "vpn_connection" in document else document.get("vpn_connections", [])
-        for connection in connections:
+        for connection in _connections(document):
             if isinstance(connection.get("ikepolicy"), dict):
                 connection["ikepolicy"].setdefault("phase1_negotiation_mode", default)
         return status, json.dumps(document, ensure_ascii=False).encode()
     return answer
+
+
+def _connections(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The connections an answer holds: a create's, show's or update's one, or a list's."""
+    return [document["vpn_connection"]] if "vpn_connection" in document else document.get("vpn_connections", [])
 
 
 def _reading_null_as_left_out(handler: Handler) -> Handler:

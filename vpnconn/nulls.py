@@ -25,12 +25,19 @@ EMPTY_AS_LEFT_OUT = "empty_list_as_left_out"  # ... and a list field written emp
 
 def left_out(value: Any, empty_lists: bool = False) -> Any:
     """``value`` with each object member written null left out, at every depth (a list keeps its null items); with
-    ``empty_lists``, each member written as an empty list too."""
+    ``empty_lists``, each member written as an empty list too. A ``value`` with nothing to leave out is returned as it
+    is, not copied (the caller must not change what it gets)."""
+    if not empty_lists and not has_null_members(value):
+        return value
+    return _without(value, empty_lists)
+
+
+def _without(value: Any, empty_lists: bool) -> Any:
     if isinstance(value, dict):
-        return {key: left_out(item, empty_lists) for key, item in value.items()
+        return {key: _without(item, empty_lists) for key, item in value.items()
                 if item is not None and not (empty_lists and item == [])}
     if isinstance(value, list):
-        return [left_out(item, empty_lists) for item in value]
+        return [_without(item, empty_lists) for item in value]
     return value
 
 
