@@ -29,7 +29,8 @@ from vpnconn import load_spec
 from vpnconn.json_schema import matches
 from vpnconn.nulls import EMPTY_AS_LEFT_OUT, NULL_AS_LEFT_OUT, left_out
 from vpnconn.rules import RULES
-from vpnconn.spec import ANSWER_CONNECTION, RULE_LISTS
+from vpnconn.spec import ANSWER_CONNECTION, CREATE_CONTENT, RULE_LISTS
+from vpnconn.unlisted import listed_only
 
 ERROR_CODE = re.compile(r"^[A-Z]+\.[0-9]{4}$")
 PHASE1_V1_ONLY = "phase1_mode_v1_only"  # the divergence of phase1_negotiation_mode answered for IKE v2
@@ -109,7 +110,7 @@ def _expected() -> dict[str, Any]:
         "required": {style: set(v.get("required", [])) for style, v in variants.items()},
         "tunnel_rules": [(RULES[r.id], r.params) for r in spec.rules
                          if r.id.startswith("tunnel-") and r.scope == "body"],
-        "write_only": [k for k, v in spec.schema("CreateVpnConnectionRequestBodyContent")["properties"].items()
+        "write_only": [k for k, v in spec.schema(CREATE_CONTENT)["properties"].items()
                        if spec.resolve(v).get("writeOnly")],
     }
 
@@ -124,13 +125,14 @@ def _parse(content: bytes) -> Any:
 
 def _created(answer: Answer, sent: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(request connection, answered connection) of a 201 to a create body; None for anything else. The request is
-    read as the answer is, each field written null left out: a server that took it read it so (vpnconn.nulls)."""
+    read as the answer is, each field written null left out, and each attribute the request schema does not list:
+    a server that took it read it so (vpnconn.nulls, vpnconn.unlisted)."""
     if answer.status != 201 or not isinstance(sent, dict):
         return None
     conn, body = sent.get("vpn_connection"), answer.json
     if not isinstance(conn, dict) or not isinstance(body, dict) or not isinstance(body.get("vpn_connection"), dict):
         return None
-    return left_out(conn), body["vpn_connection"]
+    return listed_only(load_spec(), CREATE_CONTENT, left_out(conn)), body["vpn_connection"]
 
 
 def _object(value: Any) -> dict[str, Any]:

@@ -120,12 +120,15 @@ def _error_part(violation: Violation, part: str) -> Provenance:
 
 def error_provenance(violations: Iterable[Violation], part: str) -> Provenance | None:
     """Documented when some broken constraint is documented and so is the ``part`` (status or error_code) of
-    the answer the spec gives for it; else the inference(s) it rests on."""
+    the answer the spec gives for it, or when that answer is documented for any refusal of its kind
+    (``whenever_refused``: an unlisted attribute, which a target may ignore, but refuses with VPN.0013); else the
+    inference(s) it rests on."""
     pairs = []
+    spec = load_spec()
     for v in violations:
-        constraint = load_spec().provenance_of(v.rule)
+        constraint = spec.provenance_of(v.rule)
         answer = _error_part(v, part)
-        if constraint.documented and answer.documented:
+        if answer.documented and (constraint.documented or spec.errors.get(v.error_kind, {}).get("whenever_refused")):
             return answer
         pairs.append(constraint if not constraint.documented else answer)
     return combined(pairs)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reference_server.store import ConnectionStore, stamp_text
-from vpnconn.spec import ANSWER_CONNECTION, KEPT_CONNECTION, RULE_LISTS, Spec
+from vpnconn.spec import ANSWER_CONNECTION, CREATE_CONTENT, KEPT_CONNECTION, RULE_LISTS, Spec
 from vpnconn.world import CustomerGateway, Gateway
 
 
@@ -76,7 +76,7 @@ class ConnectionBuilder:
     """Built once per spec; :meth:`build` is called per request."""
 
     def __init__(self, spec: Spec) -> None:
-        request = spec.schema("CreateVpnConnectionRequestBodyContent")
+        request = spec.schema(CREATE_CONTENT)
         response = spec.schema(ANSWER_CONNECTION)
         defaults = spec.request_defaults()
         self.defaults = defaults  # never changed: build() merges into a fresh copy

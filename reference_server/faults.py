@@ -157,6 +157,20 @@ def _null_subnets_as_its_own(request: Any) -> Any:
     return request
 
 
+def _tags_with_unlisted_members_dropped(request: Any) -> Any:
+    """A tag that carries a member the schema does not list is dropped whole, where a server that ignores what it
+    does not know (vpnconn.unlisted) keeps the tag without it."""
+    from vpnconn import load_spec
+
+    conn = _conn(request)
+    if isinstance(conn.get("tags"), list):
+        listed = set(load_spec().schema("ResourceTag")["properties"])
+        conn["tags"] = [tag for tag in conn["tags"] if not (isinstance(tag, dict) and set(tag) - listed)]
+        if not conn["tags"]:
+            del conn["tags"]
+    return request
+
+
 def _strip_psk_classes(request: Any) -> Any:
     conn = _conn(request)
     if isinstance(conn.get("psk"), str) and len(conn["psk"]) >= 3:
@@ -357,6 +371,8 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           edit_answer=_on_created(lambda c, s: c.update(tags=None) if s.get("tags") else None)),
     Fault("null-peer-subnets-accepted", "creates a connection for a null peer_subnets, with a subnet of its own",
           ("negative_data_rejection",), edit_request=_null_subnets_as_its_own),
+    Fault("tag-with-unlisted-member-dropped", "ignores a tag's member it does not know, and the tag with it",
+          ("response_echoes_request",), edit_request=_tags_with_unlisted_members_dropped),
     Fault("problem-json-errors", "answers errors as problem+json, not the Huawei shape",
           ("huawei_error_body", "response_schema_conformance"),
           edit_answer=_on_errors(lambda a: (a[0], a[1], {"title": a[2]["error_msg"], "status": a[0]}))),

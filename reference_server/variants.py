@@ -7,10 +7,10 @@ against one must end with exit 0, its differences listed as divergences (and fai
 - it validates with the documented constraints only (:func:`vpnconn.documented.documented_only`), so it
   accepts non-canonical CIDRs, duplicate tag keys and subnets, empty lists, rules without a source, tunnel
   addresses with style policy, policy rules with other styles;
-- an update that names a field the update does not cover (``vgw_id``, ``style``, ...) is carried out with
-  that field ignored, where the reference server refuses it (VPN.0013);
-- a body with several failures is refused for the *last* one found (the reference server names the first),
-  so an unsupported attribute beside a schema violation may get VPN.0001 instead of VPN.0013;
+- it ignores an attribute that no request schema lists, as a lenient decoder does (:mod:`vpnconn.unlisted`),
+  where the reference server refuses it (VPN.0013): a create's, and an update's that names a field the update does
+  not cover (``vgw_id``, ``style``, ...), which is carried out with that field ignored;
+- a body with several failures is refused for the *last* one found (the reference server names the first);
 - a request that carries an ``Authorization`` header beside its ``X-Auth-Token`` (even an empty one) is
   refused as unauthenticated (401), where the reference server takes the valid token: the sources describe
   a token or a signature, never both;
@@ -80,6 +80,7 @@ from vpnconn import aksk, load_spec
 from vpnconn.documented import documented_only
 from vpnconn.nulls import has_null_members, left_out
 from vpnconn.spec import RULE_LISTS, Spec
+from vpnconn.unlisted import listed_only
 
 PENDING_SHOWS = 2  # shows of a deleted connection that still find it (PENDING_DELETE) before it is gone
 SETTLING = ("PENDING_CREATE", "PENDING_UPDATE")
@@ -196,12 +197,11 @@ class OtherChoicesServer(ReferenceServer):
                                      request_id: str) -> tuple[int, bytes]:
         try:
             body = json.loads(raw)
-            allowed = set(self.spec.schema("UpdateVpnConnectionRequestBodyContent")["properties"])
-            conn = body["vpn_connection"]
-            body["vpn_connection"] = {k: v for k, v in conn.items() if k in allowed}
-            raw = json.dumps(body).encode()
-        except (ValueError, TypeError, KeyError, AttributeError):
-            pass  # not an object with a vpn_connection: the reference server says what is wrong with it
+        except (ValueError, RecursionError):
+            pass  # not JSON: the reference server says what is wrong with it
+        else:
+            read = listed_only(load_spec(), "UpdateVpnConnectionRequestBody", body)
+            raw = raw if read is body else json.dumps(read).encode()
         return await super()._update_vpn_connection(params, headers, raw, request_id)
 
     def _authenticate(self, scope: dict[str, Any], headers: dict[str, str], raw: bytes) -> None:
@@ -230,6 +230,7 @@ class OtherChoicesServer(ReferenceServer):
         found = self.check.violations(body, self.world)
         if len(found) > 1:  # name the last failure found, where the reference server names the first
             raise Reject(self._error_of(found[-1]), found[-1].detail)
+        body = listed_only(load_spec(), "CreateVpnConnectionRequestBody", body)  # what it does not know, ignored
         return kept_as_sets(super().respond(body, LETTER_NAMES if identity is RANDOM_IDENTITY else identity, store))
 
 

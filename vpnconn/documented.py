@@ -18,17 +18,18 @@ import functools
 from collections.abc import Iterator
 from typing import Any
 
-from vpnconn.constraints import request_constraints
+from vpnconn.constraints import Constraint, request_constraints
 from vpnconn.spec import Spec, _rules_of
 
 UNLISTED_FIELDS = "answers_without_unlisted_fields"  # the spec's name for "an answer carries only the fields listed"
 
 
-def _relax(node: dict[str, Any], keyword: str, name: str) -> None:
+def _relax(constraint: Constraint) -> None:
+    node, keyword = constraint.node, constraint.keyword
     if keyword == "required":
-        node["required"] = [f for f in node["required"] if f != name]
+        node["required"] = [f for f in node["required"] if f != constraint.path[-1]]
     elif keyword.startswith("not-with-"):
-        node["properties"].pop(name, None)
+        node["properties"].pop(constraint.path[-1], None)
     else:
         node.pop(keyword, None)
 
@@ -100,5 +101,5 @@ def documented_only(spec: Spec) -> Spec:
         if constraint.node is None or constraint.name.startswith("x-"):
             continue
         if not spec.provenance_of(constraint.name).documented:
-            _relax(constraint.node, constraint.keyword, constraint.path[-1])
+            _relax(constraint)
     return open_answers(relaxed)

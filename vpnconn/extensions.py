@@ -35,7 +35,9 @@ _ERROR = {
                    # the target is busy, not the request wrong: any answer with this status, or with this code
                    "transient": {"enum": ["status", "code"]},
                    # a refusal that comes from the account's configuration or resources, not from the request
-                   "state": {"enum": ["account", "gateway"]}},
+                   "state": {"enum": ["account", "gateway"]},
+                   # the error codes page names the failure itself: any refusal of it answers so (see the spec)
+                   "whenever_refused": {"const": True}},
 }
 _INLINE_RULE_ERROR = {**_ERROR, "required": ["status", "error_code", "message"]}
 

@@ -28,6 +28,7 @@ from vpnconn.extensions import check_extensions
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = REPO_ROOT / "spec" / "openapi.yaml"
 CREATE = "CreateVpnConnection"  # the operationId whose request the named rules and constraints describe
+CREATE_CONTENT = "CreateVpnConnectionRequestBodyContent"  # the connection a create's body gives (its vpn_connection)
 ANSWER_CONNECTION = "CreateResponseVpnConnection"  # the connection as answered: its fields, their order, its style variants
 KEPT_CONNECTION = "ResponseVpnConnection"  # the connection as show and list answer it: a field may be kept for fewer styles
 RULE_LISTS = ("policy_rules", "policy_rules_v6")  # a connection's lists of policy rules ({source, destination[]}), IPv4 and IPv6
@@ -346,7 +347,7 @@ class Spec:
         table = self.operation_by_id(operation_id).node["x-vpnconn-provenance"]
         return _provenance(table.get("checks", {}).get(check, table["default"]), self.sources)
 
-    def style_variants(self, schema_name: str = "CreateVpnConnectionRequestBodyContent") -> dict[str, dict[str, Any]]:
+    def style_variants(self, schema_name: str = CREATE_CONTENT) -> dict[str, dict[str, Any]]:
         """Style name -> its ``oneOf`` variant of ``schema_name``, matched by the variant's ``style`` const.
 
         Works for the request (lower-case names) and the answers (:data:`ANSWER_CONNECTION`, upper-case).
@@ -368,7 +369,7 @@ class Spec:
     @property
     def styles(self) -> tuple[str, ...]:
         """The request's style names, in the order of the style enum."""
-        return tuple(self.resolve(self.schema("CreateVpnConnectionRequestBodyContent")["properties"]["style"])["enum"])
+        return tuple(self.resolve(self.schema(CREATE_CONTENT)["properties"]["style"])["enum"])
 
     @functools.cached_property
     def default_style(self) -> str:
@@ -418,7 +419,7 @@ class Spec:
 
     @functools.cached_property
     def _request_defaults(self) -> dict[str, Any]:  # read on every request (the style rules): computed once
-        return _defaults_of(self, self.schema("CreateVpnConnectionRequestBodyContent"))
+        return _defaults_of(self, self.schema(CREATE_CONTENT))
 
 
 def _defaults_of(spec: Spec, node: Any) -> Any:

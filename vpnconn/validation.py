@@ -20,7 +20,7 @@ import jsonschema_rs
 from vpnconn.constraints import rule_path
 from vpnconn.json_schema import SpecValidator
 from vpnconn.rules import RULES
-from vpnconn.spec import Spec, load_spec
+from vpnconn.spec import CREATE_CONTENT, Spec, load_spec
 from vpnconn.world import OPEN_WORLD, World
 
 
@@ -138,7 +138,7 @@ class RequestCheck:
         if not isinstance(style, str) or style not in variants:
             return []  # the enum error on style itself says it
         variant = variants[style]
-        branches = [self.spec.resolve(b) for b in self.spec.schema("CreateVpnConnectionRequestBodyContent")["oneOf"]]
+        branches = [self.spec.resolve(b) for b in self.spec.schema(CREATE_CONTENT)["oneOf"]]
         branch = next(i for i, b in enumerate(branches) if b is variant)
         path = list(error.absolute_path)
         found = [
