@@ -36,6 +36,7 @@ ERROR_CODE = re.compile(r"^[A-Z]+\.[0-9]{4}$")
 PHASE1_V1_ONLY = "phase1_mode_v1_only"  # the divergence of phase1_negotiation_mode answered for IKE v2
 AUTO_NAME_HEX = "auto_name_hex_digits"  # the divergence of an auto name of vpn- and four characters that are not hex digits
 REQUEST_ID_EQUAL = "request_id_equal_in_header"  # the divergence of a header's request id that differs from the body's
+REQUEST_ID_HEADER = "request_id_header"  # ... and of an answer without that header
 IPV4 = re.compile(r"^(\d{1,3}\.){3}\d{1,3}$")
 
 
@@ -168,23 +169,30 @@ def huawei_error_body(answer: Answer, sent: Any) -> None:
 
 @semantic_check
 def request_id_in_body_and_header(answer: Answer, sent: Any) -> None:
-    """The answer's request_id is in the body and in the X-Request-Id header. That the two are equal is only inferred
-    (``request_id_equal_in_header``): where they differ, a divergence."""
+    """The answer's request_id is in the body (the examples) and in the X-Request-Id header. That the header comes, and
+    that the two are equal, is only inferred (``request_id_header``, ``request_id_equal_in_header``): a divergence."""
     body = answer.json
     if not isinstance(body, dict) or not (200 <= answer.status < 300 or answer.status >= 400):
         return
     header = answer.header("X-Request-Id")
     if in_error_codes_page_shape(body):  # a shape without request_id (huawei_error_body says so): the header alone
         if not header:
-            raise Finding("the X-Request-Id header must be present (the error body in the error codes page's shape "
-                          "carries no request_id)")
+            raise _without_header("and the error body, in the error codes page's shape, carries no request_id")
         return
-    if not body.get("request_id") or not header:
-        raise Finding(f"request_id in body {body.get('request_id')!r} and X-Request-Id header {header!r} must be present")
+    if not body.get("request_id"):
+        raise Finding(f"request_id in body {body.get('request_id')!r} must be present (X-Request-Id header {header!r})")
+    if not header:
+        raise _without_header(f"(the body's request_id is {body['request_id']!r})")
     if header != body.get("request_id"):
         raise Finding(f"request_id in body {body.get('request_id')!r} and X-Request-Id header {header!r} differ",
                       title="Request id differs in the header", rule=REQUEST_ID_EQUAL,
                       provenance=load_spec().check_provenance(REQUEST_ID_EQUAL))
+
+
+def _without_header(detail: str) -> Finding:
+    """An answer without an X-Request-Id header: generic Huawei behaviour, no page of the API documents it."""
+    return Finding(f"no X-Request-Id header {detail}", title="No X-Request-Id header", rule=REQUEST_ID_HEADER,
+                   provenance=load_spec().check_provenance(REQUEST_ID_HEADER))
 
 
 @semantic_check

@@ -159,8 +159,9 @@ class ReferenceServer:
             status, payload = internal.error["status"], self.error_body(internal, request_id)
         if status >= 400:
             body = _dumps(payload)
-        start = [(b"content-length", str(len(body)).encode()), (b"x-request-id", self.header_request_id(request_id).encode()),
-                 *headers]
+        header_id = self.header_request_id(request_id, scope["method"])
+        start = [(b"content-length", str(len(body)).encode()),
+                 *([(b"x-request-id", header_id.encode())] if header_id is not None else []), *headers]
         if body:
             start.insert(0, (b"content-type", JSON))
         await send({"type": "http.response.start", "status": status, "headers": start})
@@ -172,8 +173,9 @@ class ReferenceServer:
             self.log(f'{client[0]} "{printable(scope["method"])} {printable(scope["path"])}" {status}{code} '
                      f'{ms:.1f}ms request_id={request_id}')
 
-    def header_request_id(self, request_id: str) -> str:
-        """The ``X-Request-Id`` an answer carries: the request id its body gives (a variant may choose otherwise)."""
+    def header_request_id(self, request_id: str, method: str) -> str | None:
+        """The ``X-Request-Id`` an answer to a ``method`` request carries: the request id its body gives (a variant may
+        choose otherwise; None: no such header)."""
         return request_id
 
     def error_body(self, reject: Reject, request_id: str) -> dict[str, Any]:

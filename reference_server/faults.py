@@ -334,8 +334,10 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           edit_answer=lambda a, r: (200 if a[0] == 201 else a[0], a[1], a[2])),
     Fault("dpd-timeout-default-10", "fills ikepolicy.dpd.timeout with 10 instead of the documented 15", ("documented_defaults",),
           edit_answer=_on_created(_set_default_dpd_timeout)),
-    Fault("no-request-id-header", "leaves out the X-Request-Id header", ("request_id_in_body_and_header", "response_headers_conformance"),
-          edit_answer=lambda a, r: (a[0], {k: v for k, v in a[1].items() if k != "x-request-id"}, a[2])),
+    Fault("no-request-id-in-body", "leaves the request_id out of every answer's body (the X-Request-Id header alone)",
+          ("request_id_in_body_and_header", "response_schema_conformance"),
+          edit_answer=lambda a, r: (a[0], a[1], {k: v for k, v in a[2].items() if k != "request_id"})
+          if isinstance(a[2], dict) else a),
     Fault("extra-status-field", "adds status: PENDING_CREATE to the 201", ("response_schema_conformance",),
           edit_answer=_on_created(lambda c, s: c.update(status="PENDING_CREATE"))),
     Fault("style-lower-case", "returns the style lower-case", ("style_upper_cased", "response_schema_conformance"),

@@ -41,7 +41,8 @@ against one must end with exit 0, its differences listed as divergences (and fai
   ``VPN.0031`` (repeated operation; try again later, the error codes page says), the
   documented codes of the error kinds the spec marks ``transient`` (:data:`BUSY_KINDS`, one by what the request is);
 - its ``X-Request-Id`` header is a request id of its own (:meth:`OtherChoicesServer.header_request_id`, as a gateway in
-  front may set), not the body's ``request_id``: the sources give both, and never say they are one value;
+  front may set), not the body's ``request_id``: the sources give both, and never say they are one value; and its
+  answers to a show or a list carry no such header: no page of the API documents its response headers;
 - its create answers carry ``enable_hub`` for every style, as the 2025 create table lists it, where the reference
   server answers it for BGP only, as the show and list tables do (its shows and lists do too); and the deprecated
   ``eip_id``, ``type`` and ``route_mode`` the OTC create table lists (which says they may be omitted), which its shows,
@@ -143,9 +144,10 @@ class OtherChoicesServer(ReferenceServer):
                     connection["status"] = "PENDING_DELETE"
         return page
 
-    def header_request_id(self, request_id: str) -> str:
-        """The API gateway's own request id, not the service's that the body gives: no source says they are one."""
-        return new_uuid()
+    def header_request_id(self, request_id: str, method: str) -> str | None:
+        """The API gateway's own request id, not the service's that the body gives: no source says they are one. A
+        show's or a list's answer carries none: no page of the API documents its response headers."""
+        return None if method == "GET" else new_uuid()
 
     def error_body(self, reject: Reject, request_id: str) -> dict[str, Any]:
         payload = reject.payload(request_id)
@@ -427,7 +429,8 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
                       "update meanwhile, writes the service's errors as the error codes page does, is busy now and then, "
                       "keeps its lists as sets of networks: another order, a duplicate once, one policy rule per destination, host "
                       "bits masked, answers enable_hub and the deprecated fields to a create of any style, an X-Request-Id of its "
-                      "own, reads a null as a field left out and writes each field it leaves out as null or an empty list, "
-                      "names a connection vpn- and four letters, answers the IKE phase-1 mode for v2 too)",
+                      "own (none to a show or a list), reads a null as a field left out and writes each field it leaves out as "
+                      "null or an empty list, names a connection vpn- and four letters, answers the IKE phase-1 mode for v2 too, "
+                      "ignores an attribute no request schema lists)",
                       OtherChoicesServer),
 }

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from contract_tests.checks import AUTO_NAME_HEX, PHASE1_V1_ONLY, REQUEST_ID_EQUAL, Answer, error_contract
+from contract_tests.checks import AUTO_NAME_HEX, PHASE1_V1_ONLY, REQUEST_ID_EQUAL, REQUEST_ID_HEADER, Answer, error_contract
 from contract_tests.listing import WRITTEN_AS_SENT
 from contract_tests.records import DIVERGENCE, VIOLATION, Finding
 from contract_tests.report import render_summary, write_reports
@@ -111,6 +111,9 @@ def test_a_correct_but_different_server_passes_and_lists_its_divergences(other_c
     assert {f.check for _, f in own_ids} == {"request_id_in_body_and_header"}
     assert {r.phase for r, _ in own_ids} >= {"examples", "coverage", "fuzzing", "rules", "lifecycle"}
     assert {f.provenance.why for _, f in own_ids} == {load_spec().check_provenance(REQUEST_ID_EQUAL).why}
+    # and its answers to a show or a list carry none: no page of the API documents its response headers
+    no_header = [r for r in result.divergences for f in r.failures if f.rule == REQUEST_ID_HEADER]
+    assert no_header and {r.method for r in no_header} == {"GET"} and {r.phase for r in no_header} == {"lifecycle"}
     # it answers enable_hub to a create of any style, as the 2025 create table lists it (its shows: only for BGP)
     assert [r for r in result.records if r.status == 201 and '"STATIC"' in (r.response_body or "")
             and '"enable_hub"' in (r.response_body or "")]
