@@ -16,6 +16,7 @@ import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import schemathesis
@@ -37,6 +38,7 @@ PHASE1_V1_ONLY = "phase1_mode_v1_only"  # the divergence of phase1_negotiation_m
 AUTO_NAME_HEX = "auto_name_hex_digits"  # the divergence of an auto name of vpn- and four characters that are not hex digits
 REQUEST_ID_EQUAL = "request_id_equal_in_header"  # the divergence of a header's request id that differs from the body's
 REQUEST_ID_HEADER = "request_id_header"  # ... and of an answer without that header
+UPDATED_EQUAL_ON_CREATE = "updated_at_equal_on_create"  # the divergence of a create answered with a later updated_at
 IPV4 = re.compile(r"^(\d{1,3}\.){3}\d{1,3}$")
 
 
@@ -425,10 +427,26 @@ def tunnel_pair_valid(answer: Answer, sent: Any) -> None:
 
 @semantic_check
 def timestamps_consistent(answer: Answer, sent: Any) -> None:
-    """created_at equals updated_at in a 201."""
+    """created_at equals updated_at in a 201. That they are equal is only inferred, from the examples
+    (``updated_at_equal_on_create``): a later updated_at is a divergence; an earlier one is no time of a last update."""
     pair = _created(answer, sent)
-    if pair and pair[1].get("created_at") != pair[1].get("updated_at"):
-        raise Finding(f"created_at {pair[1].get('created_at')!r} != updated_at {pair[1].get('updated_at')!r}")
+    created, updated = (pair[1].get("created_at"), pair[1].get("updated_at")) if pair else (None, None)
+    if created == updated:
+        return
+    created_instant, updated_instant = _instant(created), _instant(updated)
+    if created_instant is not None and updated_instant is not None and updated_instant > created_instant:
+        raise Finding(f"updated_at {updated!r} is later than created_at {created!r} in the create's answer",
+                      title="updated_at later than created_at on create", rule=UPDATED_EQUAL_ON_CREATE,
+                      provenance=load_spec().check_provenance(UPDATED_EQUAL_ON_CREATE))
+    raise Finding(f"created_at {created!r} != updated_at {updated!r}")
+
+
+def _instant(stamp: Any) -> datetime | None:
+    """The instant a timestamp of an answer names (ISO 8601, ``Z`` or an offset); None when it names none."""
+    try:
+        return datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
+    except ValueError:
+        return None
 
 
 # ------------------------------------------------------------------------------------------- refusals

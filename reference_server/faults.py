@@ -359,8 +359,9 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           edit_answer=_on_created(_drop_assigned_tunnel)),
     Fault("tunnel-peer-in-other-30", "assigns a peer tunnel address outside the local one's /30", ("tunnel_pair_valid",),
           edit_answer=_on_created(_shift_peer)),
-    Fault("updated-differs-from-created", "sets updated_at one second after created_at", ("timestamps_consistent",),
-          edit_answer=_on_created(lambda c, s: c.update(updated_at=c["created_at"][:17] + "59.999Z"))),
+    Fault("updated-before-created", "answers a create with an updated_at earlier than its created_at", ("timestamps_consistent",),
+          edit_answer=_on_created(lambda c, s: c.update(updated_at=c["created_at"][:17] + "00.000Z")
+                                  if not c["created_at"].endswith("00.000Z") else c.update(created_at=c["created_at"][:17] + "00.001Z"))),
     Fault("policy-rules-dropped", "leaves the policy rules out of a POLICY answer", ("fields_present_per_style", "response_echoes_request"),
           edit_answer=_on_created(lambda c, s: c.pop("policy_rules", None))),
     Fault("peer-subnets-truncated", "answers only the first of several peer subnets", ("response_echoes_request",),

@@ -92,8 +92,8 @@ class ConnectionStore:
     def add(self, connection: dict[str, Any], project: str = "", request: dict[str, Any] | None = None) -> str:
         """Keep ``connection`` (``PENDING_CREATE``); returns its JSON text (the server reuses it for the answer).
 
-        ``created_at`` (and ``updated_at`` with it) is moved on by a millisecond when the last connection
-        stored has the same or a later one. Raises :class:`QuotaExceeded` (and frees the tunnel /30 the builder
+        ``created_at`` (and ``updated_at`` with it, kept after it where it was after it) is moved on by a millisecond
+        when the last connection stored has the same or a later one. Raises :class:`QuotaExceeded` (and frees the tunnel /30 the builder
         took for it) when the project holds as many connections with its values of a quota's fields as the quota
         allows (``quotas``: 100 on its gateway, 1 on its gateway address and customer gateway)."""
         with self._lock:
@@ -102,8 +102,10 @@ class ConnectionStore:
             self._count(keys, by=1)
             if "created_at" in connection:
                 stamp = later_than(connection["created_at"], self._last_created)
-                if stamp != connection["created_at"]:
-                    connection["created_at"] = connection["updated_at"] = stamp
+                if stamp != connection["created_at"]:  # updated_at with it: equal, or after it if it was
+                    after = connection.get("updated_at", stamp) > connection["created_at"]
+                    connection["updated_at"] = later_than(connection["updated_at"], stamp) if after else stamp
+                    connection["created_at"] = stamp
                 self._last_created = stamp
             text = json.dumps(connection, ensure_ascii=False, separators=(",", ":"))
             self._connections[connection["id"]] = Stored(project, text, json.dumps(request or {}), "PENDING_CREATE", keys)

@@ -21,6 +21,8 @@ against one must end with exit 0, its differences listed as divergences (and fai
   status ``PENDING_DELETE``, then it is gone (404), where the reference server deletes at once; the sources give
   the status and the Terraform provider waits for the 404, nothing says how long; until then it counts against the
   gateway's quota (nothing says whether it does);
+- it answers a create with an ``updated_at`` a millisecond after its ``created_at``, as a server that reads its clock
+  twice does, where the examples (and the reference server) give the two equal;
 - it writes every integer of an answer with a fraction (``"lifetime_seconds": 86400.0``, ``"total_count": 3.0``),
   which JSON Schema counts an integer and a typed decoder refuses: no source says how the API writes numbers;
 - every answer carries a field no source lists (:data:`UNLISTED`: beside the request id, in each connection
@@ -76,7 +78,7 @@ from typing import Any
 
 from reference_server.app import Answer, Handler, ReferenceServer, Reject, printable
 from reference_server.connection import RANDOM_IDENTITY, Identity, new_uuid
-from reference_server.store import ConnectionStore
+from reference_server.store import ConnectionStore, later_than
 from vpnconn import aksk, load_spec
 from vpnconn.documented import documented_only
 from vpnconn.nulls import has_null_members, left_out
@@ -233,7 +235,10 @@ class OtherChoicesServer(ReferenceServer):
         if len(found) > 1:  # name the last failure found, where the reference server names the first
             raise Reject(self._error_of(found[-1]), found[-1].detail)
         body = listed_only(load_spec(), "CreateVpnConnectionRequestBody", body)  # what it does not know, ignored
-        return kept_as_sets(super().respond(body, LETTER_NAMES if identity is RANDOM_IDENTITY else identity, store))
+        connection = kept_as_sets(super().respond(body, LETTER_NAMES if identity is RANDOM_IDENTITY else identity, store))
+        # its clock read twice: updated_at a millisecond after created_at (the store keeps it after, moving created_at on)
+        connection["updated_at"] = later_than(connection["created_at"], connection["created_at"])
+        return connection
 
 
 UNLISTED = "added_in_a_later_version"  # a field of every answer that no source lists
@@ -431,6 +436,6 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
                       "bits masked, answers enable_hub and the deprecated fields to a create of any style, an X-Request-Id of its "
                       "own (none to a show or a list), reads a null as a field left out and writes each field it leaves out as "
                       "null or an empty list, names a connection vpn- and four letters, answers the IKE phase-1 mode for v2 too, "
-                      "ignores an attribute no request schema lists)",
+                      "ignores an attribute no request schema lists, stamps a create's updated_at a millisecond late)",
                       OtherChoicesServer),
 }

@@ -3,17 +3,29 @@
 (``updated_at_moves_on``, inferred: no source says how fine the clock is); where the stamps have milliseconds, the
 clock is that fine, and an ``updated_at`` that did not move on is a violation (``update_applies_changes``), as the
 fault ``update-keeps-updated-at`` also proves. Before, a target with a clock of one second FAILED: 3 violation cases
-of a default run ("updated_at '...:50.000Z' did not advance from '...:50.000Z'", /tmp/extra/second_clock_server.py)."""
+of a default run ("updated_at '...:50.000Z' did not advance from '...:50.000Z'", /tmp/extra/second_clock_server.py).
+
+A clock read twice on create writes an ``updated_at`` a little after the ``created_at``: the examples give the two
+equal, no page says they are (``updated_at_equal_on_create``, inferred), so that is a divergence; an ``updated_at``
+before the creation is a violation (the fault ``updated-before-created``). The correct-but-different server makes
+the first choice (tests/contract/test_verdicts.py)."""
 
 from __future__ import annotations
 
+import copy
+import json
 from typing import Any
 
+import pytest
 from support import TOKEN
 
 from contract_tests import RunResult, RunSettings, run_contract
+from contract_tests.checks import UPDATED_EQUAL_ON_CREATE, Answer, run_checks
+from contract_tests.records import DIVERGENCE, VIOLATION
+from reference_server import ReferenceServer
 from reference_server.embedded import running_server
 from reference_server.faults import Fault, FaultyServer
+from vpnconn import load_spec
 
 
 def stopped_clock(stamp: str):
@@ -52,3 +64,27 @@ def test_a_clock_with_milliseconds_whose_updated_at_does_not_move_on_is_a_violat
     findings = [(f.check, f.message) for r in result.violations for f in r.failures]
     assert {check for check, _ in findings} == {"update_applies_changes"}
     assert all("did not advance" in message for _, message in findings) and result.exit_code == 1
+
+
+# ------------------------------------------------------------------------------------------ a clock read twice
+
+def create_answer(created_at: str, updated_at: str) -> tuple[Answer, dict]:
+    """The reference server's 201 to the spec's static example, stamped ``created_at`` and ``updated_at``."""
+    sent = copy.deepcopy(load_spec().examples("request")["static"])
+    connection = {**ReferenceServer().respond(copy.deepcopy(sent)), "created_at": created_at, "updated_at": updated_at}
+    body = json.dumps({"vpn_connection": connection, "request_id": "r-1"}).encode()
+    return Answer(201, {"X-Request-Id": "r-1"}, body), sent
+
+
+@pytest.mark.parametrize("updated_at, severity", [
+    ("2026-01-01T00:00:00.123Z", None),  # equal, as every example writes them
+    ("2026-01-01T00:00:00.124Z", DIVERGENCE),  # a millisecond later: a clock read twice (updated_at_equal_on_create)
+    ("2026-01-01T00:00:01.000Z", DIVERGENCE),
+    ("2026-01-01T00:00:00.122Z", VIOLATION),  # earlier than the creation: no time of a last update
+    ("not a time", VIOLATION),
+])
+def test_a_create_answered_with_a_later_updated_at_is_a_divergence_and_an_earlier_one_a_violation(updated_at, severity):
+    found = run_checks(*create_answer("2026-01-01T00:00:00.123Z", updated_at), only=("timestamps_consistent",))
+    assert [f.severity for f in found] == ([severity] if severity else [])
+    if severity == DIVERGENCE:
+        assert found[0].rule == UPDATED_EQUAL_ON_CREATE and "later than created_at" in found[0].message

@@ -116,3 +116,19 @@ def test_a_quota_counts_per_the_values_of_its_fields_and_an_update_that_keeps_th
     with pytest.raises(QuotaExceeded, match="the quota per-gateway is 3"):
         store.add({"id": "d", "vgw_id": "gw", "vgw_ip": "ip3", "cgw_id": "c3"}, project="p")
     assert ConnectionStore("169.254.0.0/28", [], 30).add({"id": "a"}) and len(store) == 3  # (no quotas: none kept)
+
+
+def test_a_connection_moved_to_the_next_millisecond_keeps_its_updated_at_equal_or_after():
+    """The reference server's updated_at equals created_at; a server that stamps it later (the correct-but-different
+    one) keeps it later when the store moves created_at on, so that its answers do not depend on timing."""
+    import json
+
+    store = small_store()
+    stamp = "2026-11-28T10:00:00.123Z"
+    store.add({"id": "0", "vgw_id": "gw", "created_at": stamp, "updated_at": stamp})
+    equal = json.loads(store.add({"id": "1", "vgw_id": "gw", "created_at": stamp, "updated_at": stamp}))
+    assert equal["created_at"] == equal["updated_at"] == "2026-11-28T10:00:00.124Z"
+    later = json.loads(store.add({"id": "2", "vgw_id": "gw", "created_at": stamp, "updated_at": "2026-11-28T10:00:00.124Z"}))
+    assert (later["created_at"], later["updated_at"]) == ("2026-11-28T10:00:00.125Z", "2026-11-28T10:00:00.126Z")
+    much_later = json.loads(store.add({"id": "3", "vgw_id": "gw", "created_at": stamp, "updated_at": "2026-11-28T10:00:09.000Z"}))
+    assert (much_later["created_at"], much_later["updated_at"]) == ("2026-11-28T10:00:00.126Z", "2026-11-28T10:00:09.000Z")
