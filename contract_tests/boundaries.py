@@ -138,10 +138,10 @@ def _was_range(body: str, i: int, chars: list[str]) -> bool:
     return j > 0 and body[j - 1] != "\\"
 
 
-def charset_values(c: Constraint, min_length: int, max_length: int) -> list[str]:
+def charset_values(pattern: str, min_length: int, max_length: int) -> list[str]:
     """Values that together use every documented character of a ``^[...]*$`` pattern (none for other patterns)."""
-    match = _CLASS_PATTERN.match(str(c.value))
-    if c.keyword != "pattern" or not match:
+    match = _CLASS_PATTERN.match(pattern)
+    if not match:
         return []
     members = _class_members(match.group(1))
     text = "".join(members)

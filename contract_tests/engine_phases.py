@@ -25,12 +25,12 @@ from contract_tests.records import REFUSED_BY_PROXY, CaseRecord, Failure, Findin
 from contract_tests.settings import RunSettings, environment_without_secrets
 from contract_tests.verdicts import (
     UNDECLARED_HEADER,
-    account_state_refusal,
     body_violations,
     check_provenance,
     not_rejected,
     response_provenance,
     undeclared_headers,
+    valid_refusal,
 )
 from vpnconn.spec import REPO_ROOT
 
@@ -67,17 +67,17 @@ def record_of(phase: str, case: Any, interaction: Any, check_nodes: list[Any], p
 def _failures(check: str, failure: Any, labels: list[str], response: Any, headers: Any, body: Any = None) -> list[Failure]:
     """A schemathesis failure as ours: our checks' findings keep their rule and provenance; a built-in check
     takes the provenance of what it expects. An accepted invalid body is one finding per constraint it
-    breaks (none of them was enforced), each with that constraint's provenance. A valid request refused while
-    it carries a header the spec does not declare rests on that header being ignored, which no source says."""
+    breaks (none of them was enforced), each with that constraint's provenance. A valid request refused for the
+    account's state or for a value a page of the API does not list (verdicts.valid_refusal), or while it carries a
+    header the spec does not declare, rests on that, which no source holds the target to."""
     finding = getattr(failure, "exception", None)
     if isinstance(finding, Finding):
         return [Failure.of(check, finding)]
     if check == "negative_data_rejection" and labels:
         return not_rejected(labels, failure.title, failure.message, body)
     if check == "positive_data_acceptance" and response is not None and (
-            state := account_state_refusal(response.status_code, bytes(response.content or b""))) is not None:
-        return [Failure(check, failure.title, f"{failure.message}\n\nThe answer's error code is one the account's own "
-                        "configuration gives (x-vpnconn-errors, state: account).", provenance=state)]
+            refusal := valid_refusal(response.status_code, bytes(response.content or b""), body)) is not None:
+        return [Failure(check, failure.title, f"{failure.message}\n\n{refusal[1]}", provenance=refusal[0])]
     if check == "positive_data_acceptance" and (undeclared := undeclared_headers(headers)):
         return [Failure(check, failure.title, f"{failure.message}\n\nThe request carries {', '.join(undeclared)}, "
                         "a header the spec does not declare.", provenance=check_provenance(UNDECLARED_HEADER))]

@@ -33,7 +33,7 @@ from contract_tests.pacing import busy_failure, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
 from contract_tests.silence import awaiting, why_unanswered
-from contract_tests.verdicts import account_state_refusal, not_rejected, response_provenance
+from contract_tests.verdicts import not_rejected, response_provenance, valid_refusal
 from vpnconn import load_spec
 from vpnconn.constraints import BOUND_KEYWORDS, request_constraints, values_at
 from vpnconn.repair import Repairer
@@ -106,12 +106,17 @@ class RulesPhase:
         return records
 
     def _charsets(self, bases, constraints) -> list[Sent]:
-        """Every character a pattern's class documents (dots and CJK in names, each psk special, ...), accepted."""
+        """Every character a pattern's class documents (dots and CJK in names, each psk special, ...), accepted; and
+        where a page of the API lists fewer (the spec's narrower_readings), every character that page lists, apart,
+        so that a refusal of a character every page lists is told from one of a character that page leaves out."""
         lengths = {(c.path, c.keyword): c.value for c in constraints if c.keyword in ("minLength", "maxLength")}
+        narrower: dict[str, list[str]] = {}
+        for reading in load_spec().narrower_readings:
+            narrower.setdefault(reading.constraint, []).append(reading.pattern)
         records: list[Sent] = []
-        for c in constraints:
+        for c in (c for c in constraints if c.keyword == "pattern"):
             low, high = lengths.get((c.path, "minLength"), 0), lengths.get((c.path, "maxLength"), 64)
-            for value in charset_values(c, low, high):
+            for value in (v for pattern in [str(c.value), *narrower.get(c.name, [])] for v in charset_values(pattern, low, high)):
                 body = self.repairer.repair(place(_copy(self.rng.choice(bases)), c, value))
                 if self._valid(body) and value in list(values_at(body, c.path)):
                     self._emit(records, body, "positive", [])
@@ -259,9 +264,10 @@ class RulesPhase:
             failures.append(Failure("not_a_server_error", "Server error", f"{response.status_code} for a {record.mode} case"))
         if record.mode == "positive":
             if response.status_code != 201:
+                refusal = valid_refusal(response.status_code, response.content, body)
                 failures.append(Failure("positive_data_acceptance", "Valid request rejected",
-                                        f"a body that keeps the schema and every named rule got {response.status_code}, not 201",
-                                        provenance=account_state_refusal(response.status_code, response.content)))
+                                        f"a body that keeps the schema and every named rule got {response.status_code}, not 201"
+                                        + (f"\n\n{refusal[1]}" if refusal else ""), provenance=refusal[0] if refusal else None))
             elif not isinstance(answer.written, dict):
                 failures.append(Failure("response_schema_conformance", "Response is not JSON",
                                         f"the 201 body is not a JSON object: {response.content[:120]!r}"))

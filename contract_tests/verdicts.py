@@ -16,7 +16,9 @@ from contract_tests import answer_json
 from contract_tests.error_bodies import OTHER_SHAPE, error_code_in, in_error_codes_page_shape
 from contract_tests.records import Failure
 from vpnconn import load_spec
+from vpnconn.constraints import values_at
 from vpnconn.documented import UNLISTED_FIELDS, documented_only, open_answers
+from vpnconn.json_schema import matches
 from vpnconn.nulls import EMPTY_AS_LEFT_OUT, NULL_AS_LEFT_OUT, has_null_members, left_out
 from vpnconn.spec import Provenance
 from vpnconn.validation import Violation, request_check, schema_errors
@@ -153,6 +155,37 @@ def account_state_refusal(status: int, content: bytes) -> Provenance | None:
     run cannot see the account's configuration); None for any other answer."""
     spec = load_spec()
     return spec.check_provenance(ACCOUNT_STATE) if (status, error_code_in(content)) in spec.account_state_refusals else None
+
+
+NARROWER_READING = "narrower_documented_reading"  # ... for a value one page of the API lists and another does not
+
+
+def valid_refusal(status: int, content: bytes, body: Any) -> tuple[Provenance, str] | None:
+    """What the refusal of a valid body rests on where the spec cannot hold the target to it, with a sentence for the
+    finding: the account's own state (:func:`account_state_refusal`), or, refused as a schema violation, a value that
+    a page of the API does not list (:func:`narrower_reading`); None: the refusal is the check's to judge."""
+    if (state := account_state_refusal(status, content)) is not None:
+        return state, "The answer's error code is one the account's own configuration gives (x-vpnconn-errors, state: account)."
+    violation = load_spec().errors["schema-violation"]
+    if (status, error_code_in(content)) == (violation["status"], violation["error_code"]):
+        return narrower_reading(body)
+    return None
+
+
+def narrower_reading(body: Any) -> tuple[Provenance, str] | None:
+    """Where a valid body holds a value that a page of the API does not list (the pages disagree, and the spec takes
+    the widest reading: ``narrower_readings`` of its provenance table), the provenance a refusal of it rests on
+    (``narrower_documented_reading``, inferred) and which page lists fewer; None for any other body. The value is not
+    quoted (a psk)."""
+    conn = body.get("vpn_connection") if isinstance(body, dict) else None
+    if not isinstance(conn, dict):
+        return None
+    spec = load_spec()
+    pages = [f"its {'.'.join(r.path)}: {r.note} ({r.page.title}, {r.page.date})" for r in spec.narrower_readings
+             if any(isinstance(value, str) and not matches(r.pattern, value) for value in values_at(conn, r.path))]
+    if not pages:
+        return None
+    return spec.check_provenance(NARROWER_READING), f"A page of the API lists fewer values than the spec takes: {'; '.join(pages)}."
 
 
 def check_provenance(check: str) -> Provenance:

@@ -11,6 +11,8 @@ against one must end with exit 0, its differences listed as divergences (and fai
   where the reference server refuses it (VPN.0013): a create's, and an update's that names a field the update does
   not cover (``vgw_id``, ``style``, ...), which is carried out with that field ignored;
 - a body with several failures is refused for the *last* one found (the reference server names the first);
+- where the API's pages disagree on a field's values, it follows the zh pages for the psk's special characters (no
+  ``*``; the spec's ``narrower_readings``), where the reference server takes the widest reading;
 - a request that carries an ``Authorization`` header beside its ``X-Auth-Token`` (even an empty one) is
   refused as unauthenticated (401), where the reference server takes the valid token: the sources describe
   a token or a signature, never both;
@@ -80,7 +82,9 @@ from reference_server.app import Answer, Handler, ReferenceServer, Reject, print
 from reference_server.connection import RANDOM_IDENTITY, Identity, new_uuid
 from reference_server.store import ConnectionStore, later_than
 from vpnconn import aksk, load_spec
+from vpnconn.constraints import values_at
 from vpnconn.documented import documented_only
+from vpnconn.json_schema import matches
 from vpnconn.nulls import has_null_members, left_out
 from vpnconn.spec import RULE_LISTS, Spec
 from vpnconn.unlisted import listed_only
@@ -234,6 +238,11 @@ class OtherChoicesServer(ReferenceServer):
         found = self.check.violations(body, self.world)
         if len(found) > 1:  # name the last failure found, where the reference server names the first
             raise Reject(self._error_of(found[-1]), found[-1].detail)
+        conn = body.get("vpn_connection") if isinstance(body, dict) else None
+        for reading in (r for r in load_spec().narrower_readings if r.constraint in FOLLOWED_READINGS):
+            if not found and isinstance(conn, dict) and any(
+                    isinstance(value, str) and not matches(reading.pattern, value) for value in values_at(conn, reading.path)):
+                raise Reject(self.errors["schema-violation"], f"/vpn_connection/{'/'.join(reading.path)}: {reading.note}")
         body = listed_only(load_spec(), "CreateVpnConnectionRequestBody", body)  # what it does not know, ignored
         connection = kept_as_sets(super().respond(body, LETTER_NAMES if identity is RANDOM_IDENTITY else identity, store))
         # its clock read twice: updated_at a millisecond after created_at (the store keeps it after, moving created_at on)
@@ -242,6 +251,8 @@ class OtherChoicesServer(ReferenceServer):
 
 
 UNLISTED = "added_in_a_later_version"  # a field of every answer that no source lists
+
+FOLLOWED_READINGS = ("psk.pattern",)  # the narrower readings it follows (the spec's narrower_readings): the zh pages' psk
 # an unnamed connection's name: vpn- and four letters (never hex digits), where the examples' are hex digits
 LETTER_NAMES = Identity(auto_name=lambda: "vpn-" + "".join(secrets.choice("ghijklmnopqrstuvwxyz") for _ in range(4)))
 MAX_SPLIT_RULES = 50  # policy rules split one per destination only up to this many (rule_index is 0-50)
@@ -436,6 +447,7 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
                       "bits masked, answers enable_hub and the deprecated fields to a create of any style, an X-Request-Id of its "
                       "own (none to a show or a list), reads a null as a field left out and writes each field it leaves out as "
                       "null or an empty list, names a connection vpn- and four letters, answers the IKE phase-1 mode for v2 too, "
-                      "ignores an attribute no request schema lists, stamps a create's updated_at a millisecond late)",
+                      "ignores an attribute no request schema lists, stamps a create's updated_at a millisecond late, refuses a psk "
+                      "with * as the zh pages list none)",
                       OtherChoicesServer),
 }

@@ -67,6 +67,11 @@ OPERATION_EXTENSIONS: dict[str, Any] = {
                 "default": _PROVENANCE,
                 "constraints": {"type": "object", "additionalProperties": _PROVENANCE},
                 "checks": {"type": "object", "additionalProperties": _PROVENANCE},
+                # a narrower reading of a constraint that another page documents: its pattern, its page, what it says
+                "narrower_readings": {"type": "object", "additionalProperties": {"type": "array", "minItems": 1, "items": {
+                    "type": "object", "additionalProperties": False, "required": ["pattern", "documented", "note"],
+                    "properties": {"pattern": {"type": "string"}, "documented": {"type": "string"},
+                                   "note": {"type": "string", "minLength": 10}}}}},
             },
         },
         "x-vpnconn-server-defaults": {
@@ -161,3 +166,6 @@ def _provenances(document: dict[str, Any]):
             for group in ("constraints", "checks"):
                 for name, prov in (table.get(group) or {}).items():
                     yield f"{where}/x-vpnconn-provenance/{group}/{name}", prov
+            for name, readings in (table.get("narrower_readings") or {}).items():
+                yield from ((f"{where}/x-vpnconn-provenance/narrower_readings/{name}/{i}", {"documented": r["documented"]})
+                            for i, r in enumerate(readings))

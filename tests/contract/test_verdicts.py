@@ -4,6 +4,7 @@ where the documentation is silent passes, its differences listed; the error cont
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 from dataclasses import replace
@@ -22,7 +23,7 @@ from contract_tests.checks import (
 from contract_tests.listing import WRITTEN_AS_SENT
 from contract_tests.records import DIVERGENCE, VIOLATION, Finding
 from contract_tests.report import render_summary, write_reports
-from contract_tests.verdicts import INFERRED_RESPONSE
+from contract_tests.verdicts import INFERRED_RESPONSE, NARROWER_READING, body_violations, narrower_reading, valid_refusal
 from reference_server.variants import UNLISTED, busy_at_first
 from vpnconn import load_spec
 from vpnconn.documented import UNLISTED_FIELDS, documented_only
@@ -105,6 +106,11 @@ def test_a_correct_but_different_server_passes_and_lists_its_divergences(other_c
     assert {"x-cidr-canonical", "x-tag-keys-unique", "peer_subnets.uniqueItems"} <= causes, causes
     # it stamps a create's updated_at a millisecond after its created_at (a clock read twice), the examples equal
     assert any(f.rule == UPDATED_EQUAL_ON_CREATE for r in result.divergences for f in r.failures)
+    # it refuses a psk with `*`, as the zh pages list none (the English page of 2025-09 does): the refusal of a valid
+    # body is a divergence, naming the page
+    narrower = [f for r in result.divergences for f in r.failures if f.check == "positive_data_acceptance"
+                and f.provenance == load_spec().check_provenance(NARROWER_READING)]
+    assert narrower and all("its psk: the zh pages list no `*`" in f.message for f in narrower)
     # it ignores an attribute no request schema lists, where the reference server refuses it (VPN.0013)
     assert {"body.additionalProperties", "ikepolicy.additionalProperties"} <= causes, causes
     # it keeps its lists as sets of networks: another order, a duplicate merged, one policy rule per destination
@@ -195,7 +201,8 @@ def test_a_correct_but_different_server_passes_and_lists_its_divergences(other_c
     assert kinds & {"gateway-not-ready", "gateway-being-updated", "service-busy"} and not any(r.busy for r in result.records)
     assert "repeated-operation" in kinds  # (the error codes page: try again later; not judged while it says so)
     # it refuses the header schemathesis adds to a few valid cases, where the reference server ignores it
-    refused = [f for r in result.divergences for f in r.failures if f.check == "positive_data_acceptance"]
+    refused = [f for r in result.divergences for f in r.failures if f.check == "positive_data_acceptance"
+               and f.provenance != load_spec().check_provenance(NARROWER_READING)]  # (its psk without `*`: above)
     assert refused and all("x-schemathesis-unknown-property" in f.message for f in refused), refused
     # it refuses schemathesis' own X-Schemathesis-TestCaseId too: the suite sends it with no request, its checks'
     # probes included (else every valid case, and ignored_auth's probes, would be refused: violations)
@@ -267,3 +274,42 @@ def test_a_name_that_is_the_psk_echoed_is_not_the_psk_returned():
     assert _psk_findings(in_a_message, f"vpn-{PSK}-a") != []
     assert _psk_findings({"vpn_connection": {"id": "c-1", "name": "other", "x": PSK}}, "other") != []  # (as before)
     assert _psk_findings({"vpn_connection": {"id": "c-1", "psk": "***"}}, PSK) != []  # (the field, by name)
+
+
+# ------------------------------------------------------------------------------------------ the pages disagree
+
+def with_connection(**fields) -> dict:
+    body = copy.deepcopy(CANONICAL)
+    body["vpn_connection"].update(fields)
+    return body
+
+
+@pytest.mark.parametrize("fields, pages", [
+    ({"name": "vpn.edge"}, []),  # `.`: every current page lists it (only the 2023 translations did not: superseded)
+    ({"name": "分支vpn"}, ["the English pages"]),  # CJK: the zh page of 2026-06 lists them, the English pages do not
+    ({"psk": "Fake*Psk-1234"}, ["the zh pages"]),  # `*`: the English page of 2025-09 lists it, the zh pages do not
+    ({"name": "vpn-edge_1", "psk": "Fake-Psk-1234"}, []),  # every page lists these
+])
+def test_a_valid_value_that_a_page_of_the_api_does_not_list_is_named_with_that_page(fields, pages):
+    """Where the API's current pages disagree on a field's values the spec takes the widest reading; a target that
+    follows a page that lists fewer may refuse the others (narrower_documented_reading)."""
+    body = with_connection(**fields)
+    assert body_violations(body) == ()  # valid: the spec's reading is the widest
+    found = narrower_reading(body)
+    if not pages:
+        assert found is None
+        return
+    provenance, sentence = found
+    assert not provenance.documented and provenance == load_spec().check_provenance(NARROWER_READING)
+    assert [page for page in pages if page in sentence] == pages
+    assert "Fake*Psk" not in sentence  # the value is not quoted (a psk)
+
+
+def test_only_a_schema_violations_refusal_of_such_a_value_rests_on_the_narrower_page():
+    body = with_connection(psk="Fake*Psk-1234")
+    refused = json.dumps({"error_code": "VPN.0001", "error_msg": "invalid psk", "request_id": "r"}).encode()
+    assert valid_refusal(400, refused, body) is not None
+    assert valid_refusal(400, refused, CANONICAL) is None  # a value every page lists: the check's violation
+    conflict = json.dumps({"error_code": "VPN.0016", "error_msg": "not ready", "request_id": "r"}).encode()
+    assert valid_refusal(409, conflict, body) is None  # refused otherwise: not the reading's
+    assert valid_refusal(500, b"", body) is None
