@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from vpnconn.spec import Spec
+from vpnconn.json_schema import matches
+from vpnconn.spec import NarrowerReading, Spec
 
 BOUND_KEYWORDS = ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems")
 KEYWORDS = ("type", "enum", "minimum", "maximum", "minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems")
@@ -105,6 +106,13 @@ def _style_variants(spec: Spec, path: tuple[str, ...]) -> Iterator[Constraint]:
         for alternatives in [branch["anyOf"]] if "anyOf" in branch else []:
             names = [a["required"][0] for a in alternatives]
             yield _c(path + (names[0],), f"required-with-{style}", names, branch)
+
+
+def outside_reading(reading: NarrowerReading, conn: Any) -> bool:
+    """Does the connection ``conn`` (a create body's vpn_connection) hold a value that a page's narrower ``reading``
+    does not list (a name with CJK ideographs, to the English pages)?"""
+    return isinstance(conn, dict) and any(isinstance(value, str) and not matches(reading.pattern, value)
+                                          for value in values_at(conn, reading.path))
 
 
 def values_at(instance: Any, path: tuple[str, ...]) -> Iterator[Any]:
