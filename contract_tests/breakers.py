@@ -112,10 +112,16 @@ def _psk(conn: Conn, rng: random.Random) -> None:
         rng.choice(second) for _ in range(2 if second else 0)) + alphabet[:2]
 
 
-@breaker("peer-subnets-not-reserved")
-def _reserved_subnet(conn: Conn, rng: random.Random) -> None:
-    bad = str(_inside(rng.choice(_params("peer-subnets-not-reserved")["reserved"]), rng, rng.choice([16, 24])))
-    conn["peer_subnets"] = [s for s in conn["peer_subnets"] if s != bad][:49] + [bad]
+def _reserved_subnet(rule_id: str) -> Callable[[Conn, random.Random], None]:
+    """A breaker of ``rule_id``: a subnet inside one of the ranges it reserves."""
+    def breaks(conn: Conn, rng: random.Random) -> None:
+        bad = str(_inside(rng.choice(_params(rule_id)["reserved"]), rng, rng.choice([16, 24])))
+        conn["peer_subnets"] = [s for s in conn["peer_subnets"] if s != bad][:49] + [bad]
+    return breaks
+
+
+breaker("peer-subnets-not-reserved")(_reserved_subnet("peer-subnets-not-reserved"))
+breaker("peer-subnets-not-reserved-in-some-regions")(_reserved_subnet("peer-subnets-not-reserved-in-some-regions"))
 
 
 @breaker("cidr-canonical")

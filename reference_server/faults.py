@@ -181,8 +181,9 @@ def _strip_psk_classes(request: Any) -> Any:
 def _public_reserved(request: Any) -> Any:
     """Hide reserved peer subnets (the spec's ranges) from the server, so it accepts them."""
     from vpnconn import load_spec
+    from vpnconn.rules import reserved_peer_subnets
 
-    reserved = [ipaddress.ip_network(n) for n in load_spec().rule("peer-subnets-not-reserved").params["reserved"]]
+    reserved = [ipaddress.ip_network(n) for n in reserved_peer_subnets(load_spec())]
 
     def hidden(cidr: Any) -> Any:
         try:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from vpnconn import ipv4
 from vpnconn.constraints import set_style
+from vpnconn.rules import reserved_peer_subnets
 from vpnconn.spec import Spec
 
 # The ids the spec's examples use: the reference server's open world has every well-formed id, so these exist
@@ -74,7 +75,7 @@ class Repairer:
         self._taken = 0
         self.avoided: set[int] = set()  # /30 bases the target already uses
         self.avoided_customer_gateways: set[str] = set()  # customer gateways the target's connections already use
-        self.reserved = [ipv4.cidr(n) for n in spec.rule("peer-subnets-not-reserved").params["reserved"]]
+        self.reserved = [ipv4.cidr(n) for n in reserved_peer_subnets(spec)]
         tunnel = spec.rule("tunnel-address-not-reserved").params
         self.within = ipv4.cidr(tunnel["within"])
         self.excluded = [ipv4.cidr(n) for n in tunnel["excluded"]]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from vpnconn import ipv4
-from vpnconn.spec import RULE_LISTS
+from vpnconn.spec import RULE_LISTS, Spec
 from vpnconn.world import World
 
 Breach = tuple[str, str]
@@ -124,6 +124,7 @@ def psk_character_classes(conn: dict[str, Any], params: dict[str, Any]) -> Itera
 
 
 @rule("peer-subnets-not-reserved")
+@rule("peer-subnets-not-reserved-in-some-regions")
 def peer_subnets_not_reserved(conn: dict[str, Any], params: dict[str, Any]) -> Iterator[Breach]:
     reserved = list(zip(_networks(tuple(params["reserved"])), params["reserved"], strict=True))
     for i, cidr in enumerate(conn.get("peer_subnets") or []):
@@ -131,6 +132,12 @@ def peer_subnets_not_reserved(conn: dict[str, Any], params: dict[str, Any]) -> I
         for bad, text in reserved:
             if ipv4.overlaps(net, bad):
                 yield _pointer("peer_subnets", i), f"{cidr} overlaps the reserved range {text}"
+
+
+def reserved_peer_subnets(spec: Spec) -> list[str]:
+    """Every range a rule of ``spec`` that :func:`peer_subnets_not_reserved` implements reserves (documented or not):
+    what a valid body's subnets keep clear of."""
+    return [cidr for r in spec.rules if RULES.get(r.id) is peer_subnets_not_reserved for cidr in r.params["reserved"]]
 
 
 def _cidrs(conn: dict[str, Any]) -> Iterator[tuple[tuple[Any, ...], str, int]]:
