@@ -179,8 +179,7 @@ def write_reports(result: RunResult, directory: Path) -> list[Path]:
     """``failures.json`` (every failing case, masked) and ``junit.xml`` (one test case per group; divergences
     are passing test cases with their finding in system-out, failures only with --strict; what was not judged,
     skipped test cases)."""
-    check_report_dir(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    check_report_dir(directory)  # (and made)
     secrets = result.settings.secrets
     summary = {"target": result.base_url, "seed": result.settings.seed, "cases": len(result.records),
                "answered": sum(1 for r in result.records if r.answered), "seconds": round(result.seconds, 2),

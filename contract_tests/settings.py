@@ -193,7 +193,7 @@ class RunSettings:
 
 
 def check_report_dir(directory: Path) -> None:
-    """Refuse, before the run, a report directory that cannot take the files (checked again on writing)."""
+    """Refuse, before the run, a report directory that cannot take the files, and make it (checked again on writing)."""
     if directory.exists() and not directory.is_dir():
         raise SettingsError(f"REPORT {directory} exists and is not a directory")
     probe = directory
@@ -203,6 +203,10 @@ def check_report_dir(directory: Path) -> None:
         raise SettingsError(f"REPORT {directory} lies under {probe}, which is not a directory")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise SettingsError(f"REPORT {directory}: {probe} is not writable")
+    try:  # made now: a directory that only making it shows unusable (under /proc, even for root) stops nothing later
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(f"REPORT {directory} cannot be made: {exc.strerror or exc}") from None
     for name in ("junit.xml", "failures.json"):
         if (directory / name).is_symlink():
             raise SettingsError(f"REPORT {directory / name} is a symbolic link; remove it (reports never follow links)")

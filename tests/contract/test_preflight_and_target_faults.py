@@ -113,6 +113,10 @@ def test_an_unusable_report_directory_stops_the_run_before_it_starts(tmp_path):
         result = contract("--report", str(report))
         assert result.returncode == 2 and words in result.stderr and "Traceback" not in result.stderr
         assert "contract run against" not in result.stdout  # refused before any request
+    # one that only making it shows unusable: /proc takes no directory, even from root (for whom it looks writable)
+    result = contract("--report", "/proc/vpnconn-reports")
+    assert result.returncode == 2 and "/proc/vpnconn-reports" in result.stderr and "Traceback" not in result.stderr
+    assert "contract run against" not in result.stdout
     (tmp_path / "reports").mkdir()
     (tmp_path / "reports" / "junit.xml").symlink_to(afile)
     result = contract("--report", str(tmp_path / "reports"))
