@@ -35,7 +35,7 @@ from contract_tests.settings import RunSettings
 from contract_tests.silence import awaiting, why_unanswered
 from contract_tests.verdicts import not_rejected, response_provenance, valid_refusal
 from vpnconn import load_spec
-from vpnconn.constraints import BOUND_KEYWORDS, request_constraints, values_at
+from vpnconn.constraints import BOUND_KEYWORDS, narrower_readings, request_constraints, values_at
 from vpnconn.repair import Repairer
 from vpnconn.validation import Violation, check_request, schema_errors
 from vpnconn.world import OPEN_WORLD
@@ -111,7 +111,7 @@ class RulesPhase:
         so that a refusal of a character every page lists is told from one of a character that page leaves out."""
         lengths = {(c.path, c.keyword): c.value for c in constraints if c.keyword in ("minLength", "maxLength")}
         narrower: dict[str, list[str]] = {}
-        for reading in load_spec().narrower_readings:
+        for reading in narrower_readings(load_spec()):
             narrower.setdefault(reading.constraint, []).append(reading.pattern)
         records: list[Sent] = []
         for c in (c for c in constraints if c.keyword == "pattern"):

@@ -16,6 +16,7 @@ from typing import Any
 
 from reference_server.app import ReferenceServer
 from reference_server.store import ConnectionStore, TunnelPairInUse
+from vpnconn.unlisted import listed_only
 
 Answer = tuple[int, dict[str, str], Any]  # status, headers, JSON body
 AnswerEdit = Callable[[Answer, Any], Answer]  # (answer, request body) -> answer
@@ -164,8 +165,7 @@ def _tags_with_unlisted_members_dropped(request: Any) -> Any:
 
     conn = _conn(request)
     if isinstance(conn.get("tags"), list):
-        listed = set(load_spec().schema("ResourceTag")["properties"])
-        conn["tags"] = [tag for tag in conn["tags"] if not (isinstance(tag, dict) and set(tag) - listed)]
+        conn["tags"] = [tag for tag in conn["tags"] if listed_only(load_spec(), "ResourceTag", tag) is tag]
         if not conn["tags"]:
             del conn["tags"]
     return request

@@ -82,7 +82,7 @@ from reference_server.app import Answer, Handler, ReferenceServer, Reject, print
 from reference_server.connection import RANDOM_IDENTITY, Identity, new_uuid
 from reference_server.store import ConnectionStore, later_than
 from vpnconn import aksk, load_spec
-from vpnconn.constraints import outside_reading
+from vpnconn.constraints import narrower_readings, outside_reading
 from vpnconn.documented import documented_only
 from vpnconn.nulls import has_null_members, left_out
 from vpnconn.spec import RULE_LISTS, Spec
@@ -237,9 +237,10 @@ class OtherChoicesServer(ReferenceServer):
         found = self.check.violations(body, self.world)
         if len(found) > 1:  # name the last failure found, where the reference server names the first
             raise Reject(self._error_of(found[-1]), found[-1].detail)
-        for reading in (r for r in load_spec().narrower_readings if r.constraint in FOLLOWED_READINGS and not found):
-            if outside_reading(reading, body.get("vpn_connection")):
-                raise Reject(self.errors["schema-violation"], f"/vpn_connection/{'/'.join(reading.path)}: {reading.note}")
+        followed = [r for r in narrower_readings(load_spec()) if r.constraint in FOLLOWED_READINGS]
+        for reading in followed if not found else []:  # (a valid body, by the documented constraints)
+            if outside_reading(reading, body):
+                raise Reject(self.errors["schema-violation"], f"/{'/'.join(reading.path)}: {reading.note}")
         body = listed_only(load_spec(), "CreateVpnConnectionRequestBody", body)  # what it does not know, ignored
         connection = kept_as_sets(super().respond(body, LETTER_NAMES if identity is RANDOM_IDENTITY else identity, store))
         # its clock read twice: updated_at a millisecond after created_at (the store keeps it after, moving created_at on)

@@ -8,12 +8,14 @@ suite and the fixture generators use it to know what there is to cover.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from vpnconn.errors import SpecError
 from vpnconn.json_schema import matches
-from vpnconn.spec import NarrowerReading, Spec
+from vpnconn.spec import Provenance, Spec
 
 BOUND_KEYWORDS = ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems")
 KEYWORDS = ("type", "enum", "minimum", "maximum", "minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems")
@@ -108,11 +110,35 @@ def _style_variants(spec: Spec, path: tuple[str, ...]) -> Iterator[Constraint]:
             yield _c(path + (names[0],), f"required-with-{style}", names, branch)
 
 
-def outside_reading(reading: NarrowerReading, conn: Any) -> bool:
-    """Does the connection ``conn`` (a create body's vpn_connection) hold a value that a page's narrower ``reading``
-    does not list (a name with CJK ideographs, to the English pages)?"""
-    return isinstance(conn, dict) and any(isinstance(value, str) and not matches(reading.pattern, value)
-                                          for value in values_at(conn, reading.path))
+@dataclass(frozen=True)
+class NarrowerReading:
+    """A page's narrower reading of a request constraint where the API's current pages disagree (the spec takes the
+    widest): a value at ``path`` that breaks ``pattern`` is one that page does not list."""
+
+    constraint: str  # the constraint it narrows, by the name a violation reports (name.pattern)
+    path: tuple[str, ...]  # where its values are in a create body (the constraint's own)
+    pattern: str
+    page: Provenance  # the page that gives it (documented)
+    note: str  # what that page says, in a few words
+
+
+@functools.cache
+def narrower_readings(spec: Spec) -> tuple[NarrowerReading, ...]:
+    """The create operation's ``narrower_readings`` (its provenance table): where the API's current pages disagree on
+    the values a field takes, the reading of each page that lists fewer than the spec takes."""
+    paths = {c.name: c.path for c in request_constraints(spec)}
+    table = spec.operation["x-vpnconn-provenance"].get("narrower_readings", {})
+    unknown = sorted(set(table) - set(paths))
+    if unknown:
+        raise SpecError(f"{spec.path}: narrower_readings names {unknown[0]!r}, which is no constraint of the request")
+    return tuple(NarrowerReading(name, paths[name], r["pattern"], spec.cited(r["documented"]), r["note"])
+                 for name, readings in table.items() for r in readings)
+
+
+def outside_reading(reading: NarrowerReading, body: Any) -> bool:
+    """Does the create ``body`` hold a value that a page's narrower ``reading`` does not list (a name with CJK
+    ideographs, to the English pages)?"""
+    return any(isinstance(value, str) and not matches(reading.pattern, value) for value in values_at(body, reading.path))
 
 
 def values_at(instance: Any, path: tuple[str, ...]) -> Iterator[Any]:

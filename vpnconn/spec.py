@@ -79,25 +79,6 @@ def _provenance(entry: dict[str, Any], sources: dict[str, Any]) -> Provenance:
     return Provenance(False, why=entry["inferred"])
 
 
-def _path_of(constraint: str) -> tuple[str, ...]:
-    """The path of a constraint's values under vpn_connection, from its name (``policy_rules[].source.pattern``:
-    policy_rules, [], source), as :func:`vpnconn.constraints.values_at` walks it."""
-    return tuple(part for field in constraint.rsplit(".", 1)[0].split(".")
-                 for part in ((field[:-2], "[]") if field.endswith("[]") else (field,)))
-
-
-@dataclass(frozen=True)
-class NarrowerReading:
-    """A page's narrower reading of a request constraint where the API's current pages disagree (the spec takes the
-    widest): a value at ``path`` that breaks ``pattern`` is one that page does not list."""
-
-    constraint: str  # the constraint it narrows, by the name a violation reports (name.pattern)
-    path: tuple[str, ...]  # where its values are, under vpn_connection
-    pattern: str
-    page: Provenance  # the page that gives it (documented)
-    note: str  # what that page says, in a few words
-
-
 @dataclass(frozen=True)
 class Rule:
     """One entry of the operation's ``x-vpnconn-rules``: a rule JSON Schema cannot express."""
@@ -355,14 +336,9 @@ class Spec:
         table = self.operation["x-vpnconn-provenance"]
         return _provenance(table.get("constraints", {}).get(constraint, table["default"]), self.sources)
 
-    @functools.cached_property
-    def narrower_readings(self) -> tuple[NarrowerReading, ...]:
-        """The create operation's ``narrower_readings``: where the API's current pages disagree on the values a field
-        takes, the reading of each page that lists fewer than the spec takes."""
-        table = self.operation["x-vpnconn-provenance"].get("narrower_readings", {})
-        return tuple(NarrowerReading(name, _path_of(name), r["pattern"],
-                                     _provenance({"documented": r["documented"]}, self.sources), r["note"])
-                     for name, readings in table.items() for r in readings)
+    def cited(self, source: str) -> Provenance:
+        """The provenance of a citation of ``source`` (an ``x-vpnconn-sources`` id): documented, with its title and date."""
+        return _provenance({"documented": source}, self.sources)
 
     def error_provenance(self, kind: str, part: str = "error_code") -> Provenance:
         """The provenance of the ``status`` or the ``error_code`` of an ``x-vpnconn-errors`` kind."""
