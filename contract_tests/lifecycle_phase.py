@@ -11,6 +11,9 @@ that never existed and a list filtered on a gateway the run does not use. Each s
   otherwise is a divergence (``written_as_sent``, contract_tests.listing; ``update_applies_changes`` alike);
 - ``list_contains_connection``, ``list_filter_holds``, ``list_paging_complete``: the connection is listed,
   every item keeps the filter, and walking the pages by ``marker`` neither loses nor repeats an item;
+- ``listed_later``: a list that leaves out the connection just created is asked again, at growing intervals, for up
+  to LISTING_WAIT seconds; one that holds it then is a divergence (inferred: no source says how soon a new connection
+  is listed, and a list read from an index lags its store); one that never does is ``list_contains_connection``;
 - ``update_applies_changes``: an update changes exactly what it sent, keeps ``created_at`` and advances
   ``updated_at``, among the fields the update answer lists (one it does not list, such as the show's ``status``, is
   its schema check's);
@@ -82,10 +85,11 @@ CHECKS = ("lifecycle_status", "lifecycle_response_schema", "show_matches_create"
           "list_filter_holds", "list_paging_complete", "update_applies_changes", "update_refuses_fixed_fields",
           "update_changed_fixed_field", "connection_settles", "connection_usable", "deleted_connection_gone",
           "deletion_finishes", "tunnel_pair_in_use", "list_paging_ties", "list_unknown_gateway", "connection_pair_in_use",
-          "updated_at_moves_on")  # this phase's
+          "updated_at_moves_on", "listed_later")  # this phase's
 ANY_ANSWER_CHECKS = ("huawei_error_body", "request_id_in_body_and_header", "psk_never_returned", "json_in_utf8_without_bom",
                      "integers_without_fraction")
 MAX_PAGES = 12  # a paged walk takes at most this many requests (the page size follows the total)
+LISTING_WAIT = 10.0  # seconds a new connection may stay out of its gateway's list before list_contains_connection reports it
 DELETION_WAIT = 60.0  # seconds a deletion may stay PENDING_DELETE before deletion_finishes reports it
 SETTLING = ("PENDING_CREATE", "PENDING_UPDATE")  # the show statuses of a connection a create or an update is changing
 USABLE = ("ACTIVE", "DOWN")  # the show statuses the Terraform provider waits for: the connection is built
@@ -305,21 +309,40 @@ class LifecyclePhase:
         return value
 
     def _list(self, seen: Seen, connection_id: str) -> bool:
-        conn = seen.connection or {}
+        """List the connection's gateway: the list holds the connection as created. One it leaves out is listed again,
+        at growing intervals, for up to LISTING_WAIT seconds: held then, it was listed late (``listed_later``); never,
+        it is not listed (``list_contains_connection``); either is said of the first list."""
+        conn, operation = seen.connection or {}, "ListVpnConnections"
         query = {"vgw_id": conn.get("vgw_id")}
-        record, answer = self._send("ListVpnConnections", self._url("ListVpnConnections", query=query), None, seen, "list")
-        if answer is None or not self._expect(record, answer, "ListVpnConnections", 200, "list"):
-            return answer is not None
-        items = answer.json["vpn_connections"]
-        self._filter_holds(record, items, query)
-        mine = [i for i in items if i.get("id") == connection_id]
-        if not mine:
-            record.failures.append(self._failure("list_contains_connection", "ListVpnConnections", "Connection not listed",
-                                                 f"list with vgw_id={query['vgw_id']} does not contain {connection_id} "
-                                                 f"({len(items)} items)"))
-        else:
-            self._same_connection(record, conn, mine[0], "ListVpnConnections", "list")
-            seen.status = mine[0].get("status")
+        started, pauses, step = time.monotonic(), growing_pauses(FIRST_PAUSE, LONGEST_PAUSE), "list"
+        first: CaseRecord | None = None  # the first list that left the connection out
+        while True:
+            record, answer = self._send(operation, self._url(operation, query=query), None, seen, step)
+            if answer is None or not self._expect(record, answer, operation, 200, step):
+                return answer is not None
+            items = answer.json["vpn_connections"]
+            self._filter_holds(record, items, query)
+            mine = [i for i in items if i.get("id") == connection_id]
+            waited = time.monotonic() - started
+            if mine:
+                break
+            first = first or record
+            if waited >= LISTING_WAIT:
+                first.failures.append(self._failure(
+                    "list_contains_connection", operation, "Connection not listed",
+                    f"list with vgw_id={query['vgw_id']} does not contain {connection_id} ({len(items)} items), nor "
+                    f"did it {waited:.0f} s later"))
+                return True
+            if self.stopped():
+                return False
+            time.sleep(next(pauses))
+            step = "list until listed"
+        if first is not None:
+            first.failures.append(self._failure(
+                "listed_later", operation, "Connection listed late",
+                f"list with vgw_id={query['vgw_id']} does not contain {connection_id}; a list {waited:.1f} s later does"))
+        self._same_connection(record, conn, mine[0], operation, "list")
+        seen.status = mine[0].get("status")
         return True
 
     def _filter_holds(self, record: CaseRecord, items: list[dict[str, Any]], query: dict[str, Any]) -> None:
