@@ -34,10 +34,12 @@ that never existed and a list filtered on a gateway the run does not use. Each s
 - ``list_unknown_gateway``: the list filtered on a gateway the run does not use (a random id) answered 404 with the
   spec's "gateway does not exist" code (``VPN.0509`` on create) instead of 200 with no connections is a divergence
   (inferred: no source says what a list on an unknown gateway gets); any other status is ``lifecycle_status``;
-- ``deleted_connection_gone``: after delete, show and delete answer 404. A deletion may take a while (the
-  show status ``PENDING_DELETE``; the Terraform provider polls the show after a delete until it answers 404):
-  a show that answers the connection with that status is asked again, at growing intervals, for up to
-  DELETION_WAIT seconds; ``deletion_finishes`` (inferred: no source says how long) reports one that never ends;
+- ``deleted_connection_gone``: after delete, show and delete answer 404. A deletion may take a while (the show
+  status ``PENDING_DELETE``; the Terraform provider polls the show after a delete until it answers 404): a show that
+  answers the connection with that status is asked again, at growing intervals, for up to DELETION_WAIT seconds;
+  ``deletion_finishes`` (inferred: no source says how long) reports one that never ends. A delete again answered
+  204, as the delete was, is ``delete_again_not_found``, a divergence (inferred: no source says what it gets, and a
+  delete made idempotent answers as the first did);
 - ``lifecycle_status``: each step gets the status its operation documents; ``lifecycle_response_schema``: the
   answer keeps its operation's response schema (an answer that breaks only what the spec infers, a field it
   does not list, is a divergence and the sequence goes on with it); and the checks of every answer (Huawei error body,
@@ -85,7 +87,7 @@ CHECKS = ("lifecycle_status", "lifecycle_response_schema", "show_matches_create"
           "list_filter_holds", "list_paging_complete", "update_applies_changes", "update_refuses_fixed_fields",
           "update_changed_fixed_field", "connection_settles", "connection_usable", "deleted_connection_gone",
           "deletion_finishes", "tunnel_pair_in_use", "list_paging_ties", "list_unknown_gateway", "connection_pair_in_use",
-          "updated_at_moves_on", "listed_later")  # this phase's
+          "updated_at_moves_on", "listed_later", "delete_again_not_found")  # this phase's
 ANY_ANSWER_CHECKS = ("huawei_error_body", "request_id_in_body_and_header", "psk_never_returned", "json_in_utf8_without_bom",
                      "integers_without_fraction")
 MAX_PAGES = 12  # a paged walk takes at most this many requests (the page size follows the total)
@@ -495,9 +497,14 @@ class LifecyclePhase:
         if not self._gone(seen, connection_id):
             return
         record, answer = self._send(delete.id, self._url(delete.id, connection_id), None, seen, "delete after delete")
-        if answer is not None and answer.status != 404:
+        if answer is not None and answer.status == delete.success_status:
+            record.failures.append(self._failure("delete_again_not_found", delete.id, "Delete of a deleted connection accepted",
+                                                 f"delete after delete answered {answer.status}, as the delete did (an "
+                                                 "idempotent delete), not 404; the show answers 404"))
+        elif answer is not None and answer.status != 404:
             record.failures.append(self._failure("deleted_connection_gone", delete.id, "Deleted connection still there",
-                                                 f"delete after delete must get 404; got {answer.status}"))
+                                                 f"delete after delete must get 404 (or, as the delete did, "
+                                                 f"{delete.success_status}); got {answer.status}"))
 
     def _settled(self, seen: Seen, connection_id: str) -> bool:
         """True unless the last show or list found the connection SETTLING (a create or an update still under way)

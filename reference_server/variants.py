@@ -22,7 +22,8 @@ against one must end with exit 0, its differences listed as divergences (and fai
 - a deletion takes a while: after a 204, the next PENDING_SHOWS shows (and lists) answer the connection with
   status ``PENDING_DELETE``, then it is gone (404), where the reference server deletes at once; the sources give
   the status and the Terraform provider waits for the 404, nothing says how long; until then it counts against the
-  gateway's quota (nothing says whether it does);
+  gateway's quota (nothing says whether it does); a delete of a connection it is deleting or has deleted answers 204,
+  as the first did (a delete made idempotent), where the reference server answers 404: no source says which;
 - it answers a create with an ``updated_at`` a millisecond after its ``created_at``, as a server that reads its clock
   twice does, where the examples (and the reference server) give the two equal;
 - it writes every integer of an answer with a fraction (``"lifetime_seconds": 86400.0``, ``"total_count": 3.0``),
@@ -104,6 +105,7 @@ class OtherChoicesServer(ReferenceServer):
         self.handlers = {operation: self._other_choices(operation, handler) for operation, handler in self.handlers.items()}
         self.asked: set[bytes] = set()  # the requests answered busy once
         self.deleting: dict[tuple[str, str], int] = {}  # (project, id) -> shows left before the deletion is done
+        self.deleted: dict[tuple[str, str], None] = {}  # (project, id) of the deletions done, the latest store.capacity
         self.settling: dict[tuple[str, str], tuple[str, int]] = {}  # (project, id) -> (its status, reads left)
         conflict = self.spec.document["components"]["responses"]["Conflict"]["content"]["application/json"]["example"]
         self.not_ready = {"status": 409, "error_code": conflict["error_code"], "message": "not ready: {detail}"}
@@ -123,7 +125,9 @@ class OtherChoicesServer(ReferenceServer):
     def delete(self, project: str, connection_id: str, store: ConnectionStore | None = None) -> None:
         if store is not None:  # (the fixture generator's own store: as the reference server)
             return super().delete(project, connection_id, store)
-        if (project, connection_id) in self.deleting or self.store.find(project, connection_id) is None:
+        if (project, connection_id) in self.deleting or (project, connection_id) in self.deleted:
+            return  # being deleted, or deleted: a delete again answers as the first did (idempotent)
+        if self.store.find(project, connection_id) is None:
             raise Reject(self.errors["not-found"], f"VPN connection {connection_id[:80]}")
         self.deleting[(project, connection_id)] = PENDING_SHOWS
         while len(self.deleting) > self.store.capacity:  # bounded: the oldest deletion ends now
@@ -199,6 +203,9 @@ class OtherChoicesServer(ReferenceServer):
         del self.deleting[(project, connection_id)]
         self.settling.pop((project, connection_id), None)  # (a change still under way ends with the connection)
         super().delete(project, connection_id)
+        self.deleted[(project, connection_id)] = None
+        while len(self.deleted) > self.store.capacity:  # bounded: the oldest is forgotten (a delete of it gets 404)
+            del self.deleted[next(iter(self.deleted))]
 
     async def _update_vpn_connection(self, params: dict[str, str], headers: dict[str, str], raw: bytes,
                                      request_id: str) -> tuple[int, bytes]:

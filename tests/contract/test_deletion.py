@@ -24,15 +24,20 @@ def gone() -> httpx.Response:
     return httpx.Response(404, json=body, headers={"X-Request-Id": "r-404"})
 
 
-def delete_against(shows: list[httpx.Response], tmp_path) -> list:
-    """Delete the connection on a target whose shows answer ``shows`` in turn (the last one for ever); the
-    sequence's records, as (method, status, [(check, severity)])."""
+def deleted() -> httpx.Response:
+    return httpx.Response(204, headers={"X-Request-Id": "r-204"})
+
+
+def delete_against(shows: list[httpx.Response], tmp_path, again: httpx.Response | None = None) -> list:
+    """Delete the connection on a target whose shows answer ``shows`` in turn (the last one for ever) and whose delete
+    after the deletion answers ``again`` (404 unless given); the sequence's records, as (method, status, [(check,
+    severity)])."""
     sent: list[str] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
         sent.append(request.method)
         if request.method == "DELETE":  # the first delete succeeds; the one after the deletion finds nothing
-            return gone() if sent.count("DELETE") > 1 else httpx.Response(204, headers={"X-Request-Id": "r-204"})
+            return (again or gone()) if sent.count("DELETE") > 1 else deleted()
         return shows[min(sent.count("GET"), len(shows)) - 1]
 
     with scripted_lifecycle(answer, tmp_path) as phase:
@@ -75,6 +80,21 @@ def test_the_statuses_waited_for_are_ones_the_spec_gives():
 
 def test_a_deleted_connection_gone_at_once_passes(tmp_path):
     assert delete_against([gone()], tmp_path) == [("DELETE", 204, []), ("GET", 404, []), ("DELETE", 404, [])]
+
+
+def test_a_delete_again_answered_as_the_first_an_idempotent_delete_is_a_divergence(tmp_path):
+    records = delete_against([gone()], tmp_path, again=deleted())
+    assert records == [("DELETE", 204, []), ("GET", 404, []), ("DELETE", 204, [("delete_again_not_found", DIVERGENCE)])]
+
+
+@pytest.mark.parametrize("again", [
+    httpx.Response(200, json={"request_id": "r-200"}, headers={"X-Request-Id": "r-200"}),  # not the delete's status
+    httpx.Response(500, json={"error_code": "VPN.0002", "error_msg": "internal", "request_id": "r-500"},
+                   headers={"X-Request-Id": "r-500"}),
+], ids=["200", "500"])
+def test_a_delete_again_answered_otherwise_is_a_violation(again, tmp_path):
+    *_, (method, status, failures) = delete_against([gone()], tmp_path, again=again)
+    assert (method, status, failures) == ("DELETE", again.status_code, [("deleted_connection_gone", VIOLATION)])
 
 
 # ------------------------------------------------------------------------------------------ deleted to make room

@@ -58,8 +58,9 @@ def test_every_lifecycle_check_is_proven_by_a_fault_or_is_only_inferred():
                 if any(not spec.check_provenance(c, o.id).documented for o in spec.operations)}
     assert inferred == {"update_refuses_fixed_fields", "connection_settles", "connection_usable", "deletion_finishes",
                         "list_paging_ties", "list_unknown_gateway", "connection_pair_in_use", "updated_at_moves_on",
-                        "listed_later"}
-    # (tests/contract/test_settling.py, test_shared_gateway.py, test_gateway_quota.py, test_listing_lag.py)
+                        "listed_later", "delete_again_not_found"}
+    # (tests/contract/test_settling.py, test_shared_gateway.py, test_gateway_quota.py, test_listing_lag.py,
+    # test_deletion.py)
     assert set(LIFECYCLE_CHECKS) - inferred <= proven
 
 
