@@ -30,7 +30,7 @@ from vpnconn import load_spec
 from vpnconn.json_schema import matches
 from vpnconn.nulls import EMPTY_AS_LEFT_OUT, NULL_AS_LEFT_OUT, left_out
 from vpnconn.rules import RULES
-from vpnconn.spec import ANSWER_CONNECTION, CREATE_CONTENT, RULE_LISTS
+from vpnconn.spec import ANSWER_CONNECTION, CREATE_CONTENT, IKE_IDS, RULE_LISTS
 from vpnconn.unlisted import listed_only
 
 ERROR_CODE = re.compile(r"^[A-Z]+\.[0-9]{4}$")
@@ -39,6 +39,7 @@ AUTO_NAME_HEX = "auto_name_hex_digits"  # the divergence of an auto name of vpn-
 REQUEST_ID_EQUAL = "request_id_equal_in_header"  # the divergence of a header's request id that differs from the body's
 REQUEST_ID_HEADER = "request_id_header"  # ... and of an answer without that header
 UPDATED_EQUAL_ON_CREATE = "updated_at_equal_on_create"  # the divergence of a create answered with a later updated_at
+IP_ID_ECHOED = "ip_id_echoed"  # the divergence of an IP-type local_id or peer_id answered as the gateway's, not as given
 IPV4 = re.compile(r"^(\d{1,3}\.){3}\d{1,3}$")
 
 
@@ -329,7 +330,8 @@ def response_echoes_request(answer: Answer, sent: Any) -> None:
     """Every value the request gave comes back: ids, name, subnets, tags, tunnel pair, rules, policy values. A list
     that holds what was sent, written otherwise (in another order, a duplicate merged, the rules grouped otherwise, a
     network in another form), is a divergence (contract_tests.listing); a rule's ``rule_index`` is the server's own
-    (the spec: ``echoed: false``)."""
+    (the spec: ``echoed: false``). An IKE id of type ip answered as another IPv4 address, the gateway's (the zh
+    pages' reading), is a divergence too (``ip_id_echoed``)."""
     pair = _created(answer, sent)
     if not pair:
         return
@@ -337,7 +339,7 @@ def response_echoes_request(answer: Answer, sent: Any) -> None:
     # Policy rules are returned only for style POLICY (documented); another style may have ignored them.
     rules = [name for name in RULE_LISTS if req.get(name)] if got.get("style") == "POLICY" else []
     differ, otherwise = compare(req, got, [k for k in _ECHOED if k in req] + rules)
-    diffs = [f"{k}: sent {short(req[k])}, got {short(got.get(k))}" for k in differ]
+    diffs, inferred = [f"{k}: sent {short(req[k])}, got {short(got.get(k))}" for k in differ], list[str]()
     for policy in ("ikepolicy", "ipsecpolicy"):
         given, returned = _object(req.get(policy)), _object(got.get(policy))
         for key, value in given.items():
@@ -348,9 +350,15 @@ def response_echoes_request(answer: Answer, sent: Any) -> None:
             elif key == "phase1_negotiation_mode" and given.get("ike_version") != "v1":
                 continue  # only returned for IKE v1
             elif returned.get(key) != value:
-                diffs.append(f"{policy}.{key}: sent {value!r}, got {returned.get(key)!r}")
+                gateways = policy == "ikepolicy" and key in IKE_IDS and returned.get(IKE_IDS[key]) == "ip" and \
+                    IPV4.match(str(returned.get(key)))  # (an IP of its own: the gateway's, as the zh pages say)
+                (inferred if gateways else diffs).append(f"{policy}.{key}: sent {value!r}, got {returned.get(key)!r}")
     if diffs:
-        raise Finding("the answer does not echo the request: " + "; ".join(diffs[:6]))
+        raise Finding("the answer does not echo the request: " + "; ".join((diffs + inferred)[:6]))
+    if inferred:
+        raise Finding("the answer gives another IP address than the one sent for an IKE id of type ip: "
+                      + "; ".join(inferred), title="IKE id of type ip not echoed", rule=IP_ID_ECHOED,
+                      provenance=load_spec().check_provenance(IP_ID_ECHOED))
     if otherwise:
         raise written_otherwise(otherwise, req, got)
 
@@ -381,7 +389,7 @@ def documented_defaults(answer: Answer, sent: Any) -> None:
             elif key not in given and returned.get(key) != value:
                 diffs.append(f"{policy}.{key}: expected {value!r}, got {returned.get(key)!r}")
     ike = _object(got.get("ikepolicy"))
-    for id_key, type_key in (("local_id", "local_id_type"), ("peer_id", "peer_id_type")):
+    for id_key, type_key in IKE_IDS.items():
         if ike.get(type_key) == "ip" and id_key not in _object(req.get("ikepolicy")) and not IPV4.match(str(ike.get(id_key))):
             diffs.append(f"ikepolicy.{id_key}: expected the gateway's IPv4 address, got {ike.get(id_key)!r}")
     for key in (k for k, v in defaults.items() if not isinstance(v, dict) and k != "style"):

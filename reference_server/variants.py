@@ -60,6 +60,9 @@ against one must end with exit 0, its differences listed as divergences (and fai
   ``empty_list_as_left_out``);
 - it answers ``phase1_negotiation_mode`` (its default, ``main``) for an IKE v2 connection too, as a store that keeps
   the default for every connection does, where the examples leave it out of v2 answers (``phase1_mode_v1_only``);
+- it answers an IKE id of type ip (``local_id``, ``peer_id``) that a create gave with the IP of its gateway (of the
+  customer gateway), as the zh pages' response table says, where the reference server echoes it as the English page
+  of 2025-09 says (``ip_id_echoed``);
 - it names a connection created without a name ``vpn-`` and four letters (``vpn-kqzt``), where the reference server
   writes four lower-case hex digits as the examples do: the page says "vpn-****" (``auto_name_hex_digits``);
 - it keeps a connection's lists as sets of networks (:func:`kept_as_sets`): subnets and tags last first, a
@@ -86,7 +89,7 @@ from vpnconn import aksk, load_spec
 from vpnconn.constraints import narrower_readings, outside_reading
 from vpnconn.documented import documented_only
 from vpnconn.nulls import has_null_members, left_out
-from vpnconn.spec import RULE_LISTS, Spec
+from vpnconn.spec import IKE_IDS, RULE_LISTS, Spec
 from vpnconn.unlisted import listed_only
 
 PENDING_SHOWS = 2  # shows of a deleted connection that still find it (PENDING_DELETE) before it is gone
@@ -249,6 +252,7 @@ class OtherChoicesServer(ReferenceServer):
             if outside_reading(reading, body):
                 raise Reject(self.errors["schema-violation"], f"/{'/'.join(reading.path)}: {reading.note}")
         body = listed_only(load_spec(), "CreateVpnConnectionRequestBody", body)  # what it does not know, ignored
+        body = body if found else ip_ids_left_out(body)  # (a valid body's ids of type ip: its gateways' answered)
         connection = kept_as_sets(super().respond(body, LETTER_NAMES if identity is RANDOM_IDENTITY else identity, store))
         # its clock read twice: updated_at a millisecond after created_at (the store keeps it after, moving created_at on)
         connection["updated_at"] = later_than(connection["created_at"], connection["created_at"])
@@ -256,6 +260,19 @@ class OtherChoicesServer(ReferenceServer):
 
 
 UNLISTED = "added_in_a_later_version"  # a field of every answer that no source lists
+
+
+def ip_ids_left_out(body: Any) -> Any:
+    """``body`` without the IKE ids of type ip (the default type) it gives, so that the connection takes the gateway's
+    and the customer gateway's IP, as the zh pages' response table says; the same object when it gives none."""
+    conn = body.get("vpn_connection") if isinstance(body, dict) else None
+    ike = conn.get("ikepolicy") if isinstance(conn, dict) else None
+    if not isinstance(conn, dict) or not isinstance(ike, dict):
+        return body
+    kept = {key: value for key, value in ike.items() if not (key in IKE_IDS and ike.get(IKE_IDS[key], "ip") == "ip")}
+    if len(kept) == len(ike):
+        return body
+    return {**body, "vpn_connection": {**conn, "ikepolicy": kept}}
 
 FOLLOWED_READINGS = ("psk.pattern",)  # the narrower readings it follows (the spec's narrower_readings): the zh pages' psk
 # an unnamed connection's name: vpn- and four letters (never hex digits), where the examples' are hex digits

@@ -32,6 +32,7 @@ CREATE_CONTENT = "CreateVpnConnectionRequestBodyContent"  # the connection a cre
 ANSWER_CONNECTION = "CreateResponseVpnConnection"  # the connection as answered: its fields, their order, its style variants
 KEPT_CONNECTION = "ResponseVpnConnection"  # the connection as show and list answer it: a field may be kept for fewer styles
 RULE_LISTS = ("policy_rules", "policy_rules_v6")  # a connection's lists of policy rules ({source, destination[]}), IPv4 and IPv6
+IKE_IDS = {"local_id": "local_id_type", "peer_id": "peer_id_type"}  # an IKE policy's ids, each with the field of its type
 # the quotas (x-vpnconn-quotas) a run keeps within and the reference server keeps: per gateway, per gateway address and
 # customer gateway
 PER_GATEWAY = "connections-per-gateway"

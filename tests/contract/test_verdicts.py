@@ -13,6 +13,7 @@ import pytest
 
 from contract_tests.checks import (
     AUTO_NAME_HEX,
+    IP_ID_ECHOED,
     PHASE1_V1_ONLY,
     REQUEST_ID_EQUAL,
     REQUEST_ID_HEADER,
@@ -106,6 +107,8 @@ def test_a_correct_but_different_server_passes_and_lists_its_divergences(other_c
     assert {"x-cidr-canonical", "x-tag-keys-unique", "peer_subnets.uniqueItems"} <= causes, causes
     # it accepts a subnet in 214.0.0.0/8, which the 2025 page reserves in some regions only
     assert "x-peer-subnets-not-reserved-in-some-regions" in causes and "x-peer-subnets-not-reserved" not in causes
+    # it answers an IKE id of type ip that a create gave with its gateway's IP, as the zh pages say
+    assert any(f.rule == IP_ID_ECHOED for r in result.divergences for f in r.failures)
     # it stamps a create's updated_at a millisecond after its created_at (a clock read twice), the examples equal
     assert any(f.rule == UPDATED_EQUAL_ON_CREATE for r in result.divergences for f in r.failures)
     # it refuses a psk with `*`, as the zh pages list none (the English page of 2025-09 does): the refusal of a valid
