@@ -10,7 +10,7 @@ import pytest
 from commands.check import example_problems, lint_problems, rule_registry_problems
 from vpnconn.documented import documented_only
 from vpnconn.spec import Spec, SpecError, load_spec
-from vpnconn.validation import schema_errors
+from vpnconn.validation import check_request, schema_errors
 
 
 def test_spec_loads_as_valid_openapi_31(spec):
@@ -250,3 +250,16 @@ def test_a_quota_counts_per_fields_a_create_gives(tmp_path, spec):
     (tmp_path / "openapi.yaml").write_text(text)
     with pytest.raises(SpecError, match="counts per cgw, which a create's vpn_connection does not have"):
         load_spec(tmp_path / "openapi.yaml")
+
+
+@pytest.mark.parametrize("local_id, broken", [
+    ("vpn?.example.com", []),  # the console refuses `?`, the API pages do not
+    ("vpn.example.com", []),
+    ("vpn<1>.example.com", ["ikepolicy.local_id.pattern"]),  # the 2024 page's `& < > [ ] \`
+    ("vpn .example.com", ["ikepolicy.local_id.pattern"]),  # no spaces
+    ("v" * 256, ["ikepolicy.local_id.maxLength"]),
+], ids=["question-mark", "plain", "angle-brackets", "space", "256-characters"])
+def test_an_fqdn_id_keeps_the_api_pages_limits_not_the_consoles(spec, local_id, broken):
+    body = copy.deepcopy(spec.examples("request")["static"])
+    body["vpn_connection"]["ikepolicy"] = {"local_id_type": "fqdn", "local_id": local_id}
+    assert [v.rule for v in check_request(body, spec=spec)] == broken
