@@ -77,7 +77,7 @@ from contract_tests.pacing import busy_failure, growing_pauses, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
 from contract_tests.silence import awaiting, why_unanswered
-from contract_tests.verdicts import account_state_refusal, answer_schema_provenance
+from contract_tests.verdicts import account_state_refusal, answer_schema_provenance, valid_refusal
 from vpnconn import load_spec
 from vpnconn.repair import Repairer
 from vpnconn.spec import ANSWER_CONNECTION, KEPT_CONNECTION, PER_PAIR
@@ -220,13 +220,20 @@ class LifecyclePhase:
         record.failures = run_checks(answer, seen.sent, only=ANY_ANSWER_CHECKS)
         return record, answer
 
-    def _expect(self, record: CaseRecord, answer: Answer, operation_id: str, status: int, step: str) -> bool:
+    def _expect(self, record: CaseRecord, answer: Answer, operation_id: str, status: int, step: str,
+                created: Any = None) -> bool:
         """The documented status, and the answer keeps the operation's response schema; True when both hold, or
-        when the answer breaks only what the spec infers (a field it does not list): the sequence goes on."""
+        when the answer breaks only what the spec infers (a field it does not list): the sequence goes on. A valid
+        create (``created``, its body) refused for what the spec cannot hold the target to (the account's state, a
+        value a page of the API does not list: verdicts.valid_refusal) is a divergence."""
         if answer.status != status:
             failure = self._failure("lifecycle_status", operation_id, f"Wrong status for {step}",
                                     f"{step} must get {status}; got {answer.status}")
-            failure.provenance = account_state_refusal(answer.status, answer.content) or failure.provenance
+            refusal = valid_refusal(answer.status, answer.content, created) if created is not None else None
+            if refusal is not None:
+                failure.provenance, failure.message = refusal[0], f"{failure.message}\n\n{refusal[1]}"
+            else:
+                failure.provenance = account_state_refusal(answer.status, answer.content) or failure.provenance
             record.failures.append(failure)
             return False
         schema = self.ops[operation_id].response_schema(status)
@@ -253,7 +260,7 @@ class LifecyclePhase:
             return None
         record.failures = run_checks(answer, seen.sent)  # every check of a create answer
         connection_id = created_id(answer.status, answer.content)
-        if not self._expect(record, answer, create.id, create.success_status, "create") or connection_id is None:
+        if not self._expect(record, answer, create.id, create.success_status, "create", seen.sent) or connection_id is None:
             return None  # a connection that was created all the same is deleted by the run's cleanup
         seen.connection = answer.json["vpn_connection"]
         return connection_id

@@ -9,7 +9,9 @@ import ipaddress
 import json
 from dataclasses import replace
 
+import httpx
 import pytest
+from support import scripted_lifecycle
 
 from contract_tests.checks import (
     AUTO_NAME_HEX,
@@ -21,6 +23,7 @@ from contract_tests.checks import (
     Answer,
     error_contract,
 )
+from contract_tests.lifecycle_phase import Seen
 from contract_tests.listing import WRITTEN_AS_SENT
 from contract_tests.records import DIVERGENCE, VIOLATION, Finding
 from contract_tests.report import render_summary, write_reports
@@ -300,6 +303,10 @@ def with_connection(**fields) -> dict:
     ({"name": "分支vpn"}, ["the English pages"]),  # CJK: the zh page of 2026-06 lists them, the English pages do not
     ({"psk": "Fake*Psk-1234"}, ["the zh pages"]),  # `*`: the English page of 2025-09 lists it, the zh pages do not
     ({"name": "vpn-edge_1", "psk": "Fake-Psk-1234"}, []),  # every page lists these
+    # an IKE id of type fqdn: the zh pages list it (and their examples give one), the English call it not yet supported
+    ({"ikepolicy": {"local_id_type": "fqdn", "local_id": "gw.example.com"}}, ["the English pages call an IKE id"]),
+    ({"ikepolicy": {"peer_id_type": "fqdn", "peer_id": "gw.example.com"}}, ["the English pages call an IKE id"]),
+    ({"ikepolicy": {"local_id_type": "ip", "peer_id_type": "ip"}}, []),
 ])
 def test_a_valid_value_that_a_page_of_the_api_does_not_list_is_named_with_that_page(fields, pages):
     """Where the API's current pages disagree on a field's values the spec takes the widest reading; a target that
@@ -314,6 +321,24 @@ def test_a_valid_value_that_a_page_of_the_api_does_not_list_is_named_with_that_p
     assert not provenance.documented and provenance == load_spec().check_provenance(NARROWER_READING)
     assert [page for page in pages if page in sentence] == pages
     assert "Fake*Psk" not in sentence  # the value is not quoted (a psk)
+
+
+def test_a_lifecycle_create_refused_for_such_a_value_is_a_divergence_and_for_another_a_violation(tmp_path):
+    """The lifecycle's creates are the spec's examples; the bgp one gives IKE ids of type fqdn, as the zh page's does."""
+    refused = json.dumps({"error_code": "VPN.0001", "error_msg": "fqdn not supported", "request_id": "r"}).encode()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, content=refused, headers={"Content-Type": "application/json", "X-Request-Id": "r"})
+
+    examples = load_spec().examples("request")
+    with scripted_lifecycle(answer, tmp_path) as phase:
+        found = {}
+        for style in ("bgp", "static"):
+            seen = Seen(style, copy.deepcopy(examples[style]))
+            assert phase._create(seen) is None
+            found[style] = [(f.check, f.severity) for f in seen.records[0].failures]
+    assert examples["bgp"]["vpn_connection"]["ikepolicy"]["local_id_type"] == "fqdn"
+    assert found == {"bgp": [("lifecycle_status", DIVERGENCE)], "static": [("lifecycle_status", VIOLATION)]}
 
 
 def test_only_a_schema_violations_refusal_of_such_a_value_rests_on_the_narrower_page():
