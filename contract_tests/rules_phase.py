@@ -35,7 +35,7 @@ from contract_tests.settings import RunSettings
 from contract_tests.silence import awaiting, why_unanswered
 from contract_tests.verdicts import not_rejected, response_provenance, valid_refusal
 from vpnconn import load_spec
-from vpnconn.constraints import BOUND_KEYWORDS, narrower_readings, request_constraints, values_at
+from vpnconn.constraints import BOUND_KEYWORDS, narrower_readings, outside_reading, request_constraints, values_at
 from vpnconn.repair import Repairer
 from vpnconn.validation import Violation, check_request, schema_errors
 from vpnconn.world import OPEN_WORLD
@@ -62,7 +62,12 @@ class RulesPhase:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
     def _bases(self, accepted: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return accepted or [self.repairer.repair(_copy(b)) for b in self.spec.examples("request").values()]
+        """The bodies the phase's cases start from: those the target accepted, else the spec's examples; those within
+        every page's narrower reading when there are such (an IKE id of type ip, not fqdn), so that the refusal of a
+        case is told from one of a value a page does not list (verdicts.narrower_reading), but the value it probes."""
+        bases = accepted or [self.repairer.repair(_copy(b)) for b in self.spec.examples("request").values()]
+        readings = narrower_readings(self.spec)
+        return [b for b in bases if not any(outside_reading(r, b) for r in readings)] or bases
 
     def run_targeted(self, accepted: list[dict[str, Any]]) -> list[CaseRecord]:
         """Enum values, documented characters, bounds (both sides) and named-rule breaches."""

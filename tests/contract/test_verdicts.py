@@ -27,6 +27,8 @@ from contract_tests.lifecycle_phase import Seen
 from contract_tests.listing import WRITTEN_AS_SENT
 from contract_tests.records import DIVERGENCE, VIOLATION, Finding
 from contract_tests.report import render_summary, write_reports
+from contract_tests.rules_phase import RulesPhase
+from contract_tests.settings import RunSettings
 from contract_tests.verdicts import INFERRED_RESPONSE, NARROWER_READING, body_violations, narrower_reading, valid_refusal
 from reference_server.variants import UNLISTED, busy_at_first
 from vpnconn import load_spec
@@ -339,6 +341,21 @@ def test_a_lifecycle_create_refused_for_such_a_value_is_a_divergence_and_for_ano
             found[style] = [(f.check, f.severity) for f in seen.records[0].failures]
     assert examples["bgp"]["vpn_connection"]["ikepolicy"]["local_id_type"] == "fqdn"
     assert found == {"bgp": [("lifecycle_status", DIVERGENCE)], "static": [("lifecycle_status", VIOLATION)]}
+
+
+def test_the_rules_phase_probes_a_value_on_a_body_every_page_reads_alike():
+    """A dotted name probed on a body with an fqdn IKE id, refused, could be the fqdn's refusal (a divergence): the
+    phase starts from bodies within every page's narrower reading, where there are such."""
+    examples = load_spec().examples("request")
+    with httpx.Client() as client:
+        phase = RulesPhase("http://127.0.0.1:9", RunSettings(token="t"), client)
+        try:
+            assert narrower_reading(examples["bgp"]) is not None  # (its ids are of type fqdn)
+            bases = phase._bases([copy.deepcopy(b) for b in examples.values()])
+            assert len(bases) == len(examples) - 1 and all(narrower_reading(b) is None for b in bases)
+            assert phase._bases([copy.deepcopy(examples["bgp"])]) == [examples["bgp"]]  # (no other: it all the same)
+        finally:
+            phase.close()
 
 
 def test_only_a_schema_violations_refusal_of_such_a_value_rests_on_the_narrower_page():
