@@ -398,7 +398,7 @@ def test_what_creates_the_target_refused_made_all_the_same_is_found_and_deleted(
         settings = RunSettings(target=url, token=TOKEN["X-Auth-Token"], phases=("rules",))
         result = run_contract(settings, progress=lambda _: None, live=False)
         assert _ids(app) == before  # what the refused creates made is gone, what was there stays
-    assert len(app.refused_made) >= 5
+    assert len(app.refused_made) >= 3  # (several: which creates it refuses follows the bytes of the phase's cases)
     assert result.exit_code == 1 and {f.check for r in result.violations for f in r.failures} == {"positive_data_acceptance"}
     said = [n for n in result.notes if "made by creates the target refused (4xx) found on the gateway" in n]
     assert said and said[0].startswith(f"{len(app.refused_made)} connection(s)"), result.notes
