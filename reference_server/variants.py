@@ -261,6 +261,13 @@ class OtherChoicesServer(ReferenceServer):
 
 UNLISTED = "added_in_a_later_version"  # a field of every answer that no source lists
 
+FOLLOWED_READINGS = ("psk.pattern",)  # the narrower readings it follows (the spec's narrower_readings): the zh pages' psk
+# an unnamed connection's name: vpn- and four letters (never hex digits), where the examples' are hex digits
+LETTER_NAMES = Identity(auto_name=lambda: "vpn-" + "".join(secrets.choice("ghijklmnopqrstuvwxyz") for _ in range(4)))
+MAX_SPLIT_RULES = 50  # policy rules split one per destination only up to this many (rule_index is 0-50)
+BUSY_ONE_IN = 16  # about one request in this many is answered busy the first time it comes
+BUSY_KINDS = ("system-busy", "gateway-not-ready", "gateway-being-updated", "service-busy", "repeated-operation")  # (x-vpnconn-errors)
+
 
 def ip_ids_left_out(body: Any) -> Any:
     """``body`` without the IKE ids of type ip (the default type) it gives, so that the connection takes the gateway's
@@ -273,13 +280,6 @@ def ip_ids_left_out(body: Any) -> Any:
     if len(kept) == len(ike):
         return body
     return {**body, "vpn_connection": {**conn, "ikepolicy": kept}}
-
-FOLLOWED_READINGS = ("psk.pattern",)  # the narrower readings it follows (the spec's narrower_readings): the zh pages' psk
-# an unnamed connection's name: vpn- and four letters (never hex digits), where the examples' are hex digits
-LETTER_NAMES = Identity(auto_name=lambda: "vpn-" + "".join(secrets.choice("ghijklmnopqrstuvwxyz") for _ in range(4)))
-MAX_SPLIT_RULES = 50  # policy rules split one per destination only up to this many (rule_index is 0-50)
-BUSY_ONE_IN = 16  # about one request in this many is answered busy the first time it comes
-BUSY_KINDS = ("system-busy", "gateway-not-ready", "gateway-being-updated", "service-busy", "repeated-operation")  # (x-vpnconn-errors)
 
 
 def _request_key(operation_id: str, params: dict[str, str], raw: bytes) -> bytes:
