@@ -120,8 +120,8 @@ def _reserved_subnet(rule_id: str) -> Callable[[Conn, random.Random], None]:
     return breaks
 
 
-breaker("peer-subnets-not-reserved")(_reserved_subnet("peer-subnets-not-reserved"))
-breaker("peer-subnets-not-reserved-in-some-regions")(_reserved_subnet("peer-subnets-not-reserved-in-some-regions"))
+for _rule_id in ("peer-subnets-not-reserved", "peer-subnets-not-reserved-in-some-regions"):
+    breaker(_rule_id)(_reserved_subnet(_rule_id))
 
 
 @breaker("cidr-canonical")

@@ -35,7 +35,7 @@ from contract_tests.settings import RunSettings
 from contract_tests.silence import awaiting, why_unanswered
 from contract_tests.verdicts import not_rejected, response_provenance, valid_refusal
 from vpnconn import load_spec
-from vpnconn.constraints import BOUND_KEYWORDS, narrower_readings, outside_reading, request_constraints, values_at
+from vpnconn.constraints import BOUND_KEYWORDS, narrower_readings, readings_outside, request_constraints, values_at
 from vpnconn.repair import Repairer
 from vpnconn.validation import Violation, check_request, schema_errors
 from vpnconn.world import OPEN_WORLD
@@ -66,8 +66,7 @@ class RulesPhase:
         every page's narrower reading when there are such (an IKE id of type ip, not fqdn), so that the refusal of a
         case is told from one of a value a page does not list (verdicts.narrower_reading), but the value it probes."""
         bases = accepted or [self.repairer.repair(_copy(b)) for b in self.spec.examples("request").values()]
-        readings = narrower_readings(self.spec)
-        return [b for b in bases if not any(outside_reading(r, b) for r in readings)] or bases
+        return [b for b in bases if not readings_outside(self.spec, b)] or bases
 
     def run_targeted(self, accepted: list[dict[str, Any]]) -> list[CaseRecord]:
         """Enum values, documented characters, bounds (both sides) and named-rule breaches."""
@@ -116,7 +115,7 @@ class RulesPhase:
         so that a refusal of a character every page lists is told from one of a character that page leaves out."""
         lengths = {(c.path, c.keyword): c.value for c in constraints if c.keyword in ("minLength", "maxLength")}
         narrower: dict[str, list[str]] = {}
-        for reading in narrower_readings(load_spec()):
+        for reading in narrower_readings(self.spec):
             narrower.setdefault(reading.constraint, []).append(reading.pattern)
         records: list[Sent] = []
         for c in (c for c in constraints if c.keyword == "pattern"):

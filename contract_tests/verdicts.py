@@ -16,7 +16,7 @@ from contract_tests import answer_json
 from contract_tests.error_bodies import OTHER_SHAPE, error_code_in, in_error_codes_page_shape
 from contract_tests.records import Failure
 from vpnconn import load_spec
-from vpnconn.constraints import narrower_readings, outside_reading
+from vpnconn.constraints import readings_outside
 from vpnconn.documented import UNLISTED_FIELDS, documented_only, open_answers
 from vpnconn.nulls import EMPTY_AS_LEFT_OUT, NULL_AS_LEFT_OUT, has_null_members, left_out
 from vpnconn.spec import Provenance
@@ -177,8 +177,8 @@ def narrower_reading(body: Any) -> tuple[Provenance, str] | None:
     (``narrower_documented_reading``, inferred) and which page lists fewer; None for any other body. The value is not
     quoted (a psk)."""
     spec = load_spec()
-    pages = [f"its {r.constraint.rsplit('.', 1)[0]}: {r.note} ({r.page.title}, {r.page.date})" for r in narrower_readings(spec)
-             if outside_reading(r, body)]
+    pages = [f"its {r.constraint.rsplit('.', 1)[0]}: {r.note} ({r.page.title}, {r.page.date})"
+             for r in readings_outside(spec, body)]
     if not pages:
         return None
     return spec.check_provenance(NARROWER_READING), f"A page of the API lists fewer values than the spec takes: {'; '.join(pages)}."

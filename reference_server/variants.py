@@ -86,7 +86,7 @@ from reference_server.app import Answer, Handler, ReferenceServer, Reject, print
 from reference_server.connection import RANDOM_IDENTITY, Identity, new_uuid
 from reference_server.store import ConnectionStore, later_than
 from vpnconn import aksk, load_spec
-from vpnconn.constraints import narrower_readings, outside_reading
+from vpnconn.constraints import readings_outside
 from vpnconn.documented import documented_only
 from vpnconn.nulls import has_null_members, left_out
 from vpnconn.spec import IKE_IDS, RULE_LISTS, Spec
@@ -247,9 +247,8 @@ class OtherChoicesServer(ReferenceServer):
         found = self.check.violations(body, self.world)
         if len(found) > 1:  # name the last failure found, where the reference server names the first
             raise Reject(self._error_of(found[-1]), found[-1].detail)
-        followed = [r for r in narrower_readings(load_spec()) if r.constraint in FOLLOWED_READINGS]
-        for reading in followed if not found else []:  # (a valid body, by the documented constraints)
-            if outside_reading(reading, body):
+        for reading in readings_outside(load_spec(), body) if not found else []:  # (a valid body, by the documented ones)
+            if reading.constraint in FOLLOWED_READINGS:
                 raise Reject(self.errors["schema-violation"], f"/{'/'.join(reading.path)}: {reading.note}")
         body = listed_only(load_spec(), "CreateVpnConnectionRequestBody", body)  # what it does not know, ignored
         body = body if found else ip_ids_left_out(body)  # (a valid body's ids of type ip: its gateways' answered)
@@ -276,7 +275,9 @@ def ip_ids_left_out(body: Any) -> Any:
     ike = conn.get("ikepolicy") if isinstance(conn, dict) else None
     if not isinstance(conn, dict) or not isinstance(ike, dict):
         return body
-    kept = {key: value for key, value in ike.items() if not (key in IKE_IDS and ike.get(IKE_IDS[key], "ip") == "ip")}
+    types = load_spec().schema("IkePolicy")["properties"]  # (a type left out is its default)
+    kept = {key: value for key, value in ike.items()
+            if not (key in IKE_IDS and ike.get(IKE_IDS[key], types[IKE_IDS[key]].get("default")) == "ip")}
     if len(kept) == len(ike):
         return body
     return {**body, "vpn_connection": {**conn, "ikepolicy": kept}}
@@ -470,6 +471,7 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
                       "own (none to a show or a list), reads a null as a field left out and writes each field it leaves out as "
                       "null or an empty list, names a connection vpn- and four letters, answers the IKE phase-1 mode for v2 too, "
                       "ignores an attribute no request schema lists, stamps a create's updated_at a millisecond late, refuses a psk "
-                      "with * as the zh pages list none)",
+                      "with * as the zh pages list none, answers a second delete 204, answers an IKE id of type ip with its "
+                      "gateway's IP)",
                       OtherChoicesServer),
 }

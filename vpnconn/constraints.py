@@ -141,6 +141,12 @@ def outside_reading(reading: NarrowerReading, body: Any) -> bool:
     return any(isinstance(value, str) and not matches(reading.pattern, value) for value in values_at(body, reading.path))
 
 
+def readings_outside(spec: Spec, body: Any) -> list[NarrowerReading]:
+    """The narrower readings of ``spec`` that the create ``body`` holds a value outside of (none: every page lists
+    each value it holds)."""
+    return [reading for reading in narrower_readings(spec) if outside_reading(reading, body)]
+
+
 def values_at(instance: Any, path: tuple[str, ...]) -> Iterator[Any]:
     """Every value found at ``path`` in ``instance``, looking into every item of arrays on the way."""
     if not path:
