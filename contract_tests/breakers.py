@@ -124,6 +124,17 @@ for _rule_id in ("peer-subnets-not-reserved", "peer-subnets-not-reserved-in-some
     breaker(_rule_id)(_reserved_subnet(_rule_id))
 
 
+@breaker("networks-not-multicast-reserved-or-loopback")
+def _unsupported_class(conn: Conn, rng: random.Random) -> None:
+    """A subnet (or, in a policy connection, a rule's destination) inside class D, class E or the loopback range."""
+    bad = str(_inside(rng.choice(_params("networks-not-multicast-reserved-or-loopback")["excluded"]), rng, rng.choice([16, 24, 32])))
+    rules = conn.get("policy_rules")
+    if rules and rng.random() < 0.5:
+        rules[0]["destination"] = [d for d in rules[0]["destination"] if d != bad][:49] + [bad]
+    else:
+        conn["peer_subnets"] = [s for s in conn["peer_subnets"] if s != bad][:49] + [bad]
+
+
 @breaker("cidr-canonical")
 def _host_bits(conn: Conn, rng: random.Random) -> None:
     bad = f"192.168.{rng.randrange(256)}.{rng.randrange(1, 256)}/24"

@@ -19,6 +19,7 @@ from vpnconn import load_spec
 from vpnconn.constraints import readings_outside
 from vpnconn.documented import UNLISTED_FIELDS, documented_only, open_answers
 from vpnconn.nulls import EMPTY_AS_LEFT_OUT, NULL_AS_LEFT_OUT, has_null_members, left_out
+from vpnconn.rules import ADDRESS_CLASSES, addresses_in_unsupported_classes, breaks_address_classes
 from vpnconn.spec import Provenance
 from vpnconn.validation import Violation, request_check, schema_errors
 from vpnconn.world import OPEN_WORLD
@@ -157,14 +158,42 @@ def account_state_refusal(status: int, content: bytes) -> Provenance | None:
 
 
 NARROWER_READING = "narrower_documented_reading"  # ... for a value one page of the API lists and another does not
+ADDRESS_CLASS_WIDER = "address_class_read_wider"  # ... for an address of class D, E or loopback the rule does not refuse
+
+
+def address_class_answer(status: int, content: bytes) -> bool:
+    """Is the answer the refusal the spec gives for a network of class D, class E or the loopback range (rule
+    networks-not-multicast-reserved-or-loopback: 400 VPN.0204, the error codes page's)?"""
+    error = load_spec().rule(ADDRESS_CLASSES).error
+    return (status, error_code_in(content)) == (error["status"], error["error_code"])
+
+
+def address_class_refusal(status: int, content: bytes, body: Any) -> tuple[Provenance, str] | None:
+    """Where ``body`` is refused with that answer (:func:`address_class_answer`) but does not break the rule, and holds
+    an IPv4 address or network that a wider reading of the error codes page refuses (in another field, or a network
+    that only holds such an address: 0.0.0.0/0), the provenance that refusal rests on (``address_class_read_wider``,
+    inferred) and a sentence that names those values; None for any other answer or body."""
+    spec = load_spec()
+    if not address_class_answer(status, content) or breaks_address_classes(spec, body):
+        return None
+    held = addresses_in_unsupported_classes(spec, body)
+    if not held:
+        return None
+    return spec.check_provenance(ADDRESS_CLASS_WIDER), (
+        f"The body holds {', '.join(held[:3])}: an address of class D, class E or the loopback range, or a network that "
+        "holds one, which the error codes page's VPN.0204 refuses read more widely than the spec's rule "
+        f"{ADDRESS_CLASSES} (a network's address, in the subnets and policy rules).")
 
 
 def valid_refusal(status: int, content: bytes, body: Any) -> tuple[Provenance, str] | None:
     """What the refusal of a valid body rests on where the spec cannot hold the target to it, with a sentence for the
-    finding: the account's own state (:func:`account_state_refusal`), or, refused as a schema violation, a value that
-    a page of the API does not list (:func:`narrower_reading`); None: the refusal is the check's to judge."""
+    finding: the account's own state (:func:`account_state_refusal`), an address of class D, class E or the loopback
+    range read more widely than the spec's rule (:func:`address_class_refusal`), or, refused as a schema violation, a
+    value that a page of the API does not list (:func:`narrower_reading`); None: the refusal is the check's to judge."""
     if (state := account_state_refusal(status, content)) is not None:
         return state, "The answer's error code is one the account's own configuration gives (x-vpnconn-errors, state: account)."
+    if (wider := address_class_refusal(status, content, body)) is not None:
+        return wider
     violation = load_spec().errors["schema-violation"]
     if (status, error_code_in(content)) == (violation["status"], violation["error_code"]):
         return narrower_reading(body)

@@ -178,6 +178,16 @@ def _strip_psk_classes(request: Any) -> Any:
     return request
 
 
+def _private_as_multicast(request: Any) -> Any:
+    """Read a customer subnet in 10.0.0.0/8 as a multicast one (224.0.0.0/24), so that the server refuses a valid body
+    with the error of rule networks-not-multicast-reserved-or-loopback (VPN.0204) for an address of no such class."""
+    conn = _conn(request)
+    subnets = conn.get("peer_subnets")
+    if isinstance(subnets, list) and any(isinstance(s, str) and s.startswith("10.") for s in subnets):
+        conn["peer_subnets"] = ["224.0.0.0/24" if isinstance(s, str) and s.startswith("10.") else s for s in subnets]
+    return request
+
+
 def _public_reserved(request: Any) -> Any:
     """Hide reserved peer subnets (the spec's ranges) from the server, so it accepts them."""
     from vpnconn import load_spec
@@ -384,6 +394,8 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           edit_request=_strip_psk_classes),
     Fault("reserved-subnets-accepted", "accepts peer subnets in 100.64.0.0/10 and 214.0.0.0/8", ("named_rule_rejection",),
           edit_request=_public_reserved),
+    Fault("private-subnets-refused-as-multicast", "refuses a create with a subnet in 10.0.0.0/8 as of class D (400 VPN.0204)",
+          ("positive_data_acceptance",), edit_request=_private_as_multicast),
     Fault("ignores-credentials", "accepts any token: creates connections for requests without valid credentials",
           ("ignored_auth",), edit_answer=lambda a, r: a, server_options={"token": None}),
     Fault("json-with-byte-order-mark", "starts every JSON answer with a UTF-8 byte order mark", ("json_in_utf8_without_bom",),

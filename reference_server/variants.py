@@ -65,6 +65,12 @@ against one must end with exit 0, its differences listed as divergences (and fai
   of 2025-09 says (``ip_id_echoed``);
 - it names a connection created without a name ``vpn-`` and four letters (``vpn-kqzt``), where the reference server
   writes four lower-case hex digits as the examples do: the page says "vpn-****" (``auto_name_hex_digits``);
+- it refuses a create that holds any IPv4 address or network with an address of class D, class E or the loopback
+  range, in any field and before anything else is checked (an IKE id, 192.0.0.0/2, a body the schema refuses too; but
+  not the default route, 0.0.0.0/0, which it takes as any address), with
+  the error codes page's 400 ``VPN.0204``, where the reference server refuses only the subnets' and the policy rules'
+  networks whose address is such: the page names neither the fields nor how a network is judged
+  (``address_class_read_wider``);
 - it keeps a connection's lists as sets of networks (:func:`kept_as_sets`): subnets and tags last first, a
   duplicate once, policy rules one per destination and numbered by itself, each CIDR as its network (host bits
   masked: it accepts them, as the documentation allows; IPv6 in RFC 5952's form), where the reference server answers
@@ -89,6 +95,7 @@ from vpnconn import aksk, load_spec
 from vpnconn.constraints import readings_outside
 from vpnconn.documented import documented_only
 from vpnconn.nulls import has_null_members, left_out
+from vpnconn.rules import addresses_in_unsupported_classes
 from vpnconn.spec import IKE_IDS, RULE_LISTS, Spec
 from vpnconn.unlisted import listed_only
 
@@ -244,6 +251,9 @@ class OtherChoicesServer(ReferenceServer):
         return self.spec.credential_header_names | {aksk.DATE_HEADER, *TRACING_HEADERS}
 
     def respond(self, body: Any, identity: Identity = RANDOM_IDENTITY, store: ConnectionStore | None = None) -> dict[str, Any]:
+        held = [text for text in addresses_in_unsupported_classes(load_spec(), body) if not text.endswith("/0")]
+        if held:  # any IPv4 address of the body, any network holding one but the default route: before anything else
+            raise Reject(self.errors["address-class-unsupported"], f"{held[0][:40]}")
         found = self.check.violations(body, self.world)
         if len(found) > 1:  # name the last failure found, where the reference server names the first
             raise Reject(self._error_of(found[-1]), found[-1].detail)
@@ -472,6 +482,6 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
                       "null or an empty list, names a connection vpn- and four letters, answers the IKE phase-1 mode for v2 too, "
                       "ignores an attribute no request schema lists, stamps a create's updated_at a millisecond late, refuses a psk "
                       "with * as the zh pages list none, answers a second delete 204, answers an IKE id of type ip with its "
-                      "gateway's IP)",
+                      "gateway's IP, refuses any IPv4 address of class D, E or loopback, or network holding one, with VPN.0204)",
                       OtherChoicesServer),
 }

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from vpnconn import ipv4
 from vpnconn.constraints import set_style
-from vpnconn.rules import reserved_peer_subnets
+from vpnconn.rules import reserved_peer_subnets, unsupported_address_classes
 from vpnconn.spec import Spec
 
 # The ids the spec's examples use: the reference server's open world has every well-formed id, so these exist
@@ -76,6 +76,7 @@ class Repairer:
         self.avoided: set[int] = set()  # /30 bases the target already uses
         self.avoided_customer_gateways: set[str] = set()  # customer gateways the target's connections already use
         self.reserved = [ipv4.cidr(n) for n in reserved_peer_subnets(spec)]
+        self.unsupported = [ipv4.cidr(n) for n in unsupported_address_classes(spec)]  # (any network: its address)
         tunnel = spec.rule("tunnel-address-not-reserved").params
         self.within = ipv4.cidr(tunnel["within"])
         self.excluded = [ipv4.cidr(n) for n in tunnel["excluded"]]
@@ -148,7 +149,8 @@ class Repairer:
         for n, cidr in enumerate(cidrs):
             addr, prefix = ipv4.cidr(cidr)
             net = (ipv4.network(addr, prefix), prefix)
-            if avoid_reserved and any(ipv4.overlaps(net, bad) for bad in self.reserved):
+            if (avoid_reserved and any(ipv4.overlaps(net, bad) for bad in self.reserved)) or \
+                    any(ipv4.network(net[0], bad[1]) == bad[0] for bad in self.unsupported):
                 net = (ipv4.address(f"10.{n // 256}.{n % 256}.0"), 24)
             text = f"{ipv4.text(net[0])}/{net[1]}"
             out.append(text if text not in out else f"10.{200 + n // 256}.{n % 256}.0/24")

@@ -140,6 +140,81 @@ def reserved_peer_subnets(spec: Spec) -> list[str]:
     return [cidr for r in spec.rules if RULES.get(r.id) is peer_subnets_not_reserved for cidr in r.params["reserved"]]
 
 
+ADDRESS_CLASSES = "networks-not-multicast-reserved-or-loopback"  # the rule of class D, class E and loopback networks
+
+
+@rule(ADDRESS_CLASSES)
+def networks_not_multicast_reserved_or_loopback(conn: Any, params: dict[str, Any]) -> Iterator[Breach]:
+    """(Safe on a body the schema refuses too: the verdicts ask whether such a body breaks it.)"""
+    excluded = list(zip(_networks(tuple(params["excluded"])), params["excluded"], strict=True))
+    for where, cidr in _ipv4_networks_of(conn):
+        net = _ipv4_network(cidr)
+        for bad, text in excluded:
+            if net is not None and ipv4.network(net[0], bad[1]) == bad[0]:
+                yield _pointer(*where), f"{cidr} is in {text}, which the service does not support"
+                break
+
+
+def _ipv4_networks_of(conn: Any) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """The values of the customer's subnets and of the IPv4 policy rules' sources and destinations, with the parts of
+    their pointers, whatever their type (a body the schema refuses)."""
+    if not isinstance(conn, dict):
+        return
+    subnets, rules = conn.get("peer_subnets"), conn.get("policy_rules")
+    for i, cidr in enumerate(subnets if isinstance(subnets, list) else []):
+        yield ("peer_subnets", i), cidr
+    for i, item in enumerate(rules if isinstance(rules, list) else []):
+        if isinstance(item, dict):
+            yield ("policy_rules", i, "source"), item.get("source")
+            destination = item.get("destination")
+            for j, cidr in enumerate(destination if isinstance(destination, list) else []):
+                yield ("policy_rules", i, "destination", j), cidr
+
+
+def unsupported_address_classes(spec: Spec) -> list[str]:
+    """The ranges :func:`networks_not_multicast_reserved_or_loopback` keeps a network's address out of (class D, class
+    E, loopback): what a valid body's networks keep clear of."""
+    return list(spec.rule(ADDRESS_CLASSES).params["excluded"])
+
+
+def breaks_address_classes(spec: Spec, body: Any) -> bool:
+    """Does ``body`` break :func:`networks_not_multicast_reserved_or_loopback`, even where the schema refuses it (the
+    rules run only on a schema-valid body, and a server may check this one first)?"""
+    conn = body.get("vpn_connection") if isinstance(body, dict) else None
+    return any(networks_not_multicast_reserved_or_loopback(conn, spec.rule(ADDRESS_CLASSES).params))
+
+
+def addresses_in_unsupported_classes(spec: Spec, body: Any) -> list[str]:
+    """Every IPv4 address or network anywhere in ``body`` (any field, a well-formed dotted quad with or without a
+    prefix) that holds an address of those ranges: what a server that reads the error codes page's VPN.0204 more
+    widely than the rule (every address of a request, every network that holds such an address) refuses."""
+    excluded = _networks(tuple(unsupported_address_classes(spec)))
+    return [text for text in _strings(body)
+            if (net := _ipv4_network(text)) is not None and any(ipv4.overlaps(net, bad) for bad in excluded)]
+
+
+def _ipv4_network(text: Any) -> tuple[int, int] | None:
+    """``text`` as an IPv4 (address, prefix), a plain address read as a /32; None for anything else."""
+    if not isinstance(text, str) or text.count(".") != 3:
+        return None
+    try:
+        net = ipaddress.IPv4Network(text, strict=False)
+    except ValueError:
+        return None
+    return int(net.network_address) if "/" not in text else ipv4.address(text.partition("/")[0]), net.prefixlen
+
+
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+
+
 def _cidrs(conn: dict[str, Any]) -> Iterator[tuple[tuple[Any, ...], str, int]]:
     """Every CIDR of the body, with the parts of its pointer (joined only for a breach) and the IP version its
     field takes."""

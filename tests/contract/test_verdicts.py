@@ -29,7 +29,14 @@ from contract_tests.records import DIVERGENCE, VIOLATION, Finding
 from contract_tests.report import render_summary, write_reports
 from contract_tests.rules_phase import RulesPhase
 from contract_tests.settings import RunSettings
-from contract_tests.verdicts import INFERRED_RESPONSE, NARROWER_READING, body_violations, narrower_reading, valid_refusal
+from contract_tests.verdicts import (
+    ADDRESS_CLASS_WIDER,
+    INFERRED_RESPONSE,
+    NARROWER_READING,
+    body_violations,
+    narrower_reading,
+    valid_refusal,
+)
 from reference_server.variants import UNLISTED, busy_at_first
 from vpnconn import load_spec
 from vpnconn.documented import UNLISTED_FIELDS, documented_only
@@ -116,6 +123,11 @@ def test_a_correct_but_different_server_passes_and_lists_its_divergences(other_c
     assert "x-policy-rule-indexes-unique" in causes and "policy_rules[].rule_index.maximum" in causes, causes
     # it accepts a subnet in 214.0.0.0/8, which the 2025 page reserves in some regions only
     assert "x-peer-subnets-not-reserved-in-some-regions" in causes and "x-peer-subnets-not-reserved" not in causes
+    # it refuses any IPv4 address of class D, class E or the loopback range, and any network that holds one (0.0.0.0/0),
+    # in any field, with the error codes page's VPN.0204: where the spec's rule would take the body, a divergence
+    wider = [f for r in result.divergences for f in r.failures
+             if f.provenance == load_spec().check_provenance(ADDRESS_CLASS_WIDER)]
+    assert wider and all("an address of class D, class E or the loopback range" in f.message for f in wider)
     # it answers an IKE id of type ip that a create gave with its gateway's IP, as the zh pages say
     assert any(f.rule == IP_ID_ECHOED for r in result.divergences for f in r.failures)
     # it stamps a create's updated_at a millisecond after its created_at (a clock read twice), the examples equal
@@ -220,7 +232,8 @@ def test_a_correct_but_different_server_passes_and_lists_its_divergences(other_c
     assert "repeated-operation" in kinds  # (the error codes page: try again later; not judged while it says so)
     # it refuses the header schemathesis adds to a few valid cases, where the reference server ignores it
     refused = [f for r in result.divergences for f in r.failures if f.check == "positive_data_acceptance"
-               and f.provenance != load_spec().check_provenance(NARROWER_READING)]  # (its psk without `*`: above)
+               and f.provenance not in (load_spec().check_provenance(NARROWER_READING),  # (its psk without `*`, its
+                                        load_spec().check_provenance(ADDRESS_CLASS_WIDER))]  # address classes: above)
     assert refused and all("x-schemathesis-unknown-property" in f.message for f in refused), refused
     # it refuses schemathesis' own X-Schemathesis-TestCaseId too: the suite sends it with no request, its checks'
     # probes included (else every valid case, and ignored_auth's probes, would be refused: violations)
