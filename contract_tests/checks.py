@@ -39,6 +39,7 @@ from vpnconn.nulls import EMPTY_AS_LEFT_OUT, NULL_AS_LEFT_OUT, left_out
 from vpnconn.rules import RULES, breaks_address_classes
 from vpnconn.spec import ANSWER_CONNECTION, CREATE_CONTENT, IKE_IDS, RULE_LISTS
 from vpnconn.unlisted import listed_only
+from vpnconn.validation import Violation
 
 ERROR_CODE = re.compile(r"^[A-Z]+\.[0-9]{4}$")
 PHASE1_V1_ONLY = "phase1_mode_v1_only"  # the divergence of phase1_negotiation_mode answered for IKE v2
@@ -47,6 +48,7 @@ REQUEST_ID_EQUAL = "request_id_equal_in_header"  # the divergence of a header's 
 REQUEST_ID_HEADER = "request_id_header"  # ... and of an answer without that header
 UPDATED_EQUAL_ON_CREATE = "updated_at_equal_on_create"  # the divergence of a create answered with a later updated_at
 IP_ID_ECHOED = "ip_id_echoed"  # the divergence of an IP-type local_id or peer_id answered as the gateway's, not as given
+ALSO_ANSWERED = "answered_as_"  # + an error kind: the divergence of a refusal with a code its also_for gives
 IPV4 = re.compile(r"^(\d{1,3}\.){3}\d{1,3}$")
 
 
@@ -495,9 +497,24 @@ def error_contract(answer: Answer, sent: Any) -> None:
     same_status = [v for v in violations if v.status == answer.status]
     if code not in {v.error_code for v in same_status}:
         _as_read_without_nulls(sent, answer.status, code, broken)
+        _as_also_answered(violations, answer.status, code)
         raise Finding(f"a body that breaks {broken} must get {expected} ({kinds}); got {answer.status} {code or '(no error_code)'}",
                       title="Wrong error_code for a refused request", rule=f"{kinds}: got {answer.status} {code}",
                       provenance=error_provenance(same_status, "error_code"))
+
+
+def _as_also_answered(violations: tuple[Violation, ...], status: int, code: str | None) -> None:
+    """Raise the divergence ``answered_as_<kind>`` when the refusal is the one the error codes page also gives for a
+    failure of the body (``also_for`` of ``x-vpnconn-errors``: VPN.0203 for a value that is no IP address), where the
+    spec gives another (VPN.0001, any failure of the schema)."""
+    errors = load_spec().errors
+    for violation in violations:
+        kind = next((k for k in violation.also if (errors[k]["status"], errors[k]["error_code"]) == (status, code)), None)
+        if kind is not None:
+            raise Finding(f"{violation.pointer or '/'} ({violation.rule}) got {status} {code}, the code the error codes page gives "
+                          f"for it ({kind}), where the spec gives {violation.status} {violation.error_code}",
+                          title="Refused with the error codes page's code for it", rule=f"{ALSO_ANSWERED}{kind}",
+                          provenance=load_spec().check_provenance(f"{ALSO_ANSWERED}{kind}"))
 
 
 def _as_read_without_nulls(sent: Any, status: int, code: str | None, broken: str) -> None:

@@ -71,6 +71,9 @@ against one must end with exit 0, its differences listed as divergences (and fai
   the error codes page's 400 ``VPN.0204``, where the reference server refuses only the subnets' and the policy rules'
   networks whose address is such: the page names neither the fields nor how a network is judged
   (``address_class_read_wider``);
+- it refuses a value that is no IP address or network where one is asked for (a subnet, a tunnel address, an IKE id
+  of type ip) with the error codes page's 400 ``VPN.0203`` (invalid IP address), where the reference server answers
+  it as any failure of the schema, ``VPN.0001``: the page gives both and names no field (``answered_as_invalid-ip-address``);
 - it keeps a connection's lists as sets of networks (:func:`kept_as_sets`): subnets and tags last first, a
   duplicate once, policy rules one per destination and numbered by itself, each CIDR as its network (host bits
   masked: it accepts them, as the documentation allows; IPv6 in RFC 5952's form), where the reference server answers
@@ -255,6 +258,8 @@ class OtherChoicesServer(ReferenceServer):
         if held:  # any IPv4 address of the body, any network holding one but the default route: before anything else
             raise Reject(self.errors["address-class-unsupported"], f"{held[0][:40]}")
         found = self.check.violations(body, self.world)
+        if found and found[-1].also:  # a value that is no IP address: VPN.0203, as the error codes page words it
+            raise Reject(self.errors[found[-1].also[0]], found[-1].detail)
         if len(found) > 1:  # name the last failure found, where the reference server names the first
             raise Reject(self._error_of(found[-1]), found[-1].detail)
         for reading in readings_outside(load_spec(), body) if not found else []:  # (a valid body, by the documented ones)
@@ -482,6 +487,7 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
                       "null or an empty list, names a connection vpn- and four letters, answers the IKE phase-1 mode for v2 too, "
                       "ignores an attribute no request schema lists, stamps a create's updated_at a millisecond late, refuses a psk "
                       "with * as the zh pages list none, answers a second delete 204, answers an IKE id of type ip with its "
-                      "gateway's IP, refuses any IPv4 address of class D, E or loopback, or network holding one, with VPN.0204)",
+                      "gateway's IP, refuses any IPv4 address of class D, E or loopback, or network holding one, with VPN.0204, and "
+                      "a value that is no IP address with VPN.0203)",
                       OtherChoicesServer),
 }

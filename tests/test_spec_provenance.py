@@ -56,8 +56,9 @@ def edited(tmp_path, old: str, new: str):
     ("          peer_subnets.uniqueItems:", "          peer_subnets.uniqItems:", "names constraints the request does not have"),
     ("error: schema-violation\n", "error: schema-violaton\n", "names the error kind 'schema-violaton'"),
     ("  api-page-zh: {title:", "  api-page-zh: {name:", "x-vpnconn-sources"),
+    ("also_for: [Ipv4Address,", "also_for: [Ipv4Adress,", "also_for names 'Ipv4Adress', which is no component schema"),
 ], ids=["rule-without-scope", "rule-without-provenance", "unknown-source", "unknown-constraint", "unknown-error-kind",
-        "malformed-source"])
+        "malformed-source", "unknown-also-for-schema"])
 def test_a_mistake_in_an_extension_is_a_spec_error_naming_the_place(tmp_path, old, new, words):
     with pytest.raises(SpecError) as error:
         load_spec(edited(tmp_path, old, new))

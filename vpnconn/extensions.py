@@ -37,7 +37,9 @@ _ERROR = {
                    # a refusal that comes from the account's configuration or resources, not from the request
                    "state": {"enum": ["account", "gateway"]},
                    # the error codes page names the failure itself: any refusal of it answers so (see the spec)
-                   "whenever_refused": {"const": True}},
+                   "whenever_refused": {"const": True},
+                   # the component schemas a failure of which the error codes page also gives this kind's code for
+                   "also_for": {"type": "array", "minItems": 1, "items": {"type": "string"}}},
 }
 _INLINE_RULE_ERROR = {**_ERROR, "required": ["status", "error_code", "message"]}
 
@@ -136,6 +138,11 @@ def check_extensions(document: dict[str, Any], path: str) -> None:
                 problem = _first_error(OPERATION_EXTENSIONS, ours, f"paths/{route}/{method}")
     if problem:
         raise SpecError(f"{path}: malformed extension at {problem}")
+    schemas = (document.get("components") or {}).get("schemas") or {}
+    for kind, error in (document.get("x-vpnconn-errors") or {}).items():
+        unknown = [name for name in (error.get("also_for") or []) if name not in schemas] if isinstance(error, dict) else []
+        if unknown:
+            raise SpecError(f"{path}: x-vpnconn-errors/{kind}/also_for names {unknown[0]!r}, which is no component schema")
     sources = set(document["x-vpnconn-sources"])
     for place, provenance in _provenances(document):
         cited = provenance.get("documented")

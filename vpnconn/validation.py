@@ -23,6 +23,8 @@ from vpnconn.rules import RULES
 from vpnconn.spec import CREATE_CONTENT, Spec, load_spec
 from vpnconn.world import OPEN_WORLD, World
 
+ALSO_KEYWORDS = ("pattern", "format", "minLength", "maxLength")  # a string that is no value of its schema's kind
+
 
 @dataclass(frozen=True)
 class Violation:
@@ -43,6 +45,7 @@ class Violation:
         return f"{self.pointer or '/'}: {self.message}"
 
     error_template: str = "invalid request: {detail}"
+    also: tuple[str, ...] = ()  # the error kinds the error codes page also gives for it (x-vpnconn-errors' also_for)
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,8 @@ class RequestCheck:
             return [self._schema(path, "oneOf", "is neither a resource id (UUID layout) nor an IPv4 address")]
         if path[-1:] == ["psk"]:  # never echo a secret, not even an invalid one
             return [self._schema(path, str(keyword), f"breaks the {keyword} rule of psk ({error.validator_value!r})")]
-        return [self._schema(path, str(keyword or "false"), _short(error.message))]
+        return [self._schema(path, str(keyword or "false"), _short(error.message),
+                             also=self._also.get(id(error.schema), ()) if keyword in ALSO_KEYWORDS else ())]
 
     def _style_violations(self, error: jsonschema.ValidationError, body: Any) -> list[Violation]:
         conn = body["vpn_connection"]
@@ -157,14 +161,26 @@ class RequestCheck:
         return found
 
     def _schema(
-        self, path: list[Any], keyword: str, message: str, kind: str = "schema-violation", extra: str | None = None
+        self, path: list[Any], keyword: str, message: str, kind: str = "schema-violation", extra: str | None = None,
+        also: tuple[str, ...] = (),
     ) -> Violation:
         rule_name = f"{rule_path(path)}.{keyword}"
         pointer = "".join(f"/{p}" for p in path + ([extra] if extra else []))
-        return self._make(rule_name, pointer, message, self.spec.errors[kind], kind)
+        return self._make(rule_name, pointer, message, self.spec.errors[kind], kind, also)
+
+    @functools.cached_property
+    def _also(self) -> dict[int, tuple[str, ...]]:
+        """The component schemas (by identity: the validator walks the spec's own objects) whose failures the error codes
+        page also gives another kind's code for (``also_for`` of ``x-vpnconn-errors``) -> those kinds."""
+        found: dict[int, tuple[str, ...]] = {}
+        for kind, error in self.spec.errors.items():
+            for name in error.get("also_for", []):
+                found[id(self.spec.schema(name))] = (*found.get(id(self.spec.schema(name)), ()), kind)
+        return found
 
     @staticmethod
-    def _make(rule_name: str, pointer: str, message: str, error: dict[str, Any], kind: str) -> Violation:
+    def _make(rule_name: str, pointer: str, message: str, error: dict[str, Any], kind: str,
+              also: tuple[str, ...] = ()) -> Violation:
         return Violation(
             rule=rule_name,
             pointer=pointer,
@@ -173,6 +189,7 @@ class RequestCheck:
             error_code=error["error_code"],
             error_kind=kind,
             error_template=error["message"],
+            also=also,
         )
 
 

@@ -128,6 +128,8 @@ def test_a_correct_but_different_server_passes_and_lists_its_divergences(other_c
     wider = [f for r in result.divergences for f in r.failures
              if f.provenance == load_spec().check_provenance(ADDRESS_CLASS_WIDER)]
     assert wider and all("an address of class D, class E or the loopback range" in f.message for f in wider)
+    # it refuses a value that is no IP address with the error codes page's VPN.0203, where the spec gives VPN.0001
+    assert "answered_as_invalid-ip-address" in causes, causes
     # it answers an IKE id of type ip that a create gave with its gateway's IP, as the zh pages say
     assert any(f.rule == IP_ID_ECHOED for r in result.divergences for f in r.failures)
     # it stamps a create's updated_at a millisecond after its created_at (a clock read twice), the examples equal
