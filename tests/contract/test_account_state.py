@@ -69,6 +69,9 @@ def test_a_valid_create_refused_with_another_code_is_still_a_violation():
 @pytest.mark.parametrize("status, body, state", [
     (400, {"error_code": "VPN.0015", "error_msg": "tag"}, True),
     (400, {"code": "VPN.0220", "message": "route quota"}, True),  # (the error codes page's shape)
+    (400, {"error_code": "VPN.0073", "error_msg": "certificate expired"}, True),  # a GM gateway's certificates
+    (400, {"error_code": "VPN.0076", "error_msg": "not a CA"}, True),
+    (400, {"error_code": "VPN.0077", "error_msg": "?"}, False),  # (no such code on the page)
     (400, {"error_code": "VPN.0001", "error_msg": "invalid"}, False),
     (500, {"error_code": "VPN.0015"}, False),  # a status the code does not go with
     (400, "not json", False),
