@@ -33,7 +33,7 @@ import httpx
 
 from contract_tests import answer_json
 from contract_tests.aksk_auth import signed_headers
-from contract_tests.pacing import BUSY_ATTEMPTS, Pace, asked_again, growing_pauses, is_busy, send
+from contract_tests.pacing import BUSY_ATTEMPTS, Pace, Patience, asked_again, growing_pauses, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
 from contract_tests.unsure_creates import gateway_connections, lookable, match_unsure, never_sent, sought
@@ -379,11 +379,10 @@ def delete_until_done(urls: list[str], settings: RunSettings, client: httpx.Clie
     service may refuse to delete a connection it is still building (409 VPN.0016 "not ready"), and no source says
     for how long. What is still left after that is reported with its URL, as ever."""
     result = delete_connections(urls, settings, client, progress, deleted, pace)
-    started, pauses = time.monotonic(), growing_pauses(FIRST_DELETE_PAUSE, LONGEST_DELETE_PAUSE)
-    while (busy := [url for url, why in result.left if BUSY_DELETE in why]) and time.monotonic() - started < wait:
-        pause = next(pauses)
-        progress(f"  cleanup: {len(busy)} connection(s) not deletable yet (busy or not ready); asking again in {pause:g} s")
-        time.sleep(pause)
+    patience = Patience(wait, FIRST_DELETE_PAUSE, LONGEST_DELETE_PAUSE)
+    while (busy := [url for url, why in result.left if BUSY_DELETE in why]) and not patience.over():
+        patience.pause(lambda pause: progress(f"  cleanup: {len(busy)} connection(s) not deletable yet (busy or not ready); "
+                                              f"asking again in {pause:g} s"))
         again = delete_connections(busy, settings, client, progress, deleted, pace)
         result.deleted += again.deleted
         result.left = [(url, why) for url, why in result.left if url not in busy] + again.left

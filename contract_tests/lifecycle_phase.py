@@ -55,7 +55,6 @@ import concurrent.futures
 import json
 import math
 import random
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -73,7 +72,7 @@ from contract_tests.engine_phases import unanswered
 from contract_tests.error_bodies import error_code_in, error_code_of
 from contract_tests.hooks import ActiveRun, create_answered
 from contract_tests.listing import compare, short, written_otherwise
-from contract_tests.pacing import busy_failure, growing_pauses, is_busy, send
+from contract_tests.pacing import Patience, busy_failure, is_busy, send
 from contract_tests.records import CaseRecord, Failure
 from contract_tests.settings import RunSettings
 from contract_tests.silence import awaiting, why_unanswered
@@ -323,7 +322,7 @@ class LifecyclePhase:
         it is not listed (``list_contains_connection``); either is said of the first list."""
         conn, operation = seen.connection or {}, "ListVpnConnections"
         query = {"vgw_id": conn.get("vgw_id")}
-        started, pauses, step = time.monotonic(), growing_pauses(FIRST_PAUSE, LONGEST_PAUSE), "list"
+        patience, step = Patience(LISTING_WAIT, FIRST_PAUSE, LONGEST_PAUSE), "list"
         first: CaseRecord | None = None  # the first list that left the connection out
         while True:
             record, answer = self._send(operation, self._url(operation, query=query), None, seen, step)
@@ -332,24 +331,24 @@ class LifecyclePhase:
             items = answer.json["vpn_connections"]
             self._filter_holds(record, items, query)
             mine = [i for i in items if i.get("id") == connection_id]
-            waited = time.monotonic() - started
             if mine:
                 break
             first = first or record
-            if waited >= LISTING_WAIT:
+            if patience.over():
                 first.failures.append(self._failure(
                     "list_contains_connection", operation, "Connection not listed",
                     f"list with vgw_id={query['vgw_id']} does not contain {connection_id} ({len(items)} items), nor "
-                    f"did it {waited:.0f} s later"))
+                    f"did it {patience.waited():.0f} s later"))
                 return True
             if self.stopped():
                 return False
-            time.sleep(next(pauses))
+            patience.pause()
             step = "list until listed"
         if first is not None:
             first.failures.append(self._failure(
                 "listed_later", operation, "Connection listed late",
-                f"list with vgw_id={query['vgw_id']} does not contain {connection_id}; a list {waited:.1f} s later does"))
+                f"list with vgw_id={query['vgw_id']} does not contain {connection_id}; a list {patience.waited():.1f} s "
+                "later does"))
         self._same_connection(record, conn, mine[0], operation, "list")
         seen.status = mine[0].get("status")
         return True
@@ -518,7 +517,7 @@ class LifecyclePhase:
         and it stays so: then it is shown again at growing intervals until it has another status, for up to
         SETTLE_WAIT seconds (connection_settles). Its status is unknown after that, so that it is not waited for
         twice. False too when it has settled in a status other than USABLE (connection_usable: ERROR, ...)."""
-        show, started, pauses = "ShowVpnConnection", time.monotonic(), growing_pauses(FIRST_PAUSE, LONGEST_PAUSE)
+        show, patience = "ShowVpnConnection", Patience(SETTLE_WAIT, FIRST_PAUSE, LONGEST_PAUSE)
         while seen.status in SETTLING:
             record, answer = self._send(show, self._url(show, connection_id), None, seen, "show until settled")
             if answer is None or not self._expect(record, answer, show, 200, "show until settled"):
@@ -527,15 +526,14 @@ class LifecyclePhase:
             seen.status = answer.json["vpn_connection"].get("status")
             if seen.status not in SETTLING:
                 break
-            waited = time.monotonic() - started
-            if waited >= SETTLE_WAIT:
+            if over := patience.over():
                 record.failures.append(self._failure("connection_settles", show, "Connection not settled",
-                                                     f"the show still answers status {seen.status} after {waited:.0f} s "
-                                                     "of waiting for the create or the update to end"))
-            if waited >= SETTLE_WAIT or self.stopped():
+                                                     f"the show still answers status {seen.status} after "
+                                                     f"{patience.waited():.0f} s of waiting for the create or the update to end"))
+            if over or self.stopped():
                 seen.status = None
                 return False
-            time.sleep(next(pauses))
+            patience.pause()
         if seen.status is not None and seen.status not in USABLE and seen.records:
             seen.records[-1].failures.append(self._failure(
                 "connection_usable", show, f"Connection {seen.status}",
@@ -548,7 +546,7 @@ class LifecyclePhase:
         """Show the deleted connection until the show answers 404 (True). While it answers the connection with status
         PENDING_DELETE (kept to the show's schema), it is asked again, for up to DELETION_WAIT seconds."""
         show, delete = "ShowVpnConnection", self.ops["DeleteVpnConnection"].id
-        started, pauses = time.monotonic(), growing_pauses(FIRST_PAUSE, LONGEST_PAUSE)
+        patience = Patience(DELETION_WAIT, FIRST_PAUSE, LONGEST_PAUSE)
         while True:
             record, answer = self._send(show, self._url(show, connection_id), None, seen, "show after delete")
             if answer is None or answer.status == 404:
@@ -565,13 +563,12 @@ class LifecyclePhase:
                 return False
             if self.stopped():
                 return False
-            waited = time.monotonic() - started
-            if waited >= DELETION_WAIT:
+            if patience.over():
                 record.failures.append(self._failure(
                     "deletion_finishes", delete, "Deletion not finished",
-                    f"the show still answers status {PENDING_DELETE} {waited:.0f} s after the delete"))
+                    f"the show still answers status {PENDING_DELETE} {patience.waited():.0f} s after the delete"))
                 return False
-            time.sleep(next(pauses))
+            patience.pause()
 
     def _reused_tunnel_pair(self, live: list[tuple[Seen, str]]) -> list[CaseRecord]:
         """A create that gives the tunnel pair a live connection of the gateway uses gets 400 VPN.0012."""

@@ -42,6 +42,28 @@ def growing_pauses(first: float, longest: float) -> Iterator[float]:
         pause = min(pause * 2, longest)
 
 
+class Patience:
+    """One wait that asks again and again for up to ``limit`` seconds, counted from its start: how long it has
+    :meth:`waited`, whether it is :meth:`over`, and the :meth:`pause` before the next attempt (growing_pauses). The
+    lifecycle's waits for a create to settle, a connection to be listed and a deletion to end, and the cleanup's for
+    a busy delete, are each one."""
+
+    def __init__(self, limit: float, first: float, longest: float) -> None:
+        self.limit, self.started, self.pauses = limit, time.monotonic(), growing_pauses(first, longest)
+
+    def waited(self) -> float:
+        return time.monotonic() - self.started
+
+    def over(self) -> bool:
+        return self.waited() >= self.limit
+
+    def pause(self, say: Callable[[float], object] = lambda _: None) -> None:
+        """Sleep the next pause (telling ``say`` how long first)."""
+        seconds = next(self.pauses)
+        say(seconds)
+        time.sleep(seconds)
+
+
 class _Response(Protocol):
     status_code: int
     headers: Any

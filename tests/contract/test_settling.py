@@ -17,7 +17,7 @@ from support import SCRIPTED_ID, named_create_body, scripted_lifecycle, shown
 
 from contract_tests import lifecycle_phase
 from contract_tests.lifecycle_phase import Seen
-from contract_tests.pacing import growing_pauses, send
+from contract_tests.pacing import Patience, growing_pauses, send
 from contract_tests.records import DIVERGENCE
 from vpnconn import load_spec
 
@@ -135,3 +135,19 @@ def test_the_correct_but_different_server_refuses_an_update_until_the_create_has
 def test_every_wait_asks_again_after_pauses_that_double_up_to_a_cap():
     """The settle and deletion waits, the cleanup's busy deletes and its wait until gone all pause so."""
     assert list(itertools.islice(growing_pauses(0.1, 0.5), 6)) == [0.1, 0.2, 0.4, 0.5, 0.5, 0.5]
+
+
+def test_a_wait_is_over_at_its_limit_counted_from_its_start(monkeypatch):
+    """Patience: the lifecycle's settle, listing and deletion waits and the cleanup's busy deletes, each one."""
+    from contract_tests import pacing
+
+    now, slept, said = [100.0], [], []
+    monkeypatch.setattr(pacing.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(pacing.time, "sleep", lambda seconds: (slept.append(seconds), now.__setitem__(0, now[0] + seconds)))
+    patience = Patience(limit=1.0, first=0.25, longest=0.5)
+    assert not patience.over() and patience.waited() == 0
+    patience.pause(said.append)
+    patience.pause()
+    assert (slept, said, patience.waited(), patience.over()) == ([0.25, 0.5], [0.25], 0.75, False)
+    patience.pause()
+    assert patience.over() and patience.waited() == 1.25
