@@ -67,10 +67,9 @@ against one must end with exit 0, its differences listed as divergences (and fai
   writes four lower-case hex digits as the examples do: the page says "vpn-****" (``auto_name_hex_digits``);
 - it refuses a create that holds any IPv4 address or network with an address of class D, class E or the loopback
   range, in any field and before anything else is checked (an IKE id, 192.0.0.0/2, a body the schema refuses too; but
-  not the default route, 0.0.0.0/0, which it takes as any address), with
-  the error codes page's 400 ``VPN.0204``, where the reference server refuses only the subnets' and the policy rules'
-  networks whose address is such: the page names neither the fields nor how a network is judged
-  (``address_class_read_wider``);
+  not the default route, 0.0.0.0/0, which it takes as any address), with the error codes page's 400 ``VPN.0204``,
+  where the reference server refuses only the subnets' and the policy rules' networks whose address is such: the page
+  names neither the fields nor how a network is judged (``address_class_read_wider``);
 - it refuses a value that is no IP address or network where one is asked for (a subnet, a tunnel address, an IKE id
   of type ip) with the error codes page's 400 ``VPN.0203`` (invalid IP address), where the reference server answers
   it as any failure of the schema, ``VPN.0001``: the page gives both and names no field (``answered_as_invalid-ip-address``);

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -193,15 +194,19 @@ def addresses_in_unsupported_classes(spec: Spec, body: Any) -> list[str]:
             if (net := _ipv4_network(text)) is not None and any(ipv4.overlaps(net, bad) for bad in excluded)]
 
 
+_DOTTED = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})(?:/([0-9]{1,2}))?")  # (whole: fullmatch)
+
+
 def _ipv4_network(text: Any) -> tuple[int, int] | None:
-    """``text`` as an IPv4 (address, prefix), a plain address read as a /32; None for anything else."""
-    if not isinstance(text, str) or text.count(".") != 3:
+    """``text`` as an IPv4 (address as written, prefix), a plain address read as a /32; None for anything else (an
+    octet past 255, a prefix past 32). Without ``ipaddress``: the rule runs on every valid create."""
+    found = _DOTTED.fullmatch(text) if isinstance(text, str) else None
+    if found is None:
         return None
-    try:
-        net = ipaddress.IPv4Network(text, strict=False)
-    except ValueError:
+    octets, prefix = [int(part) for part in found.groups()[:4]], int(found.group(5) or 32)
+    if max(octets) > 255 or prefix > 32:
         return None
-    return int(net.network_address) if "/" not in text else ipv4.address(text.partition("/")[0]), net.prefixlen
+    return (octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3], prefix
 
 
 def _strings(node: Any) -> Iterator[str]:

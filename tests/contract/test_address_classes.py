@@ -111,3 +111,8 @@ def test_the_correct_but_different_server_refuses_any_address_of_those_classes_a
         assert refusal.value.error["error_code"] == "VPN.0204"
     assert server.respond(policy_body("192.168.7.0/24"))["style"] == "POLICY"
     assert server.respond(policy_body("0.0.0.0/0"))["style"] == "POLICY"  # (the default route: any address)
+
+
+def test_only_a_well_formed_address_is_read_for_its_class():
+    body = policy_body("999.1.1.1/8", "224.0.0.1\n", "224.0.0.0/33", "1.2.3", "240.1.2.3/28")
+    assert addresses_in_unsupported_classes(load_spec(), body) == ["240.1.2.3/28"]
