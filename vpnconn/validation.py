@@ -128,8 +128,9 @@ class RequestCheck:
                 self._schema(path, "additionalProperties", f"{k} is not a supported attribute", "unsupported-attribute", k)
                 for k in extras
             ]
-        if keyword == "oneOf" and path[-1:] == ["vgw_ip"]:
-            return [self._schema(path, "oneOf", "is neither a resource id (UUID layout) nor an IPv4 address")]
+        if keyword == "oneOf" and path[-1:] == ["vgw_ip"]:  # (neither branch: the IP one's also_for kinds too)
+            also = tuple(dict.fromkeys(k for b in error.validator_value for k in self._also.get(id(self.spec.resolve(b)), ())))
+            return [self._schema(path, "oneOf", "is neither a resource id (UUID layout) nor an IPv4 address", also=also)]
         if path[-1:] == ["psk"]:  # never echo a secret, not even an invalid one
             return [self._schema(path, str(keyword), f"breaks the {keyword} rule of psk ({error.validator_value!r})")]
         return [self._schema(path, str(keyword or "false"), _short(error.message),

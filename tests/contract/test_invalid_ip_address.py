@@ -40,10 +40,11 @@ def answered(body: dict, code: str) -> list:
     ({"tunnel_local_address": "169.254.1.1", "tunnel_peer_address": "169.254.1.2/30"}, DIVERGENCE),  # TunnelAddress
     ({"ikepolicy": {"local_id_type": "ip", "local_id": "10.1.2"}}, DIVERGENCE),  # Ipv4Address (an IKE id of type ip)
     ({"peer_subnets_v6": ["2001:db8::g/64"]}, DIVERGENCE),  # Ipv6Cidr
+    ({"vgw_ip": "10.1.2"}, DIVERGENCE),  # neither a resource id nor an Ipv4Address (a oneOf of the two)
     ({"ikepolicy": {"local_id_type": "fqdn", "local_id": "a b"}}, VIOLATION),  # FqdnId: no IP is asked for
     ({"name": "no spaces allowed"}, VIOLATION),  # a name
     ({"peer_subnets": [24]}, VIOLATION),  # not a string at all: a wrong type, the schema's
-], ids=["subnet", "tunnel-address", "ip-id", "ipv6-subnet", "fqdn-id", "name", "subnet-of-another-type"])
+], ids=["subnet", "tunnel-address", "ip-id", "ipv6-subnet", "gateway-ip", "fqdn-id", "name", "subnet-of-another-type"])
 def test_vpn_0203_is_a_divergence_for_a_value_that_is_no_ip_address_and_a_violation_for_anything_else(fields, severity):
     body = static_body(**fields)
     assert body_violations(body)  # (a body the spec refuses: VPN.0001)
