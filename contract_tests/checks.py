@@ -34,6 +34,7 @@ from contract_tests.verdicts import (
     refusals_with_nulls_left_out,
 )
 from vpnconn import load_spec
+from vpnconn.constraints import strings_in
 from vpnconn.json_schema import matches
 from vpnconn.nulls import EMPTY_AS_LEFT_OUT, NULL_AS_LEFT_OUT, left_out
 from vpnconn.rules import RULES, breaks_address_classes
@@ -225,25 +226,12 @@ def psk_never_returned(answer: Answer, sent: Any) -> None:
 def _carries(answer: Answer, text: str, value: str, conn: dict[str, Any], write_only: Any) -> bool:
     """Does the answer hold ``value`` (a write-only field's sent value) other than within an echo of one of the request's
     other strings that hold it (its strings and keys, JSON read; its text where it is not JSON)?"""
-    echoed = sorted({s for s in _strings({k: v for k, v in conn.items() if k not in write_only}) if value in s},
+    echoed = sorted({s for s in strings_in({k: v for k, v in conn.items() if k not in write_only}) if value in s},
                     key=len, reverse=True)
     if not echoed:
         return value in text
-    places = [text] if answer.json is None else list(_strings(answer.json))
+    places = [text] if answer.json is None else list(strings_in(answer.json))
     return any(value in functools.reduce(lambda rest, echo: rest.replace(echo, ""), echoed, place) for place in places)
-
-
-def _strings(node: Any) -> Iterator[str]:
-    """Every string in a JSON value: its strings and its keys, at any depth."""
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield str(key)
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _strings(item)
 
 
 @semantic_check
@@ -480,9 +468,9 @@ def error_contract(answer: Answer, sent: Any) -> None:
     if not violations:
         return  # a valid body (a case negative only in its path or headers): nothing to expect here
     code = error_code_of(answer.json)
-    if address_class_answer(answer.status, answer.content) and breaks_address_classes(load_spec(), sent):
+    if address_class_answer(answer.status, code) and breaks_address_classes(load_spec(), sent):
         return  # it breaks that rule too (the spec checks the rules only on a body its schema takes; a server may not)
-    if (wider := address_class_refusal(answer.status, answer.content, sent)) is not None:
+    if (wider := address_class_refusal(answer.status, code, sent)) is not None:
         raise Finding(f"a body that breaks {', '.join(sorted({v.rule for v in violations})[:4])} got {answer.status} {code}. "
                       + wider[1], title="Refused for an address class, read widely", rule=ADDRESS_CLASS_WIDER,
                       provenance=wider[0])

@@ -161,20 +161,20 @@ NARROWER_READING = "narrower_documented_reading"  # ... for a value one page of 
 ADDRESS_CLASS_WIDER = "address_class_read_wider"  # ... for an address of class D, E or loopback the rule does not refuse
 
 
-def address_class_answer(status: int, content: bytes) -> bool:
-    """Is the answer the refusal the spec gives for a network of class D, class E or the loopback range (rule
-    networks-not-multicast-reserved-or-loopback: 400 VPN.0204, the error codes page's)?"""
+def address_class_answer(status: int, code: str | None) -> bool:
+    """Is the answer (its status and error code) the refusal the spec gives for a network of class D, class E or the
+    loopback range (rule networks-not-multicast-reserved-or-loopback: 400 VPN.0204, the error codes page's)?"""
     error = load_spec().rule(ADDRESS_CLASSES).error
-    return (status, error_code_in(content)) == (error["status"], error["error_code"])
+    return (status, code) == (error["status"], error["error_code"])
 
 
-def address_class_refusal(status: int, content: bytes, body: Any) -> tuple[Provenance, str] | None:
+def address_class_refusal(status: int, code: str | None, body: Any) -> tuple[Provenance, str] | None:
     """Where ``body`` is refused with that answer (:func:`address_class_answer`) but does not break the rule, and holds
     an IPv4 address or network that a wider reading of the error codes page refuses (in another field, or a network
     that only holds such an address: 0.0.0.0/0), the provenance that refusal rests on (``address_class_read_wider``,
     inferred) and a sentence that names those values; None for any other answer or body."""
     spec = load_spec()
-    if not address_class_answer(status, content) or breaks_address_classes(spec, body):
+    if not address_class_answer(status, code) or breaks_address_classes(spec, body):
         return None
     held = addresses_in_unsupported_classes(spec, body)
     if not held:
@@ -192,10 +192,11 @@ def valid_refusal(status: int, content: bytes, body: Any) -> tuple[Provenance, s
     value that a page of the API does not list (:func:`narrower_reading`); None: the refusal is the check's to judge."""
     if (state := account_state_refusal(status, content)) is not None:
         return state, "The answer's error code is one the account's own configuration gives (x-vpnconn-errors, state: account)."
-    if (wider := address_class_refusal(status, content, body)) is not None:
+    code = error_code_in(content)
+    if (wider := address_class_refusal(status, code, body)) is not None:
         return wider
     violation = load_spec().errors["schema-violation"]
-    if (status, error_code_in(content)) == (violation["status"], violation["error_code"]):
+    if (status, code) == (violation["status"], violation["error_code"]):
         return narrower_reading(body)
     return None
 

@@ -158,3 +158,17 @@ def values_at(instance: Any, path: tuple[str, ...]) -> Iterator[Any]:
                 yield from values_at(item, path[1:])
     elif isinstance(instance, dict) and path[0] in instance:
         yield from values_at(instance[path[0]], path[1:])
+
+
+def strings_in(instance: Any, keys: bool = True) -> Iterator[str]:
+    """Every string in a JSON value, at any depth: its strings, and with ``keys`` its members' names."""
+    if isinstance(instance, str):
+        yield instance
+    elif isinstance(instance, dict):
+        for key, value in instance.items():
+            if keys:
+                yield str(key)
+            yield from strings_in(value, keys)
+    elif isinstance(instance, list):
+        for item in instance:
+            yield from strings_in(item, keys)

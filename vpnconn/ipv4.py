@@ -32,5 +32,10 @@ def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return network(a[0], shorter) == network(b[0], shorter)
 
 
+def within(addr: int, net: tuple[int, int]) -> bool:
+    """Is the address ``addr`` inside the (network address, prefix) ``net``?"""
+    return network(addr, net[1]) == net[0]
+
+
 def text(addr: int) -> str:
     return f"{addr >> 24}.{(addr >> 16) & 255}.{(addr >> 8) & 255}.{addr & 255}"

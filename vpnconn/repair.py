@@ -150,7 +150,7 @@ class Repairer:
             addr, prefix = ipv4.cidr(cidr)
             net = (ipv4.network(addr, prefix), prefix)
             if (avoid_reserved and any(ipv4.overlaps(net, bad) for bad in self.reserved)) or \
-                    any(ipv4.network(net[0], bad[1]) == bad[0] for bad in self.unsupported):
+                    any(ipv4.within(net[0], bad) for bad in self.unsupported):
                 net = (ipv4.address(f"10.{n // 256}.{n % 256}.0"), 24)
             text = f"{ipv4.text(net[0])}/{net[1]}"
             out.append(text if text not in out else f"10.{200 + n // 256}.{n % 256}.0/24")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from vpnconn import ipv4
+from vpnconn.constraints import strings_in
+from vpnconn.json_schema import matches
 from vpnconn.spec import RULE_LISTS, Spec
 from vpnconn.world import World
 
@@ -148,28 +149,11 @@ ADDRESS_CLASSES = "networks-not-multicast-reserved-or-loopback"  # the rule of c
 def networks_not_multicast_reserved_or_loopback(conn: Any, params: dict[str, Any]) -> Iterator[Breach]:
     """(Safe on a body the schema refuses too: the verdicts ask whether such a body breaks it.)"""
     excluded = list(zip(_networks(tuple(params["excluded"])), params["excluded"], strict=True))
-    for where, cidr in _ipv4_networks_of(conn):
-        net = _ipv4_network(cidr)
-        for bad, text in excluded:
-            if net is not None and ipv4.network(net[0], bad[1]) == bad[0]:
-                yield _pointer(*where), f"{cidr} is in {text}, which the service does not support"
-                break
-
-
-def _ipv4_networks_of(conn: Any) -> Iterator[tuple[tuple[Any, ...], Any]]:
-    """The values of the customer's subnets and of the IPv4 policy rules' sources and destinations, with the parts of
-    their pointers, whatever their type (a body the schema refuses)."""
-    if not isinstance(conn, dict):
-        return
-    subnets, rules = conn.get("peer_subnets"), conn.get("policy_rules")
-    for i, cidr in enumerate(subnets if isinstance(subnets, list) else []):
-        yield ("peer_subnets", i), cidr
-    for i, item in enumerate(rules if isinstance(rules, list) else []):
-        if isinstance(item, dict):
-            yield ("policy_rules", i, "source"), item.get("source")
-            destination = item.get("destination")
-            for j, cidr in enumerate(destination if isinstance(destination, list) else []):
-                yield ("policy_rules", i, "destination", j), cidr
+    for where, cidr, version in _cidrs(conn):
+        net = _ipv4_network(cidr) if version == 4 else None
+        held = next((text for bad, text in excluded if ipv4.within(net[0], bad)), None) if net is not None else None
+        if held is not None:
+            yield _pointer(*where), f"{cidr} is in {held}, which the service does not support"
 
 
 def unsupported_address_classes(spec: Spec) -> list[str]:
@@ -190,48 +174,47 @@ def addresses_in_unsupported_classes(spec: Spec, body: Any) -> list[str]:
     prefix) that holds an address of those ranges: what a server that reads the error codes page's VPN.0204 more
     widely than the rule (every address of a request, every network that holds such an address) refuses."""
     excluded = _networks(tuple(unsupported_address_classes(spec)))
-    return [text for text in _strings(body)
+    return [text for text in strings_in(body, keys=False)
             if (net := _ipv4_network(text)) is not None and any(ipv4.overlaps(net, bad) for bad in excluded)]
 
 
-_DOTTED = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})(?:/([0-9]{1,2}))?")  # (whole: fullmatch)
-
-
 def _ipv4_network(text: Any) -> tuple[int, int] | None:
-    """``text`` as an IPv4 (address as written, prefix), a plain address read as a /32; None for anything else (an
-    octet past 255, a prefix past 32). Without ``ipaddress``: the rule runs on every valid create."""
-    found = _DOTTED.fullmatch(text) if isinstance(text, str) else None
-    if found is None:
+    """``text`` as an IPv4 (address as written, prefix) where the spec's ``Ipv4Cidr`` or ``Ipv4Address`` takes it, a
+    plain address read as a /32; None for anything else."""
+    if not isinstance(text, str):
         return None
-    octets, prefix = [int(part) for part in found.groups()[:4]], int(found.group(5) or 32)
-    if max(octets) > 255 or prefix > 32:
-        return None
-    return (octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3], prefix
+    if "/" in text:
+        return ipv4.cidr(text) if matches(_pattern("Ipv4Cidr"), text) else None
+    return (ipv4.address(text), 32) if matches(_pattern("Ipv4Address"), text) else None
 
 
-def _strings(node: Any) -> Iterator[str]:
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for value in node.values():
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _strings(value)
+@functools.cache
+def _pattern(schema_name: str) -> str:
+    from vpnconn.spec import load_spec
+
+    return str(load_spec().schema(schema_name)["pattern"])
 
 
-def _cidrs(conn: dict[str, Any]) -> Iterator[tuple[tuple[Any, ...], str, int]]:
+def _cidrs(conn: Any) -> Iterator[tuple[tuple[Any, ...], Any, int]]:
     """Every CIDR of the body, with the parts of its pointer (joined only for a breach) and the IP version its
-    field takes."""
+    field takes; whatever their type, in a body the schema refuses too."""
+    if not isinstance(conn, dict):
+        return
     for field_name, version in (("peer_subnets", 4), ("peer_subnets_v6", 6)):
-        for i, cidr in enumerate(conn.get(field_name) or []):
+        for i, cidr in enumerate(_list(conn.get(field_name))):
             yield (field_name, i), cidr, version
     for field_name, version in (("policy_rules", 4), ("policy_rules_v6", 6)):
-        for i, item in enumerate(conn.get(field_name) or []):
+        for i, item in enumerate(_list(conn.get(field_name))):
+            if not isinstance(item, dict):
+                continue
             if "source" in item:
                 yield (field_name, i, "source"), item["source"], version
-            for j, cidr in enumerate(item.get("destination") or []):
+            for j, cidr in enumerate(_list(item.get("destination"))):
                 yield (field_name, i, "destination", j), cidr, version
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 @rule("cidr-canonical")

@@ -78,7 +78,7 @@ def test_a_valid_body_refused_with_vpn_0204_is_a_divergence_only_where_it_holds_
     else:
         assert refusal is None  # the check judges it: a violation
     assert valid_refusal(400, VPN_0001, body) is None  # (another code for it: not this reading)
-    assert address_class_refusal(404, VPN_0204, body) is None  # (another status)
+    assert address_class_refusal(404, "VPN.0204", body) is None  # (another status)
 
 
 def refused(body: dict, content: bytes) -> list:
