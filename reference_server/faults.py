@@ -404,6 +404,10 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
           edit_answer=lambda a, r: (a[0], a[1], b"<created/>") if a[0] == 201 else a),
     Fault("conflict-409-for-schema-violations", "answers 409 instead of 400 to every schema or rule violation",
           ("error_contract",), edit_answer=_on_errors(lambda a: (409, a[1], a[2]) if a[2].get("error_code") == "VPN.0001" else a)),
+    Fault("invalid-ip-address-for-every-refusal", "answers VPN.0203 (invalid IP address) instead of VPN.0001 to every schema "
+          "or rule violation, a name's as a subnet's", ("error_contract",),
+          edit_answer=_on_errors(lambda a: (a[0], a[1], {**a[2], "error_code": "VPN.0203"})
+                                 if a[2].get("error_code") == "VPN.0001" else a)),
     Fault("unsupported-attribute-as-vpn-0001", "answers VPN.0001 instead of VPN.0013 to an unsupported attribute",
           ("error_contract",), edit_answer=_on_errors(lambda a: (a[0], a[1], {**a[2], "error_code": "VPN.0001"})
                                                       if a[2].get("error_code") == "VPN.0013" else a)),
