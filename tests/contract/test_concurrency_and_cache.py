@@ -109,7 +109,7 @@ def test_the_key_follows_what_the_cases_depend_on_and_nothing_else(monkeypatch):
 def test_a_change_to_the_code_that_draws_is_another_key(tmp_path, monkeypatch):
     """What hypothesis draws depends on the state of the drawing process, even on which modules it has imported:
     an edit to any module of the harness or the core is another key, so a plan drawn by other code is not read."""
-    assert {"case_plan.py", "plan_worker.py", "regex_memo.py", "format_probes.py", "engine_phases.py", "spec.py",
+    assert {"case_plan.py", "plan_worker.py", "regex_memo.py", "regex_groups.py", "format_probes.py", "engine_phases.py", "spec.py",
             "validation.py"} <= {p.name for p in case_plan.PLANNER_SOURCES}
     base, phases = RunSettings(seed=SEED), case_plan.ENGINE_PHASES
     module = tmp_path / "a_module.py"
@@ -277,6 +277,96 @@ def test_the_generation_shortcuts_draw_the_same_cases():
     assert not out["plain"]["ipv4_probed"] and out["shortcuts"]["ipv4_probed"]
     assert out["plain"]["cases"] > 100
     assert out["plain"]["digest"] == out["shortcuts"]["digest"]
+
+
+def _shape(items):
+    """A parsed regex (the standard library's parser: what both patterns compile from) as nested tuples, each group
+    without flags spliced into the sequence around it: a group only groups, so two patterns of the same shape match
+    the same strings (the parser splices a non-capturing group so itself)."""
+    from re import _constants
+
+    out = []
+    for op, value in items:
+        if op is _constants.SUBPATTERN and not value[1] and not value[2]:
+            out.extend(_shape(value[3]))
+        else:
+            out.append((str(op), _value(value)))
+    return tuple(out)
+
+
+def _value(value):
+    from re import _parser
+
+    if isinstance(value, _parser.SubPattern):
+        return _shape(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(_value(v) for v in value)
+    return str(value) if type(value).__name__ == "_NamedIntConstant" else value
+
+
+def test_the_spec_patterns_drawn_without_groups_match_the_same_strings(spec):
+    """Every pattern of the spec, its groups written non-capturing, has the same shape (so the same strings), and no
+    group left for hypothesis to keep; a pattern whose groups something reads, or a parenthesis that is no group,
+    is left as written."""
+    from re import _parser
+
+    from contract_tests.regex_groups import without_groups
+
+    patterns = sorted({p for p in _every_pattern(spec.document)})
+    rewritten = [p for p in patterns if without_groups(p) != p]
+    assert len(rewritten) >= 4  # the IPv4 and IPv6 address and network patterns, the tunnel address
+    for pattern in patterns:
+        plain = without_groups(pattern)
+        assert re.compile(plain).groups == 0, pattern
+        assert _shape(_parser.parse(plain)) == _shape(_parser.parse(pattern)), pattern
+    for kept in (r"^(a)\1$", r"^(?P<n>a)(?P=n)$", r"^(a)?(?(1)b|c)$"):
+        assert without_groups(kept) == kept
+    assert without_groups(r"^[(]\((x|[^)]|[]()])$") == r"^[(]\((?:x|[^)]|[]()])$"
+    assert without_groups(r"^(?P<n>a)(b)$") == r"^(?P<n>a)(?:b)$"  # a named group stays one (none in the spec)
+
+
+def test_strings_drawn_without_groups_match_the_spec_pattern(spec):
+    """What hypothesis draws for the spec's IPv4 network pattern, the groups dropped, each matches the pattern (as
+    JSON Schema reads it), and hypothesis is handed the pattern without groups."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from contract_tests import regex_groups
+    from vpnconn.json_schema import matches
+
+    assert regex_groups.install() and regex_groups.install()  # (once: a second call changes nothing)
+    handed: list[int] = []
+    original = regex_groups._original
+
+    def watching(regex, fullmatch, **kwargs):
+        handed.append(regex.groups)
+        return original(regex, fullmatch, **kwargs)
+
+    pattern, drawn_strings = spec.schema("Ipv4Cidr")["pattern"], []
+    regex_groups._original = watching
+    try:
+        @settings(max_examples=60, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+        @given(st.from_regex(pattern, fullmatch=True))
+        def draw(text):
+            drawn_strings.append(text)
+
+        draw()
+    finally:
+        regex_groups._original = original
+    assert handed and set(handed) == {0}
+    assert len(set(drawn_strings)) > 20 and all(matches(pattern, text) for text in drawn_strings)
+
+
+def _every_pattern(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield value
+            else:
+                yield from _every_pattern(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _every_pattern(value)
 
 
 def test_the_ipv4_probes_spare_only_patterns_that_imply_the_format(spec):
