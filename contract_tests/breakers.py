@@ -26,6 +26,7 @@ NOT_BROKEN = {
     "customer-gateway-exists": "needs a cgw_id the target does not have",
     "vgw-ip-belongs-to-gateway": "needs an address the gateway does not own",
     "ha-role-matches-gateway-ip": "needs an active-standby gateway",
+    "peer-subnets-outside-local-subnets": "needs the gateway's local subnets",
 }
 
 

@@ -439,7 +439,7 @@ class LifecyclePhase:
             return False
         conn = seen.connection or {}
         changes = {"name": f"vpnconn-upd-{seen.style}"[:64],
-                   "peer_subnets": ["192.168.201.0/24"] if conn.get("peer_subnets") != ["192.168.201.0/24"] else ["192.168.202.0/24"]}
+                   "peer_subnets": [self.repairer.spare_subnet(list(conn.get("peer_subnets") or []), "192.168.201.0/24")]}
         body = {"vpn_connection": changes}
         record, answer = self._send("UpdateVpnConnection", self._url("UpdateVpnConnection", connection_id), body, seen, "update")
         if answer is None or not self._expect(record, answer, "UpdateVpnConnection", 200, "update"):

@@ -48,6 +48,14 @@ def _check_target(target: str) -> None:
 _ID = re.compile(r"^[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{12}$")
 
 
+def _ipv4_cidr(text: str) -> bool:
+    """Is ``text`` an IPv4 network as the spec's Ipv4Cidr reads one?"""
+    from vpnconn.json_schema import matches
+    from vpnconn.spec import load_spec
+
+    return isinstance(text, str) and matches(load_spec().schema("Ipv4Cidr")["pattern"], text)
+
+
 
 SECRET_VARIABLES = ("VPNCONN_TOKEN", "VPNCONN_AK", "VPNCONN_SK")  # how a user hands over credentials
 
@@ -95,6 +103,9 @@ class RunSettings:
     # every customer gateway the user named, cgw_id first (--cgw-id a,b): a run holds a connection on each at once;
     # empty: cgw_id alone
     cgw_ids: tuple[str, ...] = ()
+    # the VPN gateway's local subnets (IPv4 CIDRs, --local-subnets a,b), where the user knows them: no valid create puts
+    # a customer subnet within one (spec rule peer-subnets-outside-local-subnets); empty: none known
+    local_subnets: tuple[str, ...] = ()
     mode: str = "all"
     examples: int = 100  # fuzzing examples, shared by the generation modes (case_plan.fuzzing_parts)
     seed: int = 0
@@ -126,6 +137,9 @@ class RunSettings:
                 raise SettingsError(f"{name.upper()} must be a 36-character id in UUID layout, not {value!r}")
         if self.cgw_ids and (self.cgw_ids[0] != self.cgw_id or len(set(self.cgw_ids)) != len(self.cgw_ids)):
             raise SettingsError(f"CGW_ID names each customer gateway once, not {','.join(self.cgw_ids)!r}")
+        for cidr in self.local_subnets:
+            if not _ipv4_cidr(cidr):
+                raise SettingsError(f"LOCAL_SUBNETS must be IPv4 networks such as 192.168.0.0/16, comma-separated, not {cidr!r}")
         if not self.project_id or "/" in self.project_id:
             raise SettingsError(f"PROJECT_ID must be a non-empty project id without '/', not {self.project_id!r}")
         if self.max_failures is not None and self.max_failures < 1:

@@ -37,5 +37,10 @@ def within(addr: int, net: tuple[int, int]) -> bool:
     return network(addr, net[1]) == net[0]
 
 
+def inside(inner: tuple[int, int], outer: tuple[int, int]) -> bool:
+    """Does the (address, prefix) network ``inner`` lie within ``outer`` (equal to it included), host bits aside?"""
+    return inner[1] >= outer[1] and network(inner[0], outer[1]) == network(outer[0], outer[1])
+
+
 def text(addr: int) -> str:
     return f"{addr >> 24}.{(addr >> 16) & 255}.{(addr >> 8) & 255}.{addr & 255}"

@@ -46,6 +46,8 @@ class HasResources(Protocol):
     def vgw_ip(self) -> str: ...
     @property
     def cgw_id(self) -> str: ...
+    @property
+    def local_subnets(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class Resources:
     vgw_id: str = DEFAULT_VGW_ID
     vgw_ip: str = DEFAULT_VGW_IP
     cgw_id: str = DEFAULT_CGW_ID
+    local_subnets: tuple[str, ...] = ()  # the gateway's local subnets, where known: customer subnets keep clear of them
 
 FALLBACK_PSK = "Fake-Psk-1234"
 FALLBACK_SUBNET = "192.168.44.0/24"
@@ -77,6 +80,9 @@ class Repairer:
         self.avoided_customer_gateways: set[str] = set()  # customer gateways the target's connections already use
         self.reserved = [ipv4.cidr(n) for n in reserved_peer_subnets(spec)]
         self.unsupported = [ipv4.cidr(n) for n in unsupported_address_classes(spec)]  # (any network: its address)
+        # the gateway's local subnets: a customer subnet keeps clear of each (the rule refuses one within a local subnet;
+        # clear of them, it is also clear of a wider reading that refuses any overlap)
+        self.local = [ipv4.cidr(n) for n in getattr(resources, "local_subnets", ())]
         tunnel = spec.rule("tunnel-address-not-reserved").params
         self.within = ipv4.cidr(tunnel["within"])
         self.excluded = [ipv4.cidr(n) for n in tunnel["excluded"]]
@@ -145,6 +151,7 @@ class Repairer:
         return "".join(chars)
 
     def _v4_networks(self, cidrs: list[str], avoid_reserved: bool) -> list[str]:
+        """``avoid_reserved``: the customer's subnets (clear of the reserved ranges and of the gateway's local subnets)."""
         out: list[str] = []
         for n, cidr in enumerate(cidrs):
             addr, prefix = ipv4.cidr(cidr)
@@ -153,8 +160,31 @@ class Repairer:
                     any(ipv4.within(net[0], bad) for bad in self.unsupported):
                 net = (ipv4.address(f"10.{n // 256}.{n % 256}.0"), 24)
             text = f"{ipv4.text(net[0])}/{net[1]}"
-            out.append(text if text not in out else f"10.{200 + n // 256}.{n % 256}.0/24")
+            text = text if text not in out else f"10.{200 + n // 256}.{n % 256}.0/24"
+            if avoid_reserved and self._local(text):
+                text = self.spare_subnet(out)
+            out.append(text)
         return list(dict.fromkeys(out))
+
+    def _local(self, cidr: str) -> bool:
+        """Does ``cidr`` share an address with one of the gateway's local subnets?"""
+        net = ipv4.cidr(cidr)
+        return any(ipv4.overlaps(net, local) for local in self.local)
+
+    def spare_subnet(self, taken: list[str], first: str = "10.0.0.0/24") -> str:
+        """A /24 for a customer subnet that is none of ``taken``, holds no reserved, unsupported or local address, and
+        so keeps every rule: ``first``, or the first such after it (``first`` itself where none is found: a gateway
+        whose local subnets hold every address)."""
+        base = ipv4.cidr(first)[0]
+        avoided = self.reserved + self.unsupported + self.local
+        for _ in range(4096):
+            text = f"{ipv4.text(base)}/24"
+            blocking = next((bad for bad in avoided if ipv4.overlaps((base, 24), bad)), None)
+            if blocking is None and text not in taken:
+                return text
+            wide = blocking is not None and blocking[1] < 24  # (past the whole of a wider network at once)
+            base = (ipv4.network(*blocking) + (1 << (32 - blocking[1])) if wide and blocking else base + 256) & 0xFFFFFFFF
+        return first
 
     @staticmethod
     def _v6_networks(cidrs: list[str]) -> list[str]:

@@ -339,3 +339,15 @@ def ha_role_matches_gateway_ip(conn: dict[str, Any], params: dict[str, Any], wor
             f"ha_role {given} does not match the {ip.role} address {conn['vgw_ip']} of active-standby gateway "
             f"{gateway.id}; use {expected}"
         )
+
+
+@rule("peer-subnets-outside-local-subnets")
+def peer_subnets_outside_local_subnets(conn: dict[str, Any], params: dict[str, Any], world: World) -> Iterator[Breach]:
+    gateway = world.gateway(conn["vgw_id"])
+    if gateway is None or not gateway.local_subnets:
+        return
+    local = list(zip(_networks(gateway.local_subnets), gateway.local_subnets, strict=True))
+    for i, cidr in enumerate(conn.get("peer_subnets") or []):
+        held = next((text for net, text in local if ipv4.inside(ipv4.cidr(cidr), net)), None)
+        if held is not None:
+            yield _pointer("peer_subnets", i), f"{cidr} lies within the local subnet {held} of gateway {gateway.id}"

@@ -39,6 +39,7 @@ class Gateway:
     ip_version: str = "ipv4"
     enterprise_project_id: str = "0"
     ips: tuple[GatewayIp, ...] = ()
+    local_subnets: tuple[str, ...] = ()  # the VPN gateway's local subnets (IPv4 CIDRs): no customer subnet lies within one
     open: bool = False  # an open-world gateway owns every address it is asked about
 
     @property
@@ -163,6 +164,7 @@ def _world_from(document: dict[str, Any]) -> World:
             ip_version=g.get("ip_version", "ipv4"),
             enterprise_project_id=g.get("enterprise_project_id", "0"),
             ips=ips,
+            local_subnets=tuple(g.get("local_subnets", ())),
         )
     customers = {c["id"]: CustomerGateway(id=c["id"], ip=c["ip"]) for c in document.get("customer_gateways", [])}
     return World(gateways=gateways, customer_gateways=customers, open=False)

@@ -11,6 +11,7 @@ from vpnconn.json_schema import SpecValidator
 _ID = {"type": "string", "pattern": "^[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{12}$"}
 _IPV4 = {"type": "string", "format": "ipv4"}
 _ROLE = {"enum": ["active", "standby"]}
+_IPV4_CIDR = {"$ref": "#/$defs/ipv4_cidr"}  # the spec's Ipv4Cidr, put in as the file is validated
 
 WORLD_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -40,6 +41,7 @@ WORLD_SCHEMA: dict[str, Any] = {
                             "properties": {"id": _ID, "address": _IPV4, "role": _ROLE},
                         },
                     },
+                    "local_subnets": {"type": "array", "maxItems": 50, "items": _IPV4_CIDR},
                     "private_ips": {
                         "type": "array",
                         "items": {
@@ -66,7 +68,10 @@ WORLD_SCHEMA: dict[str, Any] = {
 
 
 def validate_world_document(document: Any) -> list[str]:
-    validator = SpecValidator(WORLD_SCHEMA, format_checker=jsonschema.FormatChecker())
+    from vpnconn.spec import load_spec
+
+    cidr = {"type": "string", "pattern": load_spec().schema("Ipv4Cidr")["pattern"]}  # (what an IPv4 network is: the spec says)
+    validator = SpecValidator({**WORLD_SCHEMA, "$defs": {"ipv4_cidr": cidr}}, format_checker=jsonschema.FormatChecker())
     problems = []
     for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
