@@ -45,6 +45,19 @@ def drawn(cases) -> str:
     return hashlib.sha256(repr([(c.phase, c.headers, c.query, c.body) for c in cases]).encode()).hexdigest()
 
 
+def patterns_of(node: Any) -> Iterator[str]:
+    """Every ``pattern`` of a spec document: the schemas' (requests, answers, parameters) and the extensions'."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield value
+            else:
+                yield from patterns_of(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from patterns_of(value)
+
+
 def case_files(folder: str) -> list[Path]:
     return sorted((CASES / folder).glob("*.json"))
 

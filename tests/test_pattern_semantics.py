@@ -10,6 +10,7 @@ import re
 import jsonschema
 import jsonschema_rs
 import pytest
+from support import patterns_of
 
 from contract_tests.checks import AUTO_NAME_HEX, Answer, auto_name_format, run_checks
 from contract_tests.records import DIVERGENCE, VIOLATION
@@ -37,7 +38,7 @@ def test_whitespace_is_ecma_whitespace():
 
 @pytest.mark.parametrize("make", [SpecValidator, strict_validator], ids=["explaining", "strict"])
 def test_the_python_validators_agree_with_the_compiled_one_on_every_pattern_of_the_spec(spec, make):
-    patterns = sorted(set(_patterns(spec.document)))
+    patterns = sorted(set(patterns_of(spec.document)))
     assert {c.value for c in request_constraints(spec) if c.keyword == "pattern"} < set(patterns)
     for pattern in patterns:
         schema = {"type": "string", "pattern": pattern}
@@ -46,19 +47,6 @@ def test_the_python_validators_agree_with_the_compiled_one_on_every_pattern_of_t
                      "aaaaaaaa-0000-4000-8000-000000000001", "vpn.example.com", "\u4e2d\u6587"]:
             for value in [text, *(text + c for c in AWKWARD), *(c + text for c in AWKWARD)]:
                 assert python.is_valid(value) == compiled.is_valid(value), (pattern, value)
-
-
-def _patterns(node):
-    """Every ``pattern`` of the document: the schemas' (requests, answers, parameters) and the extensions'."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "pattern" and isinstance(value, str):
-                yield value
-            else:
-                yield from _patterns(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _patterns(value)
 
 
 def test_a_refusal_still_says_which_value_and_pattern():

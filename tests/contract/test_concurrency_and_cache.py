@@ -11,7 +11,7 @@ import re
 from dataclasses import replace
 
 import pytest
-from support import QUICK, drawn, run_against
+from support import QUICK, drawn, patterns_of, run_against
 
 from contract_tests import case_cache, case_plan
 from contract_tests.case_plan import Plan, fuzzing_parts, generate, plan_key
@@ -312,7 +312,7 @@ def test_the_spec_patterns_drawn_without_groups_match_the_same_strings(spec):
 
     from contract_tests.regex_groups import without_groups
 
-    patterns = sorted({p for p in _every_pattern(spec.document)})
+    patterns = sorted(set(patterns_of(spec.document)))
     rewritten = [p for p in patterns if without_groups(p) != p]
     assert len(rewritten) >= 4  # the IPv4 and IPv6 address and network patterns, the tunnel address
     for pattern in patterns:
@@ -355,18 +355,6 @@ def test_strings_drawn_without_groups_match_the_spec_pattern(spec):
         regex_groups._original = original
     assert handed and set(handed) == {0}
     assert len(set(drawn_strings)) > 20 and all(matches(pattern, text) for text in drawn_strings)
-
-
-def _every_pattern(node):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "pattern" and isinstance(value, str):
-                yield value
-            else:
-                yield from _every_pattern(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _every_pattern(value)
 
 
 def test_the_ipv4_probes_spare_only_patterns_that_imply_the_format(spec):
