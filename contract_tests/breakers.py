@@ -16,9 +16,13 @@ from typing import Any
 from vpnconn import load_spec
 from vpnconn.constraints import set_style
 from vpnconn.repair import default_policy_rules
+from vpnconn.world import World
 
 Conn = dict[str, Any]
 BREAKERS: dict[str, Callable[[Conn, random.Random], None]] = {}
+# Rules whose breach needs a fact of the run's world (the gateway's local subnets, as LOCAL_SUBNETS gives them): each
+# breaks its rule where the world holds that fact and says whether it could (else it is a rule of NOT_BROKEN's).
+WORLD_BREAKERS: dict[str, Callable[[Conn, random.Random, World], bool]] = {}
 
 # Rules whose breach depends on gateway facts the run cannot know; no breaker, named in the coverage report.
 NOT_BROKEN = {
@@ -26,7 +30,7 @@ NOT_BROKEN = {
     "customer-gateway-exists": "needs a cgw_id the target does not have",
     "vgw-ip-belongs-to-gateway": "needs an address the gateway does not own",
     "ha-role-matches-gateway-ip": "needs an active-standby gateway",
-    "peer-subnets-outside-local-subnets": "needs the gateway's local subnets",
+    "peer-subnets-outside-local-subnets": "needs the gateway's local subnets (LOCAL_SUBNETS)",
 }
 
 
@@ -44,6 +48,14 @@ def _inside(cidr: str, rng: random.Random, prefix: int) -> ipaddress.IPv4Network
 def breaker(rule_id: str) -> Callable:
     def register(fn: Callable[[Conn, random.Random], None]) -> Callable:
         BREAKERS[rule_id] = fn
+        return fn
+
+    return register
+
+
+def world_breaker(rule_id: str) -> Callable:
+    def register(fn: Callable[[Conn, random.Random, World], bool]) -> Callable:
+        WORLD_BREAKERS[rule_id] = fn
         return fn
 
     return register
@@ -186,3 +198,15 @@ def _v6_rules_only(conn: Conn, rng: random.Random) -> None:
     _policy(conn)
     conn.pop("policy_rules", None)
     conn["policy_rules_v6"] = [{"source": "2001:db8:1::/64", "destination": [f"2001:db8:{rng.randrange(2, 4096):x}::/64"]}]
+
+
+@world_breaker("peer-subnets-outside-local-subnets")
+def _local_subnet(conn: Conn, rng: random.Random, world: World) -> bool:
+    """A customer subnet equal to one of the gateway's local subnets: refused whether a server reads the limit as the FAQ
+    does (no customer subnet within one) or as the console does (none equal to one)."""
+    gateway = world.gateway(conn.get("vgw_id", ""))
+    if gateway is None or not gateway.local_subnets:
+        return False
+    local = ipaddress.IPv4Network(rng.choice(gateway.local_subnets), strict=False)
+    conn["peer_subnets"] = [str(local)] + [s for s in conn.get("peer_subnets", []) if s != str(local)][1:]
+    return True

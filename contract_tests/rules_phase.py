@@ -2,7 +2,8 @@
 
 1. **x-rule negatives.** For each named rule with a breaker, schema-valid bodies that break exactly that
    rule (checked with the spec's validator before sending). A correct server refuses each with the rule's
-   documented status and error code in the Huawei error body.
+   documented status and error code in the Huawei error body. A world rule's breaker (``WORLD_BREAKERS``) breaks
+   it where the run is told the fact it needs (``LOCAL_SUBNETS``: the gateway's local subnets).
 2. **Style balance.** If a style has less than a quarter of the positive cases, valid bodies are restyled
    until it has, so that every style is exercised.
 
@@ -23,7 +24,7 @@ import httpx
 
 from contract_tests.aksk_auth import json_post_headers
 from contract_tests.boundaries import at_bound, charset_values, past_bound, place, with_enum_value
-from contract_tests.breakers import BREAKERS
+from contract_tests.breakers import BREAKERS, WORLD_BREAKERS
 from contract_tests.checks import Answer, run_checks
 from contract_tests.dropped_connections import create_sent_again, was_resent
 from contract_tests.engine_phases import unanswered
@@ -38,7 +39,7 @@ from vpnconn import load_spec
 from vpnconn.constraints import BOUND_KEYWORDS, narrower_readings, readings_outside, request_constraints, values_at
 from vpnconn.repair import Repairer
 from vpnconn.validation import Violation, check_request, schema_errors
-from vpnconn.world import OPEN_WORLD
+from vpnconn.world import OPEN_WORLD, open_world_with
 
 Sent = concurrent.futures.Future[CaseRecord]
 
@@ -179,6 +180,17 @@ class RulesPhase:
                     continue  # this base made the breach touch a second rule; try another base
                 self._emit(records, body, "negative", labels, violations)
                 made += 1
+        world = open_world_with(self.settings.vgw_id, self.settings.local_subnets)  # (what the user told of the gateway)
+        for rule_id, world_breaker in sorted(WORLD_BREAKERS.items()) if world is not OPEN_WORLD else ():
+            made = 0
+            for _ in range(self.settings.rule_cases * 4):
+                body = _copy(self.rng.choice(bases))
+                if made == self.settings.rule_cases or not world_breaker(body["vpn_connection"], self.rng, world):
+                    break  # (no such fact told: the rule is not broken; the coverage report says why)
+                violations = check_request(body, world)
+                if sorted({v.rule for v in violations}) == [f"x-{rule_id}"]:
+                    self._emit(records, body, "negative", [f"x-{rule_id}"], violations)
+                    made += 1
         return records
 
     # ------------------------------------------------------------------------------------------ sending

@@ -106,6 +106,14 @@ def derived_address(key: str) -> str:
 OPEN_WORLD = World()
 
 
+def open_world_with(vgw_id: str, local_subnets: tuple[str, ...]) -> World:
+    """The open world, but that the gateway ``vgw_id`` has ``local_subnets``: what a contract run is told of its gateway
+    (LOCAL_SUBNETS); the open world itself where it is told none."""
+    if not local_subnets:
+        return OPEN_WORLD
+    return World(gateways={vgw_id: Gateway(id=vgw_id, local_subnets=local_subnets, open=True)})
+
+
 MAX_WORLD_BYTES = 256 * 1024
 
 

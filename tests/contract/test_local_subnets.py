@@ -127,3 +127,43 @@ def _listed(url: str) -> list[Any]:
     import httpx
 
     return httpx.get(url + PATH, headers=TOKEN, timeout=10).json()["vpn_connections"]
+
+
+def test_a_gateway_that_ignores_its_local_subnets_is_caught_once_the_run_knows_them(tmp_path):
+    """With LOCAL_SUBNETS the rules phase also breaks the rule: customer subnets equal to a local subnet, which a server
+    refuses whether it reads the limit as the FAQ does (none within one) or as the console does (none equal to one).
+    A server whose gateway has no local subnets (it ignores them) accepts them: a violation each."""
+    (tmp_path / "world.yaml").write_text(world_with([]))
+    with running_server(ReferenceServer(token=TOKEN["X-Auth-Token"], world=load_world(tmp_path / "world.yaml"))) as url:
+        result = _run(url, local_subnets=("192.168.0.0/16",))
+    broken = [r for r in result.records if r.labels == ["x-peer-subnets-outside-local-subnets"]]
+    assert len(broken) == RunSettings().rule_cases
+    assert all(json.loads(r.request_body)["vpn_connection"]["peer_subnets"][0] == "192.168.0.0/16" for r in broken)
+    assert result.exit_code == 1 and {r.status for r in broken} == {201}
+    assert all(any(f.check == "named_rule_rejection" and f.severity == "violation" for f in r.failures) for r in broken)
+
+
+@pytest.mark.parametrize("reading", ["faq", "any overlap"])
+def test_a_gateway_that_refuses_them_passes_whichever_reading(tmp_path, monkeypatch, reading):
+    """The same server with the local subnets, as the FAQ reads the limit (the reference server) and as a server that
+    refuses any overlap: the breaches are refused, each as the rule's error; no finding."""
+    from vpnconn import ipv4
+
+    if reading == "any overlap":
+        monkeypatch.setattr(ipv4, "inside", ipv4.overlaps)
+    (tmp_path / "world.yaml").write_text(world_with(["192.168.0.0/16"]))
+    with running_server(ReferenceServer(token=TOKEN["X-Auth-Token"], world=load_world(tmp_path / "world.yaml"))) as url:
+        result = _run(url, local_subnets=("192.168.0.0/16",))
+    broken = [r for r in result.records if r.labels == ["x-peer-subnets-outside-local-subnets"]]
+    assert len(broken) == RunSettings().rule_cases and {r.status for r in broken} == {400}
+    assert result.exit_code == 0 and not result.violations and not result.divergences
+
+
+def test_without_local_subnets_the_rule_is_not_broken_and_the_report_says_why(tmp_path):
+    (tmp_path / "world.yaml").write_text(world_with([]))
+    with running_server(ReferenceServer(token=TOKEN["X-Auth-Token"], world=load_world(tmp_path / "world.yaml"))) as url:
+        result = _run(url)
+    assert result.exit_code == 0 and not any(r.labels == ["x-peer-subnets-outside-local-subnets"] for r in result.records)
+    from contract_tests.coverage import spec_coverage
+
+    assert "x-peer-subnets-outside-local-subnets (needs the gateway's local subnets (LOCAL_SUBNETS))" in str(spec_coverage(result.records))
