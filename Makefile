@@ -20,6 +20,7 @@ VGW_ID ?=
 VGW_IP ?=
 CGW_ID ?=
 LOCAL_SUBNETS ?=
+VGW_IP_ROLE ?=
 REPORT ?=
 STRICT ?=
 MAX_FAILURES ?=
@@ -70,7 +71,7 @@ contract cleanup serve: export VPNCONN_SK = $(SK)
 contract: export ALLOW_CREATE := $(ALLOW_CREATE)
 contract: export STRICT := $(STRICT)
 contract: $(PY_OK) ## run the contract suite [TARGET=url] [TOKEN=..|AK=.. SK=..] [STRICT=1] [MODE=..] [EXAMPLES=n] [SEED=n] [CONCURRENCY=n] [NO_CACHE=1] [REPORT=dir]
-	@$(BIN)/vpnconn contract --mode $(MODE) --examples $(EXAMPLES) --seed $(SEED) --request-timeout $(REQUEST_TIMEOUT) --max-time $(MAX_TIME) --concurrency $(CONCURRENCY) $(if $(NO_CACHE),--no-cache) $(if $(TARGET),--target $(TARGET)) $(if $(PROJECT_ID),--project-id $(PROJECT_ID)) $(if $(VGW_ID),--vgw-id $(VGW_ID)) $(if $(VGW_IP),--vgw-ip $(VGW_IP)) $(if $(CGW_ID),--cgw-id $(CGW_ID)) $(if $(LOCAL_SUBNETS),--local-subnets $(LOCAL_SUBNETS)) $(if $(REPORT),--report $(REPORT)) $(if $(MAX_FAILURES),--max-failures $(MAX_FAILURES)) $(if $(PHASES),--phases $(PHASES)) $(if $(MAX_CREATES),--max-creates $(MAX_CREATES)) $(if $(RATE_LIMIT),--rate-limit $(RATE_LIMIT)); \
+	@$(BIN)/vpnconn contract --mode $(MODE) --examples $(EXAMPLES) --seed $(SEED) --request-timeout $(REQUEST_TIMEOUT) --max-time $(MAX_TIME) --concurrency $(CONCURRENCY) $(if $(NO_CACHE),--no-cache) $(if $(TARGET),--target $(TARGET)) $(if $(PROJECT_ID),--project-id $(PROJECT_ID)) $(if $(VGW_ID),--vgw-id $(VGW_ID)) $(if $(VGW_IP),--vgw-ip $(VGW_IP)) $(if $(CGW_ID),--cgw-id $(CGW_ID)) $(if $(LOCAL_SUBNETS),--local-subnets $(LOCAL_SUBNETS)) $(if $(VGW_IP_ROLE),--vgw-ip-role $(VGW_IP_ROLE)) $(if $(REPORT),--report $(REPORT)) $(if $(MAX_FAILURES),--max-failures $(MAX_FAILURES)) $(if $(PHASES),--phases $(PHASES)) $(if $(MAX_CREATES),--max-creates $(MAX_CREATES)) $(if $(RATE_LIMIT),--rate-limit $(RATE_LIMIT)); \
 	code=$$?; case $$code in 0) ;; 1) echo "make contract: vpnconn contract exited 1 (violations found)";; \
 	  2) echo "make contract: vpnconn contract exited 2 (no verdict: see the message above)";; \
 	  130|143) echo "make contract: vpnconn contract exited $$code (interrupted)";; \

@@ -16,12 +16,14 @@ from typing import Any
 from vpnconn import load_spec
 from vpnconn.constraints import set_style
 from vpnconn.repair import default_policy_rules
+from vpnconn.rules import ha_role_for
 from vpnconn.world import World
 
 Conn = dict[str, Any]
 BREAKERS: dict[str, Callable[[Conn, random.Random], None]] = {}
-# Rules whose breach needs a fact of the run's world (the gateway's local subnets, as LOCAL_SUBNETS gives them): each
-# breaks its rule where the world holds that fact and says whether it could (else it is a rule of NOT_BROKEN's).
+# Rules whose breach needs a fact of the run's world (the gateway's local subnets, LOCAL_SUBNETS; which address of an
+# active-standby gateway VGW_IP is, VGW_IP_ROLE): each breaks its rule where the world holds that fact and says whether
+# it could (else it is a rule of NOT_BROKEN's).
 WORLD_BREAKERS: dict[str, Callable[[Conn, random.Random, World], bool]] = {}
 
 # Rules whose breach depends on gateway facts the run cannot know; no breaker, named in the coverage report.
@@ -29,7 +31,7 @@ NOT_BROKEN = {
     "gateway-exists": "needs a vgw_id the target does not have",
     "customer-gateway-exists": "needs a cgw_id the target does not have",
     "vgw-ip-belongs-to-gateway": "needs an address the gateway does not own",
-    "ha-role-matches-gateway-ip": "needs an active-standby gateway",
+    "ha-role-matches-gateway-ip": "needs an active-standby gateway (VGW_IP_ROLE)",
     "peer-subnets-outside-local-subnets": "needs the gateway's local subnets (LOCAL_SUBNETS)",
 }
 
@@ -209,4 +211,15 @@ def _local_subnet(conn: Conn, rng: random.Random, world: World) -> bool:
         return False
     local = ipaddress.IPv4Network(rng.choice(gateway.local_subnets), strict=False)
     conn["peer_subnets"] = [str(local)] + [s for s in conn.get("peer_subnets", []) if s != str(local)][1:]
+    return True
+
+
+@world_breaker("ha-role-matches-gateway-ip")
+def _other_role(conn: Conn, rng: random.Random, world: World) -> bool:
+    """The ha_role of the gateway's other address: slave on the active address, master on the standby."""
+    gateway = world.gateway(conn.get("vgw_id", ""))
+    ip = gateway.ip(conn.get("vgw_ip", "")) if gateway is not None and gateway.ha_mode == "active-standby" else None
+    if ip is None:
+        return False
+    conn["ha_role"] = ha_role_for("standby" if ip.role == "active" else "active")
     return True

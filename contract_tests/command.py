@@ -97,6 +97,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "comma-separated: no valid create puts a customer subnet within one, which the service refuses "
                         "(without it, a customer subnet a valid create gives, such as the examples' 192.168.44.0/24, may lie "
                         "within one, and its refusal is reported as a violation)")
+    parser.add_argument("--vgw-ip-role", choices=("active", "standby"), default=None,
+                        help="on an active-standby gateway, which of its addresses --vgw-ip is: every valid create takes the "
+                        "ha_role the service requires there (master on the active address, slave on the standby); without it, "
+                        "the gateway is taken for active-active, where a connection may give either")
     parser.add_argument("--mode", choices=MODES, default="all", help="positive, negative or all cases (default all)")
     parser.add_argument("--examples", type=int, default=100,
                         help="fuzzing examples per run, shared by the modes (default 100: 50 positive, 50 negative)")
@@ -182,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
             target=args.target, project_id=args.project_id, token=args.token, ak=args.ak, sk=args.sk,
             vgw_id=args.vgw_id, vgw_ip=args.vgw_ip, cgw_id=args.cgw_id.split(",")[0].strip(),
             cgw_ids=_several(args.cgw_id), local_subnets=tuple(c.strip() for c in args.local_subnets.split(",") if c.strip()),
-            mode=args.mode, examples=args.examples,
+            vgw_ip_role=args.vgw_ip_role, mode=args.mode, examples=args.examples,
             seed=args.seed, allow_create=args.allow_create, quiet=args.quiet, strict=args.strict,
             max_failures=args.max_failures, request_timeout=args.request_timeout, max_time=args.max_time,
             phases=args.phases, max_creates=args.max_creates, rate_limit=args.rate_limit, ledger_dir=args.ledger_dir,

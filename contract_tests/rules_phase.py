@@ -3,7 +3,8 @@
 1. **x-rule negatives.** For each named rule with a breaker, schema-valid bodies that break exactly that
    rule (checked with the spec's validator before sending). A correct server refuses each with the rule's
    documented status and error code in the Huawei error body. A world rule's breaker (``WORLD_BREAKERS``) breaks
-   it where the run is told the fact it needs (``LOCAL_SUBNETS``: the gateway's local subnets).
+   it where the run is told the fact it needs (``LOCAL_SUBNETS``: the gateway's local subnets; ``VGW_IP_ROLE``: which
+   address of an active-standby gateway ``VGW_IP`` is).
 2. **Style balance.** If a style has less than a quarter of the positive cases, valid bodies are restyled
    until it has, so that every style is exercised.
 
@@ -180,7 +181,8 @@ class RulesPhase:
                     continue  # this base made the breach touch a second rule; try another base
                 self._emit(records, body, "negative", labels, violations)
                 made += 1
-        world = open_world_with(self.settings.vgw_id, self.settings.local_subnets)  # (what the user told of the gateway)
+        world = open_world_with(self.settings.vgw_id, self.settings.local_subnets, self.settings.vgw_ip,
+                                self.settings.vgw_ip_role)  # (what the user told of the gateway)
         for rule_id, world_breaker in sorted(WORLD_BREAKERS.items()) if world is not OPEN_WORLD else ():
             made = 0
             for _ in range(self.settings.rule_cases * 4):

@@ -125,16 +125,21 @@ def _named(record: CaseRecord, field: str) -> Any:
     return conn.get(field) if isinstance(conn, dict) else None
 
 
-def local_subnets_unnamed(settings: RunSettings, records: list[CaseRecord]) -> str | None:
-    """Where valid creates were refused as invalid (400) by a target whose gateway's local subnets the user did not name:
-    a note that the service refuses a customer subnet within one (the spec's peer-subnets-outside-local-subnets), which
-    the run cannot see, and the option that names them. The verdicts stand (such a refusal may be the target's fault)."""
-    if settings.local_subnets or not settings.target:
-        return None  # (the embedded server's open world: its gateways have no local subnets)
+def gateway_facts_unnamed(settings: RunSettings, records: list[CaseRecord]) -> str | None:
+    """Where valid creates were refused as invalid (400) by a target whose gateway the user did not describe: a note
+    that the service refuses, for facts of the gateway the run cannot see, a customer subnet within one of its local
+    subnets (rule peer-subnets-outside-local-subnets) and, on an active-standby gateway, an ha_role that does not match
+    the address (rule ha-role-matches-gateway-ip), with the options that tell the run. The verdicts stand (such a
+    refusal may be the target's fault)."""
+    if not settings.target:
+        return None  # (the embedded server's open world: active-active gateways without local subnets)
+    unnamed = [(what, option) for what, option, named in (
+        ("a customer subnet within one of the gateway's local subnets", "LOCAL_SUBNETS=cidr,...", settings.local_subnets),
+        ("on an active-standby gateway, an ha_role that does not match VGW_IP's address", "VGW_IP_ROLE=active|standby",
+         settings.vgw_ip_role)) if not named]
     refused = sum(1 for r in records if r.method == "POST" and r.status == HTTPStatus.BAD_REQUEST
                   and any(f.check == "positive_data_acceptance" for f in r.failures))
-    if not refused:
+    if not unnamed or not refused:
         return None
-    return (f"{refused} valid create(s) were refused 400: the service also refuses a customer subnet within one of the "
-            "gateway's local subnets, which the run cannot see; where the gateway has any, name them "
-            "(LOCAL_SUBNETS=cidr,...; --local-subnets) and valid creates keep clear of them")
+    return (f"{refused} valid create(s) were refused 400: the service also refuses {' and '.join(w for w, _ in unnamed)}, "
+            f"which the run cannot see; where so, tell it ({'; '.join(o for _, o in unnamed)}) and valid creates keep to it")

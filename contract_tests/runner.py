@@ -40,7 +40,7 @@ from contract_tests.progress import Progress, phase_done
 from contract_tests.records import DIVERGENCE, NOT_JUDGED, VIOLATION, CaseRecord
 from contract_tests.redirects import redirected_away
 from contract_tests.rules_phase import RulesPhase
-from contract_tests.run_resources import customer_gateways_of_their_own, local_subnets_unnamed, unknown_resource
+from contract_tests.run_resources import customer_gateways_of_their_own, gateway_facts_unnamed, unknown_resource
 from contract_tests.settings import RunSettings
 from contract_tests.shared_gateway import GatewayWatch, judge_shared_gateway
 from contract_tests.target import EmbeddedServer, embedded_server
@@ -326,7 +326,7 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
     if unknown:
         raise TargetError(unknown)
     _one_any_token_finding(records, preflight)
-    unnamed = local_subnets_unnamed(settings, records)
+    unnamed = gateway_facts_unnamed(settings, records)
     if unnamed:
         notes.append(unnamed)
     return RunResult(settings=settings, base_url=base_url, records=preflight.records + records,

@@ -106,6 +106,9 @@ class RunSettings:
     # the VPN gateway's local subnets (IPv4 CIDRs, --local-subnets a,b), where the user knows them: no valid create puts
     # a customer subnet within one (spec rule peer-subnets-outside-local-subnets); empty: none known
     local_subnets: tuple[str, ...] = ()
+    # on an active-standby gateway, which of its addresses vgw_ip is (--vgw-ip-role active|standby): every valid create
+    # takes the ha_role it needs (spec rule ha-role-matches-gateway-ip); None: an active-active gateway, or not known
+    vgw_ip_role: str | None = None
     mode: str = "all"
     examples: int = 100  # fuzzing examples, shared by the generation modes (case_plan.fuzzing_parts)
     seed: int = 0
@@ -140,6 +143,9 @@ class RunSettings:
         for cidr in self.local_subnets:
             if not _ipv4_cidr(cidr):
                 raise SettingsError(f"LOCAL_SUBNETS must be IPv4 networks such as 192.168.0.0/16, comma-separated, not {cidr!r}")
+        if self.vgw_ip_role not in (None, "active", "standby"):
+            raise SettingsError(f"VGW_IP_ROLE must be active or standby (which address of an active-standby gateway VGW_IP is), "
+                                f"not {self.vgw_ip_role!r}")
         if not self.project_id or "/" in self.project_id:
             raise SettingsError(f"PROJECT_ID must be a non-empty project id without '/', not {self.project_id!r}")
         if self.max_failures is not None and self.max_failures < 1:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from vpnconn import ipv4
 from vpnconn.constraints import set_style
-from vpnconn.rules import reserved_peer_subnets, unsupported_address_classes
+from vpnconn.rules import ha_role_for, reserved_peer_subnets, unsupported_address_classes
 from vpnconn.spec import Spec
 
 # The ids the spec's examples use: the reference server's open world has every well-formed id, so these exist
@@ -48,6 +48,8 @@ class HasResources(Protocol):
     def cgw_id(self) -> str: ...
     @property
     def local_subnets(self) -> tuple[str, ...]: ...
+    @property
+    def vgw_ip_role(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Resources:
     vgw_ip: str = DEFAULT_VGW_IP
     cgw_id: str = DEFAULT_CGW_ID
     local_subnets: tuple[str, ...] = ()  # the gateway's local subnets, where known: customer subnets keep clear of them
+    vgw_ip_role: str | None = None  # on an active-standby gateway, which address vgw_ip is (active, standby): its ha_role
 
 FALLBACK_PSK = "Fake-Psk-1234"
 FALLBACK_SUBNET = "192.168.44.0/24"
@@ -83,6 +86,9 @@ class Repairer:
         # the gateway's local subnets: a customer subnet keeps clear of each (the rule refuses one within a local subnet;
         # clear of them, it is also clear of a wider reading that refuses any overlap)
         self.local = [ipv4.cidr(n) for n in getattr(resources, "local_subnets", ())]
+        # on an active-standby gateway, the role every connection on the run's address takes (rule ha-role-matches-gateway-ip)
+        role = getattr(resources, "vgw_ip_role", None)
+        self.ha_role = ha_role_for(role) if role else None
         tunnel = spec.rule("tunnel-address-not-reserved").params
         self.within = ipv4.cidr(tunnel["within"])
         self.excluded = [ipv4.cidr(n) for n in tunnel["excluded"]]
@@ -100,6 +106,8 @@ class Repairer:
         if not isinstance(conn, dict):
             return body
         conn.update(vgw_id=self.resources.vgw_id, vgw_ip=self.resources.vgw_ip, cgw_id=self.customer_gateway())
+        if self.ha_role is not None:
+            conn["ha_role"] = self.ha_role
         style = conn.get("style", self.default_style)
         self._psk(conn)
         conn["peer_subnets"] = self._v4_networks(conn.get("peer_subnets") or [FALLBACK_SUBNET], avoid_reserved=True)

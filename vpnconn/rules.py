@@ -324,6 +324,11 @@ def policy_rules_match_ip_version(conn: dict[str, Any], params: dict[str, Any], 
         yield _pointer(wanted), f"{wanted} is required with style policy on an {gateway.ip_version} gateway"
 
 
+def ha_role_for(address_role: str) -> str:
+    """The ha_role of a connection on an active-standby gateway's ``address_role`` (active or standby) address."""
+    return "master" if address_role == "active" else "slave"
+
+
 @rule("ha-role-matches-gateway-ip")
 def ha_role_matches_gateway_ip(conn: dict[str, Any], params: dict[str, Any], world: World) -> Iterator[Breach]:
     gateway = world.gateway(conn["vgw_id"])
@@ -332,7 +337,7 @@ def ha_role_matches_gateway_ip(conn: dict[str, Any], params: dict[str, Any], wor
     ip = gateway.ip(conn["vgw_ip"])
     if ip is None:
         return
-    expected = "master" if ip.role == "active" else "slave"
+    expected = ha_role_for(ip.role)
     given = conn.get("ha_role", "master")
     if given != expected:
         yield _pointer("ha_role"), (

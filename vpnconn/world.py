@@ -106,12 +106,17 @@ def derived_address(key: str) -> str:
 OPEN_WORLD = World()
 
 
-def open_world_with(vgw_id: str, local_subnets: tuple[str, ...]) -> World:
-    """The open world, but that the gateway ``vgw_id`` has ``local_subnets``: what a contract run is told of its gateway
-    (LOCAL_SUBNETS); the open world itself where it is told none."""
-    if not local_subnets:
+def open_world_with(vgw_id: str, local_subnets: tuple[str, ...] = (), vgw_ip: str | None = None,
+                    vgw_ip_role: str | None = None) -> World:
+    """The open world, but for what a contract run is told of its gateway ``vgw_id``: its ``local_subnets``
+    (LOCAL_SUBNETS), and that it is active-standby with ``vgw_ip`` its ``vgw_ip_role`` address, active or standby
+    (VGW_IP_ROLE); the open world itself where it is told neither."""
+    if not local_subnets and not (vgw_ip and vgw_ip_role):
         return OPEN_WORLD
-    return World(gateways={vgw_id: Gateway(id=vgw_id, local_subnets=local_subnets, open=True)})
+    told: dict[str, Any] = {"local_subnets": local_subnets}
+    if vgw_ip and vgw_ip_role:
+        told.update(ha_mode="active-standby", ips=(GatewayIp(key=vgw_ip, address=_open_gateway_ip(vgw_ip).address, role=vgw_ip_role),))
+    return World(gateways={vgw_id: Gateway(id=vgw_id, open=True, **told)})
 
 
 MAX_WORLD_BYTES = 256 * 1024
