@@ -47,20 +47,16 @@ def _inside(cidr: str, rng: random.Random, prefix: int) -> ipaddress.IPv4Network
     return ipaddress.IPv4Network((int(net.network_address) + rng.randrange(net.num_addresses // step) * step, prefix))
 
 
-def breaker(rule_id: str) -> Callable:
-    def register(fn: Callable[[Conn, random.Random], None]) -> Callable:
-        BREAKERS[rule_id] = fn
+def breaker(rule_id: str, registry: dict[str, Any] = BREAKERS) -> Callable:
+    def register(fn: Callable) -> Callable:
+        registry[rule_id] = fn
         return fn
 
     return register
 
 
 def world_breaker(rule_id: str) -> Callable:
-    def register(fn: Callable[[Conn, random.Random, World], bool]) -> Callable:
-        WORLD_BREAKERS[rule_id] = fn
-        return fn
-
-    return register
+    return breaker(rule_id, WORLD_BREAKERS)
 
 
 def _restyle(conn: Conn, style: str) -> None:

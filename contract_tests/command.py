@@ -18,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 from contract_tests.settings import (
+    ADDRESS_ROLES,
     DEFAULT_CGW_ID,
     DEFAULT_CONCURRENCY,
     DEFAULT_PROJECT_ID,
@@ -97,7 +98,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "comma-separated: no valid create puts a customer subnet within one, which the service refuses "
                         "(without it, a customer subnet a valid create gives, such as the examples' 192.168.44.0/24, may lie "
                         "within one, and its refusal is reported as a violation)")
-    parser.add_argument("--vgw-ip-role", choices=("active", "standby"), default=None,
+    parser.add_argument("--vgw-ip-role", choices=ADDRESS_ROLES, default=None,
                         help="on an active-standby gateway, which of its addresses --vgw-ip is: every valid create takes the "
                         "ha_role the service requires there (master on the active address, slave on the standby); without it, "
                         "the gateway is taken for active-active, where a connection may give either")

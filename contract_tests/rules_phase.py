@@ -18,7 +18,7 @@ import concurrent.futures
 import json
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -40,13 +40,22 @@ from vpnconn import load_spec
 from vpnconn.constraints import BOUND_KEYWORDS, narrower_readings, readings_outside, request_constraints, values_at
 from vpnconn.repair import Repairer
 from vpnconn.validation import Violation, check_request, schema_errors
-from vpnconn.world import OPEN_WORLD, open_world_with
+from vpnconn.world import OPEN_WORLD, World, open_world_with
 
 Sent = concurrent.futures.Future[CaseRecord]
 
 
 def _copy(value: Any) -> Any:
     return json.loads(json.dumps(value))
+
+
+def _always(breaker: Callable[[dict[str, Any], random.Random], None]) -> Callable[[dict[str, Any], random.Random, World], bool]:
+    """A breaker that needs no world, as one that does: it always can."""
+    def breaking(conn: dict[str, Any], rng: random.Random, world: World) -> bool:
+        breaker(conn, rng)
+        return True
+
+    return breaking
 
 
 class RulesPhase:
@@ -167,32 +176,28 @@ class RulesPhase:
             styles[short[0]] += 1
 
     def _negatives(self, bases: list[dict[str, Any]]) -> list[Sent]:
+        """Each rule's breaker on bases until ``rule_cases`` bodies break exactly that rule; a world rule's breaker only
+        where the run is told the fact it needs (the told world), and until it says it cannot break its rule."""
+        world = open_world_with(self.settings.vgw_id, self.settings.local_subnets, self.settings.vgw_ip,
+                                self.settings.vgw_ip_role)  # (what the user told of the gateway)
+        breakers = [(rule_id, _always(breaker), OPEN_WORLD) for rule_id, breaker in sorted(BREAKERS.items())]
+        if world is not OPEN_WORLD:
+            breakers += [(rule_id, breaker, world) for rule_id, breaker in sorted(WORLD_BREAKERS.items())]
         records: list[Sent] = []
-        for rule_id, breaker in sorted(BREAKERS.items()):
+        for rule_id, breaker, judged_in in breakers:
             made = 0
             for _ in range(self.settings.rule_cases * 4):
                 if made == self.settings.rule_cases:
                     break
                 body = _copy(self.rng.choice(bases))
-                breaker(body["vpn_connection"], self.rng)
-                violations = check_request(body, OPEN_WORLD)
+                if not breaker(body["vpn_connection"], self.rng, judged_in):
+                    break  # (the fact it needs is not told: the rule is not broken; the coverage report says why)
+                violations = check_request(body, judged_in)
                 labels = sorted({v.rule for v in violations})
                 if labels != [f"x-{rule_id}"]:
                     continue  # this base made the breach touch a second rule; try another base
                 self._emit(records, body, "negative", labels, violations)
                 made += 1
-        world = open_world_with(self.settings.vgw_id, self.settings.local_subnets, self.settings.vgw_ip,
-                                self.settings.vgw_ip_role)  # (what the user told of the gateway)
-        for rule_id, world_breaker in sorted(WORLD_BREAKERS.items()) if world is not OPEN_WORLD else ():
-            made = 0
-            for _ in range(self.settings.rule_cases * 4):
-                body = _copy(self.rng.choice(bases))
-                if made == self.settings.rule_cases or not world_breaker(body["vpn_connection"], self.rng, world):
-                    break  # (no such fact told: the rule is not broken; the coverage report says why)
-                violations = check_request(body, world)
-                if sorted({v.rule for v in violations}) == [f"x-{rule_id}"]:
-                    self._emit(records, body, "negative", [f"x-{rule_id}"], violations)
-                    made += 1
         return records
 
     # ------------------------------------------------------------------------------------------ sending

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from vpnconn.errors import SettingsError  # noqa: F401  (re-exported)
 from vpnconn.repair import DEFAULT_CGW_ID, DEFAULT_PROJECT_ID, DEFAULT_VGW_ID, DEFAULT_VGW_IP  # noqa: F401  (re-exported)
+from vpnconn.world import ADDRESS_ROLES  # noqa: F401  (re-exported)
 
 MODES = ("all", "positive", "negative")
 PHASES = ("examples", "coverage", "fuzzing", "rules", "lifecycle")  # in the order a run starts them
@@ -46,14 +47,6 @@ def _check_target(target: str) -> None:
     except ValueError:
         raise SettingsError(f"TARGET has an invalid port; use a number from 1 to 65535, {example}") from None
 _ID = re.compile(r"^[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{12}$")
-
-
-def _ipv4_cidr(text: str) -> bool:
-    """Is ``text`` an IPv4 network as the spec's Ipv4Cidr reads one?"""
-    from vpnconn.json_schema import matches
-    from vpnconn.spec import load_spec
-
-    return isinstance(text, str) and matches(load_spec().schema("Ipv4Cidr")["pattern"], text)
 
 
 
@@ -140,10 +133,12 @@ class RunSettings:
                 raise SettingsError(f"{name.upper()} must be a 36-character id in UUID layout, not {value!r}")
         if self.cgw_ids and (self.cgw_ids[0] != self.cgw_id or len(set(self.cgw_ids)) != len(self.cgw_ids)):
             raise SettingsError(f"CGW_ID names each customer gateway once, not {','.join(self.cgw_ids)!r}")
+        from vpnconn.rules import is_ipv4_cidr
+
         for cidr in self.local_subnets:
-            if not _ipv4_cidr(cidr):
+            if not is_ipv4_cidr(cidr):
                 raise SettingsError(f"LOCAL_SUBNETS must be IPv4 networks such as 192.168.0.0/16, comma-separated, not {cidr!r}")
-        if self.vgw_ip_role not in (None, "active", "standby"):
+        if self.vgw_ip_role is not None and self.vgw_ip_role not in ADDRESS_ROLES:
             raise SettingsError(f"VGW_IP_ROLE must be active or standby (which address of an active-standby gateway VGW_IP is), "
                                 f"not {self.vgw_ip_role!r}")
         if not self.project_id or "/" in self.project_id:

@@ -169,7 +169,7 @@ class Repairer:
                 net = (ipv4.address(f"10.{n // 256}.{n % 256}.0"), 24)
             text = f"{ipv4.text(net[0])}/{net[1]}"
             text = text if text not in out else f"10.{200 + n // 256}.{n % 256}.0/24"
-            if avoid_reserved and self._local(text):
+            if avoid_reserved and self.local and self._local(text):
                 text = self.spare_subnet(out)
             out.append(text)
         return list(dict.fromkeys(out))

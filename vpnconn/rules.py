@@ -184,8 +184,13 @@ def _ipv4_network(text: Any) -> tuple[int, int] | None:
     if not isinstance(text, str):
         return None
     if "/" in text:
-        return ipv4.cidr(text) if matches(_pattern("Ipv4Cidr"), text) else None
+        return ipv4.cidr(text) if is_ipv4_cidr(text) else None
     return (ipv4.address(text), 32) if matches(_pattern("Ipv4Address"), text) else None
+
+
+def is_ipv4_cidr(text: Any) -> bool:
+    """Is ``text`` an IPv4 network as the spec's ``Ipv4Cidr`` reads one (a user's LOCAL_SUBNETS, a body's subnet)?"""
+    return isinstance(text, str) and matches(_pattern("Ipv4Cidr"), text)
 
 
 @functools.cache

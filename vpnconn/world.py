@@ -19,6 +19,8 @@ import yaml
 
 from vpnconn.errors import WorldError  # noqa: F401  (re-exported: callers import it from here)
 
+ADDRESS_ROLES = ("active", "standby")  # the roles of an active-standby gateway's addresses
+
 
 @dataclass(frozen=True)
 class GatewayIp:

@@ -7,10 +7,11 @@ from typing import Any
 import jsonschema
 
 from vpnconn.json_schema import SpecValidator
+from vpnconn.world import ADDRESS_ROLES
 
 _ID = {"type": "string", "pattern": "^[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{12}$"}
 _IPV4 = {"type": "string", "format": "ipv4"}
-_ROLE = {"enum": ["active", "standby"]}
+_ROLE = {"enum": list(ADDRESS_ROLES)}
 _IPV4_CIDR = {"$ref": "#/$defs/ipv4_cidr"}  # the spec's Ipv4Cidr, put in as the file is validated
 
 WORLD_SCHEMA: dict[str, Any] = {
