@@ -143,14 +143,18 @@ def test_a_gateway_that_ignores_its_local_subnets_is_caught_once_the_run_knows_t
     assert all(any(f.check == "named_rule_rejection" and f.severity == "violation" for f in r.failures) for r in broken)
 
 
-@pytest.mark.parametrize("reading", ["faq", "any overlap"])
+@pytest.mark.parametrize("reading", ["faq", "any overlap", "equal only"])
 def test_a_gateway_that_refuses_them_passes_whichever_reading(tmp_path, monkeypatch, reading):
-    """The same server with the local subnets, as the FAQ reads the limit (the reference server) and as a server that
-    refuses any overlap: the breaches are refused, each as the rule's error; no finding."""
+    """The same server with the local subnets, as the FAQ reads the limit (the reference server), as a server that
+    refuses any overlap, and as one that refuses only a customer subnet equal to a local subnet (the console's "may
+    overlap but not equal"): the breaches are refused, each as the rule's error; no finding."""
     from vpnconn import ipv4
 
     if reading == "any overlap":
         monkeypatch.setattr(ipv4, "inside", ipv4.overlaps)
+    if reading == "equal only":
+        within = ipv4.inside
+        monkeypatch.setattr(ipv4, "inside", lambda inner, outer: inner[1] == outer[1] and within(inner, outer))
     (tmp_path / "world.yaml").write_text(world_with(["192.168.0.0/16"]))
     with running_server(ReferenceServer(token=TOKEN["X-Auth-Token"], world=load_world(tmp_path / "world.yaml"))) as url:
         result = _run(url, local_subnets=("192.168.0.0/16",))
