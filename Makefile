@@ -21,6 +21,11 @@ VGW_IP ?=
 CGW_ID ?=
 LOCAL_SUBNETS ?=
 VGW_IP_ROLE ?=
+VGW_ATTACHMENT ?=
+VGW_FLAVOR ?=
+VGW_IP_VERSION ?=
+# what the VPN gateway is, where it is not what the open world takes every gateway for (contract and serve alike)
+GATEWAY_FACTS = $(if $(LOCAL_SUBNETS),--local-subnets $(LOCAL_SUBNETS)) $(if $(VGW_IP_ROLE),--vgw-ip-role $(VGW_IP_ROLE)) $(if $(VGW_ATTACHMENT),--vgw-attachment $(VGW_ATTACHMENT)) $(if $(VGW_FLAVOR),--vgw-flavor $(VGW_FLAVOR)) $(if $(VGW_IP_VERSION),--vgw-ip-version $(VGW_IP_VERSION))
 REPORT ?=
 STRICT ?=
 MAX_FAILURES ?=
@@ -71,7 +76,7 @@ contract cleanup serve: export VPNCONN_SK = $(SK)
 contract: export ALLOW_CREATE := $(ALLOW_CREATE)
 contract: export STRICT := $(STRICT)
 contract: $(PY_OK) ## run the contract suite [TARGET=url] [TOKEN=..|AK=.. SK=..] [STRICT=1] [MODE=..] [EXAMPLES=n] [SEED=n] [CONCURRENCY=n] [NO_CACHE=1] [REPORT=dir]
-	@$(BIN)/vpnconn contract --mode $(MODE) --examples $(EXAMPLES) --seed $(SEED) --request-timeout $(REQUEST_TIMEOUT) --max-time $(MAX_TIME) --concurrency $(CONCURRENCY) $(if $(NO_CACHE),--no-cache) $(if $(TARGET),--target $(TARGET)) $(if $(PROJECT_ID),--project-id $(PROJECT_ID)) $(if $(VGW_ID),--vgw-id $(VGW_ID)) $(if $(VGW_IP),--vgw-ip $(VGW_IP)) $(if $(CGW_ID),--cgw-id $(CGW_ID)) $(if $(LOCAL_SUBNETS),--local-subnets $(LOCAL_SUBNETS)) $(if $(VGW_IP_ROLE),--vgw-ip-role $(VGW_IP_ROLE)) $(if $(REPORT),--report $(REPORT)) $(if $(MAX_FAILURES),--max-failures $(MAX_FAILURES)) $(if $(PHASES),--phases $(PHASES)) $(if $(MAX_CREATES),--max-creates $(MAX_CREATES)) $(if $(RATE_LIMIT),--rate-limit $(RATE_LIMIT)); \
+	@$(BIN)/vpnconn contract --mode $(MODE) --examples $(EXAMPLES) --seed $(SEED) --request-timeout $(REQUEST_TIMEOUT) --max-time $(MAX_TIME) --concurrency $(CONCURRENCY) $(if $(NO_CACHE),--no-cache) $(if $(TARGET),--target $(TARGET)) $(if $(PROJECT_ID),--project-id $(PROJECT_ID)) $(if $(VGW_ID),--vgw-id $(VGW_ID)) $(if $(VGW_IP),--vgw-ip $(VGW_IP)) $(if $(CGW_ID),--cgw-id $(CGW_ID)) $(GATEWAY_FACTS) $(if $(REPORT),--report $(REPORT)) $(if $(MAX_FAILURES),--max-failures $(MAX_FAILURES)) $(if $(PHASES),--phases $(PHASES)) $(if $(MAX_CREATES),--max-creates $(MAX_CREATES)) $(if $(RATE_LIMIT),--rate-limit $(RATE_LIMIT)); \
 	code=$$?; case $$code in 0) ;; 1) echo "make contract: vpnconn contract exited 1 (violations found)";; \
 	  2) echo "make contract: vpnconn contract exited 2 (no verdict: see the message above)";; \
 	  130|143) echo "make contract: vpnconn contract exited $$code (interrupted)";; \
@@ -81,8 +86,8 @@ cleanup: $(PY_OK) ## delete what killed contract runs left on TARGET=url [TOKEN=
 	@test -n "$(TARGET)" || { echo "make cleanup: give TARGET=url (the server the runs were pointed at)"; exit 2; }
 	$(BIN)/vpnconn cleanup --target $(TARGET) $(if $(RATE_LIMIT),--rate-limit $(RATE_LIMIT))
 
-serve: $(PY_OK) ## run the reference server on 127.0.0.1 [PORT=8080] [WORLD=file.yaml] [TOKEN=..] [AK=.. SK=..] [FAULT=name] [VARIANT=name] [LATENCY=ms] [NO_QUOTAS=1]
-	$(BIN)/vpnconn serve --port $(PORT) $(if $(WORLD),--world $(WORLD)) $(if $(FAULT),--fault $(FAULT)) $(if $(VARIANT),--variant $(VARIANT)) $(if $(LATENCY),--latency $(LATENCY)) $(if $(NO_QUOTAS),--no-quotas)
+serve: $(PY_OK) ## run the reference server on 127.0.0.1 [PORT=8080] [WORLD=file.yaml] [TOKEN=..] [AK=.. SK=..] [FAULT=name] [VARIANT=name] [LATENCY=ms] [NO_QUOTAS=1] [VGW_FLAVOR=GM VGW_ATTACHMENT=er VGW_IP_VERSION=ipv6 ...: the examples' gateway so]
+	$(BIN)/vpnconn serve --port $(PORT) $(if $(WORLD),--world $(WORLD)) $(if $(FAULT),--fault $(FAULT)) $(if $(VARIANT),--variant $(VARIANT)) $(if $(LATENCY),--latency $(LATENCY)) $(if $(NO_QUOTAS),--no-quotas) $(if $(VGW_ID),--vgw-id $(VGW_ID)) $(if $(VGW_IP),--vgw-ip $(VGW_IP)) $(GATEWAY_FACTS)
 
 fixtures: $(PY_OK) ## write fixtures/ (every style and rule) from the spec
 	$(BIN)/vpnconn fixtures

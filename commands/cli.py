@@ -26,9 +26,19 @@ def _latency(text: str) -> float:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from contract_tests.settings import RunSettings
     from reference_server.serve import serve
+    from vpnconn.errors import SettingsError
 
-    return serve(args.port, args.world, args.ak, args.token, args.quiet, args.fault, args.variant, args.latency, args.quotas)
+    try:  # (the gateway facts, checked as a contract run checks them: one place)
+        told = RunSettings(vgw_id=args.vgw_id, vgw_ip=args.vgw_ip, local_subnets=args.local_subnets,
+                           vgw_ip_role=args.vgw_ip_role, vgw_attachment=args.vgw_attachment, vgw_flavor=args.vgw_flavor,
+                           vgw_ip_version=args.vgw_ip_version)
+    except SettingsError as exc:
+        print(f"vpnconn serve: {exc}", file=sys.stderr)
+        return 2
+    return serve(args.port, args.world, args.ak, args.token, args.quiet, args.fault, args.variant, args.latency, args.quotas,
+                 told)
 
 
 def _contract(args: argparse.Namespace) -> int:
@@ -74,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(/v5/{project_id}/vpn-connection: create, show, list, update, delete).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from contract_tests.command import EPILOG, add_arguments
+    from contract_tests.command import EPILOG, add_arguments, add_gateway_facts
+    from contract_tests.settings import DEFAULT_VGW_ID, DEFAULT_VGW_IP
 
     contract = sub.add_parser(
         "contract",
@@ -150,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="do not keep the account's quotas (100 connections per gateway; one per gateway address and "
                        "customer gateway, which refuses the same example created twice): for client tests that create "
                        "the same body again and again")
+    serve.add_argument("--vgw-id", default=DEFAULT_VGW_ID,
+                       help="the VPN gateway the options below describe, in the open world (default %(default)s, the examples')")
+    serve.add_argument("--vgw-ip", default=DEFAULT_VGW_IP, help="that gateway's address --vgw-ip-role names (default %(default)s)")
+    add_gateway_facts(serve)
     serve.set_defaults(run=_serve)
     return parser
 

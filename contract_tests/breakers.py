@@ -2,8 +2,10 @@
 
 These drive the rules phase: a schema-valid body that breaks an ``x-vpnconn-rules`` entry must be refused
 with the rule's documented error. Schemathesis cannot make such cases (to it they are valid data). World
-rules are included where the target's configured gateway decides them: the run assumes VGW_ID is a
-standard gateway (not GM, not ER-attached, IPv4), as the embedded server's open world has it.
+rules are included where the target's configured gateway decides them: the run takes VGW_ID for a standard
+gateway (not GM, not ER-attached, IPv4, active-active, without local subnets), as the embedded server's open world
+has it, unless the user tells it otherwise (vpnconn.world.told_world); each breach is then judged in the world so
+told, and a world breaker breaks a rule where only a told fact makes a breach (a psk on a GM gateway).
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ from typing import Any
 
 from vpnconn import load_spec
 from vpnconn.constraints import set_style
-from vpnconn.repair import default_policy_rules
+from vpnconn.repair import FALLBACK_PSK, default_policy_rules
 from vpnconn.rules import ha_role_for
 from vpnconn.world import World
 
 Conn = dict[str, Any]
 BREAKERS: dict[str, Callable[[Conn, random.Random], None]] = {}
 # Rules whose breach needs a fact of the run's world (the gateway's local subnets, LOCAL_SUBNETS; which address of an
-# active-standby gateway VGW_IP is, VGW_IP_ROLE): each breaks its rule where the world holds that fact and says whether
-# it could (else it is a rule of NOT_BROKEN's).
+# active-standby gateway VGW_IP is, VGW_IP_ROLE; a GM or an IPv6 gateway, VGW_FLAVOR, VGW_IP_VERSION): each breaks its
+# rule where the world holds that fact and says whether it could (else the rule is one of NOT_BROKEN's, or its breach
+# in the open world is BREAKERS').
 WORLD_BREAKERS: dict[str, Callable[[Conn, random.Random, World], bool]] = {}
 
 # Rules whose breach depends on gateway facts the run cannot know; no breaker, named in the coverage report.
@@ -218,4 +221,25 @@ def _other_role(conn: Conn, rng: random.Random, world: World) -> bool:
     if ip is None:
         return False
     conn["ha_role"] = ha_role_for("standby" if ip.role == "active" else "active")
+    return True
+
+
+@world_breaker("psk-required-unless-gm")
+def _psk_on_gm(conn: Conn, rng: random.Random, world: World) -> bool:
+    """A psk (one of the spec's classes) on a GM gateway, which authenticates with certificates."""
+    gateway = world.gateway(conn.get("vgw_id", ""))
+    if gateway is None or not gateway.is_gm:
+        return False
+    conn["psk"] = FALLBACK_PSK
+    return True
+
+
+@world_breaker("policy-rules-match-ip-version")
+def _v4_rules_only(conn: Conn, rng: random.Random, world: World) -> bool:
+    """A POLICY connection with IPv4 rules alone on an IPv6 gateway, which needs IPv6 ones."""
+    gateway = world.gateway(conn.get("vgw_id", ""))
+    if gateway is None or gateway.ip_version != "ipv6":
+        return False
+    _policy(conn)
+    conn.pop("policy_rules_v6", None)
     return True

@@ -12,6 +12,7 @@ spec, never from constants here.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import functools
 import re
 from collections.abc import Callable, Iterator
@@ -41,6 +42,7 @@ from vpnconn.rules import RULES, breaks_address_classes
 from vpnconn.spec import ANSWER_CONNECTION, CREATE_CONTENT, IKE_IDS, RULE_LISTS
 from vpnconn.unlisted import listed_only
 from vpnconn.validation import Violation
+from vpnconn.world import OPEN_WORLD, World
 
 ERROR_CODE = re.compile(r"^[A-Z]+\.[0-9]{4}$")
 PHASE1_V1_ONLY = "phase1_mode_v1_only"  # the divergence of phase1_negotiation_mode answered for IKE v2
@@ -126,7 +128,47 @@ def _expected() -> dict[str, Any]:
                          if r.id.startswith("tunnel-") and r.scope == "body"],
         "write_only": [k for k, v in spec.schema(CREATE_CONTENT)["properties"].items()
                        if spec.resolve(v).get("writeOnly")],
+        "er_omit_styles": set(named["er-omits-peer-subnets"]["styles"]),
+        "gm_omitted": {p.removeprefix("/vpn_connection/").replace("/", ".") for p in named["gm-omitted-fields"]["omit"]},
     }
+
+
+_TOLD: list[World] = [OPEN_WORLD]  # the world whose gateways the answers being judged are of (judging_in)
+
+
+@contextlib.contextmanager
+def judging_in(world: World) -> Iterator[World]:
+    """Judge the answers of the block as those of ``world``'s gateways: a run's told world (vpnconn.world.told_world),
+    the open world but for what its user told of the gateway; the open world again after."""
+    previous, _TOLD[0] = _TOLD[0], world
+    try:
+        yield world
+    finally:
+        _TOLD[0] = previous
+
+
+def _gateway_leaves_out(req: dict[str, Any]) -> frozenset[str]:
+    """The fields (dotted: ``ikepolicy.dh_group``) that the gateway of a create leaves out of its answers, as the run
+    was told it: a POLICY or BGP connection's peer_subnets on an ER-attached gateway (er-omits-peer-subnets), the IKE
+    and IPsec fields of gm-omitted-fields on a GM gateway; none on the open world's."""
+    gateway = _TOLD[0].gateway(str(req.get("vgw_id", "")))
+    left: set[str] = set()
+    if gateway is not None and gateway.attachment_type == "er" and \
+            str(req.get("style", _expected()["defaults"]["style"])).lower() in _expected()["er_omit_styles"]:
+        left.add("peer_subnets")
+    if gateway is not None and gateway.is_gm:
+        left |= _expected()["gm_omitted"]
+    return frozenset(left)
+
+
+def left_out_by_gateway(req: dict[str, Any], got: dict[str, Any]) -> frozenset[str]:
+    """Those fields of ``_gateway_leaves_out`` (the told gateway's) that the answer ``got`` leaves out: not expected
+    there (one the gateway answers all the same is judged as any other). The lifecycle phase's update asks it too."""
+    def absent(name: str) -> bool:
+        parent, _, key = name.rpartition(".")
+        return key not in (_object(got.get(parent)) if parent else got)
+
+    return frozenset(name for name in _gateway_leaves_out(req) if absent(name))
 
 
 @functools.lru_cache(maxsize=256)
@@ -328,14 +370,16 @@ def response_echoes_request(answer: Answer, sent: Any) -> None:
     that holds what was sent, written otherwise (in another order, a duplicate merged, the rules grouped otherwise, a
     network in another form), is a divergence (contract_tests.listing); a rule's ``rule_index`` is the server's own
     (the spec: ``echoed: false``). An IKE id of type ip answered as another IPv4 address, the gateway's (the zh
-    pages' reading), is a divergence too (``ip_id_echoed``)."""
+    pages' reading), is a divergence too (``ip_id_echoed``). A field the run was told the gateway leaves out (an
+    ER-attached gateway's peer_subnets, a GM gateway's IKE ids: ``left_out_by_gateway``) is not expected."""
     pair = _created(answer, sent)
     if not pair:
         return
     req, got = pair
     # Policy rules are returned only for style POLICY (documented); another style may have ignored them.
     rules = [name for name in RULE_LISTS if req.get(name)] if got.get("style") == "POLICY" else []
-    differ, otherwise = compare(req, got, [k for k in _ECHOED if k in req] + rules)
+    left = left_out_by_gateway(req, got)
+    differ, otherwise = compare(req, got, [k for k in _ECHOED if k in req and k not in left] + rules)
     diffs, inferred = [f"{k}: sent {short(req[k])}, got {short(got.get(k))}" for k in differ], list[str]()
     for policy in ("ikepolicy", "ipsecpolicy"):
         given, returned = _object(req.get(policy)), _object(got.get(policy))
@@ -344,8 +388,8 @@ def response_echoes_request(answer: Answer, sent: Any) -> None:
                 for k, v in value.items():
                     if _object(returned.get("dpd")).get(k) != v:
                         diffs.append(f"{policy}.dpd.{k}: sent {v!r}, got {_object(returned.get('dpd')).get(k)!r}")
-            elif key == "phase1_negotiation_mode" and given.get("ike_version") != "v1":
-                continue  # only returned for IKE v1
+            elif (key == "phase1_negotiation_mode" and given.get("ike_version") != "v1") or f"{policy}.{key}" in left:
+                continue  # only returned for IKE v1; or a field the gateway leaves out (a GM gateway's)
             elif returned.get(key) != value:
                 gateways = policy == "ikepolicy" and key in IKE_IDS and returned.get(IKE_IDS[key]) == "ip" and \
                     IPV4.match(str(returned.get(key)))  # (an IP of its own: the gateway's, as the zh pages say)
@@ -368,10 +412,12 @@ def documented_defaults(answer: Answer, sent: Any) -> None:
     if not pair:
         return
     req, got = pair
-    defaults, diffs, inferred = _expected()["defaults"], [], []
+    defaults, diffs, inferred, left = _expected()["defaults"], [], [], left_out_by_gateway(req, got)
     for policy in ("ikepolicy", "ipsecpolicy"):
         given, returned = _object(req.get(policy)), _object(got.get(policy))
         for key, value in defaults[policy].items():
+            if f"{policy}.{key}" in left:
+                continue  # a field the gateway leaves out (a GM gateway's: gm-omitted-fields)
             if key == "dpd":
                 for k, v in value.items():
                     if k not in _object(given.get("dpd")) and _object(returned.get("dpd")).get(k) != v:

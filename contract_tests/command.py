@@ -19,11 +19,13 @@ from types import FrameType
 
 from contract_tests.settings import (
     ADDRESS_ROLES,
+    ATTACHMENT_TYPES,
     DEFAULT_CGW_ID,
     DEFAULT_CONCURRENCY,
     DEFAULT_PROJECT_ID,
     DEFAULT_VGW_ID,
     DEFAULT_VGW_IP,
+    IP_VERSIONS,
     MAX_CONCURRENCY,
     MODES,
     PHASES,
@@ -93,15 +95,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "and deletes them before the next round of creates (without it, each create names a customer "
                         "gateway of its own where the target creates a connection for one nobody made, asked once first; "
                         "elsewhere every create names the default, %(default)s)")
-    parser.add_argument("--local-subnets", default="", metavar="CIDR[,CIDR...]",
-                        help="the VPN gateway's local subnets (its local_subnets, as the VPN gateway API lists them), "
-                        "comma-separated: no valid create puts a customer subnet within one, which the service refuses "
-                        "(without it, a customer subnet a valid create gives, such as the examples' 192.168.44.0/24, may lie "
-                        "within one, and its refusal is reported as a violation)")
-    parser.add_argument("--vgw-ip-role", choices=ADDRESS_ROLES, default=None,
-                        help="on an active-standby gateway, which of its addresses --vgw-ip is: every valid create takes the "
-                        "ha_role the service requires there (master on the active address, slave on the standby); without it, "
-                        "the gateway is taken for active-active, where a connection may give either")
+    add_gateway_facts(parser)
     parser.add_argument("--mode", choices=MODES, default="all", help="positive, negative or all cases (default all)")
     parser.add_argument("--examples", type=int, default=100,
                         help="fuzzing examples per run, shared by the modes (default 100: 50 positive, 50 negative)")
@@ -174,6 +168,37 @@ def _several(ids: str) -> tuple[str, ...]:
     return named if len(named) > 1 else ()
 
 
+def add_gateway_facts(parser: argparse.ArgumentParser) -> None:
+    """The options that tell what the VPN gateway --vgw-id is, where it is not what the open world takes every gateway for
+    (vpnconn.world.told_world): a contract run keeps its valid creates to them and breaks the rules they decide, and
+    `vpnconn serve` (the embedded server too) serves such a gateway."""
+    parser.add_argument("--local-subnets", type=_listed, default=(), metavar="CIDR[,CIDR...]",
+                        help="the VPN gateway's local subnets (its local_subnets, as the VPN gateway API lists them), "
+                        "comma-separated: no valid create puts a customer subnet within one, which the service refuses "
+                        "(without it, a customer subnet a valid create gives, such as the examples' 192.168.44.0/24, may lie "
+                        "within one, and its refusal is reported as a violation)")
+    parser.add_argument("--vgw-ip-role", choices=ADDRESS_ROLES, default=None,
+                        help="on an active-standby gateway, which of its addresses --vgw-ip is: every valid create takes the "
+                        "ha_role the service requires there (master on the active address, slave on the standby); without it, "
+                        "the gateway is taken for active-active, where a connection may give either")
+    parser.add_argument("--vgw-attachment", choices=ATTACHMENT_TYPES, default=None,
+                        help="what the VPN gateway is attached to: er (an enterprise router), where a POLICY or BGP connection "
+                        "may leave out peer_subnets and its answers do; without it, vpc (a POLICY or BGP answer without "
+                        "peer_subnets is reported)")
+    parser.add_argument("--vgw-flavor", default=None, metavar="FLAVOR",
+                        help="the VPN gateway's flavor as the VPN gateway API writes it; GM (national cryptography: certificates) "
+                        "takes no psk, so no valid create gives one and the rules phase sends one, and its answers leave out "
+                        "the IKE ids, dh_group and pfs; without it, a gateway of another flavor, which needs a psk")
+    parser.add_argument("--vgw-ip-version", choices=IP_VERSIONS, default=None,
+                        help="the VPN gateway's IP version: ipv6, where a POLICY connection gives policy_rules_v6; without it, "
+                        "ipv4 (policy_rules)")
+
+
+def _listed(text: str) -> tuple[str, ...]:
+    """A comma-separated option as its values (blanks dropped)."""
+    return tuple(value.strip() for value in text.split(",") if value.strip())
+
+
 def run(args: argparse.Namespace) -> int:
     from contract_tests.settings import RunSettings, check_report_dir
     from contract_tests.target import EmbeddedServer
@@ -186,8 +211,9 @@ def run(args: argparse.Namespace) -> int:
         settings = RunSettings(
             target=args.target, project_id=args.project_id, token=args.token, ak=args.ak, sk=args.sk,
             vgw_id=args.vgw_id, vgw_ip=args.vgw_ip, cgw_id=args.cgw_id.split(",")[0].strip(),
-            cgw_ids=_several(args.cgw_id), local_subnets=tuple(c.strip() for c in args.local_subnets.split(",") if c.strip()),
-            vgw_ip_role=args.vgw_ip_role, mode=args.mode, examples=args.examples,
+            cgw_ids=_several(args.cgw_id), local_subnets=args.local_subnets,
+            vgw_ip_role=args.vgw_ip_role, vgw_attachment=args.vgw_attachment, vgw_flavor=args.vgw_flavor,
+            vgw_ip_version=args.vgw_ip_version, mode=args.mode, examples=args.examples,
             seed=args.seed, allow_create=args.allow_create, quiet=args.quiet, strict=args.strict,
             max_failures=args.max_failures, request_timeout=args.request_timeout, max_time=args.max_time,
             phases=args.phases, max_creates=args.max_creates, rate_limit=args.rate_limit, ledger_dir=args.ledger_dir,

@@ -2,9 +2,11 @@
 
 1. **x-rule negatives.** For each named rule with a breaker, schema-valid bodies that break exactly that
    rule (checked with the spec's validator before sending). A correct server refuses each with the rule's
-   documented status and error code in the Huawei error body. A world rule's breaker (``WORLD_BREAKERS``) breaks
-   it where the run is told the fact it needs (``LOCAL_SUBNETS``: the gateway's local subnets; ``VGW_IP_ROLE``: which
-   address of an active-standby gateway ``VGW_IP`` is).
+   documented status and error code in the Huawei error body. Every case is judged in the world the user told the
+   run of its gateway (``vpnconn.world.told_world``: the open world but for LOCAL_SUBNETS, VGW_IP_ROLE,
+   VGW_ATTACHMENT, VGW_FLAVOR and VGW_IP_VERSION), and a world rule's breaker (``WORLD_BREAKERS``) breaks it where
+   only a told fact makes a breach (a customer subnet equal to a local subnet, the other address's ha_role, a psk on
+   a GM gateway, IPv4 rules alone on an IPv6 gateway).
 2. **Style balance.** If a style has less than a quarter of the positive cases, valid bodies are restyled
    until it has, so that every style is exercised.
 
@@ -40,7 +42,7 @@ from vpnconn import load_spec
 from vpnconn.constraints import BOUND_KEYWORDS, narrower_readings, readings_outside, request_constraints, values_at
 from vpnconn.repair import Repairer
 from vpnconn.validation import Violation, check_request, schema_errors
-from vpnconn.world import OPEN_WORLD, World, open_world_with
+from vpnconn.world import OPEN_WORLD, World, told_world
 
 Sent = concurrent.futures.Future[CaseRecord]
 
@@ -65,6 +67,7 @@ class RulesPhase:
         self.spec = load_spec()
         self.repairer = run.repairer if run is not None else Repairer(self.spec, settings)
         self.rng = random.Random(settings.seed)
+        self.world = told_world(settings)  # the open world but for what the user told of the gateway: cases are judged in it
         self.url = self.spec.create.url(base_url, project_id=settings.project_id)
         self.pool = concurrent.futures.ThreadPoolExecutor(max(1, settings.concurrency), thread_name_prefix="vpnconn-rules")
         self.sent: list[Sent] = []  # every request submitted, to wait for them before the run deletes what it holds
@@ -99,7 +102,7 @@ class RulesPhase:
         return self._records(self._balance(self._bases(accepted), positive_styles))
 
     def _valid(self, body: dict[str, Any]) -> bool:
-        return not check_request(body, OPEN_WORLD)
+        return not check_request(body, self.world)
 
     def _enum_values(self, bases, constraints, accepted) -> list[Sent]:
         """Every enum value that no accepted case used yet, once each."""
@@ -155,7 +158,7 @@ class RulesPhase:
                     body = past_bound(base, c)
                     if body is None:
                         break
-                    violations = check_request(body, OPEN_WORLD)
+                    violations = check_request(body, self.world)
                     labels = sorted({v.rule for v in violations})
                     if labels == [c.name]:
                         self._emit(records, body, "negative", labels, violations)
@@ -176,11 +179,11 @@ class RulesPhase:
             styles[short[0]] += 1
 
     def _negatives(self, bases: list[dict[str, Any]]) -> list[Sent]:
-        """Each rule's breaker on bases until ``rule_cases`` bodies break exactly that rule; a world rule's breaker only
-        where the run is told the fact it needs (the told world), and until it says it cannot break its rule."""
-        world = open_world_with(self.settings.vgw_id, self.settings.local_subnets, self.settings.vgw_ip,
-                                self.settings.vgw_ip_role)  # (what the user told of the gateway)
-        breakers = [(rule_id, _always(breaker), OPEN_WORLD) for rule_id, breaker in sorted(BREAKERS.items())]
+        """Each rule's breaker on bases until ``rule_cases`` bodies break exactly that rule in the told world (on a GM
+        gateway, a psk left out breaks nothing: no case); a world rule's breaker only where the run is told a fact, and
+        until it says it cannot break its rule."""
+        world = self.world
+        breakers = [(rule_id, _always(breaker), world) for rule_id, breaker in sorted(BREAKERS.items())]
         if world is not OPEN_WORLD:
             breakers += [(rule_id, breaker, world) for rule_id, breaker in sorted(WORLD_BREAKERS.items())]
         records: list[Sent] = []

@@ -32,12 +32,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from contract_tests import answer_json
 from contract_tests.aksk_auth import json_post_headers
 from contract_tests.cleanup import Ledger
 from contract_tests.error_bodies import error_code_in
 from contract_tests.pacing import Pace, send
 from contract_tests.records import CaseRecord
 from contract_tests.settings import RunSettings
+from vpnconn import load_spec
 from vpnconn.repair import DEFAULT_CGW_ID, Repairer
 from vpnconn.spec import Rule, Spec
 
@@ -125,21 +127,44 @@ def _named(record: CaseRecord, field: str) -> Any:
     return conn.get(field) if isinstance(conn, dict) else None
 
 
-def gateway_facts_unnamed(settings: RunSettings, records: list[CaseRecord]) -> str | None:
-    """Where valid creates were refused as invalid (400) by a target whose gateway the user did not describe: a note
-    that the service refuses, for facts of the gateway the run cannot see, a customer subnet within one of its local
-    subnets (rule peer-subnets-outside-local-subnets) and, on an active-standby gateway, an ha_role that does not match
-    the address (rule ha-role-matches-gateway-ip), with the options that tell the run. The verdicts stand (such a
-    refusal may be the target's fault)."""
+def gateway_facts_unnamed(settings: RunSettings, records: list[CaseRecord]) -> list[str]:
+    """Notes for a target whose gateway the user did not describe, where its answers look like those of a gateway of
+    another kind. Where valid creates were refused as invalid (400): the service refuses, for facts of the gateway the
+    run cannot see, a customer subnet within one of its local subnets (rule peer-subnets-outside-local-subnets), on an
+    active-standby gateway an ha_role that does not match the address (ha-role-matches-gateway-ip), on a GM gateway a
+    psk (psk-required-unless-gm) and on an IPv6 gateway IPv4 policy rules alone (policy-rules-match-ip-version). Where
+    POLICY or BGP answers left out peer_subnets: an ER-attached gateway does (er-omits-peer-subnets). Each with the
+    options that tell the run. The verdicts stand (such an answer may be the target's fault)."""
     if not settings.target:
-        return None  # (the embedded server's open world: active-active gateways without local subnets)
+        return []  # (the embedded server's gateways are the ones the run is told of)
+    notes = []
     unnamed = [(what, option) for what, option, named in (
         ("a customer subnet within one of the gateway's local subnets", "LOCAL_SUBNETS=cidr,...", settings.local_subnets),
         ("on an active-standby gateway, an ha_role that does not match VGW_IP's address", "VGW_IP_ROLE=active|standby",
-         settings.vgw_ip_role)) if not named]
+         settings.vgw_ip_role),
+        ("on a GM gateway, a psk", "VGW_FLAVOR=GM", settings.vgw_flavor),
+        ("on an IPv6 gateway, a POLICY connection without policy_rules_v6", "VGW_IP_VERSION=ipv6", settings.vgw_ip_version),
+    ) if not named]
     refused = sum(1 for r in records if r.method == "POST" and r.status == HTTPStatus.BAD_REQUEST
                   and any(f.check == "positive_data_acceptance" for f in r.failures))
-    if not unnamed or not refused:
-        return None
-    return (f"{refused} valid create(s) were refused 400: the service also refuses {' and '.join(w for w, _ in unnamed)}, "
-            f"which the run cannot see; where so, tell it ({'; '.join(o for _, o in unnamed)}) and valid creates keep to it")
+    if unnamed and refused:
+        notes.append(f"{refused} valid create(s) were refused 400: the service also refuses {'; '.join(w for w, _ in unnamed)}, "
+                     f"which the run cannot see; where so, tell it ({'; '.join(o for _, o in unnamed)}) and valid creates "
+                     "keep to it")
+    without = sum(1 for r in records if r.method == "POST" and r.status == HTTPStatus.CREATED and _without_peer_subnets(r)
+                  and any(f.check == "response_echoes_request" for f in r.failures))
+    if without and not settings.vgw_attachment:
+        notes.append(f"{without} POLICY or BGP create answer(s) left out peer_subnets, as a gateway attached to an enterprise "
+                     "router answers (which the run cannot see); where so, tell it (VGW_ATTACHMENT=er)")
+    return notes
+
+
+def _without_peer_subnets(record: CaseRecord) -> bool:
+    """Is the record's answer a connection of a style an ER-attached gateway answers without peer_subnets (POLICY, BGP),
+    without them?"""
+    try:
+        conn = answer_json.loads((record.response_body or "").encode()).get("vpn_connection")
+    except (ValueError, AttributeError):
+        return False
+    styles = {style.upper() for style in load_spec().server_defaults["er-omits-peer-subnets"]["styles"]}
+    return isinstance(conn, dict) and conn.get("style") in styles and "peer_subnets" not in conn

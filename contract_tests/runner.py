@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from contract_tests import hooks
+from contract_tests import checks, hooks
 from contract_tests.answer_limits import limited_client
 from contract_tests.case_plan import ENGINE_PHASES, fuzzing_examples
 from contract_tests.cleanup import (
@@ -49,6 +49,7 @@ from vpnconn import Spec, load_spec
 from vpnconn.errors import TargetError
 from vpnconn.repair import Repairer
 from vpnconn.spec import PER_GATEWAY, PER_PAIR
+from vpnconn.world import told_world
 
 MIN_ANSWERED = 10  # fewer HTTP answers than this (or under half of the requests) is no basis for a verdict
 
@@ -280,7 +281,7 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
         rules: list[CaseRecord] = []
         lifecycle: list[CaseRecord] = []
         try:
-            with hooks.activated(run), run.progress:
+            with hooks.activated(run), run.progress, checks.judging_in(told_world(settings)):
                 engine = tuple(p for p in ENGINE_PHASES if p in settings.phases)
                 records = run_engine(base_url, settings, progress, engine, started) if engine else []
                 phase = RulesPhase(base_url, settings, client, run) if settings.creates and "rules" in settings.phases else None
@@ -326,8 +327,6 @@ def run_contract(settings: RunSettings, progress: Callable[[str], None] = print,
     if unknown:
         raise TargetError(unknown)
     _one_any_token_finding(records, preflight)
-    unnamed = gateway_facts_unnamed(settings, records)
-    if unnamed:
-        notes.append(unnamed)
+    notes += gateway_facts_unnamed(settings, records)
     return RunResult(settings=settings, base_url=base_url, records=preflight.records + records,
                      seconds=time.monotonic() - started, notes=notes, target_silent=run.silence.stopped)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from vpnconn.errors import SettingsError  # noqa: F401  (re-exported)
 from vpnconn.repair import DEFAULT_CGW_ID, DEFAULT_PROJECT_ID, DEFAULT_VGW_ID, DEFAULT_VGW_IP  # noqa: F401  (re-exported)
-from vpnconn.world import ADDRESS_ROLES  # noqa: F401  (re-exported)
+from vpnconn.world import ADDRESS_ROLES, ATTACHMENT_TYPES, GM, IP_VERSIONS  # noqa: F401  (re-exported)
 
 MODES = ("all", "positive", "negative")
 PHASES = ("examples", "coverage", "fuzzing", "rules", "lifecycle")  # in the order a run starts them
@@ -47,6 +47,7 @@ def _check_target(target: str) -> None:
     except ValueError:
         raise SettingsError(f"TARGET has an invalid port; use a number from 1 to 65535, {example}") from None
 _ID = re.compile(r"^[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{12}$")
+_FLAVOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # a gateway flavor: GM, Professional1, Professional2-NonFixedIP, ...
 
 
 
@@ -102,6 +103,13 @@ class RunSettings:
     # on an active-standby gateway, which of its addresses vgw_ip is (--vgw-ip-role active|standby): every valid create
     # takes the ha_role it needs (spec rule ha-role-matches-gateway-ip); None: an active-active gateway, or not known
     vgw_ip_role: str | None = None
+    # what the VPN gateway is, where it is not what the open world takes every gateway for (a VPC-attached, IPv4 gateway
+    # of another flavor than GM): attached to an enterprise router (--vgw-attachment er: a POLICY or BGP connection may
+    # leave out peer_subnets, and its answers do), GM (--vgw-flavor GM: no psk, certificates) or IPv6 (--vgw-ip-version
+    # ipv6: a POLICY connection gives policy_rules_v6); None: not told
+    vgw_attachment: str | None = None
+    vgw_flavor: str | None = None
+    vgw_ip_version: str | None = None
     mode: str = "all"
     examples: int = 100  # fuzzing examples, shared by the generation modes (case_plan.fuzzing_parts)
     seed: int = 0
@@ -141,6 +149,14 @@ class RunSettings:
         if self.vgw_ip_role is not None and self.vgw_ip_role not in ADDRESS_ROLES:
             raise SettingsError(f"VGW_IP_ROLE must be active or standby (which address of an active-standby gateway VGW_IP is), "
                                 f"not {self.vgw_ip_role!r}")
+        for option, told, allowed in (("VGW_ATTACHMENT", self.vgw_attachment, ATTACHMENT_TYPES),
+                                      ("VGW_IP_VERSION", self.vgw_ip_version, IP_VERSIONS)):
+            if told is not None and told not in allowed:
+                raise SettingsError(f"{option} must be {' or '.join(allowed)}, not {told!r}")
+        if self.vgw_flavor is not None and (not _FLAVOR.match(self.vgw_flavor) or
+                                            (self.vgw_flavor.upper() == GM and self.vgw_flavor != GM)):
+            raise SettingsError(f"VGW_FLAVOR must be the gateway's flavor as the VPN gateway API writes it (GM, Professional1, "
+                                f"...), not {self.vgw_flavor!r}")
         if not self.project_id or "/" in self.project_id:
             raise SettingsError(f"PROJECT_ID must be a non-empty project id without '/', not {self.project_id!r}")
         if self.max_failures is not None and self.max_failures < 1:

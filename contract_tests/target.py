@@ -13,6 +13,7 @@ from contract_tests import child_process
 from contract_tests.settings import RunSettings, environment_without_secrets
 from vpnconn.errors import TargetError
 from vpnconn.spec import REPO_ROOT
+from vpnconn.world import OPEN_WORLD, told_world
 
 
 class EmbeddedServer:
@@ -30,7 +31,8 @@ class EmbeddedServer:
         server_token = settings.token or f"run-{secrets.token_hex(8)}"
         self.run_settings = replace(settings, token=None if settings.ak else server_token)
         # Secrets go to the child by environment, never on its command line (ps would show them).
-        command = [sys.executable, "-m", "commands.cli", "serve", "--port", "0", "--quiet", *serve_options]
+        command = [sys.executable, "-m", "commands.cli", "serve", "--port", "0", "--quiet", *told_gateway(settings),
+                   *serve_options]
         env = environment_without_secrets()
         env["VPNCONN_TOKEN"] = server_token
         if settings.ak:
@@ -76,6 +78,22 @@ class EmbeddedServer:
         if self._proc.stdout is not None and not (self._drain and self._drain.is_alive()):
             self._proc.stdout.close()
         self._errors.close()
+
+
+def told_gateway(settings: RunSettings) -> list[str]:
+    """The `vpnconn serve` options that make the embedded server's gateway the one the run is told of (LOCAL_SUBNETS,
+    VGW_IP_ROLE, VGW_ATTACHMENT, VGW_FLAVOR, VGW_IP_VERSION): what a run so told sends and expects is then the
+    server's to keep. None where the run is told nothing (the open world)."""
+    if told_world(settings) is OPEN_WORLD:
+        return []
+    options = ["--vgw-id", settings.vgw_id, "--vgw-ip", settings.vgw_ip]
+    if settings.local_subnets:
+        options += ["--local-subnets", ",".join(settings.local_subnets)]
+    for option, value in (("--vgw-ip-role", settings.vgw_ip_role), ("--vgw-attachment", settings.vgw_attachment),
+                          ("--vgw-flavor", settings.vgw_flavor), ("--vgw-ip-version", settings.vgw_ip_version)):
+        if value:
+            options += [option, value]
+    return options
 
 
 def embedded_server(settings: RunSettings, serve_options: tuple[str, ...] = ()) -> EmbeddedServer:

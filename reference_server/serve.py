@@ -10,17 +10,35 @@ from typing import Any
 
 from reference_server.app import ReferenceServer
 from reference_server.embedded import bind_loopback, uvicorn_server
-from vpnconn.world import OPEN_WORLD, WorldError, load_world
+from vpnconn.world import OPEN_WORLD, Gateway, WorldError, load_world, told_world
 
 
 def _log(line: str) -> None:
     print(f"{datetime.now().strftime('%H:%M:%S.%f')[:-3]} {line}", flush=True)
 
 
+def _told(gateway: Gateway) -> str:
+    """What a told gateway is, in a few words: 'GM, ER-attached, local subnets 192.168.0.0/16'."""
+    parts = [f"flavor {gateway.flavor}" if gateway.flavor != Gateway.flavor else "",
+             "attached to an enterprise router" if gateway.attachment_type == "er" else "",
+             gateway.ip_version if gateway.ip_version != Gateway.ip_version else "",
+             f"active-standby, {gateway.ips[0].key} its {gateway.ips[0].role} address" if gateway.ha_mode == "active-standby" else "",
+             f"local subnets {', '.join(gateway.local_subnets)}" if gateway.local_subnets else ""]
+    return "; ".join(p for p in parts if p)
+
+
 def serve(port: int, world_path: str | None, ak: str | None, token: str | None, quiet: bool = False,
-          fault: str | None = None, variant: str | None = None, latency_ms: float = 0.0, quotas: bool = True) -> int:
+          fault: str | None = None, variant: str | None = None, latency_ms: float = 0.0, quotas: bool = True,
+          told: Any = None) -> int:
+    """``told``: what the open world's gateway ``told.vgw_id`` is (vpnconn.world.told_world: its local subnets, an
+    active-standby address, ER attachment, GM flavor, IPv6), where no world file declares the gateways."""
+    told_open = told_world(told) if told is not None else OPEN_WORLD
+    if world_path and told_open is not OPEN_WORLD:
+        print("vpnconn serve: --world declares the gateways; describe them there (docs/world-file.md), not with "
+              "--local-subnets or --vgw-* as well", file=sys.stderr)
+        return 2
     try:
-        world = load_world(world_path) if world_path else OPEN_WORLD
+        world = load_world(world_path) if world_path else told_open
     except WorldError as exc:
         print(f"vpnconn serve: {exc}", file=sys.stderr)
         return 2
@@ -56,6 +74,8 @@ def serve(port: int, world_path: str | None, ak: str | None, token: str | None, 
         app = ReferenceServer(**options)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     where = world_path or "open (every well-formed id exists)"
+    if not world_path and world is not OPEN_WORLD:
+        where += f", but gateway {told.vgw_id}: {_told(world.gateways[told.vgw_id])}"
     auth = "AK/SK signatures verified" if ak else ("any X-Auth-Token or SDK-HMAC-SHA256 header accepted (a contract run "
                                                     "reports that once; TOKEN=... makes it require one)")
     if token:

@@ -21,6 +21,7 @@ from vpnconn import ipv4
 from vpnconn.constraints import set_style
 from vpnconn.rules import ha_role_for, reserved_peer_subnets, unsupported_address_classes
 from vpnconn.spec import Spec
+from vpnconn.world import Gateway, told_world
 
 # The ids the spec's examples use: the reference server's open world has every well-formed id, so these exist
 # there; against another target, the user passes its own (VGW_ID, VGW_IP, CGW_ID).
@@ -28,6 +29,10 @@ DEFAULT_VGW_ID = "b32d91a4-52c8-4b17-a8df-e907174eb11d"
 DEFAULT_VGW_IP = "0c464dad-7f31-4a6e-9c84-c22bb0eb0bde"
 DEFAULT_CGW_ID = "5247ae10-93e1-4c6b-b1b2-dd36659a7f5d"
 DEFAULT_PROJECT_ID = "0123456789abcdef0123456789abcdef"
+
+
+# what a policy connection on an IPv6 gateway gets when it has no IPv6 rules (no page gives an example of them)
+DEFAULT_POLICY_RULES_V6 = [{"source": "2001:db8:1::/64", "destination": ["2001:db8:2::/64"]}]
 
 
 def default_policy_rules(spec: Spec) -> list[dict[str, Any]]:
@@ -50,6 +55,12 @@ class HasResources(Protocol):
     def local_subnets(self) -> tuple[str, ...]: ...
     @property
     def vgw_ip_role(self) -> str | None: ...
+    @property
+    def vgw_attachment(self) -> str | None: ...
+    @property
+    def vgw_flavor(self) -> str | None: ...
+    @property
+    def vgw_ip_version(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,9 @@ class Resources:
     cgw_id: str = DEFAULT_CGW_ID
     local_subnets: tuple[str, ...] = ()  # the gateway's local subnets, where known: customer subnets keep clear of them
     vgw_ip_role: str | None = None  # on an active-standby gateway, which address vgw_ip is (active, standby): its ha_role
+    vgw_attachment: str | None = None  # vpc or er, where known (vpnconn.world.told_world)
+    vgw_flavor: str | None = None  # GM: no psk
+    vgw_ip_version: str | None = None  # ipv6: a policy connection gives policy_rules_v6
 
 FALLBACK_PSK = "Fake-Psk-1234"
 FALLBACK_SUBNET = "192.168.44.0/24"
@@ -83,12 +97,16 @@ class Repairer:
         self.avoided_customer_gateways: set[str] = set()  # customer gateways the target's connections already use
         self.reserved = [ipv4.cidr(n) for n in reserved_peer_subnets(spec)]
         self.unsupported = [ipv4.cidr(n) for n in unsupported_address_classes(spec)]  # (any network: its address)
-        # the gateway's local subnets: a customer subnet keeps clear of each (the rule refuses one within a local subnet;
-        # clear of them, it is also clear of a wider reading that refuses any overlap)
-        self.local = [ipv4.cidr(n) for n in getattr(resources, "local_subnets", ())]
+        # the gateway as the user told it (the open world's where nothing was told; vpnconn.world.told_world)
+        self.gateway: Gateway = told_world(resources).gateway(resources.vgw_id) or Gateway(resources.vgw_id, open=True)
+        # its local subnets: a customer subnet keeps clear of each (the rule refuses one within a local subnet; clear of
+        # them, it is also clear of a wider reading that refuses any overlap)
+        self.local = [ipv4.cidr(n) for n in self.gateway.local_subnets]
         # on an active-standby gateway, the role every connection on the run's address takes (rule ha-role-matches-gateway-ip)
-        role = getattr(resources, "vgw_ip_role", None)
-        self.ha_role = ha_role_for(role) if role else None
+        address = self.gateway.ip(resources.vgw_ip)
+        self.ha_role = ha_role_for(address.role) if self.gateway.ha_mode == "active-standby" and address else None
+        # a POLICY connection's rules: IPv4 ones on an IPv4 gateway, IPv6 ones on an IPv6 gateway (policy-rules-match-ip-version)
+        self.rules_field = "policy_rules_v6" if self.gateway.ip_version == "ipv6" else "policy_rules"
         tunnel = spec.rule("tunnel-address-not-reserved").params
         self.within = ipv4.cidr(tunnel["within"])
         self.excluded = [ipv4.cidr(n) for n in tunnel["excluded"]]
@@ -109,15 +127,19 @@ class Repairer:
         if self.ha_role is not None:
             conn["ha_role"] = self.ha_role
         style = conn.get("style", self.default_style)
-        self._psk(conn)
+        if self.gateway.is_gm:
+            conn.pop("psk", None)  # a GM gateway authenticates with certificates: no psk (rule psk-required-unless-gm)
+        else:
+            self._psk(conn)
         conn["peer_subnets"] = self._v4_networks(conn.get("peer_subnets") or [FALLBACK_SUBNET], avoid_reserved=True)
         if "peer_subnets_v6" in conn:
             conn["peer_subnets_v6"] = self._v6_networks(conn["peer_subnets_v6"])
         for field_name, v6 in (("policy_rules", False), ("policy_rules_v6", True)):
             if field_name in conn:
                 conn[field_name] = self._rules(conn[field_name], v6)
-        if style == "policy" and "policy_rules" not in conn:  # an IPv4 gateway needs IPv4 rules
-            conn["policy_rules"] = default_policy_rules(self.spec)
+        if style == "policy" and self.rules_field not in conn:  # the rules of the gateway's IP version
+            conn[self.rules_field] = default_policy_rules(self.spec) if self.rules_field == "policy_rules" else \
+                copy.deepcopy(DEFAULT_POLICY_RULES_V6)
         if style != "policy":
             self._tunnel(conn)
         if "tags" in conn:

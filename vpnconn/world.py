@@ -20,6 +20,9 @@ import yaml
 from vpnconn.errors import WorldError  # noqa: F401  (re-exported: callers import it from here)
 
 ADDRESS_ROLES = ("active", "standby")  # the roles of an active-standby gateway's addresses
+ATTACHMENT_TYPES = ("vpc", "er")  # what a gateway is attached to: a VPC, or an enterprise router
+IP_VERSIONS = ("ipv4", "ipv6")  # a gateway's IP version
+GM = "GM"  # the flavor of a national-crypto gateway (certificates, no psk)
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class Gateway:
 
     @property
     def is_gm(self) -> bool:
-        return self.flavor == "GM"
+        return self.flavor == GM
 
     def ip(self, vgw_ip: str) -> GatewayIp | None:
         for ip in self.ips:
@@ -108,17 +111,22 @@ def derived_address(key: str) -> str:
 OPEN_WORLD = World()
 
 
-def open_world_with(vgw_id: str, local_subnets: tuple[str, ...] = (), vgw_ip: str | None = None,
-                    vgw_ip_role: str | None = None) -> World:
-    """The open world, but for what a contract run is told of its gateway ``vgw_id``: its ``local_subnets``
-    (LOCAL_SUBNETS), and that it is active-standby with ``vgw_ip`` its ``vgw_ip_role`` address, active or standby
-    (VGW_IP_ROLE); the open world itself where it is told neither."""
-    if not local_subnets and not (vgw_ip and vgw_ip_role):
-        return OPEN_WORLD
-    told: dict[str, Any] = {"local_subnets": local_subnets}
-    if vgw_ip and vgw_ip_role:
-        told.update(ha_mode="active-standby", ips=(GatewayIp(key=vgw_ip, address=_open_gateway_ip(vgw_ip).address, role=vgw_ip_role),))
-    return World(gateways={vgw_id: Gateway(id=vgw_id, open=True, **told)})
+def told_world(told: Any) -> World:
+    """The open world, but for what a contract run is told of its gateway ``told.vgw_id`` (``told``: the run's settings,
+    or a repairer's resources): its local subnets (``local_subnets``, LOCAL_SUBNETS); that it is active-standby, with
+    ``vgw_ip`` its ``vgw_ip_role`` address (VGW_IP_ROLE); its ``vgw_attachment`` (VGW_ATTACHMENT=er: an enterprise
+    router), ``vgw_flavor`` (VGW_FLAVOR=GM: certificates, no psk) and ``vgw_ip_version`` (VGW_IP_VERSION=ipv6). The
+    open world itself where it is told nothing the open world's gateway does not already have."""
+    facts: dict[str, Any] = {"local_subnets": tuple(getattr(told, "local_subnets", ()))}
+    role = getattr(told, "vgw_ip_role", None)
+    if role:
+        address = _open_gateway_ip(told.vgw_ip).address
+        facts.update(ha_mode="active-standby", ips=(GatewayIp(key=told.vgw_ip, address=address, role=role),))
+    for fact, option in (("attachment_type", "vgw_attachment"), ("flavor", "vgw_flavor"), ("ip_version", "vgw_ip_version")):
+        if getattr(told, option, None):
+            facts[fact] = getattr(told, option)
+    gateway = Gateway(id=told.vgw_id, open=True, **facts)
+    return OPEN_WORLD if gateway == _open_gateway(told.vgw_id) else World(gateways={told.vgw_id: gateway})
 
 
 MAX_WORLD_BYTES = 256 * 1024

@@ -7,7 +7,7 @@ from typing import Any
 import jsonschema
 
 from vpnconn.json_schema import SpecValidator
-from vpnconn.world import ADDRESS_ROLES
+from vpnconn.world import ADDRESS_ROLES, ATTACHMENT_TYPES, IP_VERSIONS
 
 _ID = {"type": "string", "pattern": "^[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{12}$"}
 _IPV4 = {"type": "string", "format": "ipv4"}
@@ -29,9 +29,9 @@ WORLD_SCHEMA: dict[str, Any] = {
                     "id": _ID,
                     "flavor": {"type": "string"},
                     "network_type": {"enum": ["public", "private"]},
-                    "attachment_type": {"enum": ["vpc", "er"]},
+                    "attachment_type": {"enum": list(ATTACHMENT_TYPES)},
                     "ha_mode": {"enum": ["active-active", "active-standby"]},
-                    "ip_version": {"enum": ["ipv4", "ipv6"]},
+                    "ip_version": {"enum": list(IP_VERSIONS)},
                     "enterprise_project_id": {"type": "string", "minLength": 1},
                     "eips": {
                         "type": "array",
