@@ -83,13 +83,15 @@ class RulesPhase:
         return [b for b in bases if not readings_outside(self.spec, b)] or bases
 
     def run_targeted(self, accepted: list[dict[str, Any]]) -> list[CaseRecord]:
-        """Enum values, documented characters, bounds (both sides) and named-rule breaches."""
+        """Enum values, documented characters, bounds (both sides), what only the told gateway accepts, and named-rule
+        breaches."""
         bases, constraints = self._bases(accepted), request_constraints(self.spec)
         records: list[Sent] = []
         if self.settings.effective_mode in ("all", "positive"):
             records += self._enum_values(bases, constraints, accepted)
             records += self._charsets(bases, constraints)
             records += self._bounds(bases, constraints, positive=True)
+            records += self._without_subnets(bases)
         if self.settings.effective_mode in ("all", "negative"):
             records += self._bounds(bases, constraints, positive=False)
             records += self._negatives(bases)
@@ -138,6 +140,21 @@ class RulesPhase:
                 body = self.repairer.repair(place(_copy(self.rng.choice(bases)), c, value))
                 if self._valid(body) and value in list(values_at(body, c.path)):
                     self._emit(records, body, "positive", [])
+        return records
+
+    def _without_subnets(self, bases: list[dict[str, Any]]) -> list[Sent]:
+        """Where the run is told its gateway is attached to an enterprise router: a connection of each style that may
+        leave out peer_subnets there (rule peer-subnets-required-unless-er), without them, accepted. (Valid creates
+        give them, which such a gateway takes too.) Nothing on another gateway."""
+        records: list[Sent] = []
+        gateway = self.world.gateway(self.settings.vgw_id)
+        if gateway is None or gateway.attachment_type != "er":
+            return records
+        for style in self.spec.styles:
+            body = self.repairer.restyle(_copy(self.rng.choice(bases)), style)
+            body["vpn_connection"].pop("peer_subnets", None)
+            if self._valid(body):
+                self._emit(records, body, "positive", [])
         return records
 
     def _bounds(self, bases, constraints, positive: bool) -> list[Sent]:

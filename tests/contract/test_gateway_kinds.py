@@ -76,6 +76,16 @@ def test_an_er_attached_gateway_passes_once_the_run_knows_it(tmp_path):
     assert len(breaches) == RunSettings().rule_cases and {r.status for r in breaches} == {400}
     assert {json.loads(r.request_body)["vpn_connection"].get("style", "static") for r in breaches} == {"static"}
     assert not any("VGW_ATTACHMENT" in note for note in known.notes)
+    # and a POLICY and a BGP connection without peer_subnets, which only such a gateway takes: accepted
+    assert {conn["style"] for conn in _accepted(known) if "peer_subnets" not in conn} == {"policy", "bgp"}
+
+
+def test_a_gateway_that_is_not_er_attached_is_caught_when_told_it_is(tmp_path):
+    """Told ER, the run sends POLICY and BGP connections without peer_subnets: a VPC gateway refuses them."""
+    result = _run(tmp_path, "", vgw_attachment="er")
+    refused = [r for r in result.violations if r.phase == "rules" and r.status == 400]
+    assert result.exit_code == 1 and refused and "positive_data_acceptance" in _checks(result)
+    assert all("peer_subnets" not in json.loads(r.request_body)["vpn_connection"] for r in refused)
 
 
 def test_an_er_gateway_that_leaves_out_a_static_connections_subnets_is_caught(tmp_path):
