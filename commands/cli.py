@@ -26,14 +26,13 @@ def _latency(text: str) -> float:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from contract_tests.command import told_of
     from contract_tests.settings import RunSettings
     from reference_server.serve import serve
     from vpnconn.errors import SettingsError
 
     try:  # (the gateway facts, checked as a contract run checks them: one place)
-        told = RunSettings(vgw_id=args.vgw_id, vgw_ip=args.vgw_ip, local_subnets=args.local_subnets,
-                           vgw_ip_role=args.vgw_ip_role, vgw_attachment=args.vgw_attachment, vgw_flavor=args.vgw_flavor,
-                           vgw_ip_version=args.vgw_ip_version)
+        told = RunSettings(vgw_id=args.vgw_id, vgw_ip=args.vgw_ip, **told_of(args))
     except SettingsError as exc:
         print(f"vpnconn serve: {exc}", file=sys.stderr)
         return 2

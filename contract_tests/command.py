@@ -16,6 +16,7 @@ import sys
 import traceback
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from contract_tests.settings import (
     ADDRESS_ROLES,
@@ -25,6 +26,7 @@ from contract_tests.settings import (
     DEFAULT_PROJECT_ID,
     DEFAULT_VGW_ID,
     DEFAULT_VGW_IP,
+    GATEWAY_FACTS,
     IP_VERSIONS,
     MAX_CONCURRENCY,
     MODES,
@@ -194,6 +196,11 @@ def add_gateway_facts(parser: argparse.ArgumentParser) -> None:
                         "ipv4 (policy_rules)")
 
 
+def told_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The gateway facts of parsed options (``add_gateway_facts``'), as RunSettings takes them."""
+    return {fact: getattr(args, fact) for fact in GATEWAY_FACTS}
+
+
 def _listed(text: str) -> tuple[str, ...]:
     """A comma-separated option as its values (blanks dropped)."""
     return tuple(value.strip() for value in text.split(",") if value.strip())
@@ -211,9 +218,7 @@ def run(args: argparse.Namespace) -> int:
         settings = RunSettings(
             target=args.target, project_id=args.project_id, token=args.token, ak=args.ak, sk=args.sk,
             vgw_id=args.vgw_id, vgw_ip=args.vgw_ip, cgw_id=args.cgw_id.split(",")[0].strip(),
-            cgw_ids=_several(args.cgw_id), local_subnets=args.local_subnets,
-            vgw_ip_role=args.vgw_ip_role, vgw_attachment=args.vgw_attachment, vgw_flavor=args.vgw_flavor,
-            vgw_ip_version=args.vgw_ip_version, mode=args.mode, examples=args.examples,
+            cgw_ids=_several(args.cgw_id), **told_of(args), mode=args.mode, examples=args.examples,
             seed=args.seed, allow_create=args.allow_create, quiet=args.quiet, strict=args.strict,
             max_failures=args.max_failures, request_timeout=args.request_timeout, max_time=args.max_time,
             phases=args.phases, max_creates=args.max_creates, rate_limit=args.rate_limit, ledger_dir=args.ledger_dir,

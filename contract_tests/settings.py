@@ -47,6 +47,9 @@ def _check_target(target: str) -> None:
     except ValueError:
         raise SettingsError(f"TARGET has an invalid port; use a number from 1 to 65535, {example}") from None
 _ID = re.compile(r"^[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{12}$")
+# the settings that tell what the VPN gateway is (vpnconn.world.told_world), each a `vpnconn contract` and `vpnconn serve`
+# option of the same name (contract_tests.command.add_gateway_facts)
+GATEWAY_FACTS = ("local_subnets", "vgw_ip_role", "vgw_attachment", "vgw_flavor", "vgw_ip_version")
 _FLAVOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # a gateway flavor: GM, Professional1, Professional2-NonFixedIP, ...
 
 
@@ -146,10 +149,8 @@ class RunSettings:
         for cidr in self.local_subnets:
             if not is_ipv4_cidr(cidr):
                 raise SettingsError(f"LOCAL_SUBNETS must be IPv4 networks such as 192.168.0.0/16, comma-separated, not {cidr!r}")
-        if self.vgw_ip_role is not None and self.vgw_ip_role not in ADDRESS_ROLES:
-            raise SettingsError(f"VGW_IP_ROLE must be active or standby (which address of an active-standby gateway VGW_IP is), "
-                                f"not {self.vgw_ip_role!r}")
-        for option, told, allowed in (("VGW_ATTACHMENT", self.vgw_attachment, ATTACHMENT_TYPES),
+        for option, told, allowed in (("VGW_IP_ROLE", self.vgw_ip_role, ADDRESS_ROLES),
+                                      ("VGW_ATTACHMENT", self.vgw_attachment, ATTACHMENT_TYPES),
                                       ("VGW_IP_VERSION", self.vgw_ip_version, IP_VERSIONS)):
             if told is not None and told not in allowed:
                 raise SettingsError(f"{option} must be {' or '.join(allowed)}, not {told!r}")

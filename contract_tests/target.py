@@ -10,7 +10,7 @@ import threading
 from dataclasses import replace
 
 from contract_tests import child_process
-from contract_tests.settings import RunSettings, environment_without_secrets
+from contract_tests.settings import GATEWAY_FACTS, RunSettings, environment_without_secrets
 from vpnconn.errors import TargetError
 from vpnconn.spec import REPO_ROOT
 from vpnconn.world import OPEN_WORLD, told_world
@@ -87,12 +87,10 @@ def told_gateway(settings: RunSettings) -> list[str]:
     if told_world(settings) is OPEN_WORLD:
         return []
     options = ["--vgw-id", settings.vgw_id, "--vgw-ip", settings.vgw_ip]
-    if settings.local_subnets:
-        options += ["--local-subnets", ",".join(settings.local_subnets)]
-    for option, value in (("--vgw-ip-role", settings.vgw_ip_role), ("--vgw-attachment", settings.vgw_attachment),
-                          ("--vgw-flavor", settings.vgw_flavor), ("--vgw-ip-version", settings.vgw_ip_version)):
+    for fact in GATEWAY_FACTS:
+        value = getattr(settings, fact)
         if value:
-            options += [option, value]
+            options += [f"--{fact.replace('_', '-')}", ",".join(value) if isinstance(value, tuple) else value]
     return options
 
 
