@@ -155,6 +155,15 @@ def test_a_gateway_that_is_no_gm_gateway_is_caught_when_told_it_is(tmp_path):
     assert all({(f.check, f.severity) for f in r.failures} == {("named_rule_rejection", "divergence")} for r in breaches)
 
 
+def test_a_gm_gateway_that_answers_the_ike_fields_all_the_same_passes(tmp_path):
+    """The zh table says a GM gateway leaves them out; one that answers them is judged on them, and they hold."""
+    def keeps_them(server: ReferenceServer) -> None:
+        server.builder.gm_omit = []
+
+    result = _run(tmp_path, "flavor: GM", keeps_them, vgw_flavor="GM")
+    assert result.exit_code == 0 and not result.violations
+
+
 def test_a_gm_gateway_that_leaves_out_more_than_the_pages_say_is_caught(tmp_path):
     def more(server: ReferenceServer) -> None:
         server.builder.gm_omit = [*server.builder.gm_omit, ("ikepolicy", "authentication_algorithm")]
