@@ -46,6 +46,7 @@ from vpnconn.world import OPEN_WORLD, World
 
 ERROR_CODE = re.compile(r"^[A-Z]+\.[0-9]{4}$")
 PHASE1_V1_ONLY = "phase1_mode_v1_only"  # the divergence of phase1_negotiation_mode answered for IKE v2
+GM_NATIONAL = "gm_national_algorithms"  # the divergence of a GM gateway's refusal of a body that names other algorithms
 AUTO_NAME_HEX = "auto_name_hex_digits"  # the divergence of an auto name of vpn- and four characters that are not hex digits
 REQUEST_ID_EQUAL = "request_id_equal_in_header"  # the divergence of a header's request id that differs from the body's
 REQUEST_ID_HEADER = "request_id_header"  # ... and of an answer without that header
@@ -130,6 +131,7 @@ def _expected() -> dict[str, Any]:
                        if spec.resolve(v).get("writeOnly")],
         "er_omit_styles": set(named["er-omits-peer-subnets"]["styles"]),
         "gm_omitted": {p.removeprefix("/vpn_connection/").replace("/", ".") for p in named["gm-omitted-fields"]["omit"]},
+        "gm_values": {f"{policy}.{key}": value for (policy, key), value in spec.gm_values.items()},
     }
 
 
@@ -159,6 +161,16 @@ def _gateway_leaves_out(req: dict[str, Any]) -> frozenset[str]:
     if gateway is not None and gateway.is_gm:
         left |= _expected()["gm_omitted"]
     return frozenset(left)
+
+
+def _gateway_chooses(req: dict[str, Any]) -> dict[str, str]:
+    """The fields (dotted) whose value the gateway of a create may choose where the create leaves them out, in place of
+    the documented default, as the run was told it: a GM gateway's national algorithms (gm-algorithms); the value it may
+    choose for each; none on the open world's."""
+    gateway = _TOLD[0].gateway(str(req.get("vgw_id", "")))
+    if gateway is None or not gateway.is_gm:
+        return {}
+    return _expected()["gm_values"]
 
 
 def left_out_by_gateway(req: dict[str, Any], got: dict[str, Any]) -> frozenset[str]:
@@ -413,6 +425,7 @@ def documented_defaults(answer: Answer, sent: Any) -> None:
         return
     req, got = pair
     defaults, diffs, inferred, left = _expected()["defaults"], [], [], left_out_by_gateway(req, got)
+    chosen = _gateway_chooses(req)  # a GM gateway's algorithms, where the run is told it is one
     for policy in ("ikepolicy", "ipsecpolicy"):
         given, returned = _object(req.get(policy)), _object(got.get(policy))
         for key, value in defaults[policy].items():
@@ -429,6 +442,10 @@ def documented_defaults(answer: Answer, sent: Any) -> None:
                 if not v1 and key in returned:  # (the v2 examples leave it out: only inferred)
                     inferred.append(f"{policy}.{key} {returned[key]!r} is returned for IKE {returned.get('ike_version')!r}, "
                                     "where the examples give it for v1 only")
+            elif f"{policy}.{key}" in chosen:
+                if key not in given and returned.get(key) not in (value, chosen[f"{policy}.{key}"]):
+                    diffs.append(f"{policy}.{key}: expected {value!r} or the GM gateway's {chosen[f'{policy}.{key}']!r}, "
+                                 f"got {returned.get(key)!r}")
             elif key not in given and returned.get(key) != value:
                 diffs.append(f"{policy}.{key}: expected {value!r}, got {returned.get(key)!r}")
     ike = _object(got.get("ikepolicy"))
@@ -531,6 +548,7 @@ def error_contract(answer: Answer, sent: Any) -> None:
     same_status = [v for v in violations if v.status == answer.status]
     if code not in {v.error_code for v in same_status}:
         _as_read_without_nulls(sent, answer.status, code, broken)
+        _as_refused_on_a_gm_gateway(sent, answer.status, code, broken)
         _as_also_answered(violations, answer.status, code)
         raise Finding(f"a body that breaks {broken} must get {expected} ({kinds}); got {answer.status} {code or '(no error_code)'}",
                       title="Wrong error_code for a refused request", rule=f"{kinds}: got {answer.status} {code}",
@@ -549,6 +567,21 @@ def _as_also_answered(violations: tuple[Violation, ...], status: int, code: str 
                           f"for it ({kind}), where the spec gives {violation.status} {violation.error_code}",
                           title="Refused with the error codes page's code for it", rule=f"{ALSO_ANSWERED}{kind}",
                           provenance=load_spec().check_provenance(f"{ALSO_ANSWERED}{kind}"))
+
+
+def _as_refused_on_a_gm_gateway(sent: Any, status: int, code: str | None, broken: str) -> None:
+    """Raise the divergence ``gm_national_algorithms`` when the refusal is the one the spec gives for a request the service
+    will not carry out (400 VPN.0001) and the body names, for a gateway the run was told is GM, an algorithm or an
+    authentication method other than the national one (gm-algorithms): a GM gateway that takes those alone refuses it."""
+    conn = _object(sent.get("vpn_connection")) if isinstance(sent, dict) else {}
+    named = [f"{name} {short(value, 20)}" for name, national in _gateway_chooses(conn).items()
+             for policy, _, key in [name.partition(".")] if (value := _object(conn.get(policy)).get(key, national)) != national]
+    violation = load_spec().errors["schema-violation"]
+    if named and (status, code) == (violation["status"], violation["error_code"]):
+        raise Finding(f"a body that breaks {broken} got {status} {code}; on the GM gateway it names {', '.join(named[:3])}, "
+                      "where the zh pages give a GM gateway the national algorithms (sm3)",
+                      title="Refused on a GM gateway for its algorithms", rule=GM_NATIONAL,
+                      provenance=load_spec().check_provenance(GM_NATIONAL))
 
 
 def _as_read_without_nulls(sent: Any, status: int, code: str | None, broken: str) -> None:

@@ -95,13 +95,20 @@ class ConnectionBuilder:
         self.auto_tunnel_styles = set(named["auto-tunnel-pair"]["styles"])
         self.er_omit_styles = set(named["er-omits-peer-subnets"]["styles"])
         self.gm_omit = [_field_name(p) for p in named["gm-omitted-fields"]["omit"]]
+        # gm-algorithms: whether a GM gateway's connection takes the national algorithms a create leaves out (sm3, ...),
+        # where the reference server gives the documented defaults (the correct-but-different server's choice)
+        self.gm_values, self.gm_national = spec.gm_values, False
 
     def build(self, conn: dict[str, Any], gateway: Gateway, customer: CustomerGateway, store: ConnectionStore,
               identity: Identity = RANDOM_IDENTITY) -> dict[str, Any]:
         """The 201 ``vpn_connection`` for ``conn``; it takes ownership of ``conn`` (parts of it are reused)."""
         style = conn.get("style", self.default_style)
         connection_id = identity.new_id()
+        national = [(policy, key, value) for (policy, key), value in self.gm_values.items()
+                    if self.gm_national and gateway.is_gm and key not in (conn.get(policy) or {})]
         out = deep_merge(_fresh(self.defaults), conn)
+        for policy, key, value in national:
+            out[policy][key] = value  # gm-algorithms
         for name in self.write_only:
             out.pop(name, None)
         out["style"] = style.upper()

@@ -63,6 +63,11 @@ against one must end with exit 0, its differences listed as divergences (and fai
 - it answers an IKE id of type ip (``local_id``, ``peer_id``) that a create gave with the IP of its gateway (of the
   customer gateway), as the zh pages' response table says, where the reference server echoes it as the English page
   of 2025-09 says (``ip_id_echoed``);
+- on a GM gateway (a world file's, or one told with ``--vgw-flavor GM``), a connection takes the national algorithms
+  where its create names none: sm3 as the IKE and IPsec authentication algorithm, sm4 as the encryption algorithm
+  and digital-envelope-v2 as the IKE authentication method, and a create that names another is refused (400
+  ``VPN.0001``), as the zh pages say a GM gateway uses sm3; the reference server gives the documented defaults and
+  takes any (``gm-algorithms``);
 - it names a connection created without a name ``vpn-`` and four letters (``vpn-kqzt``), where the reference server
   writes four lower-case hex digits as the examples do: the page says "vpn-****" (``auto_name_hex_digits``);
 - it refuses a create that holds any IPv4 address or network with an address of class D, class E or the loopback
@@ -100,6 +105,7 @@ from vpnconn.nulls import has_null_members, left_out
 from vpnconn.rules import addresses_in_unsupported_classes
 from vpnconn.spec import IKE_IDS, RULE_LISTS, Spec
 from vpnconn.unlisted import listed_only
+from vpnconn.world import World
 
 PENDING_SHOWS = 2  # shows of a deleted connection that still find it (PENDING_DELETE) before it is gone
 SETTLING = ("PENDING_CREATE", "PENDING_UPDATE")
@@ -121,6 +127,7 @@ class OtherChoicesServer(ReferenceServer):
         self.settling: dict[tuple[str, str], tuple[str, int]] = {}  # (project, id) -> (its status, reads left)
         conflict = self.spec.document["components"]["responses"]["Conflict"]["content"]["application/json"]["example"]
         self.not_ready = {"status": 409, "error_code": conflict["error_code"], "message": "not ready: {detail}"}
+        self.builder.gm_national = True  # a GM gateway's connections take sm3, sm4 and digital-envelope-v2 (gm-algorithms)
 
     def _other_choices(self, operation: str, handler: Handler) -> Handler:
         """``handler`` (the reference server's) making this server's choices, from the answer's writing out to the
@@ -264,6 +271,8 @@ class OtherChoicesServer(ReferenceServer):
         for reading in readings_outside(load_spec(), body) if not found else []:  # (a valid body, by the documented ones)
             if reading.constraint in FOLLOWED_READINGS:
                 raise Reject(self.errors["schema-violation"], f"/{'/'.join(reading.path)}: {reading.note}")
+        if not found and (other := _not_national(self.world, body)):  # on a GM gateway, the national algorithms only
+            raise Reject(self.errors["schema-violation"], other)
         body = listed_only(load_spec(), "CreateVpnConnectionRequestBody", body)  # what it does not know, ignored
         body = body if found else ip_ids_left_out(body)  # (a valid body's ids of type ip: its gateways' answered)
         connection = kept_as_sets(super().respond(body, LETTER_NAMES if identity is RANDOM_IDENTITY else identity, store))
@@ -280,6 +289,20 @@ LETTER_NAMES = Identity(auto_name=lambda: "vpn-" + "".join(secrets.choice("ghijk
 MAX_SPLIT_RULES = 50  # policy rules split one per destination only up to this many (rule_index is 0-50)
 BUSY_ONE_IN = 16  # about one request in this many is answered busy the first time it comes
 BUSY_KINDS = ("system-busy", "gateway-not-ready", "gateway-being-updated", "service-busy", "repeated-operation")  # (x-vpnconn-errors)
+
+
+def _not_national(world: World, body: Any) -> str | None:
+    """Why a valid create on a GM gateway of ``world`` is refused for naming an algorithm or an authentication method
+    other than the national one (gm-algorithms: the zh pages say a GM gateway's is sm3); None where it names none."""
+    conn = body["vpn_connection"]
+    gateway = world.gateway(conn["vgw_id"])
+    if gateway is None or not gateway.is_gm:
+        return None
+    for (policy, key), value in load_spec().gm_values.items():
+        named = (conn.get(policy) or {}).get(key, value)
+        if named != value:
+            return f"a GM gateway uses {value} as its {policy}.{key}, not {printable(str(named), 40)}"
+    return None
 
 
 def ip_ids_left_out(body: Any) -> Any:
@@ -486,7 +509,8 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
                       "null or an empty list, names a connection vpn- and four letters, answers the IKE phase-1 mode for v2 too, "
                       "ignores an attribute no request schema lists, stamps a create's updated_at a millisecond late, refuses a psk "
                       "with * as the zh pages list none, answers a second delete 204, answers an IKE id of type ip with its "
-                      "gateway's IP, refuses any IPv4 address of class D, E or loopback, or network holding one, with VPN.0204, and "
+                      "gateway's IP, gives a GM gateway's connections sm3, sm4 and digital-envelope-v2 and refuses others there, "
+                      "refuses any IPv4 address of class D, E or loopback, or network holding one, with VPN.0204, and "
                       "a value that is no IP address with VPN.0203)",
                       OtherChoicesServer),
 }

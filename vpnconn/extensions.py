@@ -87,7 +87,12 @@ OPERATION_EXTENSIONS: dict[str, Any] = {
                                      "pattern": {"type": "string"}, "documented_pattern": {"type": "string"},
                                      # fields each answer may carry or leave out, whatever another answer did
                                      "at_will": {"type": "array", "minItems": 1,
-                                                 "items": {"type": "string", "pattern": "^/vpn_connection/[a-z0-9_]+$"}}}},
+                                                 "items": {"type": "string", "pattern": "^/vpn_connection/[a-z0-9_]+$"}},
+                                     # values a gateway of some kind may answer in place of a field's documented default
+                                     # (a GM gateway's national algorithms), pointer -> value
+                                     "gm_values": {"type": "object", "minProperties": 1,
+                                                   "propertyNames": {"pattern": "^/vpn_connection/[a-z]+/[a-z_]+$"},
+                                                   "additionalProperties": {"type": "string"}}}},
         },
     },
 }

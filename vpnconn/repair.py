@@ -129,6 +129,9 @@ class Repairer:
         style = conn.get("style", self.default_style)
         if self.gateway.is_gm:
             conn.pop("psk", None)  # a GM gateway authenticates with certificates: no psk (rule psk-required-unless-gm)
+            for policy, field_name in self.spec.gm_values:  # nor an algorithm one reading of the pages refuses it (gm-algorithms)
+                if isinstance(conn.get(policy), dict):
+                    conn[policy].pop(field_name, None)
         else:
             self._psk(conn)
         conn["peer_subnets"] = self._v4_networks(conn.get("peer_subnets") or [FALLBACK_SUBNET], avoid_reserved=True)

@@ -317,6 +317,15 @@ class Spec:
         request's: the ``x-vpnconn-server-defaults`` marked ``echoed: false`` (a policy rule's ``rule_index``)."""
         return frozenset(d["field"] for d in self.operation["x-vpnconn-server-defaults"] if d.get("echoed") is False)
 
+    @property
+    def gm_values(self) -> dict[tuple[str, str], str]:
+        """(policy, field) -> the value a GM gateway may answer in place of the field's documented default, for a create
+        that leaves the field out, and which a create on a GM gateway therefore names not at all: ``gm-algorithms`` (sm3,
+        sm4, digital-envelope-v2)."""
+        values = self.server_defaults["gm-algorithms"]["gm_values"]
+        return {(parts[0], parts[1]): value for pointer, value in values.items()
+                for parts in [pointer.removeprefix("/vpn_connection/").split("/")]}
+
     def at_will(self, style: str) -> frozenset[str]:
         """The fields of a connection of ``style`` (either case) that each answer may carry or leave out, whatever
         another answer of the same connection did: the ``x-vpnconn-server-defaults`` entries' ``at_will``, for every

@@ -14,6 +14,7 @@ import random
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -22,8 +23,10 @@ from support import TOKEN
 from commands.cli import main as vpnconn
 from contract_tests import RunSettings, run_contract
 from contract_tests.breakers import WORLD_BREAKERS
-from reference_server.app import ReferenceServer
+from contract_tests.checks import Answer, judging_in, run_checks
+from reference_server.app import ReferenceServer, Reject
 from reference_server.embedded import running_server
+from reference_server.variants import OtherChoicesServer
 from vpnconn import load_spec
 from vpnconn.constraints import request_constraints
 from vpnconn.errors import SettingsError
@@ -172,6 +175,35 @@ def test_a_gm_gateway_that_leaves_out_more_than_the_pages_say_is_caught(tmp_path
     assert result.exit_code == 1 and "documented_defaults" in _checks(result)
 
 
+def test_a_gm_gateway_of_the_national_algorithms_passes_once_the_run_knows_it():
+    """The zh pages say a GM gateway's authentication algorithm is sm3 (gm-algorithms): the correct-but-different server
+    gives a GM gateway's connections sm3, sm4 and digital-envelope-v2 where the create names none, and refuses a create
+    that names another. Told GM, a run names none in its valid creates and takes those values for the defaults; the
+    answers' other differences are its other choices, divergences."""
+    told = RunSettings(vgw_flavor="GM")  # (a told world: every customer gateway exists, so that no create waits for the
+    with running_server(OtherChoicesServer(token=TOKEN["X-Auth-Token"], world=told_world(told))) as url:  # server's slow deletions)
+        result = run_contract(replace(told, target=url, token=TOKEN["X-Auth-Token"], phases=PHASES),
+                              progress=lambda _: None, live=False)
+    assert result.exit_code == 0 and not result.violations
+    created = [json.loads(r.response_body)["vpn_connection"] for r in result.records
+               if r.method == "POST" and r.status == 201 and r.response_body]
+    national = load_spec().gm_values
+    assert created and all(c[policy][key] == value for c in created for (policy, key), value in national.items())
+    assert not any(key in conn.get(policy, {}) for conn in _accepted(result) for policy, key in national)
+
+
+def test_a_gm_gateway_that_fills_in_another_algorithm_is_caught(tmp_path):
+    """Neither the documented default nor the national algorithm: md5, which no page gives a connection left without one."""
+    def md5(server: ReferenceServer) -> None:
+        server.builder.gm_national = True
+        server.builder.gm_values = {**server.builder.gm_values, ("ikepolicy", "authentication_algorithm"): "md5"}
+
+    result = _run(tmp_path, "flavor: GM", md5, vgw_flavor="GM")
+    findings = [f.message for r in result.violations for f in r.failures if f.check == "documented_defaults"]
+    assert result.exit_code == 1 and findings
+    assert all("ikepolicy.authentication_algorithm: expected 'sha2-256' or the GM gateway's 'sm3', got 'md5'" in m for m in findings)
+
+
 # ------------------------------------------------------------------------------------------------ IPv6
 
 def test_an_ipv6_gateway_passes_once_the_run_knows_it(tmp_path):
@@ -243,6 +275,65 @@ def test_the_repairer_keeps_a_body_to_the_told_gateway(style):
     assert "psk" not in conn and (style != "policy" or conn.get("policy_rules_v6"))
     assert not check_request(body, told_world(told))
     assert check_request(body, OPEN_WORLD)  # (the open world's gateway needs a psk)
+
+
+def test_the_repairer_names_no_algorithm_to_a_gm_gateway():
+    """The bgp example names its algorithms (sha2-512, aes-256): on a GM gateway the repaired body leaves them to it."""
+    example = load_spec().examples("request")["bgp"]
+    conn = Repairer(load_spec(), Resources(vgw_flavor="GM")).repair(json.loads(json.dumps(example)))["vpn_connection"]
+    assert not any(key in conn.get(policy, {}) for policy, key in load_spec().gm_values)
+    assert conn["ikepolicy"]["dh_group"] == example["vpn_connection"]["ikepolicy"]["dh_group"]  # (the rest kept)
+    kept = Repairer(load_spec()).repair(json.loads(json.dumps(example)))["vpn_connection"]  # (elsewhere: as it was)
+    assert kept["ikepolicy"]["authentication_algorithm"] == "sha2-512"
+
+
+def _created_without_algorithms(national: dict[tuple[str, str], str]) -> tuple[Answer, dict[str, Any]]:
+    """The reference server's 201 to the static example on a GM gateway, with ``national`` filled in."""
+    sent = {"vpn_connection": {**load_spec().examples("request")["static"]["vpn_connection"], "vgw_id": GATEWAY}}
+    sent["vpn_connection"].pop("psk")
+    connection = ReferenceServer(world=told_world(Resources(vgw_flavor="GM"))).respond(json.loads(json.dumps(sent)))
+    for (policy, key), value in national.items():
+        connection[policy][key] = value
+    return Answer(201, {"X-Request-Id": "r-1"}, json.dumps({"vpn_connection": connection, "request_id": "r-1"}).encode()), sent
+
+
+def test_a_gm_gateways_national_algorithms_are_defaults_only_where_the_run_is_told_the_gateway_is_gm():
+    answer, sent = _created_without_algorithms(load_spec().gm_values)
+    [open_world] = run_checks(answer, sent, only=("documented_defaults",))
+    assert open_world.severity == "violation" and "expected 'sha2-256', got 'sm3'" in open_world.message
+    with judging_in(told_world(RunSettings(vgw_flavor="GM"))):
+        assert not run_checks(answer, sent, only=("documented_defaults",))
+        assert not run_checks(*_created_without_algorithms({}), only=("documented_defaults",))  # (the documented ones too)
+
+
+def test_a_refusal_on_a_gm_gateway_of_a_body_that_names_another_algorithm_is_a_divergence():
+    """A body the spec refuses for an attribute it does not list (400 VPN.0013), which also names sha2-256: a GM
+    gateway that takes the national algorithms alone refuses it as a request it will not carry out (400 VPN.0001)."""
+    body = json.loads(json.dumps(load_spec().examples("request")["bgp"]))
+    body["vpn_connection"]["ikepolicy"]["not_listed"] = 1
+    refusal = Answer(400, {"X-Request-Id": "r-1"}, b'{"error_code": "VPN.0001", "error_msg": "invalid", "request_id": "r-1"}')
+    [open_world] = run_checks(refusal, body, only=("error_contract",))
+    assert open_world.severity == "violation"
+    with judging_in(told_world(RunSettings(vgw_flavor="GM"))):
+        [on_gm] = run_checks(refusal, body, only=("error_contract",))
+        assert (on_gm.severity, on_gm.rule) == ("divergence", "gm_national_algorithms")
+        assert 'ikepolicy.authentication_algorithm "sha2-512"' in on_gm.message
+        other_code = Answer(400, {"X-Request-Id": "r-1"}, b'{"error_code": "VPN.0204", "error_msg": "x", "request_id": "r-1"}')
+        assert [f.severity for f in run_checks(other_code, body, only=("error_contract",))] == ["violation"]  # (not its code)
+        body["vpn_connection"]["ikepolicy"] = {"not_listed": 1}  # (naming none of them: the refusal is the check's)
+        body["vpn_connection"].pop("ipsecpolicy")
+        assert [f.severity for f in run_checks(refusal, body, only=("error_contract",))] == ["violation"]
+
+
+def test_the_correct_but_different_server_refuses_another_algorithm_on_a_gm_gateway():
+    example = load_spec().examples("request")["bgp"]
+    gm = told_world(Resources(vgw_flavor="GM"))
+    body = Repairer(load_spec(), Resources(vgw_flavor="GM")).repair(json.loads(json.dumps(example)))
+    assert OtherChoicesServer(world=gm).respond(json.loads(json.dumps(body)))["ikepolicy"]["authentication_algorithm"] == "sm3"
+    body["vpn_connection"]["ipsecpolicy"]["encryption_algorithm"] = "aes-256"
+    with pytest.raises(Reject, match="a GM gateway uses sm4 as its ipsecpolicy.encryption_algorithm, not aes-256"):
+        OtherChoicesServer(world=gm).respond(body)
+    assert ReferenceServer(world=gm).respond(body)["ipsecpolicy"]["encryption_algorithm"] == "aes-256"  # (the reference: any)
 
 
 @pytest.mark.parametrize(("rule_id", "told"), [("psk-required-unless-gm", Resources(vgw_flavor="GM")),
