@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 from support import QUICK, drawn, patterns_of, run_against
 
-from contract_tests import case_cache, case_plan
+from contract_tests import case_cache, case_plan, runner
 from contract_tests.case_plan import Plan, fuzzing_parts, generate, plan_key
 from contract_tests.engine_phases import plan_for
 from contract_tests.records import VIOLATION
@@ -70,9 +70,10 @@ def test_one_and_eight_requests_in_flight_send_the_same_cases_and_reach_the_same
 
 
 @pytest.mark.parametrize("name", ["ignores-credentials", "accepts-out-of-range-ike-lifetime", "delete-keeps-connection"])
-def test_a_fault_is_caught_one_request_at_a_time_as_it_is_eight_at_a_time(name):
+def test_a_fault_is_caught_one_request_at_a_time_as_it_is_eight_at_a_time(name, monkeypatch):
     """The kill test of every fault runs at the default (8 in flight); these run at 1, each of another kind:
     credentials, a refused-value check, a lifecycle step."""
+    monkeypatch.setattr(runner, "GONE_WAIT", 2.0)  # (what delete-keeps-connection keeps is waited for that long, not 60 s)
     phases = ("lifecycle",) if name == "delete-keeps-connection" else ("examples", "coverage", "rules")
     result = run_against(("--fault", name), concurrency=1, phases=phases)
     reported = {f.check for r in result.failed for f in r.failures if f.severity == VIOLATION}
