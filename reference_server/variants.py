@@ -103,7 +103,7 @@ from vpnconn.constraints import readings_outside
 from vpnconn.documented import documented_only
 from vpnconn.nulls import has_null_members, left_out
 from vpnconn.rules import addresses_in_unsupported_classes
-from vpnconn.spec import IKE_IDS, RULE_LISTS, Spec
+from vpnconn.spec import CREATE_BODY, IKE_IDS, RULE_LISTS, Spec
 from vpnconn.unlisted import listed_only
 from vpnconn.world import World
 
@@ -273,7 +273,7 @@ class OtherChoicesServer(ReferenceServer):
                 raise Reject(self.errors["schema-violation"], f"/{'/'.join(reading.path)}: {reading.note}")
         if not found and (other := _not_national(self.world, body)):  # on a GM gateway, the national algorithms only
             raise Reject(self.errors["schema-violation"], other)
-        body = listed_only(load_spec(), "CreateVpnConnectionRequestBody", body)  # what it does not know, ignored
+        body = listed_only(load_spec(), CREATE_BODY, body)  # what it does not know, ignored
         body = body if found else ip_ids_left_out(body)  # (a valid body's ids of type ip: its gateways' answered)
         connection = kept_as_sets(super().respond(body, LETTER_NAMES if identity is RANDOM_IDENTITY else identity, store))
         # its clock read twice: updated_at a millisecond after created_at (the store keeps it after, moving created_at on)

@@ -29,6 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = REPO_ROOT / "spec" / "openapi.yaml"
 CREATE = "CreateVpnConnection"  # the operationId whose request the named rules and constraints describe
 CREATE_CONTENT = "CreateVpnConnectionRequestBodyContent"  # the connection a create's body gives (its vpn_connection)
+CREATE_BODY = "CreateVpnConnectionRequestBody"  # a create's whole body: {"vpn_connection": ...}
 ANSWER_CONNECTION = "CreateResponseVpnConnection"  # the connection as answered: its fields, their order, its style variants
 KEPT_CONNECTION = "ResponseVpnConnection"  # the connection as show and list answer it: a field may be kept for fewer styles
 RULE_LISTS = ("policy_rules", "policy_rules_v6")  # a connection's lists of policy rules ({source, destination[]}), IPv4 and IPv6

@@ -250,6 +250,35 @@ def test_serve_refuses_gateway_facts_beside_a_world_file_and_a_mistyped_flavor(t
     assert "VGW_FLAVOR must be the gateway's flavor as the VPN gateway API writes it" in capsys.readouterr().err
 
 
+# ------------------------------------------------------------------------------------------------ correct, but different
+
+@pytest.mark.parametrize("told", [{"vgw_attachment": "er"}, {"vgw_ip_role": "standby"}, {"local_subnets": ("192.168.0.0/16",)}],
+                         ids=["er", "standby", "local-subnets"])
+def test_the_correct_but_different_server_passes_on_each_told_gateway(told):
+    """It writes what it leaves out as an empty list (an ER-attached gateway's peer_subnets: `[]`, which was reported as
+    not echoed), and ignores an attribute no request schema lists, then refuses the body for what the told gateway's
+    rules refuse (an ha_role or a customer subnet: 400 VPN.0001, which was reported as not VPN.0013)."""
+    settings = RunSettings(**told)
+    with running_server(OtherChoicesServer(token=TOKEN["X-Auth-Token"], world=told_world(settings))) as url:
+        result = run_contract(replace(settings, target=url, token=TOKEN["X-Auth-Token"], phases=("examples", "coverage")),
+                              progress=lambda _: None, live=False)
+    assert result.exit_code == 0 and not result.violations
+
+
+def test_a_refusal_for_the_told_gateways_rules_names_a_failure_of_the_body():
+    """A body with an attribute no schema lists, on the standby address with the default ha_role (master): refused 400
+    VPN.0001 for the role by a server that checks its gateway first, or ignores the attribute. In the open world there
+    is no such failure: the check wants VPN.0013; told, either."""
+    body = json.loads(json.dumps(load_spec().examples("request")["static"]))
+    body["vpn_connection"]["not_listed"] = 1
+    for_the_role = Answer(400, {"X-Request-Id": "r-1"}, b'{"error_code": "VPN.0001", "error_msg": "x", "request_id": "r-1"}')
+    assert [f.severity for f in run_checks(for_the_role, body, only=("error_contract",))] == ["violation"]
+    with judging_in(told_world(RunSettings(vgw_ip_role="standby"))):
+        assert not run_checks(for_the_role, body, only=("error_contract",))
+    with judging_in(told_world(RunSettings(vgw_ip_role="active"))):  # (the active address: master is its role)
+        assert [f.severity for f in run_checks(for_the_role, body, only=("error_contract",))] == ["violation"]
+
+
 # ------------------------------------------------------------------------------------------------ the parts
 
 def test_the_gateway_facts_are_checked():
@@ -311,6 +340,7 @@ def test_a_refusal_on_a_gm_gateway_of_a_body_that_names_another_algorithm_is_a_d
     gateway that takes the national algorithms alone refuses it as a request it will not carry out (400 VPN.0001)."""
     body = json.loads(json.dumps(load_spec().examples("request")["bgp"]))
     body["vpn_connection"]["ikepolicy"]["not_listed"] = 1
+    body["vpn_connection"].pop("psk")  # (a psk on a GM gateway is a failure of its own, which a refusal may name)
     refusal = Answer(400, {"X-Request-Id": "r-1"}, b'{"error_code": "VPN.0001", "error_msg": "invalid", "request_id": "r-1"}')
     [open_world] = run_checks(refusal, body, only=("error_contract",))
     assert open_world.severity == "violation"
