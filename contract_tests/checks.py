@@ -42,7 +42,7 @@ from vpnconn.rules import RULES, breaks_address_classes
 from vpnconn.spec import ANSWER_CONNECTION, CREATE_BODY, CREATE_CONTENT, IKE_IDS, RULE_LISTS
 from vpnconn.unlisted import listed_only
 from vpnconn.validation import Violation, request_check
-from vpnconn.world import OPEN_WORLD, World
+from vpnconn.world import OPEN_WORLD, Gateway, World
 
 ERROR_CODE = re.compile(r"^[A-Z]+\.[0-9]{4}$")
 PHASE1_V1_ONLY = "phase1_mode_v1_only"  # the divergence of phase1_negotiation_mode answered for IKE v2
@@ -149,11 +149,16 @@ def judging_in(world: World) -> Iterator[World]:
         _TOLD[0] = previous
 
 
+def _told_gateway(req: dict[str, Any]) -> Gateway | None:
+    """The gateway of a create's connection ``req`` in the told world (None for an id it does not hold)."""
+    return _TOLD[0].gateway(str(req.get("vgw_id", "")))
+
+
 def _gateway_leaves_out(req: dict[str, Any]) -> frozenset[str]:
     """The fields (dotted: ``ikepolicy.dh_group``) that the gateway of a create leaves out of its answers, as the run
     was told it: a POLICY or BGP connection's peer_subnets on an ER-attached gateway (er-omits-peer-subnets), the IKE
     and IPsec fields of gm-omitted-fields on a GM gateway; none on the open world's."""
-    gateway = _TOLD[0].gateway(str(req.get("vgw_id", "")))
+    gateway = _told_gateway(req)
     left: set[str] = set()
     if gateway is not None and gateway.attachment_type == "er" and \
             str(req.get("style", _expected()["defaults"]["style"])).lower() in _expected()["er_omit_styles"]:
@@ -167,7 +172,7 @@ def _gateway_chooses(req: dict[str, Any]) -> dict[str, str]:
     """The fields (dotted) whose value the gateway of a create may choose where the create leaves them out, in place of
     the documented default, as the run was told it: a GM gateway's national algorithms (gm-algorithms); the value it may
     choose for each; none on the open world's."""
-    gateway = _TOLD[0].gateway(str(req.get("vgw_id", "")))
+    gateway = _told_gateway(req)
     if gateway is None or not gateway.is_gm:
         return {}
     return _expected()["gm_values"]
@@ -534,6 +539,8 @@ def error_contract(answer: Answer, sent: Any) -> None:
     if not violations:
         return  # a valid body (a case negative only in its path or headers): nothing to expect here
     code = error_code_of(answer.json)
+    if (answer.status, code) in {(v.status, v.error_code) for v in violations}:
+        return  # it names one of the body's failures
     if (answer.status, code) in _told_world_refusals(sent):
         return  # a failure of the body on the gateway the run was told of (its local subnets, its role, its kind)
     if address_class_answer(answer.status, code) and breaks_address_classes(load_spec(), sent):
@@ -596,8 +603,8 @@ def _as_refused_on_a_gm_gateway(sent: Any, status: int, code: str | None, broken
     will not carry out (400 VPN.0001) and the body names, for a gateway the run was told is GM, an algorithm or an
     authentication method other than the national one (gm-algorithms): a GM gateway that takes those alone refuses it."""
     conn = _object(sent.get("vpn_connection")) if isinstance(sent, dict) else {}
-    named = [f"{name} {short(value, 20)}" for name, national in _gateway_chooses(conn).items()
-             for policy, _, key in [name.partition(".")] if (value := _object(conn.get(policy)).get(key, national)) != national]
+    named = [f"{name} {short(value, 20)}" for name, value, _ in load_spec().gm_named_otherwise(conn)] \
+        if _gateway_chooses(conn) else []
     violation = load_spec().errors["schema-violation"]
     if named and (status, code) == (violation["status"], violation["error_code"]):
         raise Finding(f"a body that breaks {broken} got {status} {code}; on the GM gateway it names {', '.join(named[:3])}, "

@@ -298,11 +298,11 @@ def _not_national(world: World, body: Any) -> str | None:
     gateway = world.gateway(conn["vgw_id"])
     if gateway is None or not gateway.is_gm:
         return None
-    for (policy, key), value in load_spec().gm_values.items():
-        named = (conn.get(policy) or {}).get(key, value)
-        if named != value:
-            return f"a GM gateway uses {value} as its {policy}.{key}, not {printable(str(named), 40)}"
-    return None
+    other = load_spec().gm_named_otherwise(conn)
+    if not other:
+        return None
+    name, named, national = other[0]
+    return f"a GM gateway uses {national} as its {name}, not {printable(str(named), 40)}"
 
 
 def ip_ids_left_out(body: Any) -> Any:

@@ -327,6 +327,17 @@ class Spec:
         return {(parts[0], parts[1]): value for pointer, value in values.items()
                 for parts in [pointer.removeprefix("/vpn_connection/").split("/")]}
 
+    def gm_named_otherwise(self, conn: dict[str, Any]) -> list[tuple[str, Any, str]]:
+        """The fields of ``gm_values`` that a create's connection ``conn`` names with another value than the national one:
+        (``policy.field``, the value named, the national value), in the spec's order."""
+        named = []
+        for (policy, key), national in self.gm_values.items():
+            held = conn.get(policy)
+            value = held.get(key, national) if isinstance(held, dict) else national
+            if value != national:
+                named.append((f"{policy}.{key}", value, national))
+        return named
+
     def at_will(self, style: str) -> frozenset[str]:
         """The fields of a connection of ``style`` (either case) that each answer may carry or leave out, whatever
         another answer of the same connection did: the ``x-vpnconn-server-defaults`` entries' ``at_will``, for every
