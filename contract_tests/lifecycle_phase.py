@@ -78,6 +78,7 @@ from contract_tests.settings import RunSettings
 from contract_tests.silence import awaiting, why_unanswered
 from contract_tests.verdicts import account_state_refusal, answer_schema_provenance, valid_refusal
 from vpnconn import load_spec
+from vpnconn.json_schema import matches
 from vpnconn.repair import Repairer
 from vpnconn.spec import ANSWER_CONNECTION, KEPT_CONNECTION, PER_PAIR
 from vpnconn.validation import schema_errors
@@ -406,7 +407,7 @@ class LifecyclePhase:
             # the marker is a created_at: where only connections that share one with another are lost or repeated,
             # the sources say nothing (they never say created_at is unique)
             ties = not marker and all(i in tied for i in repeated + lost)
-            check, title = ("list_paging_ties", "Paging loses or repeats connections created in the same millisecond") \
+            check, title = ("list_paging_ties", "Paging loses or repeats connections that share a created_at") \
                 if ties else ("list_paging_complete", "Paging loses or repeats")
             record.failures.append(self._failure(check, "ListVpnConnections", title,
                                                  f"walking {len(everything)} connections {size} per page by marker: {what}"))
@@ -658,5 +659,7 @@ class LifecyclePhase:
 
 
 def _in_whole_seconds(stamp: str) -> bool:
-    """Is ``stamp`` (the spec's ``...ss.SSSZ``) written in whole seconds (``.000Z``): from a clock that may keep seconds?"""
-    return stamp.endswith(".000Z")
+    """Is ``stamp`` written in whole seconds, from a clock that may keep seconds: the spec's ``...ss.SSSZ`` with
+    ``.000Z``, or the form the zh list and show pages give (``...ssZ``: the Timestamp's ``x-vpnconn-also-documented``)?"""
+    form, _ = load_spec().answer_forms_also_documented["Timestamp"]
+    return stamp.endswith(".000Z") or matches(form["pattern"], stamp)

@@ -17,10 +17,10 @@ from contract_tests.error_bodies import OTHER_SHAPE, error_code_in, in_error_cod
 from contract_tests.records import Failure
 from vpnconn import load_spec
 from vpnconn.constraints import readings_outside
-from vpnconn.documented import UNLISTED_FIELDS, documented_only, open_answers
+from vpnconn.documented import UNLISTED_FIELDS, also_documented, documented_only, open_answers
 from vpnconn.nulls import EMPTY_AS_LEFT_OUT, NULL_AS_LEFT_OUT, has_null_members, left_out
 from vpnconn.rules import ADDRESS_CLASSES, addresses_in_unsupported_classes, breaks_address_classes
-from vpnconn.spec import Provenance
+from vpnconn.spec import Provenance, Spec
 from vpnconn.validation import Violation, request_check, schema_errors
 from vpnconn.world import OPEN_WORLD
 
@@ -227,8 +227,9 @@ INFERRED_RESPONSE = ("the answer keeps every documented constraint of the respon
 def answer_schema_provenance(schema: str, body: Any, operation_id: str) -> Provenance:
     """The provenance of an answer's failure of its ``schema``: documented if it also fails the documented-only
     schema, read as written, with each member written null left out, and with each written as an empty list left out
-    too; else inferred, by the first reading the documented-only schema takes (with the spec's own why when all that
-    is wrong is a field the spec does not list, a field written null or as an empty list, or these together)."""
+    too, in the spec's forms and in those another page documents (a timestamp in whole seconds); else inferred, by the
+    first reading the documented-only schema takes (with the spec's own why when all that is wrong is a field the spec
+    does not list, a field written null or as an empty list, a value in another page's form, or these together)."""
     spec = load_spec()
     if body is None:
         return spec.check_provenance("response_schema_conformance", operation_id)
@@ -237,11 +238,17 @@ def answer_schema_provenance(schema: str, body: Any, operation_id: str) -> Prove
     if nulls:
         readings.append((left_out(body), [NULL_AS_LEFT_OUT]))
     readings.append((left_out(body, empty_lists=True), [NULL_AS_LEFT_OUT] * nulls + [EMPTY_AS_LEFT_OUT]))
+    # the spec's forms, then each with the form another page documents for it (a timestamp in whole seconds)
+    forms = [spec.check_provenance(name) for _, name in spec.answer_forms_also_documented.values()]
+    written: tuple[tuple[Spec, Spec, list[Provenance]], ...] = (
+        (spec, documented_only(spec), []), (also_documented(spec), also_documented(documented_only(spec)), forms))
     for read, choices in readings:
-        if not schema_errors(schema, read, documented_only(spec)):
-            inferred = [spec.check_provenance(choice) for choice in choices]
-            if schema_errors(schema, read):
-                inferred.append(spec.check_provenance(UNLISTED_FIELDS) if not schema_errors(schema, read, open_answers(spec))
+        for in_form, documented, other_forms in written:
+            if schema_errors(schema, read, documented):
+                continue
+            inferred = [spec.check_provenance(choice) for choice in choices] + other_forms
+            if schema_errors(schema, read, in_form):
+                inferred.append(spec.check_provenance(UNLISTED_FIELDS) if not schema_errors(schema, read, open_answers(in_form))
                                 else Provenance(False, why=INFERRED_RESPONSE))
             return combined(inferred) or Provenance(False, why=INFERRED_RESPONSE)
     return spec.check_provenance("response_schema_conformance", operation_id)

@@ -12,6 +12,7 @@ import ipaddress
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from reference_server.app import ReferenceServer
@@ -102,6 +103,12 @@ def _on_created(edit: Callable[[dict, dict], None]) -> AnswerEdit:
             edit(body["vpn_connection"], _conn(request))
         return status, headers, body
     return apply
+
+
+def _in_beijing_time(stamp: str) -> str:
+    """A UTC Timestamp (``2026-01-01T00:00:00.000Z``) as the same moment in Beijing time (``2026-01-01T08:00:00.000+08:00``)."""
+    moment = datetime.fromisoformat(stamp.removesuffix("Z")).replace(tzinfo=UTC)
+    return moment.astimezone(timezone(timedelta(hours=8))).isoformat(timespec="milliseconds")
 
 
 def _on_errors(edit: Callable[[Answer], Answer]) -> AnswerEdit:
@@ -373,6 +380,9 @@ FAULTS: dict[str, Fault] = {f.name: f for f in [
     Fault("updated-before-created", "answers a create with an updated_at earlier than its created_at", ("timestamps_consistent",),
           edit_answer=_on_created(lambda c, s: c.update(updated_at=c["created_at"][:17] + "00.000Z")
                                   if not c["created_at"].endswith("00.000Z") else c.update(created_at=c["created_at"][:17] + "00.001Z"))),
+    Fault("stamps-in-local-time", "writes a create's created_at and updated_at in Beijing time (+08:00), a form no page gives "
+          "(the pages give UTC: with milliseconds and Z, or in whole seconds)", ("response_schema_conformance",),
+          edit_answer=_on_created(lambda c, s: c.update({k: _in_beijing_time(c[k]) for k in ("created_at", "updated_at")}))),
     Fault("policy-rules-dropped", "leaves the policy rules out of a POLICY answer", ("fields_present_per_style", "response_echoes_request"),
           edit_answer=_on_created(lambda c, s: c.pop("policy_rules", None))),
     Fault("peer-subnets-truncated", "answers only the first of several peer subnets", ("response_echoes_request",),

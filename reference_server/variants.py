@@ -26,6 +26,12 @@ against one must end with exit 0, its differences listed as divergences (and fai
   as the first did (a delete made idempotent), where the reference server answers 404: no source says which;
 - it answers a create with an ``updated_at`` a millisecond after its ``created_at``, as a server that reads its clock
   twice does, where the examples (and the reference server) give the two equal;
+- it writes ``created_at`` and ``updated_at`` in whole seconds, as the zh list and show pages give them
+  (``2026-01-01T00:00:00Z``: the Timestamp's ``x-vpnconn-also-documented``), where the English pages, every example
+  and the reference server write milliseconds: ``created_at`` down to its second, ``updated_at`` up to the next (so
+  the create's, a millisecond late, is a second late); a list's ``marker`` in that form comes after every stamp of its
+  second (``...00Z`` after ``...00.123Z``), so what came later in that second is not on the next page, as with a store
+  that keeps seconds;
 - it writes every integer of an answer with a fraction (``"lifetime_seconds": 86400.0``, ``"total_count": 3.0``),
   which JSON Schema counts an integer and a typed decoder refuses: no source says how the API writes numbers;
 - every answer carries a field no source lists (:data:`UNLISTED`: beside the request id, in each connection
@@ -93,6 +99,7 @@ import ipaddress
 import json
 import secrets
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from reference_server.app import Answer, Handler, ReferenceServer, Reject, printable
@@ -138,6 +145,7 @@ class OtherChoicesServer(ReferenceServer):
         handler = _with_unlisted_fields(handler)
         handler = _as_not_given(self.spec, operation, handler)
         handler = _with_fractions(handler)
+        handler = _in_whole_seconds(handler)
         handler = _reading_null_as_left_out(handler)
         return self._busy_at_first(operation, handler)
 
@@ -489,6 +497,34 @@ def _with_fractions(handler: Handler) -> Handler:
     return answer
 
 
+def _in_whole_seconds(handler: Handler) -> Handler:
+    """``handler`` answering each connection's ``created_at`` down to its second and ``updated_at`` up to one, and a
+    list's ``next_marker`` (a ``created_at``) as that connection's, in the zh list and show pages' form (``...ssZ``)."""
+    async def answer(params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Answer:
+        status, body = await handler(params, headers, raw, request_id)
+        if not body or status >= 300:
+            return status, body
+        document = json.loads(body)
+        for connection in _connections(document):
+            for key, up in (("created_at", False), ("updated_at", True)):
+                if isinstance(connection.get(key), str):
+                    connection[key] = whole_seconds(connection[key], up)
+        info = document.get("page_info")
+        if isinstance(info, dict) and isinstance(info.get("next_marker"), str):
+            info["next_marker"] = whole_seconds(info["next_marker"], up=False)
+        return status, json.dumps(document, ensure_ascii=False).encode()
+    return answer
+
+
+def whole_seconds(stamp: str, up: bool) -> str:
+    """The spec's Timestamp (``...ss.SSSZ``) in whole seconds (``...ssZ``): down to its second, or ``up`` to the next
+    one where it has a fraction."""
+    moment = datetime.fromisoformat(stamp.removesuffix("Z"))
+    if up and moment.microsecond:
+        moment += timedelta(seconds=1)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _as_floats(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _as_floats(v) for k, v in value.items()}
@@ -507,7 +543,8 @@ VARIANTS: dict[str, tuple[str, Callable[..., ReferenceServer]]] = {
                       "bits masked, answers enable_hub and the deprecated fields to a create of any style, an X-Request-Id of its "
                       "own (none to a show or a list), reads a null as a field left out and writes each field it leaves out as "
                       "null or an empty list, names a connection vpn- and four letters, answers the IKE phase-1 mode for v2 too, "
-                      "ignores an attribute no request schema lists, stamps a create's updated_at a millisecond late, refuses a psk "
+                      "ignores an attribute no request schema lists, stamps a create's updated_at a millisecond late, writes its "
+                      "stamps in whole seconds as the zh list and show pages do, refuses a psk "
                       "with * as the zh pages list none, answers a second delete 204, answers an IKE id of type ip with its "
                       "gateway's IP, gives a GM gateway's connections sm3, sm4 and digital-envelope-v2 and refuses others there, "
                       "refuses any IPv4 address of class D, E or loopback, or network holding one, with VPN.0204, and "

@@ -35,6 +35,13 @@ def test_error_kinds_record_status_and_code_provenance_apart(spec):
     assert not spec.error_provenance("body-too-large", "status").documented
 
 
+def test_a_form_another_page_documents_names_its_divergence(spec):
+    form, divergence = spec.answer_forms_also_documented["Timestamp"]  # the zh list and show pages' whole seconds
+    assert not any(key.startswith("x-") for key in form) and form["type"] == "string"
+    assert not spec.check_provenance(divergence).documented and "zh list and show pages" in spec.check_provenance(divergence).why
+    assert "Error" not in spec.answer_forms_also_documented  # (its other shape is the error bodies' own: error_bodies)
+
+
 def test_builtin_checks_take_the_default_unless_listed(spec):
     assert not spec.check_provenance("unsupported_method").documented
     assert spec.check_provenance("not_a_server_error").documented
@@ -57,8 +64,10 @@ def edited(tmp_path, old: str, new: str):
     ("error: schema-violation\n", "error: schema-violaton\n", "names the error kind 'schema-violaton'"),
     ("  api-page-zh: {title:", "  api-page-zh: {name:", "x-vpnconn-sources"),
     ("also_for: [Ipv4Address,", "also_for: [Ipv4Adress,", "also_for names 'Ipv4Adress', which is no component schema"),
+    ("x-vpnconn-divergence: timestamps_with_milliseconds", "x-vpnconn-divergence: timestamps_with_millis",
+     "Timestamp/x-vpnconn-also-documented names the divergence 'timestamps_with_millis', which no operation's"),
 ], ids=["rule-without-scope", "rule-without-provenance", "unknown-source", "unknown-constraint", "unknown-error-kind",
-        "malformed-source", "unknown-also-for-schema"])
+        "malformed-source", "unknown-also-for-schema", "unknown-divergence-of-another-form"])
 def test_a_mistake_in_an_extension_is_a_spec_error_naming_the_place(tmp_path, old, new, words):
     with pytest.raises(SpecError) as error:
         load_spec(edited(tmp_path, old, new))

@@ -205,6 +205,18 @@ class Spec:
         ``x-vpnconn-also-documented``): a documented alternative to ``Error``, which the examples show."""
         return self.schema("Error")["x-vpnconn-also-documented"]
 
+    @functools.cached_property
+    def answer_forms_also_documented(self) -> dict[str, tuple[dict[str, Any], str]]:
+        """Component schema -> (the form another page documents for it, the divergence that names an answer in that
+        form): each component's ``x-vpnconn-also-documented`` that names one (``x-vpnconn-divergence``: Timestamp's
+        whole seconds, as the zh list and show pages give them). The form is a schema, without its ``x-`` keys."""
+        forms = {}
+        for name, schema in self.document["components"]["schemas"].items():
+            form = schema.get("x-vpnconn-also-documented") if isinstance(schema, dict) else None
+            if isinstance(form, dict) and "x-vpnconn-divergence" in form:
+                forms[name] = ({k: v for k, v in form.items() if not k.startswith("x-")}, form["x-vpnconn-divergence"])
+        return forms
+
     def _error_kinds(self, mark: str, value: str | None = None) -> list[dict[str, Any]]:
         """The error kinds with ``mark`` (set to ``value``, when given)."""
         return [kind for kind in self.errors.values() if kind.get(mark) and (value is None or kind[mark] == value)]

@@ -22,6 +22,7 @@ from support import TOKEN
 from contract_tests import RunResult, RunSettings, run_contract
 from contract_tests.checks import UPDATED_EQUAL_ON_CREATE, Answer, run_checks
 from contract_tests.records import DIVERGENCE, VIOLATION
+from contract_tests.verdicts import response_provenance
 from reference_server import ReferenceServer
 from reference_server.embedded import running_server
 from reference_server.faults import Fault, FaultyServer
@@ -64,6 +65,43 @@ def test_a_clock_with_milliseconds_whose_updated_at_does_not_move_on_is_a_violat
     findings = [(f.check, f.message) for r in result.violations for f in r.failures]
     assert {check for check, _ in findings} == {"update_applies_changes"}
     assert all("did not advance" in message for _, message in findings) and result.exit_code == 1
+
+
+# ------------------------------------------------------------------------------ stamps in another page's form
+
+TIMESTAMPS = "timestamps_with_milliseconds"
+SCHEMA_CHECKS = {"lifecycle_response_schema", "response_schema_conformance"}  # (an answer's schema, by phase)
+
+
+def divergences_for_the_form(result: RunResult) -> list:
+    """The schema findings of ``result`` that rest on the form the zh list and show pages give a stamp."""
+    why = load_spec().check_provenance(TIMESTAMPS).why or ""
+    return [f for r in result.records for f in r.failures if f.provenance is not None and why in (f.provenance.why or "")]
+
+
+@pytest.mark.parametrize("stamp", ["2026-01-01T00:00:00Z", "2026-01-01T00:00:00"])  # (older zh copies: without the Z)
+def test_stamps_in_whole_seconds_as_the_zh_pages_give_them_are_a_divergence(stamp):
+    result = lifecycle_with_clock(stamp)
+    form = divergences_for_the_form(result)
+    assert {f.severity for f in form} == {DIVERGENCE} and {f.check for f in form} <= SCHEMA_CHECKS
+    assert any("created_at" in f.message for f in form)
+    # a clock of whole seconds: an update within the second keeps updated_at, as with .000Z
+    assert len([f for r in result.divergences for f in r.failures if f.check == "updated_at_moves_on"]) == 3
+    assert not result.violations and result.exit_code == 0
+
+
+@pytest.mark.parametrize("stamp, documented", [
+    ("2026-01-01T00:00:00Z", False), ("2026-01-01T00:00:00", False),  # the zh list and show pages' form: a divergence
+    ("2026-01-01T08:00:00.000+08:00", True), ("2026-01-01 00:00:00.000Z", True), ("1767225600", True),  # no page's
+    ("2026-01-01T00:00:00.000", True), ("2026-01-01T00:00Z", True),
+])
+def test_a_create_answer_stamped_in_a_form_no_page_gives_is_a_violation(stamp, documented):
+    """(The fault stamps-in-local-time proves it in a run: tests/contract/test_faults.py.)"""
+    answer, _ = create_answer(stamp, stamp)
+    provenance = response_provenance(answer.status, answer.content)
+    assert provenance.documented is documented
+    if not documented:
+        assert provenance.why == load_spec().check_provenance(TIMESTAMPS).why
 
 
 # ------------------------------------------------------------------------------------------ a clock read twice
