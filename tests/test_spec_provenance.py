@@ -65,7 +65,7 @@ def edited(tmp_path, old: str, new: str):
     ("  api-page-zh: {title:", "  api-page-zh: {name:", "x-vpnconn-sources"),
     ("also_for: [Ipv4Address,", "also_for: [Ipv4Adress,", "also_for names 'Ipv4Adress', which is no component schema"),
     ("x-vpnconn-divergence: timestamps_with_milliseconds", "x-vpnconn-divergence: timestamps_with_millis",
-     "Timestamp/x-vpnconn-also-documented names the divergence 'timestamps_with_millis', which no operation's"),
+     "Timestamp/x-vpnconn-also-documented names the divergence 'timestamps_with_millis', which the create operation's"),
 ], ids=["rule-without-scope", "rule-without-provenance", "unknown-source", "unknown-constraint", "unknown-error-kind",
         "malformed-source", "unknown-also-for-schema", "unknown-divergence-of-another-form"])
 def test_a_mistake_in_an_extension_is_a_spec_error_naming_the_place(tmp_path, old, new, words):

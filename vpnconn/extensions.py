@@ -148,14 +148,6 @@ def check_extensions(document: dict[str, Any], path: str) -> None:
         unknown = [name for name in (error.get("also_for") or []) if name not in schemas] if isinstance(error, dict) else []
         if unknown:
             raise SpecError(f"{path}: x-vpnconn-errors/{kind}/also_for names {unknown[0]!r}, which is no component schema")
-    checks = {name for item in (document.get("paths") or {}).values() for operation in (item or {}).values()
-              if isinstance(operation, dict) for name in ((operation.get("x-vpnconn-provenance") or {}).get("checks") or {})}
-    for name, schema in schemas.items():
-        form = schema.get("x-vpnconn-also-documented") if isinstance(schema, dict) else None
-        divergence = form.get("x-vpnconn-divergence") if isinstance(form, dict) else None
-        if divergence is not None and divergence not in checks:
-            raise SpecError(f"{path}: components/schemas/{name}/x-vpnconn-also-documented names the divergence {divergence!r}, "
-                            "which no operation's x-vpnconn-provenance/checks lists")
     sources = set(document["x-vpnconn-sources"])
     for place, provenance in _provenances(document):
         cited = provenance.get("documented")

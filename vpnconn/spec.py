@@ -568,7 +568,20 @@ def load_spec(path: Path | str | None = None, baseline: bool = False) -> Spec:
     spec = Spec(path=spec_path, document=document, sha256=hashlib.sha256(raw).hexdigest(), rules=_rules_of(document))
     _check_provenance_names(spec)
     _check_quota_fields(spec)
+    _check_other_forms(spec)
     return spec
+
+
+def _check_other_forms(spec: Spec) -> None:
+    """Every divergence an ``x-vpnconn-also-documented`` names is listed with its why under the create operation's
+    ``x-vpnconn-provenance/checks``, where the verdicts read it (a typo would silently keep the default: documented)."""
+    checks = spec.operation["x-vpnconn-provenance"].get("checks", {})
+    for name, schema in spec.document["components"]["schemas"].items():
+        form = schema.get("x-vpnconn-also-documented") if isinstance(schema, dict) else None
+        divergence = form.get("x-vpnconn-divergence") if isinstance(form, dict) else None
+        if divergence is not None and divergence not in checks:
+            raise SpecError(f"{spec.path}: components/schemas/{name}/x-vpnconn-also-documented names the divergence "
+                            f"{divergence!r}, which the create operation's x-vpnconn-provenance/checks does not list")
 
 
 def _check_quota_fields(spec: Spec) -> None:
