@@ -238,20 +238,34 @@ def answer_schema_provenance(schema: str, body: Any, operation_id: str) -> Prove
     if nulls:
         readings.append((left_out(body), [NULL_AS_LEFT_OUT]))
     readings.append((left_out(body, empty_lists=True), [NULL_AS_LEFT_OUT] * nulls + [EMPTY_AS_LEFT_OUT]))
-    # the spec's forms, then each with the form another page documents for it (a timestamp in whole seconds)
-    forms = [spec.check_provenance(name) for _, name in spec.answer_forms_also_documented.values()]
-    written: tuple[tuple[Spec, Spec, list[Provenance]], ...] = (
-        (spec, documented_only(spec), []), (also_documented(spec), also_documented(documented_only(spec)), forms))
     for read, choices in readings:
-        for in_form, documented, other_forms in written:
-            if schema_errors(schema, read, documented):
-                continue
-            inferred = [spec.check_provenance(choice) for choice in choices] + other_forms
-            if schema_errors(schema, read, in_form):
-                inferred.append(spec.check_provenance(UNLISTED_FIELDS) if not schema_errors(schema, read, open_answers(in_form))
-                                else Provenance(False, why=INFERRED_RESPONSE))
-            return combined(inferred) or Provenance(False, why=INFERRED_RESPONSE)
+        forms = _other_forms_needed(spec, schema, read)
+        if forms is None:
+            continue
+        other = spec.answer_forms_also_documented
+        inferred = [spec.check_provenance(name) for name in [*choices, *(other[form][1] for form in sorted(forms))]]
+        in_form = also_documented(spec, forms) if forms else spec
+        if schema_errors(schema, read, in_form):
+            inferred.append(spec.check_provenance(UNLISTED_FIELDS) if not schema_errors(schema, read, open_answers(in_form))
+                            else Provenance(False, why=INFERRED_RESPONSE))
+        return combined(inferred) or Provenance(False, why=INFERRED_RESPONSE)
     return spec.check_provenance("response_schema_conformance", operation_id)
+
+
+def _other_forms_needed(spec: Spec, schema: str, read: Any) -> frozenset[str] | None:
+    """The fewest of the forms other pages document (components of ``Spec.answer_forms_also_documented``: a
+    timestamp in whole seconds, a connection of the style POLICY-TEMPLATE) with which ``read`` keeps the documented-only
+    ``schema``: none where it keeps it in the spec's own; None where it does not even with all of them."""
+    documented = documented_only(spec)
+    if not schema_errors(schema, read, documented):
+        return frozenset()
+    needed = frozenset(spec.answer_forms_also_documented)
+    if not needed or schema_errors(schema, read, also_documented(documented, needed)):
+        return None
+    for name in sorted(needed):  # (each form the answer keeps the schema without)
+        if not schema_errors(schema, read, also_documented(documented, needed - {name})):
+            needed -= {name}
+    return needed
 
 
 def response_provenance(status: int, content: bytes) -> Provenance:

@@ -18,6 +18,7 @@ connections; that is a divergence (``list_unknown_gateway``), another answer sti
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from typing import Any
@@ -27,6 +28,7 @@ import pytest
 from support import PATH, TOKEN, named_create_body
 
 from contract_tests import RunSettings, run_contract
+from contract_tests.verdicts import answer_schema_provenance
 from reference_server.app import ReferenceServer, Reject
 from reference_server.embedded import running_server
 from reference_server.store import ConnectionStore
@@ -118,6 +120,58 @@ def test_paging_that_gives_a_marker_on_every_page_ends_where_no_further_page_com
     last = json.loads(walked[-1].response_body)
     assert last["vpn_connections"] == [] and last["page_info"]["next_marker"]  # (the empty page echoed its marker)
     assert result.exit_code == 0 and not result.violations and not result.divergences
+
+
+class ConsoleTemplate(ReferenceServer):
+    """The run's gateway holds a connection another client made in the console of a region that has the style policy
+    template: show and list answer it with ``style`` (POLICY-TEMPLATE, as the zh list page of 2024-08 writes it)."""
+
+    def __init__(self, style: str, **options: Any) -> None:
+        super().__init__(**options)
+        self.style, self.theirs = style, ""
+
+    def list_page(self, project: str, query: dict[str, Any], store: ConnectionStore | None = None) -> dict[str, Any]:
+        page = super().list_page(project, query, store)
+        for connection in page["vpn_connections"]:
+            if connection["id"] == self.theirs:
+                connection["style"] = self.style
+        return page
+
+
+@pytest.mark.parametrize("style, severity", [("POLICY-TEMPLATE", "divergence"), ("POLICY_TEMPLATE", "violation"),
+                                             ("TEMPLATE", "violation")])
+def test_another_clients_connection_of_the_style_policy_template_is_a_divergence(style, severity):
+    """zh pages of 2024 to 2025-05 list a fourth style, the newest pages do not (style_policy_template); a style no
+    page gives is a violation."""
+    app = ConsoleTemplate(style, token=TOKEN["X-Auth-Token"])
+    with running_server(app) as url:
+        answer = httpx.post(url + PATH, content=named_create_body("theirs-template"),
+                            headers={**TOKEN, "Content-Type": "application/json"}, timeout=10)
+        app.theirs = answer.json()["vpn_connection"]["id"]
+        result = run_contract(RunSettings(target=url, token=TOKEN["X-Auth-Token"], phases=("lifecycle",)),
+                              progress=lambda _: None, live=False)
+    found = [f for r in result.records for f in r.failures]
+    assert found and {f.check for f in found} == {"lifecycle_response_schema"} and {f.severity for f in found} == {severity}
+    why = load_spec().check_provenance("style_policy_template").why
+    assert all((f.provenance.why == why) is (severity == "divergence") for f in found)
+    assert result.exit_code == (0 if severity == "divergence" else 1)
+
+
+@pytest.mark.parametrize("seconds, template, named", [
+    (True, False, ["timestamps_with_milliseconds"]), (False, True, ["style_policy_template"]),
+    (True, True, ["style_policy_template", "timestamps_with_milliseconds"]),
+])
+def test_a_list_answer_names_the_other_forms_it_is_written_in_and_no_other(seconds, template, named):
+    spec = load_spec()
+    operation = spec.operation_by_id("ListVpnConnections")
+    answer = copy.deepcopy(operation.node["responses"]["200"]["content"]["application/json"]["examples"]["two-connections"]["value"])
+    first = answer["vpn_connections"][0]
+    if seconds:
+        first["created_at"] = first["created_at"][:19] + "Z"  # (the zh list page's form)
+    if template:
+        answer["vpn_connections"][1]["style"] = "POLICY-TEMPLATE"
+    provenance = answer_schema_provenance(operation.response_schema(200), answer, operation.id)
+    assert provenance.why == " / ".join(spec.check_provenance(name).why for name in named)
 
 
 class UnknownGatewayNotFound(ReferenceServer):
