@@ -48,8 +48,9 @@ against one must end with exit 0, its differences listed as divergences (and fai
 - it is busy now and then, as a loaded service is: about one request in BUSY_ONE_IN (chosen by
   :func:`busy_at_first`, so the same ones whatever the timing) is answered busy or not ready the first time it
   comes, with ``Retry-After: 0``, and served when it is asked again: 504 ``VPN.0014`` (system busy), 409
-  ``VPN.0016`` (gateway not ready), 400 ``VPN.0507`` (gateway being updated), 400 ``VPN.0030`` (system busy) or 400
-  ``VPN.0031`` (repeated operation; try again later, the error codes page says), the
+  ``VPN.0016`` (gateway not ready), 400 ``VPN.0507`` (gateway being updated), 400 ``VPN.0030`` (system busy), 400
+  ``VPN.0031`` (repeated operation; try again later, the error codes page says) or 500 ``VPN.0006`` (IAM service
+  unavailable), the
   documented codes of the error kinds the spec marks ``transient`` (:data:`BUSY_KINDS`, one by what the request is);
 - its ``X-Request-Id`` header is a request id of its own (:meth:`OtherChoicesServer.header_request_id`, as a gateway in
   front may set), not the body's ``request_id``: the sources give both, and never say they are one value; and its
@@ -296,7 +297,8 @@ FOLLOWED_READINGS = ("psk.pattern",)  # the narrower readings it follows (the sp
 LETTER_NAMES = Identity(auto_name=lambda: "vpn-" + "".join(secrets.choice("ghijklmnopqrstuvwxyz") for _ in range(4)))
 MAX_SPLIT_RULES = 50  # policy rules split one per destination only up to this many (rule_index is 0-50)
 BUSY_ONE_IN = 16  # about one request in this many is answered busy the first time it comes
-BUSY_KINDS = ("system-busy", "gateway-not-ready", "gateway-being-updated", "service-busy", "repeated-operation")  # (x-vpnconn-errors)
+BUSY_KINDS = ("system-busy", "gateway-not-ready", "gateway-being-updated", "service-busy", "repeated-operation",
+              "iam-unavailable")  # (x-vpnconn-errors)
 
 
 def _not_national(world: World, body: Any) -> str | None:

@@ -175,6 +175,11 @@ def test_a_target_busy_for_good_gets_no_verdict():
     (409, {"error_code": "VPN.0999", "error_msg": "conflict"}, False),
     (400, "<html>bad request</html>", False),
     (500, {"error_code": "VPN.0030"}, False),  # a status the code does not go with: a server error
+    (500, {"error_code": "VPN.0006", "error_msg": "IAM service unavailable"}, True),  # a service behind it is down
+    (500, {"code": "VPN.0006", "message": "IAM service unavailable"}, True),
+    (500, {"error_code": "VPN.0002", "error_msg": "internal server error"}, False),  # a server error, judged
+    (500, {"error_code": "VPN.0005", "error_msg": "service authentication failure"}, False),
+    (400, {"error_code": "VPN.0006"}, False),
     (409, {"error_code": "VPN.0031"}, False),
 ])
 def test_a_documented_not_ready_or_busy_code_is_a_busy_answer_whatever_its_status(status, body, busy):
@@ -187,6 +192,12 @@ def test_a_documented_not_ready_or_busy_code_is_a_busy_answer_whatever_its_statu
     assert pacing.is_busy(status, content) is busy
     if busy:  # nothing was done: a create is asked again too
         assert pacing.asked_again("POST", status, content)
+
+
+def test_a_target_that_fails_at_first_with_an_internal_error_is_still_judged_a_server_error():
+    """500 VPN.0002 (internal server error) says nothing of a service behind it: not asked again, a violation."""
+    result = run_on(NotReadyAtFirst(500, "VPN.0002", token="t"))
+    assert result.exit_code == 1 and {f.check for r in result.violations for f in r.failures} >= {"not_a_server_error"}
 
 
 class NotReadyAtFirst(ReferenceServer):
@@ -205,10 +216,11 @@ class NotReadyAtFirst(ReferenceServer):
         return await super()._create_vpn_connection(params, headers, raw, request_id)
 
 
-@pytest.mark.parametrize("status, code", [(409, "VPN.0016"), (400, "VPN.0031")])
+@pytest.mark.parametrize("status, code", [(409, "VPN.0016"), (400, "VPN.0031"), (500, "VPN.0006")])
 def test_a_target_not_ready_at_first_is_asked_again_and_judged(status, code):
     """Before VPN.0031 (repeated operation) was marked try-again-later, as the error codes page says, the second
-    target got a violation for every valid create it refused once so."""
+    target got a violation for every valid create it refused once so; before VPN.0006 (IAM service unavailable) was,
+    the third got 498 violation cases in a default run (not_a_server_error)."""
     app = NotReadyAtFirst(status, code, token="t")
     result = run_on(app)
     assert result.exit_code == 0 and not result.violations and not result.divergences
