@@ -235,8 +235,8 @@ class Spec:
 
     @functools.cached_property
     def transient_answers(self) -> frozenset[tuple[int, str]]:
-        """(status, error code) of the error kinds marked ``transient: code``: their status alone (400, 409) says
-        nothing, the code says the target is busy or not ready (``VPN.0030``, ``VPN.0016``, ...)."""
+        """(status, error code) of the error kinds marked ``transient: code``: their status alone (400, 409, 500) says
+        nothing, the code says the target is busy or not ready (``VPN.0030``, ``VPN.0016``, ``VPN.0006``, ...)."""
         return frozenset((kind["status"], kind["error_code"]) for kind in self._error_kinds("transient", "code"))
 
     @functools.cached_property
