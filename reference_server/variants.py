@@ -146,7 +146,7 @@ class OtherChoicesServer(ReferenceServer):
         handler = _with_unlisted_fields(handler)
         handler = _as_not_given(self.spec, operation, handler)
         handler = _with_fractions(handler)
-        handler = _in_whole_seconds(handler)
+        handler = _stamped_in_whole_seconds(handler)
         handler = _reading_null_as_left_out(handler)
         return self._busy_at_first(operation, handler)
 
@@ -499,7 +499,7 @@ def _with_fractions(handler: Handler) -> Handler:
     return answer
 
 
-def _in_whole_seconds(handler: Handler) -> Handler:
+def _stamped_in_whole_seconds(handler: Handler) -> Handler:
     """``handler`` answering each connection's ``created_at`` down to its second and ``updated_at`` up to one, and a
     list's ``next_marker`` (a ``created_at``) as that connection's, in the zh list and show pages' form (``...ssZ``)."""
     async def answer(params: dict[str, str], headers: dict[str, str], raw: bytes, request_id: str) -> Answer:

@@ -90,18 +90,18 @@ def _opened(spec: Spec) -> Spec:
 
 
 @functools.cache
-def also_documented(spec: Spec, names: frozenset[str] | None = None) -> Spec:
-    """A copy of ``spec`` whose component schemas that another page documents in another form
+def also_documented(spec: Spec, names: frozenset[str]) -> Spec:
+    """A copy of ``spec`` whose component schemas ``names``, which another page documents in another form as well
     (:attr:`~vpnconn.spec.Spec.answer_forms_also_documented`: a timestamp in whole seconds, a connection of the style
-    POLICY-TEMPLATE), those ``names`` (default: all), take either form: an answer that keeps them only so follows that
-    page (a divergence, not a violation)."""
+    POLICY-TEMPLATE), take either form: an answer that keeps them only so follows that page (a divergence, not a
+    violation)."""
     document = copy.deepcopy(spec.document)
     schemas = document["components"]["schemas"]
-    for name, (form, _) in spec.answer_forms_also_documented.items():
-        if names is None or name in names:
-            schemas[name] = {"anyOf": [{k: v for k, v in schemas[name].items() if k != "x-vpnconn-also-documented"}, form]}
-    tag = "+also-documented" + ("" if names is None else "-" + "-".join(sorted(names)))
-    return Spec(path=spec.path, document=document, sha256=f"{spec.sha256}{tag}", rules=spec.rules)
+    for name in names:
+        form, _ = spec.answer_forms_also_documented[name]
+        schemas[name] = {"anyOf": [{k: v for k, v in schemas[name].items() if k != "x-vpnconn-also-documented"}, form]}
+    return Spec(path=spec.path, document=document, sha256=f"{spec.sha256}+also-documented-{'-'.join(sorted(names))}",
+                rules=spec.rules)
 
 
 @functools.cache

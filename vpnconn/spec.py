@@ -209,7 +209,8 @@ class Spec:
     def answer_forms_also_documented(self) -> dict[str, tuple[dict[str, Any], str]]:
         """Component schema -> (the form another page documents for it, the divergence that names an answer in that
         form): each component's ``x-vpnconn-also-documented`` that names one (``x-vpnconn-divergence``: Timestamp's
-        whole seconds, as the zh list and show pages give them). The form is a schema, without its ``x-`` keys."""
+        whole seconds, as the zh list and show pages give them; ResponseVpnConnection's style POLICY-TEMPLATE). The form is
+        a schema, without its ``x-`` keys."""
         forms = {}
         for name, schema in self.document["components"]["schemas"].items():
             form = schema.get("x-vpnconn-also-documented") if isinstance(schema, dict) else None
@@ -576,10 +577,8 @@ def _check_other_forms(spec: Spec) -> None:
     """Every divergence an ``x-vpnconn-also-documented`` names is listed with its why under the create operation's
     ``x-vpnconn-provenance/checks``, where the verdicts read it (a typo would silently keep the default: documented)."""
     checks = spec.operation["x-vpnconn-provenance"].get("checks", {})
-    for name, schema in spec.document["components"]["schemas"].items():
-        form = schema.get("x-vpnconn-also-documented") if isinstance(schema, dict) else None
-        divergence = form.get("x-vpnconn-divergence") if isinstance(form, dict) else None
-        if divergence is not None and divergence not in checks:
+    for name, (_, divergence) in spec.answer_forms_also_documented.items():
+        if divergence not in checks:
             raise SpecError(f"{spec.path}: components/schemas/{name}/x-vpnconn-also-documented names the divergence "
                             f"{divergence!r}, which the create operation's x-vpnconn-provenance/checks does not list")
 
