@@ -37,7 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"vpnconn serve: {exc}", file=sys.stderr)
         return 2
     return serve(args.port, args.world, args.ak, args.token, args.quiet, args.fault, args.variant, args.latency, args.quotas,
-                 told)
+                 told, args.stop_when_stdin_closes)
 
 
 def _contract(args: argparse.Namespace) -> int:
@@ -150,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--token", default=os.environ.get("VPNCONN_TOKEN") or None,
                        help="accept only this X-Auth-Token (env VPNCONN_TOKEN; `make serve TOKEN=..`); default: any non-empty token")
     serve.add_argument("--quiet", action="store_true", help="no log line per request")
+    serve.add_argument("--stop-when-stdin-closes", action="store_true",
+                       help="stop once standard input closes: a program that starts the server with a pipe on its stdin "
+                            "stops it by closing the pipe, and by ending, even when it is killed (the embedded server of "
+                            "`vpnconn contract` runs so)")
     serve.add_argument("--latency", type=_latency, default=0.0, metavar="MS",
                        help="answer every request MS milliseconds late, as a distant cloud API does (default 0)")
     serve.add_argument("--fault", metavar="NAME", help="inject one deliberate fault (see reference_server/faults.py), "

@@ -31,16 +31,18 @@ class EmbeddedServer:
         server_token = settings.token or f"run-{secrets.token_hex(8)}"
         self.run_settings = replace(settings, token=None if settings.ak else server_token)
         # Secrets go to the child by environment, never on its command line (ps would show them).
-        command = [sys.executable, "-m", "commands.cli", "serve", "--port", "0", "--quiet", *told_gateway(settings),
-                   *serve_options]
+        # It stops when this process's end of its stdin closes: at stop(), and when this process ends however it ends
+        # (SIGKILL gives it no time to stop its children).
+        command = [sys.executable, "-m", "commands.cli", "serve", "--port", "0", "--quiet", "--stop-when-stdin-closes",
+                   *told_gateway(settings), *serve_options]
         env = environment_without_secrets()
         env["VPNCONN_TOKEN"] = server_token
         if settings.ak:
             env["VPNCONN_AK"], env["VPNCONN_SK"] = settings.ak, settings.sk or ""
         # Its errors go to a file, not a pipe: a pipe nobody reads fills and then stops the server mid-run.
         self._errors = tempfile.TemporaryFile()
-        self._proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=self._errors,
-                                      text=True)
+        self._proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=self._errors, text=True)
         self._url: str | None = None
         self._drain: threading.Thread | None = None
 
@@ -73,6 +75,8 @@ class EmbeddedServer:
 
     def stop(self) -> None:
         child_process.end(self._proc)
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()
         if self._drain is not None:
             self._drain.join(timeout=5)  # its read ends once the process has
         if self._proc.stdout is not None and not (self._drain and self._drain.is_alive()):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import sys
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -29,9 +31,11 @@ def _told(gateway: Gateway) -> str:
 
 def serve(port: int, world_path: str | None, ak: str | None, token: str | None, quiet: bool = False,
           fault: str | None = None, variant: str | None = None, latency_ms: float = 0.0, quotas: bool = True,
-          told: Any = None) -> int:
+          told: Any = None, stop_when_stdin_closes: bool = False) -> int:
     """``told``: what the open world's gateway ``told.vgw_id`` is (vpnconn.world.told_world: its local subnets, an
-    active-standby address, ER attachment, GM flavor, IPv6), where no world file declares the gateways."""
+    active-standby address, ER attachment, GM flavor, IPv6), where no world file declares the gateways.
+    ``stop_when_stdin_closes``: stop as on SIGTERM once standard input ends, as it does when the process that holds its
+    other end is gone, even killed (SIGKILL leaves that process no time to stop its children)."""
     told_open = told_world(told) if told is not None else OPEN_WORLD
     if world_path and told_open is not OPEN_WORLD:
         print("vpnconn serve: --world declares the gateways; describe them there (docs/world-file.md), not with "
@@ -94,5 +98,14 @@ def serve(port: int, world_path: str | None, ak: str | None, token: str | None, 
 
         app = Delayed(app, latency_ms / 1000)
         print(f"LATENCY: every answer comes {latency_ms:g} ms late, as from a distant cloud API", flush=True)
+    if stop_when_stdin_closes:
+        threading.Thread(target=_stop_at_end_of_input, name="vpnconn-stdin-watch", daemon=True).start()
     uvicorn_server(app).run(sockets=[sock])
     return 0
+
+
+def _stop_at_end_of_input() -> None:
+    """Read standard input to its end, then stop this server as SIGTERM does (uvicorn's graceful shutdown)."""
+    while sys.stdin.buffer.read(65536):
+        pass
+    os.kill(os.getpid(), signal.SIGTERM)

@@ -187,6 +187,30 @@ def test_signals_end_the_run_with_130_or_143_and_leave_no_child(tmp_path):
         assert [p for p in children if _alive(p)] == []
 
 
+def test_a_run_killed_outright_leaves_no_embedded_server_behind():
+    """SIGKILL gives a run no time to stop its children; the embedded server stops when its stdin, whose other end the
+    run held, closes. Before, it served on, orphaned, until the machine restarted."""
+    proc = subprocess.Popen([*VPNCONN, "--examples", "200"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+    assert proc.stdout is not None
+    assert "contract run against" in proc.stdout.readline()
+    time.sleep(1.0)
+    children = {p for p in _children(proc.pid)  # (its fuzzing processes end by themselves once they have drawn)
+                if "commands.cli serve" in subprocess.run(["ps", "-o", "args=", "-p", str(p)], capture_output=True,
+                                                         text=True).stdout}
+    assert len(children) == 1, "the run has its embedded server"
+    proc.kill()
+    proc.wait(timeout=10)
+    proc.stdout.close()
+    deadline = time.monotonic() + 20
+    while [p for p in children if _alive(p)] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [p for p in children if _alive(p)]
+    for pid in left:  # (a failing run of this test leaves none either)
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
+
+
 def test_a_child_process_that_ignores_sigterm_is_killed_after_its_grace():
     import signal
 
