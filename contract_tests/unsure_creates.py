@@ -29,11 +29,11 @@ from contract_tests.pacing import Pace, send
 from contract_tests.proxies import RefusedByProxy
 from contract_tests.settings import RunSettings
 from vpnconn import load_spec
+from vpnconn.spec import LIST
 
 IDENTITY = ("name", "vgw_id", "cgw_id", "tunnel_local_address", "tunnel_peer_address", "peer_subnets")  # what a
 # create gives that its connection keeps and a list shows
 DISTINCT = ("name", "tunnel_local_address", "peer_subnets")  # one of them tells a connection from the gateway's others
-PAGE = 2000  # connections a list page may hold (the list's documented maximum)
 MOST_PAGES = 50  # a list whose pages never end is not followed further
 
 
@@ -79,11 +79,13 @@ def gateway_connections(base_url: str, settings: RunSettings, client: httpx.Clie
                         pace: Pace | None = None) -> list[dict[str, Any]] | None:
     """The connections of the run's gateway (``settings.vgw_id``), every page, at the run's pace; None when the
     target does not answer the list as documented (another status, a body without ``vpn_connections``, no answer)."""
-    list_url = load_spec().operation_by_id("ListVpnConnections").url(base_url, project_id=settings.project_id)
+    spec = load_spec()
+    list_url = spec.operation_by_id(LIST).url(base_url, project_id=settings.project_id)
+    size = spec.page_size()  # what every page of the API takes: a target that follows the list page of 2024 refuses more
     found: list[dict[str, Any]] = []
     marker: str | None = None
     for _ in range(MOST_PAGES):
-        query = {"vgw_id": settings.vgw_id, "limit": PAGE, **({"marker": marker} if marker else {})}
+        query = {"vgw_id": settings.vgw_id, "limit": size, **({"marker": marker} if marker else {})}
         url = f"{list_url}?{urlencode(query)}"
         headers = signed_headers("GET", url, b"", settings.token, settings.ak, settings.sk)
         try:

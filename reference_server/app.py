@@ -300,12 +300,15 @@ class ReferenceServer:
             raise Reject(self.errors["not-found"], f"VPN connection {connection_id[:80]}")
 
     def _query(self, operation: Operation, text: str) -> dict[str, Any]:
-        """The operation's query parameters, typed and checked against their schemas (unknown ones ignored)."""
+        """The operation's query parameters, typed and checked against their schemas (unknown ones ignored), with its
+        schema's default for one not given (a list without a ``limit`` holds 2000 connections at most)."""
         pairs = parse_qsl(text, keep_blank_values=True)
         out: dict[str, Any] = {}
         for name, schema, validator in self._query_parameters[operation.id]:
             values = [v for k, v in pairs if k == name]
             if not values:
+                if "default" in schema:
+                    out[name] = schema["default"]
                 continue
             value: Any = values if schema.get("type") == "array" else values[-1]
             if schema.get("type") == "integer":
@@ -323,9 +326,13 @@ class ReferenceServer:
         for operation in self.spec.operations:
             for parameter in (self.spec.resolve(p) for p in operation.node.get("parameters", [])):
                 if parameter["in"] == "query":
-                    schema = self.spec.resolve(parameter["schema"])
+                    schema = self._query_schema(operation.id, parameter["name"])
                     table[operation.id].append((parameter["name"], schema, SpecValidator(schema)))
         return table
+
+    def _query_schema(self, operation_id: str, name: str) -> dict[str, Any]:
+        """The schema the server reads a query parameter with: the spec's."""
+        return self.spec.query_schema(operation_id, name)
 
     def respond(self, body: Any, identity: Identity = RANDOM_IDENTITY, store: ConnectionStore | None = None) -> dict[str, Any]:
         """The created ``vpn_connection`` for a parsed body, or :class:`Reject` with the documented error.

@@ -65,6 +65,9 @@ against one must end with exit 0, its differences listed as divergences (and fai
   connection, ``"next_marker": null`` on the last page): the sources type each field and never mention null, nor
   whether a list that holds nothing is written, and a client reads each as the field not there (``null_as_left_out``,
   ``empty_list_as_left_out``);
+- it reads a list's ``limit`` as the zh list page of 2024 does (0 to 200, default 200: the spec's ``query_readings``),
+  refusing a larger one (400 ``VPN.0001``) and giving at most 200 connections where a list asks for no number, where
+  the reference server reads it as the newest pages do (0 to 2000) and gives every connection where none is asked;
 - it answers ``phase1_negotiation_mode`` (its default, ``main``) for an IKE v2 connection too, as a store that keeps
   the default for every connection does, where the examples leave it out of v2 answers (``phase1_mode_v1_only``);
 - it answers an IKE id of type ip (``local_id``, ``peer_id``) that a create gave with the IP of its gateway (of the
@@ -263,6 +266,14 @@ class OtherChoicesServer(ReferenceServer):
                 raise Reject(self.errors[kind], "try again later", [(b"retry-after", b"0")])
             return await handler(params, headers, raw, request_id)
         return answer
+
+    def _query_schema(self, operation_id: str, name: str) -> dict[str, Any]:
+        """A query parameter's schema as the older page that reads it narrowest does (the spec's ``query_readings``: a
+        list's ``limit`` at most 200, and 200 where none is given), where the reference server reads each as the spec does."""
+        readings = self.spec.query_readings(operation_id).get(name)
+        if not readings:
+            return super()._query_schema(operation_id, name)
+        return min(readings, key=lambda schema: schema.get("maximum", float("inf")))
 
     @functools.cached_property
     def _known_headers(self) -> frozenset[str]:

@@ -42,6 +42,18 @@ def test_a_form_another_page_documents_names_its_divergence(spec):
     assert "Error" not in spec.answer_forms_also_documented  # (its other shape is the error bodies' own: error_bodies)
 
 
+def test_an_older_pages_narrower_reading_of_the_lists_limit_sets_the_page_every_target_takes(spec, tmp_path):
+    limit = spec.query_schema("ListVpnConnections", "limit")
+    assert (limit["maximum"], limit["default"]) == (2000, 2000)  # the newest pages
+    (older,) = spec.query_readings("ListVpnConnections")["limit"]  # the zh list page of 2024
+    assert {**limit, "maximum": 200, "default": 200} == older
+    table = spec.operation_by_id("ListVpnConnections").node["x-vpnconn-provenance"]["query_readings"]
+    assert spec.cited(table["limit"][0]["documented"]).date == "2024-01-26"
+    assert spec.page_size() == 200
+    without = load_spec(edited(tmp_path, "            - {schema: {maximum: 200, default: 200}", "            - {schema: {default: 200}"))
+    assert without.page_size() == 2000  # (read from the spec, not a number of its own)
+
+
 def test_builtin_checks_take_the_default_unless_listed(spec):
     assert not spec.check_provenance("unsupported_method").documented
     assert spec.check_provenance("not_a_server_error").documented
@@ -66,8 +78,14 @@ def edited(tmp_path, old: str, new: str):
     ("also_for: [Ipv4Address,", "also_for: [Ipv4Adress,", "also_for names 'Ipv4Adress', which is no component schema"),
     ("x-vpnconn-divergence: timestamps_with_milliseconds", "x-vpnconn-divergence: timestamps_with_millis",
      "Timestamp/x-vpnconn-also-documented names the divergence 'timestamps_with_millis', which the create operation's"),
+    ("        query_readings:\n          limit:", "        query_readings:\n          limits:",
+     "ListVpnConnections's x-vpnconn-provenance/query_readings names 'limits', which is no query parameter of it"),
+    ("{schema: {maximum: 200, default: 200}", "{schema: {maxLength: 200}", "query_readings/limit/0/schema"),
+    ("default: 200}, documented: list-page-zh-2024", "default: 200}, documented: list-page-2024",
+     "query_readings/limit/0 cites the source 'list-page-2024'"),
 ], ids=["rule-without-scope", "rule-without-provenance", "unknown-source", "unknown-constraint", "unknown-error-kind",
-        "malformed-source", "unknown-also-for-schema", "unknown-divergence-of-another-form"])
+        "malformed-source", "unknown-also-for-schema", "unknown-divergence-of-another-form",
+        "unknown-query-parameter-read-narrower", "query-reading-of-another-keyword", "query-reading-of-no-source"])
 def test_a_mistake_in_an_extension_is_a_spec_error_naming_the_place(tmp_path, old, new, words):
     with pytest.raises(SpecError) as error:
         load_spec(edited(tmp_path, old, new))

@@ -74,6 +74,14 @@ OPERATION_EXTENSIONS: dict[str, Any] = {
                     "type": "object", "additionalProperties": False, "required": ["pattern", "documented", "note"],
                     "properties": {"pattern": {"type": "string"}, "documented": {"type": "string"},
                                    "note": {"type": "string", "minLength": 10}}}}},
+                # a narrower reading of a query parameter that another page documents: the schema keywords it reads
+                # otherwise, its page, what it says
+                "query_readings": {"type": "object", "additionalProperties": {"type": "array", "minItems": 1, "items": {
+                    "type": "object", "additionalProperties": False, "required": ["schema", "documented", "note"],
+                    "properties": {"schema": {"type": "object", "minProperties": 1,
+                                              "propertyNames": {"enum": ["minimum", "maximum", "default"]},
+                                              "additionalProperties": {"type": "integer"}},
+                                   "documented": {"type": "string"}, "note": {"type": "string", "minLength": 10}}}}},
             },
         },
         "x-vpnconn-server-defaults": {
@@ -178,6 +186,7 @@ def _provenances(document: dict[str, Any]):
             for group in ("constraints", "checks"):
                 for name, prov in (table.get(group) or {}).items():
                     yield f"{where}/x-vpnconn-provenance/{group}/{name}", prov
-            for name, readings in (table.get("narrower_readings") or {}).items():
-                yield from ((f"{where}/x-vpnconn-provenance/narrower_readings/{name}/{i}", {"documented": r["documented"]})
-                            for i, r in enumerate(readings))
+            for group in ("narrower_readings", "query_readings"):
+                for name, readings in (table.get(group) or {}).items():
+                    yield from ((f"{where}/x-vpnconn-provenance/{group}/{name}/{i}", {"documented": r["documented"]})
+                                for i, r in enumerate(readings))

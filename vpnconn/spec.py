@@ -28,6 +28,7 @@ from vpnconn.extensions import check_extensions
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = REPO_ROOT / "spec" / "openapi.yaml"
 CREATE = "CreateVpnConnection"  # the operationId whose request the named rules and constraints describe
+LIST = "ListVpnConnections"  # the operationId of the list, paged by its query parameter `limit`
 CREATE_CONTENT = "CreateVpnConnectionRequestBodyContent"  # the connection a create's body gives (its vpn_connection)
 CREATE_BODY = "CreateVpnConnectionRequestBody"  # a create's whole body: {"vpn_connection": ...}
 ANSWER_CONNECTION = "CreateResponseVpnConnection"  # the connection as answered: its fields, their order, its style variants
@@ -380,6 +381,26 @@ class Spec:
         entry = _error_table(self.document)[kind]["provenance"]
         return _provenance(entry[part] if "status" in entry else entry, self.sources)
 
+    def query_schema(self, operation_id: str, name: str) -> dict[str, Any]:
+        """The schema of the query parameter ``name`` of ``operation_id`` (SpecError when it has none so named)."""
+        for parameter in (self.resolve(p) for p in self.operation_by_id(operation_id).node.get("parameters", [])):
+            if parameter["in"] == "query" and parameter["name"] == name:
+                return self.resolve(parameter["schema"])
+        raise SpecError(f"{self.path}: {operation_id} has no query parameter {name!r}")
+
+    def query_readings(self, operation_id: str) -> dict[str, tuple[dict[str, Any], ...]]:
+        """The query parameters of ``operation_id`` that an older page of the API reads narrower than the spec
+        (its ``x-vpnconn-provenance/query_readings``): name -> the parameter's schema as each such page reads it."""
+        table = self.operation_by_id(operation_id).node.get("x-vpnconn-provenance", {}).get("query_readings", {})
+        return {name: tuple({**self.query_schema(operation_id, name), **r["schema"]} for r in readings)
+                for name, readings in table.items()}
+
+    def page_size(self, operation_id: str = LIST) -> int:
+        """The largest ``limit`` of ``operation_id`` that every page of the API takes: the spec's maximum, or the
+        smallest a narrower reading gives (a list that asks for more is refused by a target that follows that page)."""
+        readings = (self.query_schema(operation_id, "limit"), *self.query_readings(operation_id).get("limit", ()))
+        return min(int(schema["maximum"]) for schema in readings)
+
     def check_provenance(self, check: str, operation_id: str = CREATE) -> Provenance:
         """The provenance of what a check expects (a schemathesis built-in or one of ours): the operation's
         default unless its ``x-vpnconn-provenance`` lists the check."""
@@ -570,7 +591,19 @@ def load_spec(path: Path | str | None = None, baseline: bool = False) -> Spec:
     _check_provenance_names(spec)
     _check_quota_fields(spec)
     _check_other_forms(spec)
+    _check_query_readings(spec)
     return spec
+
+
+def _check_query_readings(spec: Spec) -> None:
+    """Every query reading names a query parameter of its operation (a typo would silently read none)."""
+    for operation in spec.operations:
+        for name in operation.node.get("x-vpnconn-provenance", {}).get("query_readings", {}):
+            try:
+                spec.query_schema(operation.id, name)
+            except SpecError:
+                raise SpecError(f"{spec.path}: {operation.id}'s x-vpnconn-provenance/query_readings names {name!r}, "
+                                "which is no query parameter of it") from None
 
 
 def _check_other_forms(spec: Spec) -> None:
