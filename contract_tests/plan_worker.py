@@ -8,15 +8,19 @@ kind of credentials; never a credential: the plan holds placeholders), so the sa
 whoever asks: a run, a test or the benchmark.
 
 Protocol: one JSON line on stdin; on stdout the pickled ``("ok", [PlannedCase, ...])`` or ``("error", text)``.
-The parent decides what Ctrl-C means and stops this process (SIGTERM), so it ignores SIGINT itself.
+The parent decides what Ctrl-C means and stops this process (SIGTERM), so it ignores SIGINT itself. The parent keeps
+stdin open while it waits: where stdin ends before the cases are ready (the parent was killed outright, SIGKILL),
+nobody waits for them, and this process stops at once.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import signal
 import sys
+import threading
 from typing import Any
 
 
@@ -30,7 +34,8 @@ def request_for(settings: Any, phases: tuple[str, ...]) -> dict[str, Any]:
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    request = json.loads(sys.stdin.readline())
+    request = json.loads(sys.stdin.buffer.readline())
+    threading.Thread(target=_stop_at_end_of_input, name="vpnconn-stdin-watch", daemon=True).start()
     payload: tuple[str, Any]
     try:
         from contract_tests.case_plan import generate, settings_from_inputs
@@ -44,6 +49,13 @@ def main() -> int:
     except BrokenPipeError:  # the parent is gone or stopping: nothing to report to
         pass
     return 0
+
+
+def _stop_at_end_of_input() -> None:
+    """Read stdin to its end (the parent closes it, or is gone), then end this process: nobody waits for its cases."""
+    while sys.stdin.buffer.read(65536):
+        pass
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -187,18 +187,25 @@ def test_signals_end_the_run_with_130_or_143_and_leave_no_child(tmp_path):
         assert [p for p in children if _alive(p)] == []
 
 
-def test_a_run_killed_outright_leaves_no_embedded_server_behind():
-    """SIGKILL gives a run no time to stop its children; the embedded server stops when its stdin, whose other end the
-    run held, closes. Before, it served on, orphaned, until the machine restarted."""
-    proc = subprocess.Popen([*VPNCONN, "--examples", "200"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            start_new_session=True)
+def test_a_run_killed_outright_leaves_no_embedded_server_nor_planner_behind():
+    """SIGKILL gives a run no time to stop its children; the embedded server and the fuzzing planners stop when their
+    stdin, whose other end the run held, closes. Before, the server served on, orphaned, until the machine restarted,
+    and each planner drew on for minutes (``--examples 3000``: 2 planners still drawing 2 minutes after the kill)."""
+    proc = subprocess.Popen([*VPNCONN, "--examples", "3000", "--no-cache", "--seed", "4242"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, start_new_session=True)
     assert proc.stdout is not None
     assert "contract run against" in proc.stdout.readline()
-    time.sleep(1.0)
-    children = {p for p in _children(proc.pid)  # (its fuzzing processes end by themselves once they have drawn)
-                if "commands.cli serve" in subprocess.run(["ps", "-o", "args=", "-p", str(p)], capture_output=True,
-                                                         text=True).stdout}
-    assert len(children) == 1, "the run has its embedded server"
+
+    def kinds() -> dict[int, str]:
+        named = {p: subprocess.run(["ps", "-o", "args=", "-p", str(p)], capture_output=True, text=True).stdout
+                 for p in _children(proc.pid)}
+        return {p: kind for p, args in named.items() for kind in ("commands.cli serve", "plan_worker") if kind in args}
+
+    deadline = time.monotonic() + 60
+    while "plan_worker" not in kinds().values() and time.monotonic() < deadline:  # (drawing the fuzzing cases)
+        time.sleep(0.2)
+    children = kinds()
+    assert sorted(set(children.values())) == ["commands.cli serve", "plan_worker"], "the run serves and plans"
     proc.kill()
     proc.wait(timeout=10)
     proc.stdout.close()
