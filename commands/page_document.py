@@ -44,6 +44,15 @@ def _section(folded: dict[str, Any], sources: dict[str, Any]) -> str:
         if provenance.get(group):
             rows: list[tuple[Any, ...]] = [(f"`{name}`", _provenance(value, sources)) for name, value in provenance[group].items()]
             parts.append(_table(f"**{title}** whose provenance differs from the default", (title[:-1], "provenance"), rows))
+    readings = [(f"`{name}`", f"pattern `{r['pattern']}`" if "pattern" in r else ", ".join(f"{k} {v}" for k, v in r["schema"].items()),
+                 _provenance({"documented": r["documented"]}, sources), r["note"])
+                for group in ("narrower_readings", "query_readings") for name, listed in provenance.get(group, {}).items()
+                for r in listed]
+    if readings:
+        parts.append(_table("**Narrower readings**: where another page of the API reads a constraint or a query parameter "
+                            "narrower than the spec (which takes the widest), what it reads; a target that follows it "
+                            "makes the other choice", ("constraint or parameter", "that page reads", "page", "what it says"),
+                            readings))
     if folded.get("x-vpnconn-rules"):
         rules = [(f"`{rule['id']}`", rule["description"], ", ".join(f"`{field}`" for field in rule.get("fields", [])),
                  _error(rule.get("error")),

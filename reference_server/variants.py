@@ -67,7 +67,7 @@ against one must end with exit 0, its differences listed as divergences (and fai
   ``empty_list_as_left_out``);
 - it reads a list's ``limit`` as the zh list page of 2024 does (0 to 200, default 200: the spec's ``query_readings``),
   refusing a larger one (400 ``VPN.0001``) and giving at most 200 connections where a list asks for no number, where
-  the reference server reads it as the newest pages do (0 to 2000) and gives every connection where none is asked;
+  the reference server reads it as the newest pages do (0 to 2000, default 2000);
 - it answers ``phase1_negotiation_mode`` (its default, ``main``) for an IKE v2 connection too, as a store that keeps
   the default for every connection does, where the examples leave it out of v2 answers (``phase1_mode_v1_only``);
 - it answers an IKE id of type ip (``local_id``, ``peer_id``) that a create gave with the IP of its gateway (of the

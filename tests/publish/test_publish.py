@@ -179,8 +179,10 @@ def test_the_page_document_folds_every_operation_extension_and_leaves_the_bundle
                 continue
             folded = page["paths"][path][method]
             assert not [key for key in folded if key.startswith("x-vpnconn-")], (method, path)
-            for group in ("constraints", "checks"):
+            for group in ("constraints", "checks", "narrower_readings", "query_readings"):
                 for name in operation["x-vpnconn-provenance"].get(group, {}):
                     assert f"`{name}`" in folded["description"], name
             for rule in operation.get("x-vpnconn-rules", []):
                 assert f"`{rule['id']}`" in folded["description"]
+    listing = page["paths"]["/v5/{project_id}/vpn-connection"]["get"]["description"]
+    assert "| `limit` | maximum 200, default 200 | documented: `list-page-zh-2024`" in listing
