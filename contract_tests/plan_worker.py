@@ -20,8 +20,9 @@ import os
 import pickle
 import signal
 import sys
-import threading
 from typing import Any
+
+from vpnconn.stdin_end import when_stdin_ends
 
 
 def request_for(settings: Any, phases: tuple[str, ...]) -> dict[str, Any]:
@@ -35,7 +36,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     request = json.loads(sys.stdin.buffer.readline())
-    threading.Thread(target=_stop_at_end_of_input, name="vpnconn-stdin-watch", daemon=True).start()
+    when_stdin_ends(lambda: os._exit(0))  # the parent is gone, or stopping: nobody waits for the cases
     payload: tuple[str, Any]
     try:
         from contract_tests.case_plan import generate, settings_from_inputs
@@ -49,13 +50,6 @@ def main() -> int:
     except BrokenPipeError:  # the parent is gone or stopping: nothing to report to
         pass
     return 0
-
-
-def _stop_at_end_of_input() -> None:
-    """Read stdin to its end (the parent closes it, or is gone), then end this process: nobody waits for its cases."""
-    while sys.stdin.buffer.read(65536):
-        pass
-    os._exit(0)
 
 
 if __name__ == "__main__":

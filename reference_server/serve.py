@@ -6,12 +6,12 @@ import errno
 import os
 import signal
 import sys
-import threading
 from datetime import datetime
 from typing import Any
 
 from reference_server.app import ReferenceServer
 from reference_server.embedded import bind_loopback, uvicorn_server
+from vpnconn.stdin_end import when_stdin_ends
 from vpnconn.world import OPEN_WORLD, Gateway, WorldError, load_world, told_world
 
 
@@ -99,13 +99,7 @@ def serve(port: int, world_path: str | None, ak: str | None, token: str | None, 
         app = Delayed(app, latency_ms / 1000)
         print(f"LATENCY: every answer comes {latency_ms:g} ms late, as from a distant cloud API", flush=True)
     if stop_when_stdin_closes:
-        threading.Thread(target=_stop_at_end_of_input, name="vpnconn-stdin-watch", daemon=True).start()
+        when_stdin_ends(lambda: os.kill(os.getpid(), signal.SIGTERM))  # stopped as SIGTERM does (uvicorn's graceful shutdown)
     uvicorn_server(app).run(sockets=[sock])
     return 0
 
-
-def _stop_at_end_of_input() -> None:
-    """Read standard input to its end, then stop this server as SIGTERM does (uvicorn's graceful shutdown)."""
-    while sys.stdin.buffer.read(65536):
-        pass
-    os.kill(os.getpid(), signal.SIGTERM)

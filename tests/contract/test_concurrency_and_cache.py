@@ -399,8 +399,10 @@ def test_the_fuzzing_cases_of_a_key_are_the_same_whoever_asks_for_them():
     planner = FuzzingPlanner(RunSettings(seed=SEED, examples=10, token="token-one"))
     try:
         cases = planner.result(lambda: False)
+        exits = [process.returncode for process in planner.processes]  # (each waited for, its stdin still held)
     finally:
         planner.stop()
+    assert exits == [0, 0]  # each ended cleanly once it handed its cases over (not aborted at its exit: -6)
     assert [case.positive for case in cases] == [True] * 5 + [False] * 5  # a part per mode, in order
     assert other.communicate(timeout=300)[0].strip() == drawn(cases)
 

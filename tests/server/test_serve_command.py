@@ -45,6 +45,29 @@ def test_serve_answers_and_logs_without_secrets(spec):
     assert "secret-token-123" not in output and "Fake-Psk-1234" not in output
 
 
+@pytest.mark.parametrize("stop", ["sigint", "stdin-closed"])
+def test_a_server_that_stops_when_its_stdin_closes_still_stops_cleanly_on_ctrl_c(stop):
+    """An embedded server (``--stop-when-stdin-closes``) gets Ctrl-C with its run's process group. Its watch of stdin
+    read through ``sys.stdin`` held the buffer's lock, and the exit aborted on it: "Fatal Python error:
+    _enter_buffered_busy", exit -6 (a second later)."""
+    import signal
+
+    proc = subprocess.Popen([*VPNCONN, "serve", "--port", str(free_port()), "--quiet", "--stop-when-stdin-closes"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdin is not None
+    assert "reference server on" in proc.stdout.readline()
+    if stop == "sigint":
+        proc.send_signal(signal.SIGINT)
+    else:
+        proc.stdin.close()
+    proc.wait(timeout=20)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        pipe.close()
+    assert (proc.returncode, err) == ((130, "vpnconn serve: interrupted\n") if stop == "sigint" else (-signal.SIGTERM, ""))
+
+
 def run_serve(*args, env=None):
     return subprocess.run([*VPNCONN, "serve", *args], capture_output=True, text=True, timeout=20,
                           env={**os.environ, **(env or {})})
