@@ -76,6 +76,12 @@ def serve(port: int, world_path: str | None, ak: str | None, token: str | None, 
         app = VARIANTS[variant][1](**options)
     else:
         app = ReferenceServer(**options)
+    if latency_ms:
+        from reference_server.latency import Delayed
+
+        app = Delayed(app, latency_ms / 1000)
+    server = uvicorn_server(app)
+    stopped_early = _stop_before_uvicorn_listens(server)  # (from here on: a user has the banner and may press Ctrl-C)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     where = world_path or "open (every well-formed id exists)"
     if not world_path and world is not OPEN_WORLD:
@@ -94,12 +100,29 @@ def serve(port: int, world_path: str | None, ak: str | None, token: str | None, 
     if variant:
         print(f"VARIANT ({variant}): this server {VARIANTS[variant][0]}", flush=True)
     if latency_ms:
-        from reference_server.latency import Delayed
-
-        app = Delayed(app, latency_ms / 1000)
         print(f"LATENCY: every answer comes {latency_ms:g} ms late, as from a distant cloud API", flush=True)
     if stop_when_stdin_closes:
         when_stdin_ends(lambda: os.kill(os.getpid(), signal.SIGTERM))  # stopped as SIGTERM does (uvicorn's graceful shutdown)
-    uvicorn_server(app).run(sockets=[sock])
+    server.run(sockets=[sock])
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # (uvicorn put back the early handlers as it stopped)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for caught in stopped_early:  # stopped as the signal stops it once uvicorn listens: 130 (interrupted) or SIGTERM's
+        signal.raise_signal(caught)
     return 0
+
+
+def _stop_before_uvicorn_listens(server: Any) -> list[int]:
+    """Until uvicorn has put its own handlers in place, SIGINT (Ctrl-C) and SIGTERM tell ``server`` to stop, as they
+    do after; the signals so caught are returned (filled in later). Python's own SIGINT raised KeyboardInterrupt
+    wherever uvicorn was starting, and a server so interrupted now and then hung for good, or wrote a traceback."""
+    caught: list[int] = []
+
+    def stop(number: int, _frame: Any) -> None:
+        if number not in caught:
+            caught.append(number)
+        server.should_exit = True
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, stop)
+    return caught
 

@@ -45,27 +45,48 @@ def test_serve_answers_and_logs_without_secrets(spec):
     assert "secret-token-123" not in output and "Fake-Psk-1234" not in output
 
 
-@pytest.mark.parametrize("stop", ["sigint", "stdin-closed"])
-def test_a_server_that_stops_when_its_stdin_closes_still_stops_cleanly_on_ctrl_c(stop):
-    """An embedded server (``--stop-when-stdin-closes``) gets Ctrl-C with its run's process group. Its watch of stdin
-    read through ``sys.stdin`` held the buffer's lock, and the exit aborted on it: "Fatal Python error:
-    _enter_buffered_busy", exit -6 (a second later)."""
+def _stopped(stop: str, delay: float, *options: str) -> tuple[int | None, str]:
+    """Start ``vpnconn serve``, and once it has printed its banner (and ``delay`` seconds later) press Ctrl-C or close
+    its stdin: its exit code (None: still running 10 s later, then killed) and what it wrote on stderr."""
     import signal
 
-    proc = subprocess.Popen([*VPNCONN, "serve", "--port", str(free_port()), "--quiet", "--stop-when-stdin-closes"],
+    proc = subprocess.Popen([*VPNCONN, "serve", "--port", "0", "--quiet", *options],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stdin is not None
-    assert "reference server on" in proc.stdout.readline()
-    if stop == "sigint":
-        proc.send_signal(signal.SIGINT)
-    else:
-        proc.stdin.close()
-    proc.wait(timeout=20)
-    assert proc.stderr is not None
-    err = proc.stderr.read()
-    for pipe in (proc.stdin, proc.stdout, proc.stderr):
-        pipe.close()
-    assert (proc.returncode, err) == ((130, "vpnconn serve: interrupted\n") if stop == "sigint" else (-signal.SIGTERM, ""))
+    assert proc.stdout is not None and proc.stdin is not None and proc.stderr is not None
+    try:
+        assert "reference server on" in proc.stdout.readline()
+        time.sleep(delay)
+        if stop == "sigint":
+            proc.send_signal(signal.SIGINT)
+        else:
+            proc.stdin.close()
+        code: int | None = proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        code = None
+    finally:
+        proc.kill()
+        proc.wait()
+        err = proc.stderr.read()
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            pipe.close()
+    return code, err
+
+
+@pytest.mark.parametrize("options", [(), ("--stop-when-stdin-closes",)], ids=["serve", "embedded"])
+def test_ctrl_c_as_the_server_starts_stops_it_cleanly(options):
+    """Ctrl-C as soon as the banner shows (uvicorn still starting) raised KeyboardInterrupt inside its start: in 15
+    tries, 1 or 2 servers hung for good and others wrote a traceback. And the embedded server's watch of stdin read
+    through ``sys.stdin``, whose lock made its exit abort ("Fatal Python error: _enter_buffered_busy", exit -6)."""
+    for attempt in range(8):  # (the moment it lands varies: a few of them)
+        assert _stopped("sigint", attempt / 1000, *options) == (130, "vpnconn serve: interrupted\n"), attempt
+    assert _stopped("sigint", 1.0, *options) == (130, "vpnconn serve: interrupted\n")  # (listening by then)
+
+
+def test_a_server_that_stops_when_its_stdin_closes_stops_cleanly():
+    import signal
+
+    assert _stopped("stdin-closed", 0.0, "--stop-when-stdin-closes") == (-signal.SIGTERM, "")
+    assert _stopped("stdin-closed", 1.0, "--stop-when-stdin-closes") == (-signal.SIGTERM, "")
 
 
 def run_serve(*args, env=None):
