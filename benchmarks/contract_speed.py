@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import loadgen  # noqa: E402
-from server_vs_prism import PATH, create_bodies, free_port, wait_for  # noqa: E402
+from server_vs_prism import PATH, create_bodies, free_port, server, stop_servers_on_sigterm, wait_for  # noqa: E402
 
 TOKEN = "bench-token"
 
@@ -108,8 +108,8 @@ def cli_run(label: str, *options: str) -> tuple[int, float, int]:
 
 
 def start_server(port: int, out, *options: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "commands.cli", "serve", "--port", str(port), "--token", TOKEN, *options],
-                            cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    return server([sys.executable, "-m", "commands.cli", "serve", "--port", str(port), "--token", TOKEN, *options],
+                  stdout=out, stderr=subprocess.STDOUT)
 
 
 def main() -> int:
@@ -228,4 +228,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    stop_servers_on_sigterm()
     sys.exit(main())

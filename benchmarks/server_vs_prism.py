@@ -22,6 +22,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -31,6 +32,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -77,6 +79,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+_STARTED: list[subprocess.Popen] = []  # every server a benchmark started: what SIGTERM stops
+
+
+def server(command: list[str], **options: Any) -> subprocess.Popen:
+    """Start a server process (``subprocess.Popen(command, cwd=REPO, **options)``), noted for SIGTERM to stop."""
+    _STARTED.append(subprocess.Popen(command, cwd=REPO, **options))
+    return _STARTED[-1]
+
+
+def stop_servers_on_sigterm() -> None:
+    """SIGTERM (a CI job's timeout, ``kill``) stops the servers this benchmark started, then ends it (143); by default
+    it ended at once and they served on. (Not by an exception: raised inside an event loop's callback, it is logged
+    as a fatal transport error.)"""
+    def stop(*_: Any) -> None:
+        for proc in _STARTED:
+            proc.terminate()
+        for proc in _STARTED:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        sys.stdout.flush()
+        os._exit(128 + signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def wait_for(port: int, proc: subprocess.Popen, name: str, timeout: float = 60) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
@@ -91,21 +120,20 @@ def wait_for(port: int, proc: subprocess.Popen, name: str, timeout: float = 60) 
 
 
 def start_reference(port: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "commands.cli", "serve", "--quiet", "--port", str(port)],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return server([sys.executable, "-m", "commands.cli", "serve", "--quiet", "--port", str(port)],
+                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def start_granian(port: int) -> subprocess.Popen:
     """The same app (reference_server.asgi) under granian: one worker process, as uvicorn has."""
-    return subprocess.Popen([str(Path(sys.executable).parent / "granian"), "--interface", "asgi", "--factory",
-                             "reference_server.asgi:create_app", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-                             "--loop", "uvloop", "--log-level", "error", "--no-ws"],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return server([str(Path(sys.executable).parent / "granian"), "--interface", "asgi", "--factory",
+                   "reference_server.asgi:create_app", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+                   "--loop", "uvloop", "--log-level", "error", "--no-ws"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def start_prism(port: int) -> subprocess.Popen:
-    return subprocess.Popen([str(PRISM), "mock", str(REPO / "spec" / "openapi.yaml"), "-h", "127.0.0.1",
-                             "-p", str(port), "-v", "silent"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return server([str(PRISM), "mock", str(REPO / "spec" / "openapi.yaml"), "-h", "127.0.0.1", "-p", str(port), "-v", "silent"],
+                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 @dataclass
@@ -204,4 +232,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    stop_servers_on_sigterm()
     sys.exit(main())

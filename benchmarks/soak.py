@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import loadgen  # noqa: E402
-from server_vs_prism import PATH, free_port, start_reference, wait_for  # noqa: E402
+from server_vs_prism import PATH, free_port, start_reference, stop_servers_on_sigterm, wait_for  # noqa: E402
 
 from vpnconn import load_spec  # noqa: E402
 
@@ -163,4 +163,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    stop_servers_on_sigterm()
     sys.exit(main())
