@@ -6,7 +6,13 @@ import subprocess
 
 
 def end(process: subprocess.Popen, grace: float = 5) -> None:
-    """Ask ``process`` to end (SIGTERM) and kill it when it has not within ``grace`` seconds; nothing when it has."""
+    """Close ``process``'s stdin where this process holds it (the children watch it: vpnconn.stdin_end), ask it to end
+    (SIGTERM) and kill it when it has not within ``grace`` seconds; nothing more when it has ended."""
+    if process.stdin is not None:
+        try:
+            process.stdin.close()
+        except OSError:  # (it is gone: what was left unread goes with it)
+            pass
     if process.poll() is None:
         process.terminate()
         try:

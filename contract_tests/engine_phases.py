@@ -220,7 +220,8 @@ class _PlanWorker:
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors)
         assert self.process.stdin is not None
         self.process.stdin.write(json.dumps(request_for(part, ("fuzzing",))).encode() + b"\n")
-        self.process.stdin.flush()  # kept open until stop(): the worker stops where it closes, a run killed outright too
+        self.process.stdin.flush()  # kept open until stop() (child_process.end closes it): the worker stops where it
+        # closes, and so when this process is killed outright too
         self._out: list[bytes] = []
         self._reader = threading.Thread(target=self._read, name="vpnconn-plan-reader", daemon=True)
         self._reader.start()
@@ -248,11 +249,6 @@ class _PlanWorker:
         return payload
 
     def stop(self) -> None:
-        if self.process.stdin is not None:
-            try:
-                self.process.stdin.close()
-            except OSError:  # (the worker is gone: nothing was left to read)
-                pass
         child_process.end(self.process)
         self._reader.join(timeout=5)
         if self.process.stdout is not None:

@@ -75,8 +75,6 @@ class EmbeddedServer:
 
     def stop(self) -> None:
         child_process.end(self._proc)
-        if self._proc.stdin is not None:
-            self._proc.stdin.close()
         if self._drain is not None:
             self._drain.join(timeout=5)  # its read ends once the process has
         if self._proc.stdout is not None and not (self._drain and self._drain.is_alive()):
